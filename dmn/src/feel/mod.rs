@@ -1,0 +1,66 @@
+//! FEEL, the Friendly Enough Expression Language of DMN 1.5 chapter 10:
+//! parse once into an immutable [`ast::Expr`], evaluate many times.
+
+pub mod ast;
+pub mod builtins;
+pub mod eval;
+pub mod parser;
+
+pub use eval::{EvalError, Evaluator, Scope};
+pub use parser::{ParseError, parse_expression, parse_unary_tests};
+
+use crate::value::Value;
+use std::sync::Arc;
+
+/// A compiled FEEL expression (`Send + Sync`, cheap to clone).
+#[derive(Clone, Debug)]
+pub struct Expression {
+    expr: Arc<ast::Expr>,
+}
+
+impl Expression {
+    /// Parses `src`; `names` are variable names in scope (needed for names
+    /// that contain spaces or special characters).
+    pub fn compile(src: &str, names: &[String]) -> Result<Expression, ParseError> {
+        Ok(Expression { expr: Arc::new(parse_expression(src, names)?) })
+    }
+
+    /// Evaluates against the given variables with the default step budget.
+    pub fn evaluate(&self, vars: &[(String, Value)]) -> Result<Value, EvalError> {
+        self.evaluate_with_limit(vars, eval::DEFAULT_STEP_LIMIT)
+    }
+
+    /// Evaluates with an explicit step budget.
+    pub fn evaluate_with_limit(&self, vars: &[(String, Value)], limit: u64) -> Result<Value, EvalError> {
+        let mut ev = Evaluator::new(limit);
+        let mut scope = Scope::with(vars.to_vec());
+        let v = ev.eval(&self.expr, &mut scope);
+        match ev.aborted() {
+            Some(e) => Err(e.clone()),
+            None => Ok(v),
+        }
+    }
+
+    /// The syntax tree.
+    pub fn ast(&self) -> &ast::Expr {
+        &self.expr
+    }
+}
+
+/// Parses and evaluates a FEEL expression in one go.
+pub fn eval_str(src: &str, vars: &[(String, Value)]) -> Result<Value, FeelError> {
+    let names: Vec<String> = vars.iter().map(|(n, _)| n.clone()).collect();
+    let e = Expression::compile(src, &names)?;
+    Ok(e.evaluate(vars)?)
+}
+
+/// Parse or evaluation failure.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FeelError {
+    /// Syntax error.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// Budget exhausted.
+    #[error(transparent)]
+    Eval(#[from] EvalError),
+}
