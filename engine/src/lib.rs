@@ -1,0 +1,3 @@
+//! The process engine. See `docs/ARCHITECTURE.md`.
+
+pub mod juel;
