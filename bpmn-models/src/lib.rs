@@ -17,17 +17,21 @@
 //! assert_eq!(defs, again);
 //! ```
 
+pub mod lang;
 pub mod model;
 pub mod names;
 pub mod parse;
 pub mod span;
 pub mod synth;
+pub mod timer;
+pub mod validate;
 pub mod write;
 pub mod xml;
 
 pub use model::*;
 pub use parse::{ParseError, ParseOptions, decode, parse, parse_with};
 pub use span::Span;
+pub use validate::{Diagnostic, Severity, ValidationContext, validate, validate_with};
 pub use write::write;
 
 impl Definitions {

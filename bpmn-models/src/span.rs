@@ -12,7 +12,7 @@ use std::fmt;
 /// `start`/`end` are byte offsets; `line`/`column` are 1-based, and the column
 /// counts characters (not bytes) from the start of the line. A model built in
 /// code has the default span (all zeros), which [`Span::is_known`] reports.
-#[derive(Clone, Copy, Default, Eq, Hash)]
+#[derive(Clone, Copy, Default, Eq)]
 pub struct Span {
     pub start: u32,
     pub end: u32,
