@@ -413,7 +413,9 @@ mod tests {
 
     #[test]
     fn parse_rejects_non_numbers() {
-        for s in ["", "abc", "1e", "NaN", "Infinity", "1.2.3", "--1", "1e99999"] {
+        for s in [
+            "", "abc", "1e", "NaN", "Infinity", "1.2.3", "--1", "1e99999",
+        ] {
             assert!(Number::parse(s).is_none(), "{s}");
         }
         assert_eq!(n(".5").to_string(), "0.5");
@@ -422,11 +424,26 @@ mod tests {
 
     #[test]
     fn rounding_modes() {
-        assert_eq!(n("5.5").round(0, Rounding::HalfEven).unwrap().to_string(), "6");
-        assert_eq!(n("6.5").round(0, Rounding::HalfEven).unwrap().to_string(), "6");
-        assert_eq!(n("-5.5").round(0, Rounding::HalfUp).unwrap().to_string(), "-6");
-        assert_eq!(n("1.234").round(2, Rounding::Floor).unwrap().to_string(), "1.23");
-        assert_eq!(n("1.234").round(2, Rounding::Ceiling).unwrap().to_string(), "1.24");
+        assert_eq!(
+            n("5.5").round(0, Rounding::HalfEven).unwrap().to_string(),
+            "6"
+        );
+        assert_eq!(
+            n("6.5").round(0, Rounding::HalfEven).unwrap().to_string(),
+            "6"
+        );
+        assert_eq!(
+            n("-5.5").round(0, Rounding::HalfUp).unwrap().to_string(),
+            "-6"
+        );
+        assert_eq!(
+            n("1.234").round(2, Rounding::Floor).unwrap().to_string(),
+            "1.23"
+        );
+        assert_eq!(
+            n("1.234").round(2, Rounding::Ceiling).unwrap().to_string(),
+            "1.24"
+        );
     }
 
     #[test]

@@ -75,7 +75,8 @@ pub fn parse_date(s: &str) -> Option<Date> {
     let y = it.next()?;
     let m = it.next()?;
     let d = it.next()?;
-    if y.len() < 4 || !y.bytes().all(|b| b.is_ascii_digit()) || (y.len() > 4 && y.starts_with('0')) {
+    if y.len() < 4 || !y.bytes().all(|b| b.is_ascii_digit()) || (y.len() > 4 && y.starts_with('0'))
+    {
         return None;
     }
     let y: i64 = y.parse().ok()?;
@@ -273,7 +274,10 @@ pub fn parse_duration(s: &str) -> Option<Result<i64, i128>> {
         }
     }
     if ym {
-        let m = years.unwrap_or(0).checked_mul(12)?.checked_add(months.unwrap_or(0))?;
+        let m = years
+            .unwrap_or(0)
+            .checked_mul(12)?
+            .checked_add(months.unwrap_or(0))?;
         return Some(Ok(if neg { -m } else { m }));
     }
     let total = (days.unwrap_or(0) as i128)
@@ -553,7 +557,8 @@ impl FeelTime {
 
 /// Whole months between two dates (`years and months duration(from, to)`).
 pub fn months_between(from: DateTime, to: DateTime) -> i64 {
-    let mut m = (to.year() as i64 - from.year() as i64) * 12 + (to.month() as i64 - from.month() as i64);
+    let mut m =
+        (to.year() as i64 - from.year() as i64) * 12 + (to.month() as i64 - from.month() as i64);
     let from_rest = (from.day(), from.time());
     let to_rest = (to.day(), to.time());
     if m > 0 && to_rest < from_rest {
@@ -582,7 +587,16 @@ mod tests {
 
     #[test]
     fn durations_round_trip() {
-        for s in ["P1Y2M", "P0M", "-P3M", "P1DT2H3M4.5S", "PT0S", "-PT1S", "P10D", "PT25H"] {
+        for s in [
+            "P1Y2M",
+            "P0M",
+            "-P3M",
+            "P1DT2H3M4.5S",
+            "PT0S",
+            "-PT1S",
+            "P10D",
+            "PT25H",
+        ] {
             let d = parse_duration(s).expect(s);
             let back = match d {
                 Ok(m) => fmt_ym_duration(m),
@@ -606,11 +620,24 @@ mod tests {
 
     #[test]
     fn times_and_dates_parse() {
-        assert_eq!(parse_time("10:30:00+01:00").unwrap().to_string(), "10:30:00+01:00");
-        assert_eq!(parse_time("10:30:00.120Z").unwrap().to_string(), "10:30:00.12Z");
+        assert_eq!(
+            parse_time("10:30:00+01:00").unwrap().to_string(),
+            "10:30:00+01:00"
+        );
+        assert_eq!(
+            parse_time("10:30:00.120Z").unwrap().to_string(),
+            "10:30:00.12Z"
+        );
         assert!(parse_time("25:00:00").is_none());
         assert!(parse_date("2019-02-29").is_none());
-        assert!(parse_date_time("2021-01-01T24:00:00").unwrap().to_string() == "2021-01-02T00:00:00");
-        assert_eq!(add_months_date(parse_date("2020-01-31").unwrap(), 1).unwrap().to_string(), "2020-02-29");
+        assert!(
+            parse_date_time("2021-01-01T24:00:00").unwrap().to_string() == "2021-01-02T00:00:00"
+        );
+        assert_eq!(
+            add_months_date(parse_date("2020-01-31").unwrap(), 1)
+                .unwrap()
+                .to_string(),
+            "2020-02-29"
+        );
     }
 }

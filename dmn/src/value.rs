@@ -319,7 +319,9 @@ impl Value {
             (Number(a), Number(b)) => a == b,
             (String(a), String(b)) => a == b,
             (Date(a), Date(b)) => a == b,
-            (Time(a), Time(b)) => a.compare(b)? == Ordering::Equal && (a.tz.is_some() == b.tz.is_some()),
+            (Time(a), Time(b)) => {
+                a.compare(b)? == Ordering::Equal && (a.tz.is_some() == b.tz.is_some())
+            }
             (DateTime(a), DateTime(b)) => a.compare(b)? == Ordering::Equal,
             (DtDuration(a), DtDuration(b)) => a == b,
             (YmDuration(a), YmDuration(b)) => a == b,
@@ -420,7 +422,10 @@ impl Value {
             J::String(s) => Value::String(s.clone()),
             J::Array(a) => Value::List(a.iter().map(Value::from_json).collect()),
             J::Object(o) => Value::Context(Context {
-                entries: o.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect(),
+                entries: o
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::from_json(v)))
+                    .collect(),
             }),
         }
     }
@@ -497,8 +502,18 @@ impl fmt::Display for Value {
             Value::Range(r) => {
                 let s = if r.start.inclusive { "[" } else { "(" };
                 let e = if r.end.inclusive { "]" } else { ")" };
-                let sv = r.start.value.as_ref().map(|v| v.to_feel_literal()).unwrap_or_default();
-                let ev = r.end.value.as_ref().map(|v| v.to_feel_literal()).unwrap_or_default();
+                let sv = r
+                    .start
+                    .value
+                    .as_ref()
+                    .map(|v| v.to_feel_literal())
+                    .unwrap_or_default();
+                let ev = r
+                    .end
+                    .value
+                    .as_ref()
+                    .map(|v| v.to_feel_literal())
+                    .unwrap_or_default();
                 write!(f, "{s}{sv}..{ev}{e}")
             }
             Value::Function(_) => f.write_str("function"),
@@ -512,7 +527,8 @@ mod tests {
 
     #[test]
     fn json_numbers_are_exact() {
-        let j: serde_json::Value = serde_json::from_str("[0.1, 12345678901234567890123456789.5]").unwrap();
+        let j: serde_json::Value =
+            serde_json::from_str("[0.1, 12345678901234567890123456789.5]").unwrap();
         let v = Value::from_json(&j);
         assert_eq!(v.to_json(), j);
     }

@@ -18,8 +18,14 @@ use std::cmp::Ordering;
 const SIGS: &[(&str, &[&[&str]])] = &[
     ("date", &[&["from"], &["year", "month", "day"]]),
     ("date and time", &[&["from"], &["date", "time"]]),
-    ("time", &[&["from"], &["hour", "minute", "second", "offset"]]),
-    ("number", &[&["from", "grouping separator", "decimal separator"]]),
+    (
+        "time",
+        &[&["from"], &["hour", "minute", "second", "offset"]],
+    ),
+    (
+        "number",
+        &[&["from", "grouping separator", "decimal separator"]],
+    ),
     ("string", &[&["from"]]),
     ("duration", &[&["from"]]),
     ("years and months duration", &[&["from", "to"]]),
@@ -78,8 +84,24 @@ const SIGS: &[(&str, &[&[&str]])] = &[
     ("day of week", &[&["date"]]),
     ("month of year", &[&["date"]]),
     ("week of year", &[&["date"]]),
-    ("before", &[&["point1", "point2"], &["point", "range"], &["range", "point"], &["range1", "range2"]]),
-    ("after", &[&["point1", "point2"], &["point", "range"], &["range", "point"], &["range1", "range2"]]),
+    (
+        "before",
+        &[
+            &["point1", "point2"],
+            &["point", "range"],
+            &["range", "point"],
+            &["range1", "range2"],
+        ],
+    ),
+    (
+        "after",
+        &[
+            &["point1", "point2"],
+            &["point", "range"],
+            &["range", "point"],
+            &["range1", "range2"],
+        ],
+    ),
     ("meets", &[&["range1", "range2"]]),
     ("met by", &[&["range1", "range2"]]),
     ("overlaps", &[&["range1", "range2"]]),
@@ -95,9 +117,18 @@ const SIGS: &[(&str, &[&[&str]])] = &[
     ("get value", &[&["m", "key"]]),
     ("get entries", &[&["m"]]),
     ("context", &[&["entries"]]),
-    ("context put", &[&["context", "key", "value"], &["context", "keys", "value"]]),
+    (
+        "context put",
+        &[&["context", "key", "value"], &["context", "keys", "value"]],
+    ),
     ("context merge", &[&["contexts"]]),
-    ("list replace", &[&["list", "position", "newItem"], &["list", "match", "newItem"]]),
+    (
+        "list replace",
+        &[
+            &["list", "position", "newItem"],
+            &["list", "match", "newItem"],
+        ],
+    ),
     ("sort", &[&["list", "precedes"]]),
     ("range", &[&["from"]]),
     ("now", &[&[]]),
@@ -121,15 +152,25 @@ pub fn order_named(name: &str, args: Vec<(String, Value)>) -> Result<Vec<Value>,
             }
         }
         let mut out: Vec<Value> = Vec::new();
-        let last = params.iter().rposition(|p| args.iter().any(|(n, _)| n == p));
+        let last = params
+            .iter()
+            .rposition(|p| args.iter().any(|(n, _)| n == p));
         if let Some(last) = last {
             for p in &params[..=last] {
-                out.push(args.iter().find(|(n, _)| n == p).map(|(_, v)| v.clone()).unwrap_or_default());
+                out.push(
+                    args.iter()
+                        .find(|(n, _)| n == p)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default(),
+                );
             }
         }
         return Ok(out);
     }
-    Err(Value::null(format!("{name}: expected parameter names of the spec, found {:?}", args.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>())))
+    Err(Value::null(format!(
+        "{name}: expected parameter names of the spec, found {:?}",
+        args.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>()
+    )))
 }
 
 fn null(msg: impl Into<String>) -> Value {
@@ -142,7 +183,10 @@ fn want(name: &str, what: &str, v: &Value) -> Value {
 
 fn arity(name: &str, args: &[Value], min: usize, max: usize) -> Option<Value> {
     if args.len() < min || args.len() > max {
-        Some(null(format!("{name}: expected {min}..{max} arguments, found {}", args.len())))
+        Some(null(format!(
+            "{name}: expected {min}..{max} arguments, found {}",
+            args.len()
+        )))
     } else {
         None
     }
@@ -201,19 +245,36 @@ pub fn call(ev: &mut Evaluator, name: &str, args: Vec<Value>, scope: &mut Scope)
             }
             Value::Bool(is_same(&args[0], &args[1]))
         }
-        "date" | "date and time" | "time" | "number" | "string" | "duration" | "years and months duration" => conversion(name, args),
+        "date"
+        | "date and time"
+        | "time"
+        | "number"
+        | "string"
+        | "duration"
+        | "years and months duration" => conversion(name, args),
         "now" => {
             let ts = jiff::Timestamp::now();
-            Value::DateTime(FeelDateTime { dt: jiff::tz::TimeZone::UTC.to_datetime(ts), tz: Some(Tz::Offset(0)) })
+            Value::DateTime(FeelDateTime {
+                dt: jiff::tz::TimeZone::UTC.to_datetime(ts),
+                tz: Some(Tz::Offset(0)),
+            })
         }
-        "today" => Value::Date(jiff::tz::TimeZone::UTC.to_datetime(jiff::Timestamp::now()).date()),
-        "substring" | "string length" | "upper case" | "lower case" | "substring before" | "substring after" | "replace" | "contains"
-        | "starts with" | "ends with" | "matches" | "split" | "string join" => string_fn(name, args),
-        "decimal" | "floor" | "ceiling" | "round up" | "round down" | "round half up" | "round half down" | "abs" | "modulo" | "sqrt" | "log"
-        | "exp" | "odd" | "even" => numeric(name, args),
+        "today" => Value::Date(
+            jiff::tz::TimeZone::UTC
+                .to_datetime(jiff::Timestamp::now())
+                .date(),
+        ),
+        "substring" | "string length" | "upper case" | "lower case" | "substring before"
+        | "substring after" | "replace" | "contains" | "starts with" | "ends with" | "matches"
+        | "split" | "string join" => string_fn(name, args),
+        "decimal" | "floor" | "ceiling" | "round up" | "round down" | "round half up"
+        | "round half down" | "abs" | "modulo" | "sqrt" | "log" | "exp" | "odd" | "even" => {
+            numeric(name, args)
+        }
         "day of year" | "day of week" | "month of year" | "week of year" => date_fn(name, args),
-        "before" | "after" | "meets" | "met by" | "overlaps" | "overlaps before" | "overlaps after" | "finishes" | "finished by"
-        | "includes" | "during" | "starts" | "started by" | "coincides" => range_fn(name, args),
+        "before" | "after" | "meets" | "met by" | "overlaps" | "overlaps before"
+        | "overlaps after" | "finishes" | "finished by" | "includes" | "during" | "starts"
+        | "started by" | "coincides" => range_fn(name, args),
         "range" => {
             if let Some(e) = arity(name, &args, 1, 1) {
                 return e;
@@ -223,7 +284,9 @@ pub fn call(ev: &mut Evaluator, name: &str, args: Vec<Value>, scope: &mut Scope)
                 v => want(name, "a string", v),
             }
         }
-        "get value" | "get entries" | "context" | "context put" | "context merge" => context_fn(name, args),
+        "get value" | "get entries" | "context" | "context put" | "context merge" => {
+            context_fn(name, args)
+        }
         "sort" => sort(ev, args, scope),
         "list replace" => list_replace(ev, args, scope),
         _ => list_fn(ev, name, args),
@@ -244,14 +307,20 @@ fn is_same(a: &Value, b: &Value) -> bool {
 fn conversion(name: &str, args: Vec<Value>) -> Value {
     match name {
         "date" => match args.as_slice() {
-            [Value::String(s)] => temporal::parse_date(s).map(Value::Date).unwrap_or_else(|| null(format!("date: expected YYYY-MM-DD, found \"{s}\""))),
+            [Value::String(s)] => temporal::parse_date(s)
+                .map(Value::Date)
+                .unwrap_or_else(|| null(format!("date: expected YYYY-MM-DD, found \"{s}\""))),
             [Value::Date(d)] => Value::Date(*d),
             [Value::DateTime(dt)] => Value::Date(dt.dt.date()),
             [y, m, d] => match (int_arg(y), int_arg(m), int_arg(d)) {
-                (Some(y), Some(m), Some(d)) => match (i16::try_from(y), i8::try_from(m), i8::try_from(d)) {
-                    (Ok(y), Ok(m), Ok(d)) => jiff::civil::Date::new(y, m, d).map(Value::Date).unwrap_or_else(|_| null("date: invalid date")),
-                    _ => null("date: out of range"),
-                },
+                (Some(y), Some(m), Some(d)) => {
+                    match (i16::try_from(y), i8::try_from(m), i8::try_from(d)) {
+                        (Ok(y), Ok(m), Ok(d)) => jiff::civil::Date::new(y, m, d)
+                            .map(Value::Date)
+                            .unwrap_or_else(|_| null("date: invalid date")),
+                        _ => null("date: out of range"),
+                    }
+                }
                 _ => null("date: expected integer year, month and day"),
             },
             [v] => want(name, "a string, date or date and time", v),
@@ -260,9 +329,13 @@ fn conversion(name: &str, args: Vec<Value>) -> Value {
         "date and time" => match args.as_slice() {
             [Value::String(s)] => {
                 if !s.contains('T') {
-                    return null(format!("date and time: expected a date and time, found \"{s}\""));
+                    return null(format!(
+                        "date and time: expected a date and time, found \"{s}\""
+                    ));
                 }
-                temporal::parse_date_time(s).map(Value::DateTime).unwrap_or_else(|| null(format!("date and time: invalid \"{s}\"")))
+                temporal::parse_date_time(s)
+                    .map(Value::DateTime)
+                    .unwrap_or_else(|| null(format!("date and time: invalid \"{s}\"")))
             }
             [Value::DateTime(d)] => Value::DateTime(d.clone()),
             [Value::Date(d)] => Value::DateTime(date_as_dt(d, None)),
@@ -272,23 +345,40 @@ fn conversion(name: &str, args: Vec<Value>) -> Value {
                     Value::DateTime(dt) => dt.dt.date(),
                     v => return want(name, "a date", v),
                 };
-                Value::DateTime(FeelDateTime { dt: date.to_datetime(t.time), tz: t.tz.clone() })
+                Value::DateTime(FeelDateTime {
+                    dt: date.to_datetime(t.time),
+                    tz: t.tz.clone(),
+                })
             }
             [v] => want(name, "a string", v),
             _ => null("date and time: expected (from) or (date, time)"),
         },
         "time" => match args.as_slice() {
-            [Value::String(s)] => temporal::parse_time(s).map(Value::Time).unwrap_or_else(|| null(format!("time: invalid \"{s}\""))),
+            [Value::String(s)] => temporal::parse_time(s)
+                .map(Value::Time)
+                .unwrap_or_else(|| null(format!("time: invalid \"{s}\""))),
             [Value::Time(t)] => Value::Time(t.clone()),
-            [Value::DateTime(dt)] => Value::Time(FeelTime { time: dt.dt.time(), tz: dt.tz.clone() }),
-            [Value::Date(_)] => Value::Time(FeelTime { time: jiff::civil::Time::midnight(), tz: Some(Tz::Offset(0)) }),
+            [Value::DateTime(dt)] => Value::Time(FeelTime {
+                time: dt.dt.time(),
+                tz: dt.tz.clone(),
+            }),
+            [Value::Date(_)] => Value::Time(FeelTime {
+                time: jiff::civil::Time::midnight(),
+                tz: Some(Tz::Offset(0)),
+            }),
             [h, m, s] | [h, m, s, _] => {
                 let (Some(h), Some(m), Some(s)) = (int_arg(h), int_arg(m), n_arg(s)) else {
                     return null("time: expected numbers");
                 };
                 let whole = s.round(0, Rounding::Floor).and_then(|w| w.to_i64());
-                let Some(whole) = whole else { return null("time: bad seconds") };
-                let frac = s.sub(&Number::from(whole)).and_then(|f| f.mul(&Number::from(1_000_000_000i64))).and_then(|f| f.trunc_i64()).unwrap_or(0);
+                let Some(whole) = whole else {
+                    return null("time: bad seconds");
+                };
+                let frac = s
+                    .sub(&Number::from(whole))
+                    .and_then(|f| f.mul(&Number::from(1_000_000_000i64)))
+                    .and_then(|f| f.trunc_i64())
+                    .unwrap_or(0);
                 let tz = match args.get(3) {
                     None | Some(Value::Null(_)) => None,
                     Some(Value::DtDuration(d)) => match temporal::tz_from_offset_nanos(*d) {
@@ -298,7 +388,8 @@ fn conversion(name: &str, args: Vec<Value>) -> Value {
                     Some(v) => return want(name, "a days and time duration offset", v),
                 };
                 match (i8::try_from(h), i8::try_from(m), i8::try_from(whole)) {
-                    (Ok(h), Ok(m), Ok(sec)) => match jiff::civil::Time::new(h, m, sec, frac as i32) {
+                    (Ok(h), Ok(m), Ok(sec)) => match jiff::civil::Time::new(h, m, sec, frac as i32)
+                    {
                         Ok(t) => Value::Time(FeelTime { time: t, tz }),
                         Err(_) => null("time: out of range"),
                     },
@@ -312,7 +403,9 @@ fn conversion(name: &str, args: Vec<Value>) -> Value {
             if let Some(e) = arity(name, &args, 1, 3) {
                 return e;
             }
-            let Some(s) = s_arg(&args[0]) else { return want(name, "a string", &args[0]) };
+            let Some(s) = s_arg(&args[0]) else {
+                return want(name, "a string", &args[0]);
+            };
             let g = args.get(1).cloned().unwrap_or_default();
             let d = args.get(2).cloned().unwrap_or_default();
             let g = match &g {
@@ -335,7 +428,9 @@ fn conversion(name: &str, args: Vec<Value>) -> Value {
             if let Some(d) = &d {
                 t = t.replace(d.as_str(), ".");
             }
-            Number::parse(&t).map(Value::Number).unwrap_or_else(|| null(format!("number: cannot read \"{s}\"")))
+            Number::parse(&t)
+                .map(Value::Number)
+                .unwrap_or_else(|| null(format!("number: cannot read \"{s}\"")))
         }
         "string" => {
             if let Some(e) = arity(name, &args, 1, 1) {
@@ -381,7 +476,13 @@ fn conversion(name: &str, args: Vec<Value>) -> Value {
 fn chars_sub(s: &str, start: i64, len: Option<i64>) -> Option<String> {
     let chars: Vec<char> = s.chars().collect();
     let n = chars.len() as i64;
-    let st = if start > 0 { start - 1 } else if start < 0 { n + start } else { return None };
+    let st = if start > 0 {
+        start - 1
+    } else if start < 0 {
+        n + start
+    } else {
+        return None;
+    };
     if st < 0 || st > n {
         return None;
     }
@@ -405,15 +506,30 @@ fn xsd_regex(pattern: &str, flags: &str) -> Result<regex::Regex, String> {
                 }
             }
             'q' => literal = true,
-            other => return Err(format!("expected regex flags from 'smixq', found '{other}'")),
+            other => {
+                return Err(format!(
+                    "expected regex flags from 'smixq', found '{other}'"
+                ));
+            }
         }
     }
-    let body = if literal { regex::escape(pattern) } else { pattern.to_string() };
+    let body = if literal {
+        regex::escape(pattern)
+    } else {
+        pattern.to_string()
+    };
     if !literal && (body.contains("-[") || body.contains("\\1") || body.contains("(?")) {
         return Err("unsupported XSD regular expression construct".into());
     }
-    let full = if prefix.is_empty() { body } else { format!("(?{prefix}){body}") };
-    regex::RegexBuilder::new(&full).size_limit(1 << 20).build().map_err(|e| e.to_string())
+    let full = if prefix.is_empty() {
+        body
+    } else {
+        format!("(?{prefix}){body}")
+    };
+    regex::RegexBuilder::new(&full)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 fn xsd_replacement(r: &str) -> Option<String> {
@@ -461,7 +577,9 @@ fn string_fn(name: &str, args: Vec<Value>) -> Value {
         return e;
     }
     if name == "string join" {
-        let Value::List(items) = &args[0] else { return want(name, "a list", &args[0]) };
+        let Value::List(items) = &args[0] else {
+            return want(name, "a list", &args[0]);
+        };
         let delim = match args.get(1) {
             None | Some(Value::Null(_)) => String::new(),
             Some(Value::String(s)) => s.clone(),
@@ -477,17 +595,23 @@ fn string_fn(name: &str, args: Vec<Value>) -> Value {
         }
         return Value::String(parts.join(&delim));
     }
-    let Some(s) = s_arg(&args[0]) else { return want(name, "a string", &args[0]) };
+    let Some(s) = s_arg(&args[0]) else {
+        return want(name, "a string", &args[0]);
+    };
     match name {
         "substring" => {
-            let Some(start) = n_arg(&args[1]) else { return want(name, "a number", &args[1]) };
+            let Some(start) = n_arg(&args[1]) else {
+                return want(name, "a number", &args[1]);
+            };
             let start = start.round(0, Rounding::HalfEven).and_then(|n| n.to_i64());
             let len = match args.get(2) {
                 None => None,
-                Some(Value::Number(n)) => match n.round(0, Rounding::HalfEven).and_then(|n| n.to_i64()) {
-                    Some(l) => Some(l),
-                    None => return null("substring: bad length"),
-                },
+                Some(Value::Number(n)) => {
+                    match n.round(0, Rounding::HalfEven).and_then(|n| n.to_i64()) {
+                        Some(l) => Some(l),
+                        None => return null("substring: bad length"),
+                    }
+                }
                 Some(v) => return want(name, "a number", v),
             };
             match start.and_then(|st| chars_sub(s, st, len)) {
@@ -499,7 +623,9 @@ fn string_fn(name: &str, args: Vec<Value>) -> Value {
         "upper case" => Value::String(s.to_uppercase()),
         "lower case" => Value::String(s.to_lowercase()),
         "replace" | "matches" => {
-            let Some(p) = s_arg(&args[1]) else { return want(name, "a pattern string", &args[1]) };
+            let Some(p) = s_arg(&args[1]) else {
+                return want(name, "a pattern string", &args[1]);
+            };
             let fl_idx = if name == "replace" { 3 } else { 2 };
             let flags = match args.get(fl_idx) {
                 None | Some(Value::Null(_)) => "",
@@ -513,11 +639,15 @@ fn string_fn(name: &str, args: Vec<Value>) -> Value {
             if name == "matches" {
                 return Value::Bool(re.is_match(s));
             }
-            let Some(r) = s_arg(&args[2]) else { return want(name, "a replacement string", &args[2]) };
+            let Some(r) = s_arg(&args[2]) else {
+                return want(name, "a replacement string", &args[2]);
+            };
             if re.is_match("") {
                 return null("replace: pattern matches the empty string");
             }
-            let rep = if flags.contains('q') { r.replace('$', "$$") } else {
+            let rep = if flags.contains('q') {
+                r.replace('$', "$$")
+            } else {
                 match xsd_replacement(r) {
                     Some(x) => x,
                     None => return null("replace: invalid replacement string"),
@@ -526,7 +656,9 @@ fn string_fn(name: &str, args: Vec<Value>) -> Value {
             Value::String(re.replace_all(s, rep.as_str()).into_owned())
         }
         "split" => {
-            let Some(d) = s_arg(&args[1]) else { return want(name, "a delimiter string", &args[1]) };
+            let Some(d) = s_arg(&args[1]) else {
+                return want(name, "a delimiter string", &args[1]);
+            };
             let re = match xsd_regex(d, "") {
                 Ok(r) => r,
                 Err(e) => return null(format!("split: {e}")),
@@ -534,10 +666,18 @@ fn string_fn(name: &str, args: Vec<Value>) -> Value {
             Value::List(re.split(s).map(|p| Value::String(p.to_string())).collect())
         }
         _ => {
-            let Some(m) = s_arg(&args[1]) else { return want(name, "a string", &args[1]) };
+            let Some(m) = s_arg(&args[1]) else {
+                return want(name, "a string", &args[1]);
+            };
             match name {
-                "substring before" => Value::String(s.find(m).map(|i| s[..i].to_string()).unwrap_or_default()),
-                "substring after" => Value::String(s.find(m).map(|i| s[i + m.len()..].to_string()).unwrap_or_default()),
+                "substring before" => {
+                    Value::String(s.find(m).map(|i| s[..i].to_string()).unwrap_or_default())
+                }
+                "substring after" => Value::String(
+                    s.find(m)
+                        .map(|i| s[i + m.len()..].to_string())
+                        .unwrap_or_default(),
+                ),
                 "contains" => Value::Bool(s.contains(m)),
                 "starts with" => Value::Bool(s.starts_with(m)),
                 _ => Value::Bool(s.ends_with(m)),
@@ -548,7 +688,9 @@ fn string_fn(name: &str, args: Vec<Value>) -> Value {
 
 fn numeric(name: &str, args: Vec<Value>) -> Value {
     let (lo, hi) = match name {
-        "decimal" | "round up" | "round down" | "round half up" | "round half down" | "modulo" => (2, 2),
+        "decimal" | "round up" | "round down" | "round half up" | "round half down" | "modulo" => {
+            (2, 2)
+        }
         "floor" | "ceiling" => (1, 2),
         _ => (1, 1),
     };
@@ -565,13 +707,18 @@ fn numeric(name: &str, args: Vec<Value>) -> Value {
         }
         return want(name, "a number", &args[0]);
     };
-    let fin = |r: Option<Number>| r.map(Value::Number).unwrap_or_else(|| null(format!("{name}: result is not a finite number")));
+    let fin = |r: Option<Number>| {
+        r.map(Value::Number)
+            .unwrap_or_else(|| null(format!("{name}: result is not a finite number")))
+    };
     let scale = || -> Result<i64, Value> {
         match args.get(1) {
             None => Ok(0),
             Some(Value::Number(s)) => match s.to_i64() {
                 Some(i) if (-6111..=6176).contains(&i) => Ok(i),
-                _ => Err(null(format!("{name}: scale must be an integer in -6111..6176"))),
+                _ => Err(null(format!(
+                    "{name}: scale must be an integer in -6111..6176"
+                ))),
             },
             Some(v) => Err(want(name, "a number scale", v)),
         }
@@ -606,7 +753,10 @@ fn numeric(name: &str, args: Vec<Value>) -> Value {
             if !n.is_integer() {
                 return null(format!("{name}: expected an integer"));
             }
-            let r = n.modulo(&Number::from(2i64)).map(|r| r.is_zero()).unwrap_or(false);
+            let r = n
+                .modulo(&Number::from(2i64))
+                .map(|r| r.is_zero())
+                .unwrap_or(false);
             Value::Bool(if name == "even" { r } else { !r })
         }
         _ => null(format!("unknown function {name}")),
@@ -625,11 +775,32 @@ fn date_fn(name: &str, args: Vec<Value>) -> Value {
     match name {
         "day of year" => Value::int(d.day_of_year() as i64),
         "day of week" => Value::String(
-            ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"][(d.weekday().to_monday_one_offset() - 1) as usize].into(),
+            [
+                "Monday",
+                "Tuesday",
+                "Wednesday",
+                "Thursday",
+                "Friday",
+                "Saturday",
+                "Sunday",
+            ][(d.weekday().to_monday_one_offset() - 1) as usize]
+                .into(),
         ),
         "month of year" => Value::String(
-            ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
-                [(d.month() - 1) as usize]
+            [
+                "January",
+                "February",
+                "March",
+                "April",
+                "May",
+                "June",
+                "July",
+                "August",
+                "September",
+                "October",
+                "November",
+                "December",
+            ][(d.month() - 1) as usize]
                 .into(),
         ),
         _ => Value::int(d.iso_week_date().week() as i64),
@@ -669,8 +840,17 @@ fn as_r(v: &Value) -> Option<R<'_>> {
             e: r.end.value.as_ref().map(Ext::V).unwrap_or(Ext::Pos),
             ei: r.end.inclusive,
         }),
-        Value::Null(_) | Value::List(_) | Value::Context(_) | Value::Function(_) | Value::Bool(_) => None,
-        p => Some(R { s: Ext::V(p), si: true, e: Ext::V(p), ei: true }),
+        Value::Null(_)
+        | Value::List(_)
+        | Value::Context(_)
+        | Value::Function(_)
+        | Value::Bool(_) => None,
+        p => Some(R {
+            s: Ext::V(p),
+            si: true,
+            e: Ext::V(p),
+            ei: true,
+        }),
     }
 }
 
@@ -714,14 +894,19 @@ fn range_fn(name: &str, args: Vec<Value>) -> Value {
             t!({
                 let o1 = c(a.e, b.s)?;
                 let o2 = c(a.s, b.e)?;
-                (o1 == Greater || (o1 == Equal && a.ei && b.si)) && (o2 == Less || (o2 == Equal && a.si && b.ei))
+                (o1 == Greater || (o1 == Equal && a.ei && b.si))
+                    && (o2 == Less || (o2 == Equal && a.si && b.ei))
             })
         }
         "overlaps before" | "overlaps after" => {
             if a_pt || b_pt {
                 return null(format!("{name}: expected ranges"));
             }
-            let (x, y) = if name == "overlaps before" { (&a, &b) } else { (&b, &a) };
+            let (x, y) = if name == "overlaps before" {
+                (&a, &b)
+            } else {
+                (&b, &a)
+            };
             t!({
                 let ss = c(x.s, y.s)?;
                 let es = c(x.e, y.s)?;
@@ -732,7 +917,11 @@ fn range_fn(name: &str, args: Vec<Value>) -> Value {
             })
         }
         "finishes" | "finished by" => {
-            let (x, y, xpt, ypt) = if name == "finishes" { (&a, &b, a_pt, b_pt) } else { (&b, &a, b_pt, a_pt) };
+            let (x, y, xpt, ypt) = if name == "finishes" {
+                (&a, &b, a_pt, b_pt)
+            } else {
+                (&b, &a, b_pt, a_pt)
+            };
             if ypt {
                 return null(format!("{name}: expected a range"));
             }
@@ -741,30 +930,49 @@ fn range_fn(name: &str, args: Vec<Value>) -> Value {
             } else {
                 t!({
                     let ss = c(x.s, y.s)?;
-                    x.ei == y.ei && c(x.e, y.e)? == Equal && (ss == Greater || (ss == Equal && (!x.si || y.si)))
+                    x.ei == y.ei
+                        && c(x.e, y.e)? == Equal
+                        && (ss == Greater || (ss == Equal && (!x.si || y.si)))
                 })
             }
         }
         "includes" | "during" => {
-            let (x, y, xpt, ypt) = if name == "includes" { (&a, &b, a_pt, b_pt) } else { (&b, &a, b_pt, a_pt) };
+            let (x, y, xpt, ypt) = if name == "includes" {
+                (&a, &b, a_pt, b_pt)
+            } else {
+                (&b, &a, b_pt, a_pt)
+            };
             if xpt {
                 return null(format!("{name}: expected a range"));
             }
             if ypt {
-                let Value::Range(r) = (if name == "includes" { &args[0] } else { &args[1] }) else {
+                let Value::Range(r) = (if name == "includes" {
+                    &args[0]
+                } else {
+                    &args[1]
+                }) else {
                     return null("range expected");
                 };
-                let p = if name == "includes" { &args[1] } else { &args[0] };
+                let p = if name == "includes" {
+                    &args[1]
+                } else {
+                    &args[0]
+                };
                 return range_contains(r, p);
             }
             t!({
                 let ss = c(x.s, y.s)?;
                 let ee = c(x.e, y.e)?;
-                (ss == Less || (ss == Equal && (x.si || !y.si))) && (ee == Greater || (ee == Equal && (x.ei || !y.ei)))
+                (ss == Less || (ss == Equal && (x.si || !y.si)))
+                    && (ee == Greater || (ee == Equal && (x.ei || !y.ei)))
             })
         }
         "starts" | "started by" => {
-            let (x, y, xpt, ypt) = if name == "starts" { (&a, &b, a_pt, b_pt) } else { (&b, &a, b_pt, a_pt) };
+            let (x, y, xpt, ypt) = if name == "starts" {
+                (&a, &b, a_pt, b_pt)
+            } else {
+                (&b, &a, b_pt, a_pt)
+            };
             if ypt {
                 return null(format!("{name}: expected a range"));
             }
@@ -773,7 +981,9 @@ fn range_fn(name: &str, args: Vec<Value>) -> Value {
             } else {
                 t!({
                     let ee = c(x.e, y.e)?;
-                    x.si == y.si && c(x.s, y.s)? == Equal && (ee == Less || (ee == Equal && (!x.ei || y.ei)))
+                    x.si == y.si
+                        && c(x.s, y.s)? == Equal
+                        && (ee == Less || (ee == Equal && (!x.ei || y.ei)))
                 })
             }
         }
@@ -795,7 +1005,9 @@ fn range_from_string(ev: &mut Evaluator, s: &str) -> Value {
     let literal_ok = |e: &Option<Box<Expr>>| match e.as_deref() {
         None => true,
         Some(Expr::Const(_)) => true,
-        Some(Expr::Call(f, _)) => matches!(f.as_ref(), Expr::Name(n) if ["date", "time", "date and time", "duration"].contains(&n.as_str())),
+        Some(Expr::Call(f, _)) => {
+            matches!(f.as_ref(), Expr::Name(n) if ["date", "time", "date and time", "duration"].contains(&n.as_str()))
+        }
         _ => false,
     };
     match &e {
@@ -834,7 +1046,12 @@ fn context_fn(name: &str, args: Vec<Value>) -> Value {
                     c.entries
                         .iter()
                         .map(|(k, v)| {
-                            Value::Context(Context { entries: vec![("key".into(), Value::String(k.clone())), ("value".into(), v.clone())] })
+                            Value::Context(Context {
+                                entries: vec![
+                                    ("key".into(), Value::String(k.clone())),
+                                    ("value".into(), v.clone()),
+                                ],
+                            })
                         })
                         .collect(),
                 ),
@@ -852,7 +1069,9 @@ fn context_fn(name: &str, args: Vec<Value>) -> Value {
             };
             let mut out = Context::new();
             for i in items {
-                let Value::Context(e) = i else { return null("context: expected entries {key, value}") };
+                let Value::Context(e) = i else {
+                    return null("context: expected entries {key, value}");
+                };
                 let (Some(Value::String(k)), Some(v)) = (e.get("key"), e.get("value")) else {
                     return null("context: entry needs a string 'key' and a 'value'");
                 };
@@ -867,7 +1086,9 @@ fn context_fn(name: &str, args: Vec<Value>) -> Value {
             if let Some(e) = arity(name, &args, 3, 3) {
                 return e;
             }
-            let Value::Context(c) = &args[0] else { return want(name, "a context", &args[0]) };
+            let Value::Context(c) = &args[0] else {
+                return want(name, "a context", &args[0]);
+            };
             let keys: Vec<String> = match &args[1] {
                 Value::String(k) => vec![k.clone()],
                 Value::List(l) if !l.is_empty() => {
@@ -906,10 +1127,14 @@ fn context_fn(name: &str, args: Vec<Value>) -> Value {
             if let Some(e) = arity(name, &args, 1, 1) {
                 return e;
             }
-            let Value::List(l) = &args[0] else { return want(name, "a list of contexts", &args[0]) };
+            let Value::List(l) = &args[0] else {
+                return want(name, "a list of contexts", &args[0]);
+            };
             let mut out = Context::new();
             for c in l {
-                let Value::Context(c) = c else { return null("context merge: expected contexts") };
+                let Value::Context(c) = c else {
+                    return null("context merge: expected contexts");
+                };
                 for (k, v) in &c.entries {
                     out.put(k.clone(), v.clone());
                 }
@@ -920,7 +1145,11 @@ fn context_fn(name: &str, args: Vec<Value>) -> Value {
 }
 
 /// Merge sort with a fallible comparator (never panics on inconsistent orders).
-fn merge_sort(ev: &mut Evaluator, v: Vec<Value>, less: &mut dyn FnMut(&mut Evaluator, &Value, &Value) -> Option<bool>) -> Option<Vec<Value>> {
+fn merge_sort(
+    ev: &mut Evaluator,
+    v: Vec<Value>,
+    less: &mut dyn FnMut(&mut Evaluator, &Value, &Value) -> Option<bool>,
+) -> Option<Vec<Value>> {
     if v.len() <= 1 {
         return Some(v);
     }
@@ -957,28 +1186,39 @@ fn sort(ev: &mut Evaluator, args: Vec<Value>, scope: &mut Scope) -> Value {
         v => vec![v.clone()],
     };
     let r = match args.get(1) {
-        None => merge_sort(ev, list, &mut |_, a, b| Some(a.feel_cmp(b)? == Ordering::Less)),
+        None => merge_sort(ev, list, &mut |_, a, b| {
+            Some(a.feel_cmp(b)? == Ordering::Less)
+        }),
         Some(Value::Function(f)) => {
             let f = f.clone();
-            merge_sort(ev, list, &mut |ev, a, b| match ev.call(&f, vec![a.clone(), b.clone()], scope) {
+            merge_sort(ev, list, &mut |ev, a, b| match ev.call(
+                &f,
+                vec![a.clone(), b.clone()],
+                scope,
+            ) {
                 Value::Bool(x) => Some(x),
                 _ => None,
             })
         }
         Some(v) => return want("sort", "a precedes function", v),
     };
-    r.map(Value::List).unwrap_or_else(|| null("sort: elements are not comparable"))
+    r.map(Value::List)
+        .unwrap_or_else(|| null("sort: elements are not comparable"))
 }
 
 fn list_replace(ev: &mut Evaluator, args: Vec<Value>, scope: &mut Scope) -> Value {
     if let Some(e) = arity("list replace", &args, 3, 3) {
         return e;
     }
-    let Value::List(l) = &args[0] else { return want("list replace", "a list", &args[0]) };
+    let Value::List(l) = &args[0] else {
+        return want("list replace", "a list", &args[0]);
+    };
     let mut l = l.clone();
     match &args[1] {
         Value::Number(n) => {
-            let Some(i) = n.to_i64() else { return null("list replace: position must be an integer") };
+            let Some(i) = n.to_i64() else {
+                return null("list replace: position must be an integer");
+            };
             let len = l.len() as i64;
             let k = if i > 0 { i - 1 } else { len + i };
             if i == 0 || k < 0 || k >= len {
@@ -1004,7 +1244,9 @@ fn list_replace(ev: &mut Evaluator, args: Vec<Value>, scope: &mut Scope) -> Valu
 fn list_fn(ev: &mut Evaluator, name: &str, args: Vec<Value>) -> Value {
     match name {
         "min" | "max" => {
-            let Some(l) = list_arg(args) else { return null(format!("{name}: expected a list")) };
+            let Some(l) = list_arg(args) else {
+                return null(format!("{name}: expected a list"));
+            };
             if l.is_empty() {
                 return Value::Null(None);
             }
@@ -1012,7 +1254,9 @@ fn list_fn(ev: &mut Evaluator, name: &str, args: Vec<Value>) -> Value {
             for v in &l[1..] {
                 match v.feel_cmp(&best) {
                     Some(o) => {
-                        if (name == "min" && o == Ordering::Less) || (name == "max" && o == Ordering::Greater) {
+                        if (name == "min" && o == Ordering::Less)
+                            || (name == "max" && o == Ordering::Greater)
+                        {
                             best = v.clone();
                         }
                     }
@@ -1025,26 +1269,47 @@ fn list_fn(ev: &mut Evaluator, name: &str, args: Vec<Value>) -> Value {
             best
         }
         "sum" | "mean" | "product" => {
-            let Some(l) = list_arg(args) else { return null(format!("{name}: expected a list")) };
+            let Some(l) = list_arg(args) else {
+                return null(format!("{name}: expected a list"));
+            };
             if l.is_empty() {
-                return if name == "sum" { Value::Null(None) } else { null(format!("{name}: empty list")) };
+                return if name == "sum" {
+                    Value::Null(None)
+                } else {
+                    null(format!("{name}: empty list"))
+                };
             }
-            let mut acc = if name == "product" { Number::one() } else { Number::zero() };
+            let mut acc = if name == "product" {
+                Number::one()
+            } else {
+                Number::zero()
+            };
             for v in &l {
-                let Value::Number(n) = v else { return want(name, "numbers", v) };
-                let r = if name == "product" { acc.mul(n) } else { acc.add(n) };
+                let Value::Number(n) = v else {
+                    return want(name, "numbers", v);
+                };
+                let r = if name == "product" {
+                    acc.mul(n)
+                } else {
+                    acc.add(n)
+                };
                 match r {
                     Some(r) => acc = r,
                     None => return null(format!("{name}: overflow")),
                 }
             }
             if name == "mean" {
-                return acc.div(&Number::from(l.len())).map(Value::Number).unwrap_or_else(|| null("mean: overflow"));
+                return acc
+                    .div(&Number::from(l.len()))
+                    .map(Value::Number)
+                    .unwrap_or_else(|| null("mean: overflow"));
             }
             Value::Number(acc)
         }
         "all" | "any" => {
-            let Some(l) = list_arg(args) else { return null(format!("{name}: expected a list")) };
+            let Some(l) = list_arg(args) else {
+                return null(format!("{name}: expected a list"));
+            };
             let mut saw_null = false;
             for v in &l {
                 match (name, v) {
@@ -1054,10 +1319,16 @@ fn list_fn(ev: &mut Evaluator, name: &str, args: Vec<Value>) -> Value {
                     _ => saw_null = true,
                 }
             }
-            if saw_null { null(format!("{name}: non-boolean element")) } else { Value::Bool(name == "all") }
+            if saw_null {
+                null(format!("{name}: non-boolean element"))
+            } else {
+                Value::Bool(name == "all")
+            }
         }
         "median" | "stddev" | "mode" => {
-            let Some(l) = list_arg(args) else { return null(format!("{name}: expected a list")) };
+            let Some(l) = list_arg(args) else {
+                return null(format!("{name}: expected a list"));
+            };
             let mut nums = Vec::new();
             for v in &l {
                 match v {
@@ -1066,7 +1337,11 @@ fn list_fn(ev: &mut Evaluator, name: &str, args: Vec<Value>) -> Value {
                 }
             }
             if nums.is_empty() {
-                return if name == "mode" { Value::List(vec![]) } else { Value::Null(None) };
+                return if name == "mode" {
+                    Value::List(vec![])
+                } else {
+                    Value::Null(None)
+                };
             }
             nums.sort();
             match name {
@@ -1075,7 +1350,11 @@ fn list_fn(ev: &mut Evaluator, name: &str, args: Vec<Value>) -> Value {
                     if k % 2 == 1 {
                         Value::Number(nums[k / 2])
                     } else {
-                        nums[k / 2 - 1].add(&nums[k / 2]).and_then(|s| s.div(&Number::from(2i64))).map(Value::Number).unwrap_or_default()
+                        nums[k / 2 - 1]
+                            .add(&nums[k / 2])
+                            .and_then(|s| s.div(&Number::from(2i64)))
+                            .map(Value::Number)
+                            .unwrap_or_default()
                     }
                 }
                 "stddev" => {
@@ -1087,13 +1366,18 @@ fn list_fn(ev: &mut Evaluator, name: &str, args: Vec<Value>) -> Value {
                     for n in &nums {
                         sum = sum.add(n).unwrap_or(sum);
                     }
-                    let Some(mean) = sum.div(&k) else { return null("stddev: overflow") };
+                    let Some(mean) = sum.div(&k) else {
+                        return null("stddev: overflow");
+                    };
                     let mut sq = Number::zero();
                     for n in &nums {
                         let d = n.sub(&mean).unwrap_or(Number::zero());
                         sq = sq.add(&d.mul(&d).unwrap_or(Number::zero())).unwrap_or(sq);
                     }
-                    sq.div(&Number::from(nums.len() - 1)).and_then(|v| v.sqrt()).map(Value::Number).unwrap_or_default()
+                    sq.div(&Number::from(nums.len() - 1))
+                        .and_then(|v| v.sqrt())
+                        .map(Value::Number)
+                        .unwrap_or_default()
                 }
                 _ => {
                     let mut best: Vec<Number> = Vec::new();
@@ -1159,7 +1443,9 @@ fn list_fn(ev: &mut Evaluator, name: &str, args: Vec<Value>) -> Value {
             Value::List(l)
         }
         _ => {
-            let Some(first) = args.first() else { return null(format!("{name}: expected arguments")) };
+            let Some(first) = args.first() else {
+                return null(format!("{name}: expected arguments"));
+            };
             let l = match first {
                 Value::List(l) => l.clone(),
                 Value::Null(_) => return null(format!("{name}: expected a list, found null")),
@@ -1182,7 +1468,9 @@ fn list_fn(ev: &mut Evaluator, name: &str, args: Vec<Value>) -> Value {
                     if let Some(e) = arity(name, &args, 2, 3) {
                         return e;
                     }
-                    let Some(st) = int_arg(&args[1]) else { return want(name, "an integer start", &args[1]) };
+                    let Some(st) = int_arg(&args[1]) else {
+                        return want(name, "an integer start", &args[1]);
+                    };
                     let n = l.len() as i64;
                     let s0 = if st > 0 { st - 1 } else { n + st };
                     if st == 0 || s0 < 0 || s0 >= n {
@@ -1201,7 +1489,9 @@ fn list_fn(ev: &mut Evaluator, name: &str, args: Vec<Value>) -> Value {
                     if let Some(e) = arity(name, &args, 3, 3) {
                         return e;
                     }
-                    let Some(p) = int_arg(&args[1]) else { return want(name, "an integer position", &args[1]) };
+                    let Some(p) = int_arg(&args[1]) else {
+                        return want(name, "an integer position", &args[1]);
+                    };
                     let n = l.len() as i64;
                     let k = if p > 0 { p - 1 } else { n + p };
                     if p == 0 || k < 0 || k >= n.max(1) && !(k == n && p > 0 && n == 0) {
@@ -1217,7 +1507,9 @@ fn list_fn(ev: &mut Evaluator, name: &str, args: Vec<Value>) -> Value {
                     if let Some(e) = arity(name, &args, 2, 2) {
                         return e;
                     }
-                    let Some(p) = int_arg(&args[1]) else { return want(name, "an integer position", &args[1]) };
+                    let Some(p) = int_arg(&args[1]) else {
+                        return want(name, "an integer position", &args[1]);
+                    };
                     let n = l.len() as i64;
                     let k = if p > 0 { p - 1 } else { n + p };
                     if p == 0 || k < 0 || k >= n {

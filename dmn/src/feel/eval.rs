@@ -11,7 +11,7 @@
 //! Deviation: a user function sees its closure first and then the caller's
 //! scope, which makes directly recursive definitions inside contexts work.
 
-use super::ast::{ArithOp, Args, CmpOp, Expr, UnaryTest, UnaryTests};
+use super::ast::{Args, ArithOp, CmpOp, Expr, UnaryTest, UnaryTests};
 use super::builtins;
 use crate::number::Number;
 use crate::value::{Bound, Context, Function, Range, Type, UserFunction, Value, date_as_dt};
@@ -55,7 +55,10 @@ impl Scope {
 
     /// Scope with one frame of variables.
     pub fn with(vars: Vec<(String, Value)>) -> Scope {
-        Scope { frames: vec![vars], input: vec![] }
+        Scope {
+            frames: vec![vars],
+            input: vec![],
+        }
     }
 
     /// Pushes a frame.
@@ -132,9 +135,20 @@ impl Scope {
     }
 }
 
+/// Which rules of a decision table matched during an evaluation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableAudit {
+    /// Id of the decision table.
+    pub table_id: String,
+    /// Matched rules: 0-based index and rule id.
+    pub matched: Vec<(usize, String)>,
+}
+
 /// Per-evaluation state: the step budget and depth counter.
 #[derive(Debug)]
 pub struct Evaluator {
+    /// Decision tables evaluated so far, with their matched rules.
+    pub audit: Vec<TableAudit>,
     steps: u64,
     limit: u64,
     depth: u32,
@@ -157,7 +171,13 @@ fn num(n: Option<Number>, what: &str) -> Value {
 impl Evaluator {
     /// A fresh evaluator with the given step limit.
     pub fn new(limit: u64) -> Evaluator {
-        Evaluator { steps: 0, limit, depth: 0, aborted: None }
+        Evaluator {
+            audit: Vec::new(),
+            steps: 0,
+            limit,
+            depth: 0,
+            aborted: None,
+        }
     }
 
     /// The abort reason, if the budget ran out.
@@ -184,7 +204,9 @@ impl Evaluator {
             return Value::null("evaluation aborted");
         }
         if self.depth >= MAX_EVAL_DEPTH {
-            self.aborted = Some(EvalError::TooDeep { limit: MAX_EVAL_DEPTH });
+            self.aborted = Some(EvalError::TooDeep {
+                limit: MAX_EVAL_DEPTH,
+            });
             return Value::null("evaluation aborted");
         }
         self.depth += 1;
@@ -219,7 +241,10 @@ impl Evaluator {
                     Value::Number(n) => Value::Number(n.neg()),
                     Value::DtDuration(d) => Value::DtDuration(-d),
                     Value::YmDuration(m) => Value::YmDuration(-m),
-                    o => Value::null(format!("expected a number or duration after '-', found {}", o.kind())),
+                    o => Value::null(format!(
+                        "expected a number or duration after '-', found {}",
+                        o.kind()
+                    )),
                 }
             }
             Expr::Arith(op, a, b) => {
@@ -276,7 +301,11 @@ impl Evaluator {
             }
             Expr::If(c, a, b) => {
                 let c = self.eval(c, scope);
-                if matches!(c, Value::Bool(true)) { self.eval(a, scope) } else { self.eval(b, scope) }
+                if matches!(c, Value::Bool(true)) {
+                    self.eval(a, scope)
+                } else {
+                    self.eval(b, scope)
+                }
             }
             Expr::For(ctxs, body) => {
                 let mut out = Vec::new();
@@ -304,7 +333,11 @@ impl Evaluator {
                         _ => saw_null = true,
                     }
                 }
-                if saw_null { Value::null("quantified expression: non-boolean result") } else { Value::Bool(*every) }
+                if saw_null {
+                    Value::null("quantified expression: non-boolean result")
+                } else {
+                    Value::Bool(*every)
+                }
             }
             Expr::List(items) => {
                 let mut v = Vec::with_capacity(items.len());
@@ -329,7 +362,12 @@ impl Evaluator {
                 scope.truncate(base);
                 Value::Context(c)
             }
-            Expr::Range { start, start_incl, end, end_incl } => {
+            Expr::Range {
+                start,
+                start_incl,
+                end,
+                end_incl,
+            } => {
                 let s = start.as_ref().map(|e| self.eval(e, scope));
                 let en = end.as_ref().map(|e| self.eval(e, scope));
                 make_range(s, *start_incl, en, *end_incl)
@@ -338,12 +376,14 @@ impl Evaluator {
                 let v = self.eval(e, scope);
                 unary_range(*op, v)
             }
-            Expr::FunctionDef { params, body } => Value::Function(Arc::new(Function::User(UserFunction {
-                params: params.clone(),
-                ret: None,
-                body: body.clone(),
-                closure: Arc::new(scope.flatten()),
-            }))),
+            Expr::FunctionDef { params, body } => {
+                Value::Function(Arc::new(Function::User(UserFunction {
+                    params: params.clone(),
+                    ret: None,
+                    body: body.clone(),
+                    closure: Arc::new(scope.flatten()),
+                })))
+            }
             Expr::Tests(t) => {
                 let input = scope.input();
                 self.unary_tests(t, input, scope)
@@ -356,8 +396,12 @@ impl Evaluator {
         match v {
             Value::List(l) => Ok(l),
             Value::Range(r) => {
-                let (Some(Value::Number(a)), Some(Value::Number(b))) = (&r.start.value, &r.end.value) else {
-                    if let (Some(Value::Date(a)), Some(Value::Date(b))) = (&r.start.value, &r.end.value) {
+                let (Some(Value::Number(a)), Some(Value::Number(b))) =
+                    (&r.start.value, &r.end.value)
+                else {
+                    if let (Some(Value::Date(a)), Some(Value::Date(b))) =
+                        (&r.start.value, &r.end.value)
+                    {
                         let mut out = Vec::new();
                         let step: i64 = if a <= b { 1 } else { -1 };
                         let mut d = *a;
@@ -376,7 +420,9 @@ impl Evaluator {
                         }
                         return Ok(out);
                     }
-                    return Err(Value::null("can only iterate over ranges of integers or dates"));
+                    return Err(Value::null(
+                        "can only iterate over ranges of integers or dates",
+                    ));
                 };
                 let (Some(a), Some(b)) = (a.to_i64(), b.to_i64()) else {
                     return Err(Value::null("can only iterate over ranges of integers"));
@@ -385,13 +431,24 @@ impl Evaluator {
                 if !self.step(n.min(u64::MAX as u128) as u64) {
                     return Err(Value::null("evaluation aborted"));
                 }
-                Ok(if a <= b { (a..=b).map(Value::int).collect() } else { (b..=a).rev().map(Value::int).collect() })
+                Ok(if a <= b {
+                    (a..=b).map(Value::int).collect()
+                } else {
+                    (b..=a).rev().map(Value::int).collect()
+                })
             }
             other => Ok(vec![other]),
         }
     }
 
-    fn for_loop(&mut self, ctxs: &[(String, Expr)], i: usize, body: &Expr, scope: &mut Scope, out: &mut Vec<Value>) {
+    fn for_loop(
+        &mut self,
+        ctxs: &[(String, Expr)],
+        i: usize,
+        body: &Expr,
+        scope: &mut Scope,
+        out: &mut Vec<Value>,
+    ) {
         if i == ctxs.len() {
             scope.set("partial", Value::List(out.clone()));
             let v = self.eval(body, scope);
@@ -413,7 +470,14 @@ impl Evaluator {
         }
     }
 
-    fn quant_loop(&mut self, ctxs: &[(String, Expr)], i: usize, body: &Expr, scope: &mut Scope, out: &mut Vec<Value>) {
+    fn quant_loop(
+        &mut self,
+        ctxs: &[(String, Expr)],
+        i: usize,
+        body: &Expr,
+        scope: &mut Scope,
+        out: &mut Vec<Value>,
+    ) {
         if i == ctxs.len() {
             out.push(self.eval(body, scope));
             return;
@@ -508,14 +572,20 @@ impl Evaluator {
                         args.len()
                     ));
                 }
-                let bound: Vec<(String, Value)> = u.params.iter().map(|(n, _)| n.clone()).zip(args).collect();
+                let bound: Vec<(String, Value)> =
+                    u.params.iter().map(|(n, _)| n.clone()).zip(args).collect();
                 self.call_user(u, bound, scope)
             }
         }
     }
 
     /// Invokes a function value with named arguments.
-    pub fn call_named(&mut self, f: &Function, args: Vec<(String, Value)>, scope: &mut Scope) -> Value {
+    pub fn call_named(
+        &mut self,
+        f: &Function,
+        args: Vec<(String, Value)>,
+        scope: &mut Scope,
+    ) -> Value {
         match f {
             Function::Builtin(name) => match builtins::order_named(name, args) {
                 Ok(pos) => builtins::call(self, name, pos, scope),
@@ -531,7 +601,11 @@ impl Evaluator {
                     .params
                     .iter()
                     .map(|(p, _)| {
-                        let v = args.iter().find(|(n, _)| n == p).map(|(_, v)| v.clone()).unwrap_or_default();
+                        let v = args
+                            .iter()
+                            .find(|(n, _)| n == p)
+                            .map(|(_, v)| v.clone())
+                            .unwrap_or_default();
                         (p.clone(), v)
                     })
                     .collect();
@@ -540,12 +614,20 @@ impl Evaluator {
         }
     }
 
-    fn call_user(&mut self, u: &UserFunction, mut bound: Vec<(String, Value)>, scope: &mut Scope) -> Value {
+    fn call_user(
+        &mut self,
+        u: &UserFunction,
+        mut bound: Vec<(String, Value)>,
+        scope: &mut Scope,
+    ) -> Value {
         for ((_, t), (n, v)) in u.params.iter().zip(bound.iter_mut()) {
             if let Some(t) = t {
                 let c = coerce_to(t, std::mem::take(v));
                 if !c.is_null() && !t.accepts(&c) {
-                    return Value::null(format!("parameter '{n}': expected {t}, found {}", c.kind()));
+                    return Value::null(format!(
+                        "parameter '{n}': expected {t}, found {}",
+                        c.kind()
+                    ));
                 }
                 *v = c;
             }
@@ -558,7 +640,11 @@ impl Evaluator {
         match &u.ret {
             Some(t) => {
                 let c = coerce_to(t, r);
-                if t.accepts(&c) { c } else { Value::null(format!("expected result of type {t}, found {}", c.kind())) }
+                if t.accepts(&c) {
+                    c
+                } else {
+                    Value::null(format!("expected result of type {t}, found {}", c.kind()))
+                }
             }
             None => r,
         }
@@ -585,7 +671,11 @@ impl Evaluator {
                 _ => saw_null = true,
             }
         }
-        if saw_null { Value::null("unary test is not applicable to the input") } else { Value::Bool(false) }
+        if saw_null {
+            Value::null("unary test is not applicable to the input")
+        } else {
+            Value::Bool(false)
+        }
     }
 
     fn positive_test(&mut self, t: &UnaryTest, input: &Value, scope: &mut Scope) -> Value {
@@ -609,11 +699,17 @@ fn uses_input(e: &Expr) -> bool {
     match e {
         Expr::Input => true,
         Expr::Const(_) | Expr::Name(_) | Expr::Tests(_) | Expr::Boxed(_) => false,
-        Expr::Path(a, _) | Expr::Neg(a) | Expr::InstanceOf(a, _) | Expr::UnaryRange(_, a) => uses_input(a),
-        Expr::Filter(a, b) | Expr::Arith(_, a, b) | Expr::Cmp(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => {
-            uses_input(a) || uses_input(b)
+        Expr::Path(a, _) | Expr::Neg(a) | Expr::InstanceOf(a, _) | Expr::UnaryRange(_, a) => {
+            uses_input(a)
         }
-        Expr::Between(a, b, c) | Expr::If(a, b, c) => uses_input(a) || uses_input(b) || uses_input(c),
+        Expr::Filter(a, b)
+        | Expr::Arith(_, a, b)
+        | Expr::Cmp(_, a, b)
+        | Expr::And(a, b)
+        | Expr::Or(a, b) => uses_input(a) || uses_input(b),
+        Expr::Between(a, b, c) | Expr::If(a, b, c) => {
+            uses_input(a) || uses_input(b) || uses_input(c)
+        }
         Expr::Call(f, args) => {
             uses_input(f)
                 || match args {
@@ -627,11 +723,14 @@ fn uses_input(e: &Expr) -> bool {
                     UnaryTest::Cmp(_, e) | UnaryTest::Expr(e) => uses_input(e),
                 })
         }
-        Expr::For(c, b) | Expr::Quantified(_, c, b) => c.iter().any(|(_, e)| uses_input(e)) || uses_input(b),
+        Expr::For(c, b) | Expr::Quantified(_, c, b) => {
+            c.iter().any(|(_, e)| uses_input(e)) || uses_input(b)
+        }
         Expr::List(v) => v.iter().any(uses_input),
         Expr::Context(v) => v.iter().any(|(_, e)| uses_input(e)),
         Expr::Range { start, end, .. } => {
-            start.as_ref().is_some_and(|e| uses_input(e)) || end.as_ref().is_some_and(|e| uses_input(e))
+            start.as_ref().is_some_and(|e| uses_input(e))
+                || end.as_ref().is_some_and(|e| uses_input(e))
         }
         Expr::FunctionDef { .. } => false,
     }
@@ -683,7 +782,13 @@ pub fn range_contains(r: &Range, x: &Value) -> Value {
         match x.feel_cmp(s) {
             Some(Ordering::Less) => return Value::Bool(false),
             Some(Ordering::Equal) if !r.start.inclusive => return Value::Bool(false),
-            None => return Value::null(format!("cannot compare {} with range of {}", x.kind(), s.kind())),
+            None => {
+                return Value::null(format!(
+                    "cannot compare {} with range of {}",
+                    x.kind(),
+                    s.kind()
+                ));
+            }
             _ => {}
         }
     }
@@ -691,7 +796,13 @@ pub fn range_contains(r: &Range, x: &Value) -> Value {
         match x.feel_cmp(e) {
             Some(Ordering::Greater) => return Value::Bool(false),
             Some(Ordering::Equal) if !r.end.inclusive => return Value::Bool(false),
-            None => return Value::null(format!("cannot compare {} with range of {}", x.kind(), e.kind())),
+            None => {
+                return Value::null(format!(
+                    "cannot compare {} with range of {}",
+                    x.kind(),
+                    e.kind()
+                ));
+            }
             _ => {}
         }
     }
@@ -704,23 +815,42 @@ pub fn make_range(s: Option<Value>, si: bool, e: Option<Value>, ei: bool) -> Val
     let e = e.filter(|v| !v.is_null());
     if let (Some(a), Some(b)) = (&s, &e) {
         if a.feel_cmp(b).is_none() {
-            return Value::null(format!("range ends must be comparable, found {} and {}", a.kind(), b.kind()));
+            return Value::null(format!(
+                "range ends must be comparable, found {} and {}",
+                a.kind(),
+                b.kind()
+            ));
         }
     }
     for v in [&s, &e].into_iter().flatten() {
         if !matches!(
             v,
-            Value::Number(_) | Value::String(_) | Value::Date(_) | Value::Time(_) | Value::DateTime(_) | Value::DtDuration(_) | Value::YmDuration(_)
+            Value::Number(_)
+                | Value::String(_)
+                | Value::Date(_)
+                | Value::Time(_)
+                | Value::DateTime(_)
+                | Value::DtDuration(_)
+                | Value::YmDuration(_)
         ) {
-            return Value::null(format!("expected comparable range ends, found {}", v.kind()));
+            return Value::null(format!(
+                "expected comparable range ends, found {}",
+                v.kind()
+            ));
         }
     }
     if s.is_none() && e.is_none() {
         return Value::null("range with no ends");
     }
     Value::Range(Box::new(Range {
-        start: Bound { value: s, inclusive: si },
-        end: Bound { value: e, inclusive: ei },
+        start: Bound {
+            value: s,
+            inclusive: si,
+        },
+        end: Bound {
+            value: e,
+            inclusive: ei,
+        },
     }))
 }
 
@@ -744,7 +874,13 @@ fn index(list: &[Value], n: &Number) -> Value {
         return Value::null("list index must be an integer");
     };
     let len = list.len() as i64;
-    let k = if i > 0 { i - 1 } else if i < 0 { len + i } else { -1 };
+    let k = if i > 0 {
+        i - 1
+    } else if i < 0 {
+        len + i
+    } else {
+        -1
+    };
     if k < 0 || k >= len {
         return Value::null(format!("index {i} out of bounds for list of size {len}"));
     }
@@ -755,7 +891,10 @@ fn index(list: &[Value], n: &Number) -> Value {
 pub fn path(v: &Value, name: &str) -> Value {
     use crate::temporal::NANOS;
     match v {
-        Value::Context(c) => c.get(name).cloned().unwrap_or_else(|| Value::null(format!("no entry '{name}' in context"))),
+        Value::Context(c) => c
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| Value::null(format!("no entry '{name}' in context"))),
         Value::List(items) => Value::List(items.iter().map(|i| path(i, name)).collect()),
         Value::Date(d) => match name {
             "year" => Value::int(d.year() as i64),
@@ -818,7 +957,10 @@ pub fn path(v: &Value, name: &str) -> Value {
             "end included" => Value::Bool(r.end.inclusive),
             _ => Value::null(format!("range has no property '{name}'")),
         },
-        other => Value::null(format!("expected a context for '.{name}', found {}", other.kind())),
+        other => Value::null(format!(
+            "expected a context for '.{name}', found {}",
+            other.kind()
+        )),
     }
 }
 
@@ -860,50 +1002,130 @@ pub fn arith(op: ArithOp, a: &Value, b: &Value) -> Value {
         ArithOp::Div => "/",
         ArithOp::Pow => "**",
     };
-    let bad = || Value::null(format!("cannot apply '{name}' to {} and {}", a.kind(), b.kind()));
+    let bad = || {
+        Value::null(format!(
+            "cannot apply '{name}' to {} and {}",
+            a.kind(),
+            b.kind()
+        ))
+    };
     match (op, a, b) {
         (_, Null(_), _) | (_, _, Null(_)) => Value::null(format!("'{name}' with a null operand")),
         (ArithOp::Add, Number(x), Number(y)) => num(x.add(y), "addition"),
         (ArithOp::Sub, Number(x), Number(y)) => num(x.sub(y), "subtraction"),
         (ArithOp::Mul, Number(x), Number(y)) => num(x.mul(y), "multiplication"),
         (ArithOp::Div, Number(x), Number(y)) => {
-            if y.is_zero() { Value::null("division by zero") } else { num(x.div(y), "division") }
+            if y.is_zero() {
+                Value::null("division by zero")
+            } else {
+                num(x.div(y), "division")
+            }
         }
         (ArithOp::Pow, Number(x), Number(y)) => num(x.pow(y), "exponentiation"),
         (ArithOp::Add, String(x), String(y)) => String(format!("{x}{y}")),
         // durations
-        (ArithOp::Add, DtDuration(x), DtDuration(y)) => x.checked_add(*y).map(DtDuration).unwrap_or_else(bad),
-        (ArithOp::Sub, DtDuration(x), DtDuration(y)) => x.checked_sub(*y).map(DtDuration).unwrap_or_else(bad),
-        (ArithOp::Add, YmDuration(x), YmDuration(y)) => x.checked_add(*y).map(YmDuration).unwrap_or_else(bad),
-        (ArithOp::Sub, YmDuration(x), YmDuration(y)) => x.checked_sub(*y).map(YmDuration).unwrap_or_else(bad),
-        (ArithOp::Mul, DtDuration(d), Number(n)) | (ArithOp::Mul, Number(n), DtDuration(d)) => scale_dt(*d, n, false),
-        (ArithOp::Div, DtDuration(d), Number(n)) => {
-            if n.is_zero() { Value::null("division by zero") } else { scale_dt(*d, n, true) }
+        (ArithOp::Add, DtDuration(x), DtDuration(y)) => {
+            x.checked_add(*y).map(DtDuration).unwrap_or_else(bad)
         }
-        (ArithOp::Mul, YmDuration(d), Number(n)) | (ArithOp::Mul, Number(n), YmDuration(d)) => scale_ym(*d, n, false),
+        (ArithOp::Sub, DtDuration(x), DtDuration(y)) => {
+            x.checked_sub(*y).map(DtDuration).unwrap_or_else(bad)
+        }
+        (ArithOp::Add, YmDuration(x), YmDuration(y)) => {
+            x.checked_add(*y).map(YmDuration).unwrap_or_else(bad)
+        }
+        (ArithOp::Sub, YmDuration(x), YmDuration(y)) => {
+            x.checked_sub(*y).map(YmDuration).unwrap_or_else(bad)
+        }
+        (ArithOp::Mul, DtDuration(d), Number(n)) | (ArithOp::Mul, Number(n), DtDuration(d)) => {
+            scale_dt(*d, n, false)
+        }
+        (ArithOp::Div, DtDuration(d), Number(n)) => {
+            if n.is_zero() {
+                Value::null("division by zero")
+            } else {
+                scale_dt(*d, n, true)
+            }
+        }
+        (ArithOp::Mul, YmDuration(d), Number(n)) | (ArithOp::Mul, Number(n), YmDuration(d)) => {
+            scale_ym(*d, n, false)
+        }
         (ArithOp::Div, YmDuration(d), Number(n)) => {
-            if n.is_zero() { Value::null("division by zero") } else { scale_ym(*d, n, true) }
+            if n.is_zero() {
+                Value::null("division by zero")
+            } else {
+                scale_ym(*d, n, true)
+            }
         }
         (ArithOp::Div, DtDuration(x), DtDuration(y)) => {
-            if *y == 0 { Value::null("division by zero") } else { num(crate::number::Number::parse(&x.to_string()).and_then(|a| a.div(&crate::number::Number::parse(&y.to_string())?)), "division") }
+            if *y == 0 {
+                Value::null("division by zero")
+            } else {
+                num(
+                    crate::number::Number::parse(&x.to_string())
+                        .and_then(|a| a.div(&crate::number::Number::parse(&y.to_string())?)),
+                    "division",
+                )
+            }
         }
         (ArithOp::Div, YmDuration(x), YmDuration(y)) => {
-            if *y == 0 { Value::null("division by zero") } else { num(crate::number::Number::from(*x).div(&crate::number::Number::from(*y)), "division") }
+            if *y == 0 {
+                Value::null("division by zero")
+            } else {
+                num(
+                    crate::number::Number::from(*x).div(&crate::number::Number::from(*y)),
+                    "division",
+                )
+            }
         }
         // date and time with durations
-        (ArithOp::Add, DateTime(t), DtDuration(d)) | (ArithOp::Add, DtDuration(d), DateTime(t)) => t.add_nanos(*d).map(DateTime).unwrap_or_else(bad),
-        (ArithOp::Sub, DateTime(t), DtDuration(d)) => t.add_nanos(-*d).map(DateTime).unwrap_or_else(bad),
-        (ArithOp::Add, DateTime(t), YmDuration(m)) | (ArithOp::Add, YmDuration(m), DateTime(t)) => t.add_months(*m).map(DateTime).unwrap_or_else(bad),
-        (ArithOp::Sub, DateTime(t), YmDuration(m)) => t.add_months(-*m).map(DateTime).unwrap_or_else(bad),
-        (ArithOp::Sub, DateTime(x), DateTime(y)) => x.sub(y).map(DtDuration).unwrap_or_else(|| Value::null("cannot subtract a local date and time from a zoned one")),
-        (ArithOp::Sub, Date(x), Date(y)) => date_as_dt(x, None).sub(&date_as_dt(y, None)).map(DtDuration).unwrap_or_else(bad),
-        (ArithOp::Sub, DateTime(x), Date(y)) => x.sub(&date_as_dt(y, x.tz.clone())).map(DtDuration).unwrap_or_else(bad),
-        (ArithOp::Sub, Date(x), DateTime(y)) => date_as_dt(x, y.tz.clone()).sub(y).map(DtDuration).unwrap_or_else(bad),
-        (ArithOp::Add, Date(x), DtDuration(d)) | (ArithOp::Add, DtDuration(d), Date(x)) => date_as_dt(x, None).add_nanos(*d).map(|t| Date(t.dt.date())).unwrap_or_else(bad),
-        (ArithOp::Sub, Date(x), DtDuration(d)) => date_as_dt(x, None).add_nanos(-*d).map(|t| Date(t.dt.date())).unwrap_or_else(bad),
-        (ArithOp::Add, Date(x), YmDuration(m)) | (ArithOp::Add, YmDuration(m), Date(x)) => crate::temporal::add_months_date(*x, *m).map(Date).unwrap_or_else(bad),
-        (ArithOp::Sub, Date(x), YmDuration(m)) => crate::temporal::add_months_date(*x, -*m).map(Date).unwrap_or_else(bad),
-        (ArithOp::Add, Time(t), DtDuration(d)) | (ArithOp::Add, DtDuration(d), Time(t)) => t.add_nanos(*d).map(Time).unwrap_or_else(bad),
+        (ArithOp::Add, DateTime(t), DtDuration(d)) | (ArithOp::Add, DtDuration(d), DateTime(t)) => {
+            t.add_nanos(*d).map(DateTime).unwrap_or_else(bad)
+        }
+        (ArithOp::Sub, DateTime(t), DtDuration(d)) => {
+            t.add_nanos(-*d).map(DateTime).unwrap_or_else(bad)
+        }
+        (ArithOp::Add, DateTime(t), YmDuration(m)) | (ArithOp::Add, YmDuration(m), DateTime(t)) => {
+            t.add_months(*m).map(DateTime).unwrap_or_else(bad)
+        }
+        (ArithOp::Sub, DateTime(t), YmDuration(m)) => {
+            t.add_months(-*m).map(DateTime).unwrap_or_else(bad)
+        }
+        (ArithOp::Sub, DateTime(x), DateTime(y)) => x.sub(y).map(DtDuration).unwrap_or_else(|| {
+            Value::null("cannot subtract a local date and time from a zoned one")
+        }),
+        (ArithOp::Sub, Date(x), Date(y)) => date_as_dt(x, None)
+            .sub(&date_as_dt(y, None))
+            .map(DtDuration)
+            .unwrap_or_else(bad),
+        (ArithOp::Sub, DateTime(x), Date(y)) => x
+            .sub(&date_as_dt(y, x.tz.clone()))
+            .map(DtDuration)
+            .unwrap_or_else(bad),
+        (ArithOp::Sub, Date(x), DateTime(y)) => date_as_dt(x, y.tz.clone())
+            .sub(y)
+            .map(DtDuration)
+            .unwrap_or_else(bad),
+        (ArithOp::Add, Date(x), DtDuration(d)) | (ArithOp::Add, DtDuration(d), Date(x)) => {
+            date_as_dt(x, None)
+                .add_nanos(*d)
+                .map(|t| Date(t.dt.date()))
+                .unwrap_or_else(bad)
+        }
+        (ArithOp::Sub, Date(x), DtDuration(d)) => date_as_dt(x, None)
+            .add_nanos(-*d)
+            .map(|t| Date(t.dt.date()))
+            .unwrap_or_else(bad),
+        (ArithOp::Add, Date(x), YmDuration(m)) | (ArithOp::Add, YmDuration(m), Date(x)) => {
+            crate::temporal::add_months_date(*x, *m)
+                .map(Date)
+                .unwrap_or_else(bad)
+        }
+        (ArithOp::Sub, Date(x), YmDuration(m)) => crate::temporal::add_months_date(*x, -*m)
+            .map(Date)
+            .unwrap_or_else(bad),
+        (ArithOp::Add, Time(t), DtDuration(d)) | (ArithOp::Add, DtDuration(d), Time(t)) => {
+            t.add_nanos(*d).map(Time).unwrap_or_else(bad)
+        }
         (ArithOp::Sub, Time(t), DtDuration(d)) => t.add_nanos(-*d).map(Time).unwrap_or_else(bad),
         (ArithOp::Sub, Time(x), Time(y)) => x.sub(y).map(DtDuration).unwrap_or_else(bad),
         _ => bad(),
@@ -915,7 +1137,10 @@ fn scale_dt(d: i128, n: &Number, div: bool) -> Value {
         return Value::null("duration too large");
     };
     let r = if div { dn.div(n) } else { dn.mul(n) };
-    match r.and_then(|r| r.round(0, dec::Rounding::HalfEven)).and_then(|r| r.to_string().parse::<i128>().ok()) {
+    match r
+        .and_then(|r| r.round(0, dec::Rounding::HalfEven))
+        .and_then(|r| r.to_string().parse::<i128>().ok())
+    {
         Some(v) => Value::DtDuration(v),
         None => Value::null("duration arithmetic overflow"),
     }
@@ -924,7 +1149,10 @@ fn scale_dt(d: i128, n: &Number, div: bool) -> Value {
 fn scale_ym(m: i64, n: &Number, div: bool) -> Value {
     let mn = Number::from(m);
     let r = if div { mn.div(n) } else { mn.mul(n) };
-    match r.and_then(|r| r.round(0, dec::Rounding::Down)).and_then(|r| r.to_i64()) {
+    match r
+        .and_then(|r| r.round(0, dec::Rounding::Down))
+        .and_then(|r| r.to_i64())
+    {
         Some(v) => Value::YmDuration(v),
         None => Value::null("duration arithmetic overflow"),
     }
@@ -939,9 +1167,15 @@ pub fn coerce_to(t: &Type, v: Value) -> Value {
         (Type::List(inner), v) if !v.is_null() && inner.accepts(&v) => Value::List(vec![v]),
         (t, Value::List(mut l)) if l.len() == 1 && !matches!(t, Type::Any | Type::List(_)) => {
             let x = l.pop().unwrap_or_default();
-            if t.accepts(&x) { x } else { Value::List(vec![x]) }
+            if t.accepts(&x) {
+                x
+            } else {
+                Value::List(vec![x])
+            }
         }
-        (Type::DateTime, Value::Date(d)) => Value::DateTime(date_as_dt(&d, Some(crate::temporal::Tz::Offset(0)))),
+        (Type::DateTime, Value::Date(d)) => {
+            Value::DateTime(date_as_dt(&d, Some(crate::temporal::Tz::Offset(0))))
+        }
         (_, v) => v,
     }
 }

@@ -22,7 +22,9 @@ impl Expression {
     /// Parses `src`; `names` are variable names in scope (needed for names
     /// that contain spaces or special characters).
     pub fn compile(src: &str, names: &[String]) -> Result<Expression, ParseError> {
-        Ok(Expression { expr: Arc::new(parse_expression(src, names)?) })
+        Ok(Expression {
+            expr: Arc::new(parse_expression(src, names)?),
+        })
     }
 
     /// Evaluates against the given variables with the default step budget.
@@ -31,7 +33,11 @@ impl Expression {
     }
 
     /// Evaluates with an explicit step budget.
-    pub fn evaluate_with_limit(&self, vars: &[(String, Value)], limit: u64) -> Result<Value, EvalError> {
+    pub fn evaluate_with_limit(
+        &self,
+        vars: &[(String, Value)],
+        limit: u64,
+    ) -> Result<Value, EvalError> {
         let mut ev = Evaluator::new(limit);
         let mut scope = Scope::with(vars.to_vec());
         let v = ev.eval(&self.expr, &mut scope);

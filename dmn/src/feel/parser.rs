@@ -8,7 +8,7 @@
 //! as a run of non-keyword words. Nesting is limited to [`MAX_DEPTH`] so that
 //! hostile input cannot overflow the stack.
 
-use super::ast::{ArithOp, Args, CmpOp, Expr, UnaryTest, UnaryTests};
+use super::ast::{Args, ArithOp, CmpOp, Expr, UnaryTest, UnaryTests};
 use crate::number::Number;
 use crate::temporal;
 use crate::value::{Type, Value};
@@ -66,11 +66,18 @@ const PUNCT: &[&str] = &[
 ];
 
 fn is_name_start(c: char) -> bool {
-    c.is_alphabetic() || c == '_' || c == '?' && false || (c as u32 >= 0xC0 && !c.is_whitespace() && !c.is_control())
+    c.is_alphabetic()
+        || c == '_'
+        || c == '?' && false
+        || (c as u32 >= 0xC0 && !c.is_whitespace() && !c.is_control())
 }
 
 fn is_name_part(c: char) -> bool {
-    is_name_start(c) || c.is_ascii_digit() || c == '\u{B7}' || ('\u{300}'..='\u{36F}').contains(&c) || ('\u{203F}'..='\u{2040}').contains(&c)
+    is_name_start(c)
+        || c.is_ascii_digit()
+        || c == '\u{B7}'
+        || ('\u{300}'..='\u{36F}').contains(&c)
+        || ('\u{203F}'..='\u{2040}').contains(&c)
 }
 
 fn line_col(src: &str, off: usize) -> (usize, usize) {
@@ -164,8 +171,12 @@ fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
                                 let cp = u32::from_str_radix(&hex, 16)
                                     .map_err(|_| err_at(src, off(k), "hex digits", &hex))?;
                                 k += n;
-                                if (0xD800..0xDC00).contains(&cp) && at(k) == Some('\\') && at(k + 1) == Some('u') {
-                                    let hex2: String = (0..4).filter_map(|j| at(k + 2 + j)).collect();
+                                if (0xD800..0xDC00).contains(&cp)
+                                    && at(k) == Some('\\')
+                                    && at(k + 1) == Some('u')
+                                {
+                                    let hex2: String =
+                                        (0..4).filter_map(|j| at(k + 2 + j)).collect();
                                     if let Ok(lo) = u32::from_str_radix(&hex2, 16)
                                         && (0xDC00..0xE000).contains(&lo)
                                     {
@@ -177,7 +188,9 @@ fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
                                 }
                                 match char::from_u32(cp) {
                                     Some(ch) => s.push(ch),
-                                    None => return Err(err_at(src, off(k), "a valid code point", &hex)),
+                                    None => {
+                                        return Err(err_at(src, off(k), "a valid code point", &hex));
+                                    }
                                 }
                             }
                             other => {
@@ -189,10 +202,18 @@ fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
                     c => s.push(c),
                 }
             }
-            toks.push(Token { tok: Tok::Str(s), start, end: off(k) });
+            toks.push(Token {
+                tok: Tok::Str(s),
+                start,
+                end: off(k),
+            });
             continue;
         }
-        if c.is_ascii_digit() || (c == '.' && at(k + 1).is_some_and(|d| d.is_ascii_digit()) && !matches!(toks.last(), Some(Token { tok: Tok::Word(_) | Tok::P(")") | Tok::P("]"), end, .. }) if *end == start)) {
+        if c.is_ascii_digit()
+            || (c == '.'
+                && at(k + 1).is_some_and(|d| d.is_ascii_digit())
+                && !matches!(toks.last(), Some(Token { tok: Tok::Word(_) | Tok::P(")") | Tok::P("]"), end, .. }) if *end == start))
+        {
             let s0 = k;
             while at(k).is_some_and(|d| d.is_ascii_digit()) {
                 k += 1;
@@ -218,43 +239,102 @@ fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
                 }
             }
             let text = &b[off(s0)..off(k)];
-            toks.push(Token { tok: Tok::Num(text.to_string()), start, end: off(k) });
+            toks.push(Token {
+                tok: Tok::Num(text.to_string()),
+                start,
+                end: off(k),
+            });
             continue;
         }
         if is_name_start(c) {
             while at(k).is_some_and(is_name_part) {
                 k += 1;
             }
-            toks.push(Token { tok: Tok::Word(b[start..off(k)].to_string()), start, end: off(k) });
+            toks.push(Token {
+                tok: Tok::Word(b[start..off(k)].to_string()),
+                start,
+                end: off(k),
+            });
             continue;
         }
         let rest = &b[start..];
         if let Some(p) = PUNCT.iter().find(|p| rest.starts_with(**p)) {
             k += p.chars().count();
-            toks.push(Token { tok: Tok::P(p), start, end: off(k) });
+            toks.push(Token {
+                tok: Tok::P(p),
+                start,
+                end: off(k),
+            });
             continue;
         }
         return Err(err_at(src, start, "a FEEL token", &c.to_string()));
     }
     let _ = &mut i;
     i = src.len();
-    toks.push(Token { tok: Tok::Eof, start: i, end: i });
+    toks.push(Token {
+        tok: Tok::Eof,
+        start: i,
+        end: i,
+    });
     Ok(toks)
 }
 
 const KEYWORDS: &[&str] = &[
-    "and", "or", "between", "in", "instance", "of", "if", "then", "else", "for", "return", "some", "every",
-    "satisfies", "function", "true", "false", "null",
+    "and",
+    "or",
+    "between",
+    "in",
+    "instance",
+    "of",
+    "if",
+    "then",
+    "else",
+    "for",
+    "return",
+    "some",
+    "every",
+    "satisfies",
+    "function",
+    "true",
+    "false",
+    "null",
 ];
 
 /// Names of the built-in functions, used for longest-match name resolution.
 pub const BUILTIN_NAMES: &[&str] = &[
-    "date and time", "years and months duration", "string length", "upper case", "lower case",
-    "substring before", "substring after", "starts with", "ends with", "string join", "list contains",
-    "insert before", "index of", "distinct values", "list replace", "round up", "round down",
-    "round half up", "round half down", "day of year", "day of week", "month of year", "week of year",
-    "overlaps before", "overlaps after", "finished by", "started by", "met by", "get value",
-    "get entries", "context put", "context merge", "is",
+    "date and time",
+    "years and months duration",
+    "string length",
+    "upper case",
+    "lower case",
+    "substring before",
+    "substring after",
+    "starts with",
+    "ends with",
+    "string join",
+    "list contains",
+    "insert before",
+    "index of",
+    "distinct values",
+    "list replace",
+    "round up",
+    "round down",
+    "round half up",
+    "round half down",
+    "day of year",
+    "day of week",
+    "month of year",
+    "week of year",
+    "overlaps before",
+    "overlaps after",
+    "finished by",
+    "started by",
+    "met by",
+    "get value",
+    "get entries",
+    "context put",
+    "context merge",
+    "is",
 ];
 
 /// A FEEL parser over one source text with a set of names in scope.
@@ -307,9 +387,19 @@ impl<'a> Parser<'a> {
             return Err(err_at(src, 0, "at most 1,000,000 bytes of FEEL", "more"));
         }
         let toks = lex(src)?;
-        let mut base: Vec<String> = names.iter().filter(|n| !n.is_empty()).map(|n| norm_ws(n)).collect();
+        let mut base: Vec<String> = names
+            .iter()
+            .filter(|n| !n.is_empty())
+            .map(|n| norm_ws(n))
+            .collect();
         base.extend(BUILTIN_NAMES.iter().map(|s| s.to_string()));
-        Ok(Parser { src, toks, pos: 0, depth: 0, names: vec![base] })
+        Ok(Parser {
+            src,
+            toks,
+            pos: 0,
+            depth: 0,
+            names: vec![base],
+        })
     }
 
     fn peek(&self) -> &Tok {
@@ -372,15 +462,27 @@ impl<'a> Parser<'a> {
     }
 
     fn expect_p(&mut self, p: &str) -> Result<(), ParseError> {
-        if self.eat_p(p) { Ok(()) } else { Err(self.error(&format!("'{p}'"))) }
+        if self.eat_p(p) {
+            Ok(())
+        } else {
+            Err(self.error(&format!("'{p}'")))
+        }
     }
 
     fn expect_word(&mut self, w: &str) -> Result<(), ParseError> {
-        if self.eat_word(w) { Ok(()) } else { Err(self.error(&format!("'{w}'"))) }
+        if self.eat_word(w) {
+            Ok(())
+        } else {
+            Err(self.error(&format!("'{w}'")))
+        }
     }
 
     fn expect_eof(&self) -> Result<(), ParseError> {
-        if matches!(self.peek(), Tok::Eof) { Ok(()) } else { Err(self.error("end of expression")) }
+        if matches!(self.peek(), Tok::Eof) {
+            Ok(())
+        } else {
+            Err(self.error("end of expression"))
+        }
     }
 
     fn enter(&mut self) -> Result<(), ParseError> {
@@ -500,7 +602,9 @@ impl<'a> Parser<'a> {
         if self.is_word("for") && !matches!(self.peek_at(1), Tok::P("(" | "." | ":")) {
             return self.for_expr();
         }
-        if (self.is_word("some") || self.is_word("every")) && !matches!(self.peek_at(1), Tok::P("(" | "." | ":")) {
+        if (self.is_word("some") || self.is_word("every"))
+            && !matches!(self.peek_at(1), Tok::P("(" | "." | ":"))
+        {
             return self.quantified();
         }
         if self.is_word("if") && !matches!(self.peek_at(1), Tok::P("." | ":")) {
@@ -526,7 +630,12 @@ impl<'a> Parser<'a> {
             let a = a?;
             let e = if self.eat_p("..") {
                 let b = self.expression()?;
-                Expr::Range { start: Some(Box::new(a)), start_incl: true, end: Some(Box::new(b)), end_incl: true }
+                Expr::Range {
+                    start: Some(Box::new(a)),
+                    start_incl: true,
+                    end: Some(Box::new(b)),
+                    end_incl: true,
+                }
             } else {
                 a
             };
@@ -809,7 +918,12 @@ impl<'a> Parser<'a> {
         } else {
             return Err(self.error("']', ')' or '['"));
         };
-        Ok(Expr::Range { start: start.map(Box::new), start_incl, end: Some(Box::new(end)), end_incl })
+        Ok(Expr::Range {
+            start: start.map(Box::new),
+            start_incl,
+            end: Some(Box::new(end)),
+            end_incl,
+        })
     }
 
     fn primary(&mut self) -> Result<Expr, ParseError> {
@@ -826,7 +940,12 @@ impl<'a> Parser<'a> {
                 self.bump();
                 match Number::parse(&s) {
                     Some(n) => Ok(Expr::num(n)),
-                    None => Err(err_at(self.src, self.toks[self.pos - 1].start, "a decimal128 number", &s)),
+                    None => Err(err_at(
+                        self.src,
+                        self.toks[self.pos - 1].start,
+                        "a decimal128 number",
+                        &s,
+                    )),
                 }
             }
             Tok::Str(s) => {
@@ -842,7 +961,12 @@ impl<'a> Parser<'a> {
                 self.bump();
                 match temporal_literal(&s) {
                     Some(v) => Ok(Expr::Const(v)),
-                    None => Err(err_at(self.src, at, "a date, time or duration literal", &format!("@\"{s}\""))),
+                    None => Err(err_at(
+                        self.src,
+                        at,
+                        "a date, time or duration literal",
+                        &format!("@\"{s}\""),
+                    )),
                 }
             }
             Tok::P("?") => {
@@ -915,7 +1039,11 @@ impl<'a> Parser<'a> {
         if !self.eat_p(")") {
             loop {
                 let n = self.decl_name(&[":", ",", ")"])?;
-                let t = if self.eat_p(":") { Some(self.type_()?) } else { None };
+                let t = if self.eat_p(":") {
+                    Some(self.type_()?)
+                } else {
+                    None
+                };
                 params.push((n, t));
                 if self.eat_p(")") {
                     break;
@@ -933,10 +1061,15 @@ impl<'a> Parser<'a> {
             // yields null with a reason.
             return Ok(Expr::FunctionDef {
                 params,
-                body: Arc::new(Expr::Const(Value::null("external functions are not supported"))),
+                body: Arc::new(Expr::Const(Value::null(
+                    "external functions are not supported",
+                ))),
             });
         }
-        Ok(Expr::FunctionDef { params, body: Arc::new(body) })
+        Ok(Expr::FunctionDef {
+            params,
+            body: Arc::new(body),
+        })
     }
 
     fn context(&mut self) -> Result<Expr, ParseError> {
@@ -991,7 +1124,11 @@ impl<'a> Parser<'a> {
                 self.bump();
                 let t = self.type_()?;
                 self.expect_p(">")?;
-                Ok(if name == "list" { Type::List(Box::new(t)) } else { Type::Range(Box::new(t)) })
+                Ok(if name == "list" {
+                    Type::List(Box::new(t))
+                } else {
+                    Type::Range(Box::new(t))
+                })
             }
             "context" if self.is_p("<") => {
                 self.bump();

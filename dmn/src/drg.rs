@@ -1,0 +1,1017 @@
+//! Decision requirements graphs (DMN 1.5 §6: decisions, input data, business
+//! knowledge models, decision services, knowledge and information
+//! requirements, imports §6.3.3), item definitions with type checking and the
+//! coercion rules of §7.3.4/§10.3.2.9.4, and compilation of every boxed
+//! expression (§7.2.2 literal, context, relation, list, invocation, function
+//! definition, and the DMN 1.5 conditional, filter and iterators) into the
+//! FEEL syntax tree.
+//!
+//! Compile once: [`DmnModel::compile`] parses and builds everything; the
+//! result is immutable, `Send + Sync` and cheap to share through `Arc`.
+//! Evaluate many: [`DmnModel::evaluate`] only walks the prepared trees.
+//!
+//! Deviations: a FEEL syntax error in one expression does not reject the
+//! whole model; the expression evaluates to null with the syntax error as
+//! reason and the error is listed in [`DmnModel::diagnostics`]. Only FEEL
+//! is supported as expression language (other `kind`s of function
+//! definitions evaluate to null).
+
+use crate::decision_table::{DecisionTable, HitPolicy, InputClause, OutputClause, Rule};
+use crate::feel::ast::{Args, Boxed, Expr, UnaryTests};
+use crate::feel::eval::{EvalError, Evaluator, Scope, TableAudit, DEFAULT_STEP_LIMIT};
+use crate::feel::parser::{parse_expression, parse_type, parse_unary_tests};
+use crate::model::{self, BoxedExpr, BoxedKind, Definitions, ModelError, Pos};
+use crate::value::{Context, Function, Type, UserFunction, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A compile-time diagnostic (expression that failed to parse, unresolved reference).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Stable code.
+    pub code: &'static str,
+    /// Element name.
+    pub element: String,
+    /// Position in the XML.
+    pub line: u32,
+    /// Column in the XML.
+    pub column: u32,
+    /// Message ("expected ..., found ...").
+    pub message: String,
+}
+
+/// Evaluation failure.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EvaluateError {
+    /// No such decision/service.
+    #[error("expected the name of a {kind} in the model, found '{name}'")]
+    NotFound {
+        /// What was looked for.
+        kind: &'static str,
+        /// The name.
+        name: String,
+    },
+    /// Budget exhausted.
+    #[error(transparent)]
+    Aborted(#[from] EvalError),
+}
+
+/// A DMN type: a FEEL type or an item definition.
+#[derive(Debug, Clone)]
+pub struct DmnType {
+    /// Name (for messages).
+    pub name: String,
+    base: Base,
+    collection: bool,
+    allowed: Option<Arc<UnaryTests>>,
+}
+
+#[derive(Debug, Clone)]
+enum Base {
+    Feel(Type),
+    Ref(Arc<DmnType>),
+    Struct(Vec<(String, Arc<DmnType>)>),
+    Function,
+}
+
+impl DmnType {
+    fn any() -> DmnType {
+        DmnType { name: "Any".into(), base: Base::Feel(Type::Any), collection: false, allowed: None }
+    }
+
+    /// Approximate FEEL type (for typed function parameters).
+    pub fn to_feel(&self) -> Type {
+        let base = match &self.base {
+            Base::Feel(t) => t.clone(),
+            Base::Ref(r) => r.to_feel(),
+            Base::Struct(fs) => Type::Context(fs.iter().map(|(n, t)| (n.clone(), t.to_feel())).collect()),
+            Base::Function => Type::Function(vec![], Box::new(Type::Any)),
+        };
+        if self.collection { Type::List(Box::new(base)) } else { base }
+    }
+
+    fn conforms_base(&self, v: &Value, ev: &mut Evaluator) -> Option<Value> {
+        let v = match &self.base {
+            Base::Feel(Type::Any) => v.clone(),
+            Base::Feel(t) => {
+                let c = crate::feel::eval::coerce_to(t, v.clone());
+                if !t.accepts(&c) {
+                    return None;
+                }
+                c
+            }
+            Base::Ref(r) => {
+                let c = r.coerce(v.clone(), ev);
+                if c.is_null() {
+                    return None;
+                }
+                c
+            }
+            Base::Struct(fields) => {
+                let Value::Context(c) = v else { return None };
+                let mut out = c.clone();
+                for (n, t) in fields {
+                    if let Some(fv) = c.get(n) {
+                        if fv.is_null() {
+                            continue;
+                        }
+                        let cv = t.coerce(fv.clone(), ev);
+                        if cv.is_null() {
+                            return None;
+                        }
+                        out.put(n.clone(), cv);
+                    }
+                }
+                Value::Context(out)
+            }
+            Base::Function => {
+                if !matches!(v, Value::Function(_)) {
+                    return None;
+                }
+                v.clone()
+            }
+        };
+        if let Some(a) = &self.allowed {
+            let mut scope = Scope::new();
+            if !matches!(ev.unary_tests(a, v.clone(), &mut scope), Value::Bool(true)) {
+                return None;
+            }
+        }
+        Some(v)
+    }
+
+    /// Coerces `v` to this type (§10.3.2.9.4): null when it does not conform.
+    pub fn coerce(&self, v: Value, ev: &mut Evaluator) -> Value {
+        if v.is_null() {
+            return v;
+        }
+        if self.collection {
+            let items = match v {
+                Value::List(l) => l,
+                other => vec![other],
+            };
+            let mut out = Vec::with_capacity(items.len());
+            for i in items {
+                if i.is_null() {
+                    out.push(i);
+                    continue;
+                }
+                match self.conforms_base(&i, ev) {
+                    Some(c) => out.push(c),
+                    None => return Value::null(format!("value does not conform to type {}", self.name)),
+                }
+            }
+            return Value::List(out);
+        }
+        let v = match v {
+            Value::List(mut l) if l.len() == 1 && !self.is_list_like() => l.pop().unwrap_or_default(),
+            other => other,
+        };
+        match self.conforms_base(&v, ev) {
+            Some(c) => c,
+            None => Value::null(format!("{} does not conform to type {}", v.kind(), self.name)),
+        }
+    }
+
+    fn is_list_like(&self) -> bool {
+        match &self.base {
+            Base::Feel(Type::List(_)) | Base::Feel(Type::Any) => true,
+            Base::Ref(r) => r.collection || r.is_list_like(),
+            _ => false,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct ModelInfo {
+    namespace: String,
+    name: String,
+    imports: Vec<(String, String)>,
+    item_defs: Vec<model::ItemDefinition>,
+    names: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Req {
+    elem: usize,
+    prefix: Option<String>,
+}
+
+#[derive(Debug)]
+enum Kind {
+    Input,
+    Decision { expr: Expr, info: Vec<Req>, knowledge: Vec<Req> },
+    Bkm { expr: Expr, knowledge: Vec<Req> },
+    Service { outputs: Vec<usize>, params: Vec<usize> },
+}
+
+#[derive(Debug)]
+struct Elem {
+    model: usize,
+    id: String,
+    name: String,
+    ty: Option<Arc<DmnType>>,
+    kind: Kind,
+}
+
+#[derive(Debug)]
+struct Set {
+    models: Vec<ModelInfo>,
+    elems: Vec<Elem>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// A compiled DMN model (with its imported models).
+#[derive(Debug, Clone)]
+pub struct DmnModel {
+    set: Arc<Set>,
+}
+
+/// Input values for an evaluation.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// Values by element name (main model, or `import.name`).
+    pub values: Context,
+    /// Values for elements of a given namespace.
+    pub namespaced: Vec<(String, String, Value)>,
+}
+
+impl Inputs {
+    /// Inputs from name/value pairs.
+    pub fn from_context(c: Context) -> Inputs {
+        Inputs { values: c, namespaced: vec![] }
+    }
+}
+
+/// Result of an evaluation.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// The value (null with a reason on errors).
+    pub value: Value,
+    /// Decision tables evaluated and their matched rules.
+    pub audit: Vec<TableAudit>,
+}
+
+struct Builder<'a> {
+    defs: &'a [Definitions],
+    models: Vec<ModelInfo>,
+    elems: Vec<Elem>,
+    by_id: HashMap<(usize, String), usize>,
+    diagnostics: Vec<Diagnostic>,
+    type_cache: HashMap<(usize, String), Arc<DmnType>>,
+    cur_elem: String,
+}
+
+fn collect_boxed_names(b: &BoxedExpr, out: &mut Vec<String>) {
+    match &b.kind {
+        BoxedKind::Context(es) => {
+            for (v, e) in es {
+                if let Some((n, _)) = v {
+                    out.push(n.clone());
+                }
+                if let Some(e) = e {
+                    collect_boxed_names(e, out);
+                }
+            }
+        }
+        BoxedKind::Invocation(c, bs) => {
+            collect_boxed_names(c, out);
+            for (n, e) in bs {
+                out.push(n.clone());
+                if let Some(e) = e {
+                    collect_boxed_names(e, out);
+                }
+            }
+        }
+        BoxedKind::Relation(cols, rows) => {
+            out.extend(cols.iter().cloned());
+            for r in rows {
+                for e in r.iter().flatten() {
+                    collect_boxed_names(e, out);
+                }
+            }
+        }
+        BoxedKind::List(items) => items.iter().for_each(|e| collect_boxed_names(e, out)),
+        BoxedKind::Function(_, ps, body) => {
+            out.extend(ps.iter().map(|(n, _)| n.clone()));
+            if let Some(b) = body {
+                collect_boxed_names(b, out);
+            }
+        }
+        BoxedKind::Conditional(a, b, c) => {
+            collect_boxed_names(a, out);
+            collect_boxed_names(b, out);
+            collect_boxed_names(c, out);
+        }
+        BoxedKind::Filter(a, b) => {
+            collect_boxed_names(a, out);
+            collect_boxed_names(b, out);
+        }
+        BoxedKind::Iterator(_, v, a, b) => {
+            out.push(v.clone());
+            collect_boxed_names(a, out);
+            collect_boxed_names(b, out);
+        }
+        BoxedKind::DecisionTable(t) => {
+            out.extend(t.outputs.iter().filter_map(|o| o.name.clone()));
+        }
+        BoxedKind::Literal(_) | BoxedKind::Empty => {}
+    }
+}
+
+fn collect_item_names(i: &model::ItemDefinition, out: &mut Vec<String>) {
+    for c in &i.components {
+        out.push(c.name.clone());
+        collect_item_names(c, out);
+    }
+}
+
+fn model_names(d: &Definitions) -> Vec<String> {
+    let mut out = Vec::new();
+    for i in &d.inputs {
+        out.push(i.name.clone());
+    }
+    for x in &d.decisions {
+        out.push(x.name.clone());
+        if let Some(l) = &x.logic {
+            collect_boxed_names(l, &mut out);
+        }
+    }
+    for x in &d.bkms {
+        out.push(x.name.clone());
+        if let Some(l) = &x.logic {
+            collect_boxed_names(l, &mut out);
+        }
+    }
+    for x in &d.services {
+        out.push(x.name.clone());
+    }
+    for i in &d.item_definitions {
+        collect_item_names(i, &mut out);
+    }
+    out
+}
+
+impl<'a> Builder<'a> {
+    fn diag(&mut self, code: &'static str, pos: Pos, message: String) {
+        self.diagnostics.push(Diagnostic { code, element: self.cur_elem.clone(), line: pos.line, column: pos.column, message });
+    }
+
+    fn model_of_ns(&self, ns: &str) -> Option<usize> {
+        self.models.iter().position(|m| m.namespace == ns)
+    }
+
+    fn resolve_href(&self, m: usize, href: &str) -> Option<Req> {
+        let (ns, id) = href.split_once('#').unwrap_or(("", href));
+        let target = if ns.is_empty() { m } else { self.model_of_ns(ns).unwrap_or(m) };
+        let elem = *self.by_id.get(&(target, id.to_string()))?;
+        let prefix = if target == m {
+            None
+        } else {
+            let tns = &self.models[target].namespace;
+            self.models[m].imports.iter().find(|(_, ns)| ns == tns).map(|(p, _)| p.clone())
+        };
+        Some(Req { elem, prefix })
+    }
+
+    fn resolve_type(&mut self, m: usize, type_ref: &str, depth: usize) -> Arc<DmnType> {
+        let t = type_ref.trim();
+        if let Some(c) = self.type_cache.get(&(m, t.to_string())) {
+            return c.clone();
+        }
+        if depth > model::MAX_NESTING {
+            return Arc::new(DmnType::any());
+        }
+        let r = self.resolve_type_uncached(m, t, depth);
+        self.type_cache.insert((m, t.to_string()), r.clone());
+        r
+    }
+
+    fn resolve_type_uncached(&mut self, m: usize, t: &str, depth: usize) -> Arc<DmnType> {
+        // Item definitions of this model shadow FEEL built-in names.
+        let defs = self.models[m].item_defs.clone();
+        if let Some(d) = defs.iter().find(|d| d.name == t) {
+            return Arc::new(self.item_type(m, d, depth + 1));
+        }
+        if let Some((prefix, rest)) = t.split_once('.')
+            && let Some((_, ns)) = self.models[m].imports.iter().find(|(p, _)| p == prefix).cloned()
+            && let Some(tm) = self.model_of_ns(&ns)
+        {
+            return self.resolve_type(tm, rest, depth + 1);
+        }
+        if let Ok(ft) = parse_type(t) {
+            return Arc::new(DmnType { name: t.to_string(), base: Base::Feel(ft), collection: false, allowed: None });
+        }
+        Arc::new(DmnType { name: t.to_string(), ..DmnType::any() })
+    }
+
+    fn tests(&mut self, text: &str, m: usize, pos: Pos) -> Option<Arc<UnaryTests>> {
+        if text.trim().is_empty() {
+            return None;
+        }
+        let names = self.models[m].names.clone();
+        match parse_unary_tests(text, &names) {
+            Ok(t) => Some(Arc::new(t)),
+            Err(e) => {
+                self.diag("DMN101", pos, format!("in unary tests '{text}': {e}"));
+                None
+            }
+        }
+    }
+
+    fn item_type(&mut self, m: usize, d: &model::ItemDefinition, depth: usize) -> DmnType {
+        let allowed = match (&d.allowed_values, &d.type_constraint) {
+            (Some(a), _) | (None, Some(a)) => self.tests(a, m, d.pos),
+            _ => None,
+        };
+        let base = if !d.components.is_empty() {
+            let mut fs = Vec::new();
+            for c in &d.components {
+                fs.push((c.name.clone(), Arc::new(self.item_type(m, c, depth + 1))));
+            }
+            Base::Struct(fs)
+        } else if d.function.is_some() {
+            Base::Function
+        } else if let Some(tr) = &d.type_ref {
+            let inner = self.resolve_type(m, tr, depth + 1);
+            Base::Ref(inner)
+        } else {
+            Base::Feel(Type::Any)
+        };
+        DmnType { name: d.name.clone(), base, collection: d.is_collection, allowed }
+    }
+
+    fn opt_type(&mut self, m: usize, t: &Option<String>) -> Option<Arc<DmnType>> {
+        t.as_ref().map(|t| self.resolve_type(m, t, 0))
+    }
+
+    fn feel(&mut self, text: &str, m: usize, pos: Pos, extra: &[String]) -> Expr {
+        let mut names = self.models[m].names.clone();
+        names.extend(extra.iter().cloned());
+        match parse_expression(text, &names) {
+            Ok(e) => e,
+            Err(e) => {
+                let msg = format!("in FEEL '{}': {e}", text.trim());
+                self.diag("DMN100", pos, msg.clone());
+                Expr::Const(Value::null(msg))
+            }
+        }
+    }
+
+    fn boxed(&mut self, b: &BoxedExpr, m: usize) -> Expr {
+        let e = self.boxed_inner(b, m);
+        match &b.type_ref {
+            Some(t) if !matches!(b.kind, BoxedKind::Function(..)) => {
+                let ty = self.resolve_type(m, t, 0);
+                if matches!(ty.base, Base::Feel(Type::Any)) && !ty.collection && ty.allowed.is_none() {
+                    return e;
+                }
+                Expr::Boxed(Arc::new(Typed { inner: e, ty }))
+            }
+            _ => e,
+        }
+    }
+
+    fn boxed_inner(&mut self, b: &BoxedExpr, m: usize) -> Expr {
+        match &b.kind {
+            BoxedKind::Literal(t) => self.feel(t, m, b.pos, &[]),
+            BoxedKind::Empty => Expr::Const(Value::Null(None)),
+            BoxedKind::Context(entries) => {
+                let mut out = Vec::new();
+                let mut result = None;
+                for (var, val) in entries {
+                    let mut e = match val {
+                        Some(v) => self.boxed(v, m),
+                        None => Expr::Const(Value::Null(None)),
+                    };
+                    match var {
+                        Some((n, t)) => {
+                            if let Some(t) = t {
+                                let ty = self.resolve_type(m, t, 0);
+                                e = Expr::Boxed(Arc::new(Typed { inner: e, ty }));
+                            }
+                            out.push((n.clone(), e))
+                        }
+                        None => result = Some(e),
+                    }
+                }
+                match result {
+                    None => Expr::Context(out),
+                    Some(r) => Expr::Boxed(Arc::new(ContextResult { entries: out, result: r })),
+                }
+            }
+            BoxedKind::List(items) => Expr::List(items.iter().map(|i| self.boxed(i, m)).collect()),
+            BoxedKind::Relation(cols, rows) => Expr::List(
+                rows.iter()
+                    .map(|r| {
+                        Expr::Context(
+                            cols.iter()
+                                .zip(r.iter())
+                                .map(|(c, e)| (c.clone(), e.as_ref().map(|e| self.boxed(e, m)).unwrap_or(Expr::Const(Value::Null(None)))))
+                                .collect(),
+                        )
+                    })
+                    .collect(),
+            ),
+            BoxedKind::Invocation(callee, binds) => {
+                let f = self.boxed(callee, m);
+                let args = binds
+                    .iter()
+                    .map(|(n, e)| (n.clone(), e.as_ref().map(|e| self.boxed(e, m)).unwrap_or(Expr::Const(Value::Null(None)))))
+                    .collect();
+                Expr::Call(Box::new(f), Args::Named(args))
+            }
+            BoxedKind::Function(kind, params, body) => {
+                let ps: Vec<(String, Option<Type>)> = params
+                    .iter()
+                    .map(|(n, t)| (n.clone(), t.as_ref().map(|t| self.resolve_type(m, t, 0).to_feel()).filter(|t| *t != Type::Any)))
+                    .collect();
+                let body = if kind != "FEEL" && !kind.is_empty() {
+                    Expr::Const(Value::null(format!("function kind {kind} is not supported")))
+                } else {
+                    match body {
+                        Some(b) => self.boxed(b, m),
+                        None => Expr::Const(Value::Null(None)),
+                    }
+                };
+                Expr::FunctionDef { params: ps, body: Arc::new(body) }
+            }
+            BoxedKind::Conditional(c, a, e) => Expr::If(Box::new(self.boxed(c, m)), Box::new(self.boxed(a, m)), Box::new(self.boxed(e, m))),
+            BoxedKind::Filter(l, f) => Expr::Filter(Box::new(self.boxed(l, m)), Box::new(self.boxed(f, m))),
+            BoxedKind::Iterator(k, var, input, body) => {
+                let i = self.boxed(input, m);
+                let bd = self.boxed(body, m);
+                match k.as_str() {
+                    "for" => Expr::For(vec![(var.clone(), i)], Box::new(bd)),
+                    other => Expr::Quantified(other == "every", vec![(var.clone(), i)], Box::new(bd)),
+                }
+            }
+            BoxedKind::DecisionTable(t) => self.table(t, m),
+        }
+    }
+
+    fn table(&mut self, t: &model::DecisionTableDef, m: usize) -> Expr {
+        let Some(hit) = HitPolicy::parse(&t.hit_policy, t.aggregation.as_deref()) else {
+            let msg = format!("expected a DMN hit policy, found '{}'", t.hit_policy);
+            self.diag("DMN102", t.pos, msg.clone());
+            return Expr::Const(Value::null(msg));
+        };
+        let mut inputs = Vec::new();
+        for i in &t.inputs {
+            let expr = self.feel(&i.expr, m, t.pos, &[]);
+            let values = i.values.as_ref().and_then(|v| self.tests(v, m, t.pos));
+            let expr = match &i.type_ref {
+                Some(tr) if false => {
+                    let _ = tr;
+                    expr
+                }
+                _ => expr,
+            };
+            inputs.push(InputClause { expr, values });
+        }
+        let mut outputs = Vec::new();
+        for o in &t.outputs {
+            let values = o.values.as_ref().and_then(|v| self.tests(v, m, t.pos));
+            let default = o.default.as_ref().map(|d| self.feel(d, m, t.pos, &[]));
+            outputs.push(OutputClause { name: o.name.clone().unwrap_or_default(), values, default });
+        }
+        let mut rules = Vec::new();
+        for r in &t.rules {
+            if r.inputs.len() != t.inputs.len() || r.outputs.len() != t.outputs.len() {
+                let msg = format!(
+                    "expected {} input and {} output entries in rule {}, found {} and {}",
+                    t.inputs.len(),
+                    t.outputs.len(),
+                    r.id,
+                    r.inputs.len(),
+                    r.outputs.len()
+                );
+                self.diag("DMN103", t.pos, msg.clone());
+                return Expr::Const(Value::null(msg));
+            }
+            let mut tests = Vec::new();
+            for (txt, pos) in &r.inputs {
+                let names = self.models[m].names.clone();
+                match parse_unary_tests(txt, &names) {
+                    Ok(u) => tests.push(Arc::new(u)),
+                    Err(e) => {
+                        let msg = format!("in input entry '{txt}' of rule {}: {e}", r.id);
+                        self.diag("DMN101", *pos, msg.clone());
+                        return Expr::Const(Value::null(msg));
+                    }
+                }
+            }
+            let outs = r.outputs.iter().map(|(txt, pos)| self.feel(txt, m, *pos, &[])).collect();
+            rules.push(Rule { id: r.id.clone(), tests, outputs: outs });
+        }
+        Expr::Boxed(Arc::new(DecisionTable { id: t.id.clone(), hit, inputs, outputs, rules }))
+    }
+}
+
+/// A boxed expression with a declared type: the value is coerced.
+#[derive(Debug)]
+struct Typed {
+    inner: Expr,
+    ty: Arc<DmnType>,
+}
+
+impl Boxed for Typed {
+    fn eval(&self, ev: &mut Evaluator, scope: &mut Scope) -> Value {
+        let v = ev.eval(&self.inner, scope);
+        self.ty.coerce(v, ev)
+    }
+}
+
+/// A context whose final, unnamed entry is the result.
+#[derive(Debug)]
+struct ContextResult {
+    entries: Vec<(String, Expr)>,
+    result: Expr,
+}
+
+impl Boxed for ContextResult {
+    fn eval(&self, ev: &mut Evaluator, scope: &mut Scope) -> Value {
+        scope.push(vec![]);
+        for (k, e) in &self.entries {
+            let v = ev.eval(e, scope);
+            scope.set(k.clone(), v);
+        }
+        let r = ev.eval(&self.result, scope);
+        scope.pop();
+        r
+    }
+}
+
+/// The body of a decision service used as a function value.
+#[derive(Debug)]
+struct ServiceBody {
+    set: Arc<Set>,
+    service: usize,
+}
+
+impl Boxed for ServiceBody {
+    fn eval(&self, ev: &mut Evaluator, scope: &mut Scope) -> Value {
+        let Kind::Service { params, .. } = &self.set.elems[self.service].kind else {
+            return Value::null("not a decision service");
+        };
+        let mut overrides = HashMap::new();
+        for &p in params {
+            let name = &self.set.elems[p].name;
+            let v = scope.get(name).cloned().unwrap_or_default();
+            overrides.insert(p, v);
+        }
+        let inputs = Inputs::default();
+        let mut run = Run { set: &self.set, inputs: &inputs, memo: vec![None; self.set.elems.len()], overrides, ev };
+        run.service_result(self.service)
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Memo {
+    InProgress,
+    Done(Value),
+}
+
+struct Run<'a> {
+    set: &'a Arc<Set>,
+    inputs: &'a Inputs,
+    memo: Vec<Option<Memo>>,
+    overrides: HashMap<usize, Value>,
+    ev: &'a mut Evaluator,
+}
+
+impl Run<'_> {
+    fn coerce(&mut self, idx: usize, v: Value) -> Value {
+        match &self.set.elems[idx].ty {
+            Some(t) => t.clone().coerce(v, self.ev),
+            None => v,
+        }
+    }
+
+    fn input_value(&mut self, idx: usize) -> Value {
+        let e = &self.set.elems[idx];
+        let ns = &self.set.models[e.model].namespace;
+        if let Some((_, _, v)) = self.inputs.namespaced.iter().find(|(n, k, _)| n == ns && *k == e.name) {
+            return v.clone();
+        }
+        if e.model == 0 {
+            if let Some(v) = self.inputs.values.get(&e.name) {
+                return v.clone();
+            }
+        } else {
+            // `import.name` or a context under the import name.
+            for (p, ins) in &self.set.models[0].imports {
+                if ins == ns {
+                    if let Some(v) = self.inputs.values.get(&format!("{p}.{}", e.name)) {
+                        return v.clone();
+                    }
+                    if let Some(Value::Context(c)) = self.inputs.values.get(p)
+                        && let Some(v) = c.get(&e.name)
+                    {
+                        return v.clone();
+                    }
+                }
+            }
+            if let Some(v) = self.inputs.values.get(&e.name) {
+                return v.clone();
+            }
+        }
+        Value::Null(None)
+    }
+
+    fn value(&mut self, idx: usize) -> Value {
+        if let Some(v) = self.overrides.get(&idx) {
+            let v = v.clone();
+            return self.coerce(idx, v);
+        }
+        match &self.memo[idx] {
+            Some(Memo::Done(v)) => return v.clone(),
+            Some(Memo::InProgress) => return Value::null(format!("cyclic requirement on '{}'", self.set.elems[idx].name)),
+            None => {}
+        }
+        self.memo[idx] = Some(Memo::InProgress);
+        let set = self.set.clone();
+        let e = &set.elems[idx];
+        let v = match &e.kind {
+            Kind::Input => {
+                let v = self.input_value(idx);
+                self.coerce(idx, v)
+            }
+            Kind::Decision { expr, info, knowledge } => {
+                let mut scope = self.scope_for(info, knowledge);
+                let v = self.ev.eval(expr, &mut scope);
+                self.coerce(idx, v)
+            }
+            Kind::Bkm { expr, knowledge } => {
+                let mut scope = self.scope_for(&[], knowledge);
+                self.ev.eval(expr, &mut scope)
+            }
+            Kind::Service { params, .. } => {
+                let ps = params.iter().map(|&p| (set.elems[p].name.clone(), None)).collect();
+                Value::Function(Arc::new(Function::User(UserFunction {
+                    params: ps,
+                    ret: None,
+                    body: Arc::new(Expr::Boxed(Arc::new(ServiceBody { set: set.clone(), service: idx }))),
+                    closure: Arc::new(vec![]),
+                })))
+            }
+        };
+        self.memo[idx] = Some(Memo::Done(v.clone()));
+        v
+    }
+
+    fn scope_for(&mut self, info: &[Req], knowledge: &[Req]) -> Scope {
+        let mut frame: Vec<(String, Value)> = Vec::new();
+        let mut prefixed: Vec<(String, Context)> = Vec::new();
+        for r in info.iter().chain(knowledge) {
+            let v = self.value(r.elem);
+            let name = self.set.elems[r.elem].name.clone();
+            match &r.prefix {
+                None => frame.push((name, v)),
+                Some(p) => {
+                    if let Some((_, c)) = prefixed.iter_mut().find(|(q, _)| q == p) {
+                        c.put(name, v);
+                    } else {
+                        let mut c = Context::new();
+                        c.put(name, v);
+                        prefixed.push((p.clone(), c));
+                    }
+                }
+            }
+        }
+        for (p, c) in prefixed {
+            frame.push((p, Value::Context(c)));
+        }
+        Scope::with(frame)
+    }
+
+    fn service_result(&mut self, idx: usize) -> Value {
+        let set = self.set.clone();
+        let Kind::Service { outputs, .. } = &set.elems[idx].kind else {
+            return Value::null("not a decision service");
+        };
+        let v = if outputs.len() == 1 {
+            self.value(outputs[0])
+        } else {
+            let mut c = Context::new();
+            for &o in outputs {
+                let v = self.value(o);
+                c.put(set.elems[o].name.clone(), v);
+            }
+            Value::Context(c)
+        };
+        self.coerce(idx, v)
+    }
+}
+
+impl DmnModel {
+    /// Compiles a model without imports.
+    pub fn compile(xml: &str) -> Result<DmnModel, ModelError> {
+        DmnModel::compile_with_imports(xml, &[])
+    }
+
+    /// Compiles a model together with the models it may import (matched by namespace).
+    pub fn compile_with_imports(xml: &str, others: &[&str]) -> Result<DmnModel, ModelError> {
+        let mut defs = vec![model::parse_definitions(xml)?];
+        for o in others {
+            defs.push(model::parse_definitions(o)?);
+        }
+        Ok(DmnModel::from_definitions(defs))
+    }
+
+    /// Builds from parsed definitions; the first one is the main model.
+    pub fn from_definitions(defs: Vec<Definitions>) -> DmnModel {
+        let mut b = Builder {
+            defs: &defs,
+            models: Vec::new(),
+            elems: Vec::new(),
+            by_id: HashMap::new(),
+            diagnostics: Vec::new(),
+            type_cache: HashMap::new(),
+            cur_elem: String::new(),
+        };
+        for d in b.defs {
+            b.models.push(ModelInfo {
+                namespace: d.namespace.clone(),
+                name: d.name.clone(),
+                imports: d.imports.iter().map(|i| (i.name.clone(), i.namespace.clone())).collect(),
+                item_defs: d.item_definitions.clone(),
+                names: Vec::new(),
+            });
+        }
+        // Names in scope per model: own names, import prefixes and imported names.
+        let own: Vec<Vec<String>> = defs.iter().map(model_names).collect();
+        for m in 0..defs.len() {
+            let mut names = own[m].clone();
+            for (p, ns) in b.models[m].imports.clone() {
+                names.push(p.clone());
+                if let Some(t) = b.model_of_ns(&ns) {
+                    for n in &own[t] {
+                        names.push(n.clone());
+                        names.push(format!("{p}.{n}"));
+                    }
+                }
+            }
+            names.sort();
+            names.dedup();
+            b.models[m].names = names;
+        }
+        // Allocate elements.
+        for (m, d) in defs.iter().enumerate() {
+            let add = |b: &mut Builder, id: &str, name: &str, kind: Kind| {
+                let idx = b.elems.len();
+                b.elems.push(Elem { model: m, id: id.to_string(), name: name.to_string(), ty: None, kind });
+                b.by_id.insert((m, id.to_string()), idx);
+            };
+            for i in &d.inputs {
+                add(&mut b, &i.id, &i.name, Kind::Input);
+            }
+            for x in &d.decisions {
+                add(&mut b, &x.id, &x.name, Kind::Decision { expr: Expr::Const(Value::Null(None)), info: vec![], knowledge: vec![] });
+            }
+            for x in &d.bkms {
+                add(&mut b, &x.id, &x.name, Kind::Bkm { expr: Expr::Const(Value::Null(None)), knowledge: vec![] });
+            }
+            for x in &d.services {
+                add(&mut b, &x.id, &x.name, Kind::Service { outputs: vec![], params: vec![] });
+            }
+        }
+        // Compile.
+        for (m, d) in defs.iter().enumerate() {
+            for i in &d.inputs {
+                let ty = b.opt_type(m, &i.type_ref);
+                let idx = b.by_id[&(m, i.id.clone())];
+                b.elems[idx].ty = ty;
+            }
+            for x in &d.decisions {
+                b.cur_elem = x.name.clone();
+                let ty = b.opt_type(m, &x.type_ref);
+                let info = b.reqs(m, &x.info_reqs, x.pos);
+                let knowledge = b.reqs(m, &x.knowledge_reqs, x.pos);
+                let expr = match &x.logic {
+                    Some(l) => b.boxed(l, m),
+                    None => Expr::Const(Value::null(format!("decision '{}' has no decision logic", x.name))),
+                };
+                let idx = b.by_id[&(m, x.id.clone())];
+                b.elems[idx].ty = ty;
+                b.elems[idx].kind = Kind::Decision { expr, info, knowledge };
+            }
+            for x in &d.bkms {
+                b.cur_elem = x.name.clone();
+                let knowledge = b.reqs(m, &x.knowledge_reqs, x.pos);
+                let mut expr = match &x.logic {
+                    Some(l) => b.boxed(l, m),
+                    None => Expr::FunctionDef { params: vec![], body: Arc::new(Expr::Const(Value::Null(None))) },
+                };
+                // The BKM's variable type is the type of the invocation result.
+                if let (Some(t), Expr::FunctionDef { params, body }) = (&x.type_ref, &expr) {
+                    let ty = b.resolve_type(m, t, 0);
+                    if !matches!(ty.base, Base::Feel(Type::Any) | Base::Function) {
+                        expr = Expr::FunctionDef { params: params.clone(), body: Arc::new(Expr::Boxed(Arc::new(Typed { inner: (**body).clone(), ty }))) };
+                    }
+                }
+                let idx = b.by_id[&(m, x.id.clone())];
+                b.elems[idx].kind = Kind::Bkm { expr, knowledge };
+            }
+            for x in &d.services {
+                b.cur_elem = x.name.clone();
+                let outputs = b.reqs(m, &x.outputs, x.pos).into_iter().map(|r| r.elem).collect();
+                let hs: Vec<String> = x.params.iter().map(|(_, h)| h.clone()).collect();
+                let params = b.reqs(m, &hs, x.pos).into_iter().map(|r| r.elem).collect();
+                let ty = b.opt_type(m, &x.type_ref);
+                let idx = b.by_id[&(m, x.id.clone())];
+                b.elems[idx].ty = ty;
+                b.elems[idx].kind = Kind::Service { outputs, params };
+            }
+        }
+        let set = Set { models: b.models, elems: b.elems, diagnostics: b.diagnostics };
+        DmnModel { set: Arc::new(set) }
+    }
+
+    /// Compile-time diagnostics.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.set.diagnostics
+    }
+
+    /// Names of the main model's decisions.
+    pub fn decision_names(&self) -> Vec<String> {
+        self.set.elems.iter().filter(|e| e.model == 0 && matches!(e.kind, Kind::Decision { .. })).map(|e| e.name.clone()).collect()
+    }
+
+    /// Name of the main model.
+    pub fn name(&self) -> &str {
+        self.set.models.first().map(|m| m.name.as_str()).unwrap_or("")
+    }
+
+    fn find(&self, name: &str, service: bool) -> Option<usize> {
+        self.set
+            .elems
+            .iter()
+            .position(|e| e.model == 0 && e.name == name && matches!(e.kind, Kind::Service { .. }) == service && !matches!(e.kind, Kind::Input | Kind::Bkm { .. }))
+    }
+
+    /// Evaluates a decision of the main model.
+    pub fn evaluate(&self, decision: &str, inputs: &Inputs) -> Result<Evaluation, EvaluateError> {
+        self.evaluate_with_limit(decision, inputs, DEFAULT_STEP_LIMIT)
+    }
+
+    /// Evaluates a decision with an explicit step budget.
+    pub fn evaluate_with_limit(&self, decision: &str, inputs: &Inputs, limit: u64) -> Result<Evaluation, EvaluateError> {
+        let idx = self.find(decision, false).ok_or_else(|| EvaluateError::NotFound { kind: "decision", name: decision.to_string() })?;
+        let mut ev = Evaluator::new(limit);
+        let value = {
+            let mut run = Run { set: &self.set, inputs, memo: vec![None; self.set.elems.len()], overrides: HashMap::new(), ev: &mut ev };
+            run.value(idx)
+        };
+        if let Some(e) = ev.aborted() {
+            return Err(e.clone().into());
+        }
+        Ok(Evaluation { value, audit: std::mem::take(&mut ev.audit) })
+    }
+
+    /// Invokes a decision service of the main model; its parameters are
+    /// taken from `inputs` by name.
+    pub fn evaluate_service(&self, service: &str, inputs: &Inputs) -> Result<Evaluation, EvaluateError> {
+        let idx = self.find(service, true).ok_or_else(|| EvaluateError::NotFound { kind: "decision service", name: service.to_string() })?;
+        let Kind::Service { params, .. } = &self.set.elems[idx].kind else {
+            return Err(EvaluateError::NotFound { kind: "decision service", name: service.to_string() });
+        };
+        let mut overrides = HashMap::new();
+        for &p in params {
+            let v = inputs.values.get(&self.set.elems[p].name).cloned().unwrap_or_default();
+            overrides.insert(p, v);
+        }
+        let mut ev = Evaluator::new(DEFAULT_STEP_LIMIT);
+        let value = {
+            let mut run = Run { set: &self.set, inputs, memo: vec![None; self.set.elems.len()], overrides, ev: &mut ev };
+            run.service_result(idx)
+        };
+        if let Some(e) = ev.aborted() {
+            return Err(e.clone().into());
+        }
+        Ok(Evaluation { value, audit: std::mem::take(&mut ev.audit) })
+    }
+
+    /// Declared types of the main model's input data (for converting untyped input).
+    pub fn input_type(&self, name: &str) -> Option<Type> {
+        self.set
+            .elems
+            .iter()
+            .find(|e| e.model == 0 && e.name == name && matches!(e.kind, Kind::Input))
+            .and_then(|e| e.ty.as_ref())
+            .map(|t| t.to_feel())
+    }
+}
+
+impl Builder<'_> {
+    fn reqs(&mut self, m: usize, hrefs: &[String], pos: Pos) -> Vec<Req> {
+        let mut out = Vec::new();
+        for h in hrefs {
+            match self.resolve_href(m, h) {
+                Some(r) => out.push(r),
+                None => self.diag("DMN104", pos, format!("expected a reference to an element of a loaded model, found '{h}'")),
+            }
+        }
+        out
+    }
+}
