@@ -656,8 +656,17 @@ pub struct ResourceRole {
     pub id: Option<String>,
     pub name: Option<String>,
     pub resource_ref: Option<String>,
-    /// The `formalExpression` inside `resourceAssignmentExpression`.
-    pub assignment_expression: Option<Expression>,
+    pub assignment: Option<ResourceAssignment>,
+    pub base: Base,
+}
+
+/// `resourceAssignmentExpression` and the expression inside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceAssignment {
+    pub id: Option<String>,
+    /// True when the inner element is `formalExpression` (else `expression`).
+    pub formal_element: bool,
+    pub expression: Expression,
     pub base: Base,
 }
 

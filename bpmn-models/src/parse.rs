@@ -1175,19 +1175,31 @@ impl Parser<'_> {
         let id = a.get("id");
         let rname = a.get("name");
         let mut resource_ref = None;
-        let mut assignment_expression = None;
+        let mut assignment = None;
         for cc in element_children(c) {
             match bpmn_name(cc) {
                 Some("resourceRef") => resource_ref = Some(text_of(cc).trim().to_string()),
                 Some("resourceAssignmentExpression") => {
+                    let mut ra = Attrs::new(self, cc);
+                    let mut rbase = self.base(cc);
+                    let id = ra.get("id");
+                    let mut inner = None;
                     for e in element_children(cc) {
                         match bpmn_name(e) {
-                            Some("expression" | "formalExpression") => {
-                                assignment_expression = Some(self.expression(e)?)
+                            Some(n @ ("expression" | "formalExpression")) => {
+                                inner = Some((n == "formalExpression", self.expression(e)?))
                             }
-                            _ => self.common_child(e, &mut base, "expression")?,
+                            _ => self.common_child(e, &mut rbase, "expression")?,
                         }
                     }
+                    self.finish(ra, &mut rbase);
+                    let (formal_element, expression) = inner.unwrap_or_default();
+                    assignment = Some(ResourceAssignment {
+                        id,
+                        formal_element,
+                        expression,
+                        base: rbase,
+                    });
                 }
                 _ => {
                     self.common_child(cc, &mut base, "resourceRef or resourceAssignmentExpression")?
@@ -1200,7 +1212,7 @@ impl Parser<'_> {
             id,
             name: rname,
             resource_ref,
-            assignment_expression,
+            assignment,
             base,
         })
     }

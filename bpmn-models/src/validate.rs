@@ -438,7 +438,7 @@ impl<'a> Validator<'a> {
                         Some(fid),
                         f.base.span,
                         format!(
-                            "sequence flow `{fid}` crosses a scope boundary: it lies in `{}`, but its {what} `{r}` lies in `{sid}`",
+                            "sequence flow `{fid}` crosses a scope boundary: expected its {what} `{r}` inside `{}`, found it in `{sid}`",
                             scope.id
                         ),
                     );
@@ -628,7 +628,11 @@ impl<'a> Validator<'a> {
                 id: &n.id,
                 executable: scope.executable,
             };
-            if s.triggered_by_event && !(n.incoming.is_empty() && n.outgoing.is_empty()) {
+            let has_flows = self
+                .flows
+                .values()
+                .any(|(f, _)| f.source_ref == n.id || f.target_ref == n.id);
+            if s.triggered_by_event && has_flows {
                 self.report(
                     "BPMN017",
                     Severity::Error,

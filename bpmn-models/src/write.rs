@@ -619,14 +619,16 @@ impl Writer {
             if let Some(rr) = &r.resource_ref {
                 w.text_elem("resourceRef", rr);
             }
-            if let Some(e) = &r.assignment_expression {
-                w.elem(Tag::new(bpmn("resourceAssignmentExpression")), |w| {
-                    let name = if e.formal {
+            if let Some(ra) = &r.assignment {
+                let mut t = Tag::new(bpmn("resourceAssignmentExpression"));
+                t.opt("id", &ra.id);
+                w.base_elem(t, &ra.base, |w| {
+                    let name = if ra.formal_element {
                         "formalExpression"
                     } else {
                         "expression"
                     };
-                    w.expression(name, e);
+                    w.expression(name, &ra.expression);
                 });
             }
         });

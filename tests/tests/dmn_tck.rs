@@ -18,18 +18,27 @@ fn run_folder(dir: &Path, passed: &mut usize, failed: &mut Vec<String>) {
     let models: Vec<(String, String)> = entries
         .iter()
         .filter(|p| p.extension().is_some_and(|e| e == "dmn"))
-        .filter_map(|p| Some((p.file_name()?.to_string_lossy().into_owned(), fs::read_to_string(p).ok()?)))
+        .filter_map(|p| {
+            Some((
+                p.file_name()?.to_string_lossy().into_owned(),
+                fs::read_to_string(p).ok()?,
+            ))
+        })
         .collect();
     for p in &entries {
         if p.is_dir() {
             run_folder(p, passed, failed);
             continue;
         }
-        let is_test = p.extension().is_some_and(|e| e == "xml") && p.file_name().is_some_and(|n| n.to_string_lossy().contains("test"));
+        let is_test = p.extension().is_some_and(|e| e == "xml")
+            && p.file_name()
+                .is_some_and(|n| n.to_string_lossy().contains("test"));
         if !is_test {
             continue;
         }
-        let Ok(xml) = fs::read_to_string(p) else { continue };
+        let Ok(xml) = fs::read_to_string(p) else {
+            continue;
+        };
         match dmn::tck::run_test_file(&models, &xml) {
             Ok(results) => {
                 for r in results {
@@ -57,15 +66,24 @@ fn tck_pass_count_never_drops() {
     for level in ["compliance-level-2", "compliance-level-3"] {
         run_folder(&root.join(level), &mut passed, &mut failed);
     }
-    let baseline: usize = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../dmn/tck-baseline.txt"))
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(0);
+    let baseline: usize = fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../dmn/tck-baseline.txt"
+    ))
+    .ok()
+    .and_then(|s| s.trim().parse().ok())
+    .unwrap_or(0);
     if std::env::var_os("TCK_VERBOSE").is_some() {
         for f in &failed {
             eprintln!("FAIL {f}");
         }
     }
-    eprintln!("TCK: {passed} passed, {} failed (baseline {baseline})", failed.len());
-    assert!(passed >= baseline, "TCK pass count dropped: {passed} < baseline {baseline}");
+    eprintln!(
+        "TCK: {passed} passed, {} failed (baseline {baseline})",
+        failed.len()
+    );
+    assert!(
+        passed >= baseline,
+        "TCK pass count dropped: {passed} < baseline {baseline}"
+    );
 }

@@ -1,0 +1,148 @@
+//! Data-driven diagnostics tests. Each file in `fixtures/invalid/` is named
+//! after the validation code it must produce (`BPMN012-crossing-flow.bpmn`);
+//! each file in `fixtures/malformed/` after the import error code
+//! (`XML003-billion-laughs.bpmn`). Every diagnostic must carry a position.
+
+use std::path::{Path, PathBuf};
+
+fn dir(name: &str) -> Vec<PathBuf> {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(name);
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&d)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", d.display()))
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "bpmn"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn expected_code(p: &Path) -> String {
+    let name = p.file_name().and_then(|n| n.to_str()).expect("utf-8 name");
+    name.split('-').next().expect("code prefix").to_string()
+}
+
+#[test]
+fn each_invalid_fixture_reports_its_code_with_a_position() {
+    let files = dir("invalid");
+    assert!(files.len() >= 20, "found {} invalid fixtures", files.len());
+    for f in files {
+        let code = expected_code(&f);
+        let text = std::fs::read_to_string(&f).expect("readable");
+        let defs = bpmn_models::parse(&text)
+            .unwrap_or_else(|e| panic!("{}: must import, got {e}", f.display()));
+        let diags = bpmn_models::validate(&defs);
+        let hit = diags
+            .iter()
+            .find(|d| d.code == code)
+            .unwrap_or_else(|| panic!("{}: expected {code}, got {diags:#?}", f.display()));
+        assert!(hit.span.line > 0, "{}: {code} has no line", f.display());
+        assert!(
+            hit.element_id.is_some(),
+            "{}: {code} names no element",
+            f.display()
+        );
+        assert!(
+            hit.message.contains("expected") || hit.message.contains("cannot be reached"),
+            "{}: message should say what was expected: {}",
+            f.display(),
+            hit.message
+        );
+    }
+}
+
+#[test]
+fn valid_fixtures_have_no_errors() {
+    for f in dir("bpmn") {
+        let text = std::fs::read_to_string(&f).expect("readable");
+        let defs = bpmn_models::parse(&text).expect("imports");
+        let errors: Vec<_> = bpmn_models::validate(&defs)
+            .into_iter()
+            .filter(|d| d.severity == bpmn_models::Severity::Error)
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:#?}", f.display());
+    }
+}
+
+#[test]
+fn each_malformed_fixture_fails_with_its_code() {
+    let files = dir("malformed");
+    assert!(
+        files.len() >= 10,
+        "found {} malformed fixtures",
+        files.len()
+    );
+    for f in files {
+        let code = expected_code(&f);
+        let bytes = std::fs::read(&f).expect("readable");
+        let err = bpmn_models::decode(&bytes)
+            .and_then(|text| bpmn_models::parse(&text).map(|_| ()))
+            .expect_err("malformed input must not import");
+        assert_eq!(err.code(), code, "{}: {err}", f.display());
+        if code != "XML004" {
+            let span = err
+                .span()
+                .unwrap_or_else(|| panic!("{}: no position", f.display()));
+            assert!(span.line > 0, "{}: no line in {err}", f.display());
+        }
+    }
+}
+
+#[test]
+fn unknown_element_names_line_column_and_enclosing_id() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/malformed/XML007-unknown-element.bpmn"),
+    )
+    .expect("readable");
+    let err = bpmn_models::parse(&text).expect_err("unknown element");
+    let span = err.span().expect("position");
+    assert_eq!((span.line, span.column), (4, 5));
+    assert_eq!(err.element_id(), Some("P"));
+    assert!(err.to_string().contains("bpmn:superTask"), "{err}");
+}
+
+#[test]
+fn deep_nesting_is_refused_without_overflowing_the_stack() {
+    let depth = 100_000;
+    let mut xml = String::from(
+        r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t"><extensionElements>"#,
+    );
+    for _ in 0..depth {
+        xml.push_str("<x:a xmlns:x=\"urn:x\">");
+    }
+    for _ in 0..depth {
+        xml.push_str("</x:a>");
+    }
+    xml.push_str("</extensionElements></definitions>");
+    let err = bpmn_models::parse(&xml).expect_err("too deep");
+    assert_eq!(err.code(), "XML002", "{err}");
+}
+
+#[test]
+fn oversized_input_is_refused() {
+    let opts = bpmn_models::ParseOptions {
+        max_size: 1000,
+        ..Default::default()
+    };
+    let xml = bpmn_models::synth::large_process(50);
+    let err = bpmn_models::parse_with(&xml, &opts).expect_err("too large");
+    assert_eq!(err.code(), "XML001");
+    assert!(err.to_string().contains("1000"), "{err}");
+}
+
+#[test]
+fn truncated_prefixes_of_a_real_file_never_panic() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/bpmn/order-c8.bpmn"),
+    )
+    .expect("readable");
+    let mut cut = 0;
+    while cut < text.len() {
+        if text.is_char_boundary(cut) {
+            let _ = bpmn_models::parse(&text[..cut]);
+        }
+        cut += 7;
+    }
+}
