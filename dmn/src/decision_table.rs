@@ -122,7 +122,9 @@ pub struct DecisionTable {
 
 fn priority(ev: &mut Evaluator, scope: &mut Scope, clause: &OutputClause, v: &Value) -> usize {
     let Some(t) = &clause.values else { return 0 };
-    let UnaryTests::Tests(ts) = t.as_ref() else { return 0 };
+    let UnaryTests::Tests(ts) = t.as_ref() else {
+        return 0;
+    };
     for (i, test) in ts.iter().enumerate() {
         let single = UnaryTests::Tests(vec![test.clone()]);
         if let Value::Bool(true) = ev.unary_tests(&single, v.clone(), scope) {
@@ -138,7 +140,12 @@ impl DecisionTable {
             vals.into_iter().next().unwrap_or_default()
         } else {
             Value::Context(Context {
-                entries: self.outputs.iter().map(|o| o.name.clone()).zip(vals).collect(),
+                entries: self
+                    .outputs
+                    .iter()
+                    .map(|o| o.name.clone())
+                    .zip(vals)
+                    .collect(),
             })
         }
     }
@@ -168,7 +175,12 @@ impl Boxed for DecisionTable {
                 && !v.is_null()
                 && !matches!(ev.unary_tests(allowed, v.clone(), scope), Value::Bool(true))
             {
-                return Value::null(format!("decision table {}: input {} value {} is not among the input values", self.id, i + 1, v.to_feel_literal()));
+                return Value::null(format!(
+                    "decision table {}: input {} value {} is not among the input values",
+                    self.id,
+                    i + 1,
+                    v.to_feel_literal()
+                ));
             }
             inputs.push(v);
         }
@@ -193,9 +205,17 @@ impl Boxed for DecisionTable {
         }
         ev.audit.push(TableAudit {
             table_id: self.id.clone(),
-            matched: matched.iter().map(|&i| (i, self.rules[i].id.clone())).collect(),
+            matched: matched
+                .iter()
+                .map(|&i| (i, self.rules[i].id.clone()))
+                .collect(),
         });
-        let ids = |m: &[usize]| m.iter().map(|&i| self.rules[i].id.clone()).collect::<Vec<_>>().join(", ");
+        let ids = |m: &[usize]| {
+            m.iter()
+                .map(|&i| self.rules[i].id.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         // Evaluate the outputs of the matched rules.
         let mut rows: Vec<Vec<Value>> = Vec::with_capacity(matched.len());
         for &ri in &matched {
@@ -207,7 +227,12 @@ impl Boxed for DecisionTable {
                     && !v.is_null()
                     && !matches!(ev.unary_tests(allowed, v.clone(), scope), Value::Bool(true))
                 {
-                    return Value::null(format!("decision table {}: rule {} output {} is not among the output values", self.id, self.rules[ri].id, v.to_feel_literal()));
+                    return Value::null(format!(
+                        "decision table {}: rule {} output {} is not among the output values",
+                        self.id,
+                        self.rules[ri].id,
+                        v.to_feel_literal()
+                    ));
                 }
                 row.push(v);
             }
@@ -217,35 +242,55 @@ impl Boxed for DecisionTable {
             return match self.hit {
                 HitPolicy::Collect(Some(Aggregation::Count)) => Value::int(0),
                 HitPolicy::Collect(Some(_)) => self.default_value(ev, scope).unwrap_or_default(),
-                HitPolicy::Collect(None) | HitPolicy::RuleOrder | HitPolicy::OutputOrder => match self.default_value(ev, scope) {
-                    Some(d) => d,
-                    None => Value::List(vec![]),
-                },
+                HitPolicy::Collect(None) | HitPolicy::RuleOrder | HitPolicy::OutputOrder => {
+                    match self.default_value(ev, scope) {
+                        Some(d) => d,
+                        None => Value::List(vec![]),
+                    }
+                }
                 _ => self.default_value(ev, scope).unwrap_or_default(),
             };
         }
         match self.hit {
             HitPolicy::Unique => {
                 if rows.len() > 1 {
-                    return Value::null(format!("decision table {}: hit policy UNIQUE violated, rules {} matched", self.id, ids(&matched)));
+                    return Value::null(format!(
+                        "decision table {}: hit policy UNIQUE violated, rules {} matched",
+                        self.id,
+                        ids(&matched)
+                    ));
                 }
                 self.row_value(rows.swap_remove(0))
             }
             HitPolicy::Any => {
                 for r in &rows[1..] {
-                    let same = r.iter().zip(&rows[0]).all(|(a, b)| a.feel_eq(b) == Some(true));
+                    let same = r
+                        .iter()
+                        .zip(&rows[0])
+                        .all(|(a, b)| a.feel_eq(b) == Some(true));
                     if !same {
-                        return Value::null(format!("decision table {}: hit policy ANY violated, rules {} matched with different outputs", self.id, ids(&matched)));
+                        return Value::null(format!(
+                            "decision table {}: hit policy ANY violated, rules {} matched with different outputs",
+                            self.id,
+                            ids(&matched)
+                        ));
                     }
                 }
                 self.row_value(rows.swap_remove(0))
             }
             HitPolicy::First => self.row_value(rows.swap_remove(0)),
-            HitPolicy::RuleOrder => Value::List(rows.into_iter().map(|r| self.row_value(r)).collect()),
+            HitPolicy::RuleOrder => {
+                Value::List(rows.into_iter().map(|r| self.row_value(r)).collect())
+            }
             HitPolicy::Priority | HitPolicy::OutputOrder => {
                 let mut keyed: Vec<(Vec<usize>, usize, Vec<Value>)> = Vec::new();
                 for (k, r) in rows.into_iter().enumerate() {
-                    let key = self.outputs.iter().zip(&r).map(|(c, v)| priority(ev, scope, c, v)).collect();
+                    let key = self
+                        .outputs
+                        .iter()
+                        .zip(&r)
+                        .map(|(c, v)| priority(ev, scope, c, v))
+                        .collect();
                     keyed.push((key, k, r));
                 }
                 keyed.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
@@ -287,16 +332,20 @@ impl Boxed for DecisionTable {
                                     },
                                     _ => return Value::null("C+ needs numbers"),
                                 },
-                                (Some(cur), Aggregation::Min | Aggregation::Max) => match v.feel_cmp(&cur) {
-                                    Some(o) => {
-                                        if (a == Aggregation::Min && o == Ordering::Less) || (a == Aggregation::Max && o == Ordering::Greater) {
-                                            v
-                                        } else {
-                                            cur
+                                (Some(cur), Aggregation::Min | Aggregation::Max) => {
+                                    match v.feel_cmp(&cur) {
+                                        Some(o) => {
+                                            if (a == Aggregation::Min && o == Ordering::Less)
+                                                || (a == Aggregation::Max && o == Ordering::Greater)
+                                            {
+                                                v
+                                            } else {
+                                                cur
+                                            }
                                         }
+                                        None => return Value::null("outputs are not comparable"),
                                     }
-                                    None => return Value::null("outputs are not comparable"),
-                                },
+                                }
                                 _ => return Value::null("C+ needs numbers"),
                             });
                         }

@@ -18,7 +18,7 @@
 
 use crate::decision_table::{DecisionTable, HitPolicy, InputClause, OutputClause, Rule};
 use crate::feel::ast::{Args, Boxed, Expr, UnaryTests};
-use crate::feel::eval::{EvalError, Evaluator, Scope, TableAudit, DEFAULT_STEP_LIMIT};
+use crate::feel::eval::{DEFAULT_STEP_LIMIT, EvalError, Evaluator, Scope, TableAudit};
 use crate::feel::parser::{parse_expression, parse_type, parse_unary_tests};
 use crate::model::{self, BoxedExpr, BoxedKind, Definitions, ModelError, Pos};
 use crate::value::{Context, Function, Type, UserFunction, Value};
@@ -76,7 +76,12 @@ enum Base {
 
 impl DmnType {
     fn any() -> DmnType {
-        DmnType { name: "Any".into(), base: Base::Feel(Type::Any), collection: false, allowed: None }
+        DmnType {
+            name: "Any".into(),
+            base: Base::Feel(Type::Any),
+            collection: false,
+            allowed: None,
+        }
     }
 
     /// Approximate FEEL type (for typed function parameters).
@@ -84,10 +89,16 @@ impl DmnType {
         let base = match &self.base {
             Base::Feel(t) => t.clone(),
             Base::Ref(r) => r.to_feel(),
-            Base::Struct(fs) => Type::Context(fs.iter().map(|(n, t)| (n.clone(), t.to_feel())).collect()),
+            Base::Struct(fs) => {
+                Type::Context(fs.iter().map(|(n, t)| (n.clone(), t.to_feel())).collect())
+            }
             Base::Function => Type::Function(vec![], Box::new(Type::Any)),
         };
-        if self.collection { Type::List(Box::new(base)) } else { base }
+        if self.collection {
+            Type::List(Box::new(base))
+        } else {
+            base
+        }
     }
 
     fn conforms_base(&self, v: &Value, ev: &mut Evaluator) -> Option<Value> {
@@ -158,18 +169,26 @@ impl DmnType {
                 }
                 match self.conforms_base(&i, ev) {
                     Some(c) => out.push(c),
-                    None => return Value::null(format!("value does not conform to type {}", self.name)),
+                    None => {
+                        return Value::null(format!("value does not conform to type {}", self.name));
+                    }
                 }
             }
             return Value::List(out);
         }
         let v = match v {
-            Value::List(mut l) if l.len() == 1 && !self.is_list_like() => l.pop().unwrap_or_default(),
+            Value::List(mut l) if l.len() == 1 && !self.is_list_like() => {
+                l.pop().unwrap_or_default()
+            }
             other => other,
         };
         match self.conforms_base(&v, ev) {
             Some(c) => c,
-            None => Value::null(format!("{} does not conform to type {}", v.kind(), self.name)),
+            None => Value::null(format!(
+                "{} does not conform to type {}",
+                v.kind(),
+                self.name
+            )),
         }
     }
 
@@ -200,9 +219,19 @@ struct Req {
 #[derive(Debug)]
 enum Kind {
     Input,
-    Decision { expr: Expr, info: Vec<Req>, knowledge: Vec<Req> },
-    Bkm { expr: Expr, knowledge: Vec<Req> },
-    Service { outputs: Vec<usize>, params: Vec<usize> },
+    Decision {
+        expr: Expr,
+        info: Vec<Req>,
+        knowledge: Vec<Req>,
+    },
+    Bkm {
+        expr: Expr,
+        knowledge: Vec<Req>,
+    },
+    Service {
+        outputs: Vec<usize>,
+        params: Vec<usize>,
+    },
 }
 
 #[derive(Debug)]
@@ -239,7 +268,10 @@ pub struct Inputs {
 impl Inputs {
     /// Inputs from name/value pairs.
     pub fn from_context(c: Context) -> Inputs {
-        Inputs { values: c, namespaced: vec![] }
+        Inputs {
+            values: c,
+            namespaced: vec![],
+        }
     }
 }
 
@@ -354,7 +386,13 @@ fn model_names(d: &Definitions) -> Vec<String> {
 
 impl<'a> Builder<'a> {
     fn diag(&mut self, code: &'static str, pos: Pos, message: String) {
-        self.diagnostics.push(Diagnostic { code, element: self.cur_elem.clone(), line: pos.line, column: pos.column, message });
+        self.diagnostics.push(Diagnostic {
+            code,
+            element: self.cur_elem.clone(),
+            line: pos.line,
+            column: pos.column,
+            message,
+        });
     }
 
     fn model_of_ns(&self, ns: &str) -> Option<usize> {
@@ -363,13 +401,21 @@ impl<'a> Builder<'a> {
 
     fn resolve_href(&self, m: usize, href: &str) -> Option<Req> {
         let (ns, id) = href.split_once('#').unwrap_or(("", href));
-        let target = if ns.is_empty() { m } else { self.model_of_ns(ns).unwrap_or(m) };
+        let target = if ns.is_empty() {
+            m
+        } else {
+            self.model_of_ns(ns).unwrap_or(m)
+        };
         let elem = *self.by_id.get(&(target, id.to_string()))?;
         let prefix = if target == m {
             None
         } else {
             let tns = &self.models[target].namespace;
-            self.models[m].imports.iter().find(|(_, ns)| ns == tns).map(|(p, _)| p.clone())
+            self.models[m]
+                .imports
+                .iter()
+                .find(|(_, ns)| ns == tns)
+                .map(|(p, _)| p.clone())
         };
         Some(Req { elem, prefix })
     }
@@ -394,15 +440,27 @@ impl<'a> Builder<'a> {
             return Arc::new(self.item_type(m, d, depth + 1));
         }
         if let Some((prefix, rest)) = t.split_once('.')
-            && let Some((_, ns)) = self.models[m].imports.iter().find(|(p, _)| p == prefix).cloned()
+            && let Some((_, ns)) = self.models[m]
+                .imports
+                .iter()
+                .find(|(p, _)| p == prefix)
+                .cloned()
             && let Some(tm) = self.model_of_ns(&ns)
         {
             return self.resolve_type(tm, rest, depth + 1);
         }
         if let Ok(ft) = parse_type(t) {
-            return Arc::new(DmnType { name: t.to_string(), base: Base::Feel(ft), collection: false, allowed: None });
+            return Arc::new(DmnType {
+                name: t.to_string(),
+                base: Base::Feel(ft),
+                collection: false,
+                allowed: None,
+            });
         }
-        Arc::new(DmnType { name: t.to_string(), ..DmnType::any() })
+        Arc::new(DmnType {
+            name: t.to_string(),
+            ..DmnType::any()
+        })
     }
 
     fn tests(&mut self, text: &str, m: usize, pos: Pos) -> Option<Arc<UnaryTests>> {
@@ -438,7 +496,12 @@ impl<'a> Builder<'a> {
         } else {
             Base::Feel(Type::Any)
         };
-        DmnType { name: d.name.clone(), base, collection: d.is_collection, allowed }
+        DmnType {
+            name: d.name.clone(),
+            base,
+            collection: d.is_collection,
+            allowed,
+        }
     }
 
     fn opt_type(&mut self, m: usize, t: &Option<String>) -> Option<Arc<DmnType>> {
@@ -463,7 +526,10 @@ impl<'a> Builder<'a> {
         match &b.type_ref {
             Some(t) if !matches!(b.kind, BoxedKind::Function(..)) => {
                 let ty = self.resolve_type(m, t, 0);
-                if matches!(ty.base, Base::Feel(Type::Any)) && !ty.collection && ty.allowed.is_none() {
+                if matches!(ty.base, Base::Feel(Type::Any))
+                    && !ty.collection
+                    && ty.allowed.is_none()
+                {
                     return e;
                 }
                 Expr::Boxed(Arc::new(Typed { inner: e, ty }))
@@ -497,7 +563,10 @@ impl<'a> Builder<'a> {
                 }
                 match result {
                     None => Expr::Context(out),
-                    Some(r) => Expr::Boxed(Arc::new(ContextResult { entries: out, result: r })),
+                    Some(r) => Expr::Boxed(Arc::new(ContextResult {
+                        entries: out,
+                        result: r,
+                    })),
                 }
             }
             BoxedKind::List(items) => Expr::List(items.iter().map(|i| self.boxed(i, m)).collect()),
@@ -507,7 +576,14 @@ impl<'a> Builder<'a> {
                         Expr::Context(
                             cols.iter()
                                 .zip(r.iter())
-                                .map(|(c, e)| (c.clone(), e.as_ref().map(|e| self.boxed(e, m)).unwrap_or(Expr::Const(Value::Null(None)))))
+                                .map(|(c, e)| {
+                                    (
+                                        c.clone(),
+                                        e.as_ref()
+                                            .map(|e| self.boxed(e, m))
+                                            .unwrap_or(Expr::Const(Value::Null(None))),
+                                    )
+                                })
                                 .collect(),
                         )
                     })
@@ -517,33 +593,60 @@ impl<'a> Builder<'a> {
                 let f = self.boxed(callee, m);
                 let args = binds
                     .iter()
-                    .map(|(n, e)| (n.clone(), e.as_ref().map(|e| self.boxed(e, m)).unwrap_or(Expr::Const(Value::Null(None)))))
+                    .map(|(n, e)| {
+                        (
+                            n.clone(),
+                            e.as_ref()
+                                .map(|e| self.boxed(e, m))
+                                .unwrap_or(Expr::Const(Value::Null(None))),
+                        )
+                    })
                     .collect();
                 Expr::Call(Box::new(f), Args::Named(args))
             }
             BoxedKind::Function(kind, params, body) => {
                 let ps: Vec<(String, Option<Type>)> = params
                     .iter()
-                    .map(|(n, t)| (n.clone(), t.as_ref().map(|t| self.resolve_type(m, t, 0).to_feel()).filter(|t| *t != Type::Any)))
+                    .map(|(n, t)| {
+                        (
+                            n.clone(),
+                            t.as_ref()
+                                .map(|t| self.resolve_type(m, t, 0).to_feel())
+                                .filter(|t| *t != Type::Any),
+                        )
+                    })
                     .collect();
                 let body = if kind != "FEEL" && !kind.is_empty() {
-                    Expr::Const(Value::null(format!("function kind {kind} is not supported")))
+                    Expr::Const(Value::null(format!(
+                        "function kind {kind} is not supported"
+                    )))
                 } else {
                     match body {
                         Some(b) => self.boxed(b, m),
                         None => Expr::Const(Value::Null(None)),
                     }
                 };
-                Expr::FunctionDef { params: ps, body: Arc::new(body) }
+                Expr::FunctionDef {
+                    params: ps,
+                    body: Arc::new(body),
+                }
             }
-            BoxedKind::Conditional(c, a, e) => Expr::If(Box::new(self.boxed(c, m)), Box::new(self.boxed(a, m)), Box::new(self.boxed(e, m))),
-            BoxedKind::Filter(l, f) => Expr::Filter(Box::new(self.boxed(l, m)), Box::new(self.boxed(f, m))),
+            BoxedKind::Conditional(c, a, e) => Expr::If(
+                Box::new(self.boxed(c, m)),
+                Box::new(self.boxed(a, m)),
+                Box::new(self.boxed(e, m)),
+            ),
+            BoxedKind::Filter(l, f) => {
+                Expr::Filter(Box::new(self.boxed(l, m)), Box::new(self.boxed(f, m)))
+            }
             BoxedKind::Iterator(k, var, input, body) => {
                 let i = self.boxed(input, m);
                 let bd = self.boxed(body, m);
                 match k.as_str() {
                     "for" => Expr::For(vec![(var.clone(), i)], Box::new(bd)),
-                    other => Expr::Quantified(other == "every", vec![(var.clone(), i)], Box::new(bd)),
+                    other => {
+                        Expr::Quantified(other == "every", vec![(var.clone(), i)], Box::new(bd))
+                    }
                 }
             }
             BoxedKind::DecisionTable(t) => self.table(t, m),
@@ -573,7 +676,11 @@ impl<'a> Builder<'a> {
         for o in &t.outputs {
             let values = o.values.as_ref().and_then(|v| self.tests(v, m, t.pos));
             let default = o.default.as_ref().map(|d| self.feel(d, m, t.pos, &[]));
-            outputs.push(OutputClause { name: o.name.clone().unwrap_or_default(), values, default });
+            outputs.push(OutputClause {
+                name: o.name.clone().unwrap_or_default(),
+                values,
+                default,
+            });
         }
         let mut rules = Vec::new();
         for r in &t.rules {
@@ -601,10 +708,24 @@ impl<'a> Builder<'a> {
                     }
                 }
             }
-            let outs = r.outputs.iter().map(|(txt, pos)| self.feel(txt, m, *pos, &[])).collect();
-            rules.push(Rule { id: r.id.clone(), tests, outputs: outs });
+            let outs = r
+                .outputs
+                .iter()
+                .map(|(txt, pos)| self.feel(txt, m, *pos, &[]))
+                .collect();
+            rules.push(Rule {
+                id: r.id.clone(),
+                tests,
+                outputs: outs,
+            });
         }
-        Expr::Boxed(Arc::new(DecisionTable { id: t.id.clone(), hit, inputs, outputs, rules }))
+        Expr::Boxed(Arc::new(DecisionTable {
+            id: t.id.clone(),
+            hit,
+            inputs,
+            outputs,
+            rules,
+        }))
     }
 }
 
@@ -661,7 +782,13 @@ impl Boxed for ServiceBody {
             overrides.insert(p, v);
         }
         let inputs = Inputs::default();
-        let mut run = Run { set: &self.set, inputs: &inputs, memo: vec![None; self.set.elems.len()], overrides, ev };
+        let mut run = Run {
+            set: &self.set,
+            inputs: &inputs,
+            memo: vec![None; self.set.elems.len()],
+            overrides,
+            ev,
+        };
         run.service_result(self.service)
     }
 }
@@ -691,7 +818,12 @@ impl Run<'_> {
     fn input_value(&mut self, idx: usize) -> Value {
         let e = &self.set.elems[idx];
         let ns = &self.set.models[e.model].namespace;
-        if let Some((_, _, v)) = self.inputs.namespaced.iter().find(|(n, k, _)| n == ns && *k == e.name) {
+        if let Some((_, _, v)) = self
+            .inputs
+            .namespaced
+            .iter()
+            .find(|(n, k, _)| n == ns && *k == e.name)
+        {
             return v.clone();
         }
         if e.model == 0 {
@@ -726,7 +858,12 @@ impl Run<'_> {
         }
         match &self.memo[idx] {
             Some(Memo::Done(v)) => return v.clone(),
-            Some(Memo::InProgress) => return Value::null(format!("cyclic requirement on '{}'", self.set.elems[idx].name)),
+            Some(Memo::InProgress) => {
+                return Value::null(format!(
+                    "cyclic requirement on '{}'",
+                    self.set.elems[idx].name
+                ));
+            }
             None => {}
         }
         self.memo[idx] = Some(Memo::InProgress);
@@ -737,7 +874,11 @@ impl Run<'_> {
                 let v = self.input_value(idx);
                 self.coerce(idx, v)
             }
-            Kind::Decision { expr, info, knowledge } => {
+            Kind::Decision {
+                expr,
+                info,
+                knowledge,
+            } => {
                 let mut scope = self.scope_for(info, knowledge);
                 let v = self.ev.eval(expr, &mut scope);
                 self.coerce(idx, v)
@@ -747,11 +888,17 @@ impl Run<'_> {
                 self.ev.eval(expr, &mut scope)
             }
             Kind::Service { params, .. } => {
-                let ps = params.iter().map(|&p| (set.elems[p].name.clone(), None)).collect();
+                let ps = params
+                    .iter()
+                    .map(|&p| (set.elems[p].name.clone(), None))
+                    .collect();
                 Value::Function(Arc::new(Function::User(UserFunction {
                     params: ps,
                     ret: None,
-                    body: Arc::new(Expr::Boxed(Arc::new(ServiceBody { set: set.clone(), service: idx }))),
+                    body: Arc::new(Expr::Boxed(Arc::new(ServiceBody {
+                        set: set.clone(),
+                        service: idx,
+                    }))),
                     closure: Arc::new(vec![]),
                 })))
             }
@@ -834,7 +981,11 @@ impl DmnModel {
             b.models.push(ModelInfo {
                 namespace: d.namespace.clone(),
                 name: d.name.clone(),
-                imports: d.imports.iter().map(|i| (i.name.clone(), i.namespace.clone())).collect(),
+                imports: d
+                    .imports
+                    .iter()
+                    .map(|i| (i.name.clone(), i.namespace.clone()))
+                    .collect(),
                 item_defs: d.item_definitions.clone(),
                 names: Vec::new(),
             });
@@ -860,20 +1011,51 @@ impl DmnModel {
         for (m, d) in defs.iter().enumerate() {
             let add = |b: &mut Builder, id: &str, name: &str, kind: Kind| {
                 let idx = b.elems.len();
-                b.elems.push(Elem { model: m, id: id.to_string(), name: name.to_string(), ty: None, kind });
+                b.elems.push(Elem {
+                    model: m,
+                    id: id.to_string(),
+                    name: name.to_string(),
+                    ty: None,
+                    kind,
+                });
                 b.by_id.insert((m, id.to_string()), idx);
             };
             for i in &d.inputs {
                 add(&mut b, &i.id, &i.name, Kind::Input);
             }
             for x in &d.decisions {
-                add(&mut b, &x.id, &x.name, Kind::Decision { expr: Expr::Const(Value::Null(None)), info: vec![], knowledge: vec![] });
+                add(
+                    &mut b,
+                    &x.id,
+                    &x.name,
+                    Kind::Decision {
+                        expr: Expr::Const(Value::Null(None)),
+                        info: vec![],
+                        knowledge: vec![],
+                    },
+                );
             }
             for x in &d.bkms {
-                add(&mut b, &x.id, &x.name, Kind::Bkm { expr: Expr::Const(Value::Null(None)), knowledge: vec![] });
+                add(
+                    &mut b,
+                    &x.id,
+                    &x.name,
+                    Kind::Bkm {
+                        expr: Expr::Const(Value::Null(None)),
+                        knowledge: vec![],
+                    },
+                );
             }
             for x in &d.services {
-                add(&mut b, &x.id, &x.name, Kind::Service { outputs: vec![], params: vec![] });
+                add(
+                    &mut b,
+                    &x.id,
+                    &x.name,
+                    Kind::Service {
+                        outputs: vec![],
+                        params: vec![],
+                    },
+                );
             }
         }
         // Compile.
@@ -890,24 +1072,40 @@ impl DmnModel {
                 let knowledge = b.reqs(m, &x.knowledge_reqs, x.pos);
                 let expr = match &x.logic {
                     Some(l) => b.boxed(l, m),
-                    None => Expr::Const(Value::null(format!("decision '{}' has no decision logic", x.name))),
+                    None => Expr::Const(Value::null(format!(
+                        "decision '{}' has no decision logic",
+                        x.name
+                    ))),
                 };
                 let idx = b.by_id[&(m, x.id.clone())];
                 b.elems[idx].ty = ty;
-                b.elems[idx].kind = Kind::Decision { expr, info, knowledge };
+                b.elems[idx].kind = Kind::Decision {
+                    expr,
+                    info,
+                    knowledge,
+                };
             }
             for x in &d.bkms {
                 b.cur_elem = x.name.clone();
                 let knowledge = b.reqs(m, &x.knowledge_reqs, x.pos);
                 let mut expr = match &x.logic {
                     Some(l) => b.boxed(l, m),
-                    None => Expr::FunctionDef { params: vec![], body: Arc::new(Expr::Const(Value::Null(None))) },
+                    None => Expr::FunctionDef {
+                        params: vec![],
+                        body: Arc::new(Expr::Const(Value::Null(None))),
+                    },
                 };
                 // The BKM's variable type is the type of the invocation result.
                 if let (Some(t), Expr::FunctionDef { params, body }) = (&x.type_ref, &expr) {
                     let ty = b.resolve_type(m, t, 0);
                     if !matches!(ty.base, Base::Feel(Type::Any) | Base::Function) {
-                        expr = Expr::FunctionDef { params: params.clone(), body: Arc::new(Expr::Boxed(Arc::new(Typed { inner: (**body).clone(), ty }))) };
+                        expr = Expr::FunctionDef {
+                            params: params.clone(),
+                            body: Arc::new(Expr::Boxed(Arc::new(Typed {
+                                inner: (**body).clone(),
+                                ty,
+                            }))),
+                        };
                     }
                 }
                 let idx = b.by_id[&(m, x.id.clone())];
@@ -915,7 +1113,11 @@ impl DmnModel {
             }
             for x in &d.services {
                 b.cur_elem = x.name.clone();
-                let outputs = b.reqs(m, &x.outputs, x.pos).into_iter().map(|r| r.elem).collect();
+                let outputs = b
+                    .reqs(m, &x.outputs, x.pos)
+                    .into_iter()
+                    .map(|r| r.elem)
+                    .collect();
                 let hs: Vec<String> = x.params.iter().map(|(_, h)| h.clone()).collect();
                 let params = b.reqs(m, &hs, x.pos).into_iter().map(|r| r.elem).collect();
                 let ty = b.opt_type(m, &x.type_ref);
@@ -924,7 +1126,11 @@ impl DmnModel {
                 b.elems[idx].kind = Kind::Service { outputs, params };
             }
         }
-        let set = Set { models: b.models, elems: b.elems, diagnostics: b.diagnostics };
+        let set = Set {
+            models: b.models,
+            elems: b.elems,
+            diagnostics: b.diagnostics,
+        };
         DmnModel { set: Arc::new(set) }
     }
 
@@ -935,19 +1141,30 @@ impl DmnModel {
 
     /// Names of the main model's decisions.
     pub fn decision_names(&self) -> Vec<String> {
-        self.set.elems.iter().filter(|e| e.model == 0 && matches!(e.kind, Kind::Decision { .. })).map(|e| e.name.clone()).collect()
+        self.set
+            .elems
+            .iter()
+            .filter(|e| e.model == 0 && matches!(e.kind, Kind::Decision { .. }))
+            .map(|e| e.name.clone())
+            .collect()
     }
 
     /// Name of the main model.
     pub fn name(&self) -> &str {
-        self.set.models.first().map(|m| m.name.as_str()).unwrap_or("")
+        self.set
+            .models
+            .first()
+            .map(|m| m.name.as_str())
+            .unwrap_or("")
     }
 
     fn find(&self, name: &str, service: bool) -> Option<usize> {
-        self.set
-            .elems
-            .iter()
-            .position(|e| e.model == 0 && e.name == name && matches!(e.kind, Kind::Service { .. }) == service && !matches!(e.kind, Kind::Input | Kind::Bkm { .. }))
+        self.set.elems.iter().position(|e| {
+            e.model == 0
+                && e.name == name
+                && matches!(e.kind, Kind::Service { .. }) == service
+                && !matches!(e.kind, Kind::Input | Kind::Bkm { .. })
+        })
     }
 
     /// Evaluates a decision of the main model.
@@ -956,40 +1173,84 @@ impl DmnModel {
     }
 
     /// Evaluates a decision with an explicit step budget.
-    pub fn evaluate_with_limit(&self, decision: &str, inputs: &Inputs, limit: u64) -> Result<Evaluation, EvaluateError> {
-        let idx = self.find(decision, false).ok_or_else(|| EvaluateError::NotFound { kind: "decision", name: decision.to_string() })?;
+    pub fn evaluate_with_limit(
+        &self,
+        decision: &str,
+        inputs: &Inputs,
+        limit: u64,
+    ) -> Result<Evaluation, EvaluateError> {
+        let idx = self
+            .find(decision, false)
+            .ok_or_else(|| EvaluateError::NotFound {
+                kind: "decision",
+                name: decision.to_string(),
+            })?;
         let mut ev = Evaluator::new(limit);
         let value = {
-            let mut run = Run { set: &self.set, inputs, memo: vec![None; self.set.elems.len()], overrides: HashMap::new(), ev: &mut ev };
+            let mut run = Run {
+                set: &self.set,
+                inputs,
+                memo: vec![None; self.set.elems.len()],
+                overrides: HashMap::new(),
+                ev: &mut ev,
+            };
             run.value(idx)
         };
         if let Some(e) = ev.aborted() {
             return Err(e.clone().into());
         }
-        Ok(Evaluation { value, audit: std::mem::take(&mut ev.audit) })
+        Ok(Evaluation {
+            value,
+            audit: std::mem::take(&mut ev.audit),
+        })
     }
 
     /// Invokes a decision service of the main model; its parameters are
     /// taken from `inputs` by name.
-    pub fn evaluate_service(&self, service: &str, inputs: &Inputs) -> Result<Evaluation, EvaluateError> {
-        let idx = self.find(service, true).ok_or_else(|| EvaluateError::NotFound { kind: "decision service", name: service.to_string() })?;
+    pub fn evaluate_service(
+        &self,
+        service: &str,
+        inputs: &Inputs,
+    ) -> Result<Evaluation, EvaluateError> {
+        let idx = self
+            .find(service, true)
+            .ok_or_else(|| EvaluateError::NotFound {
+                kind: "decision service",
+                name: service.to_string(),
+            })?;
         let Kind::Service { params, .. } = &self.set.elems[idx].kind else {
-            return Err(EvaluateError::NotFound { kind: "decision service", name: service.to_string() });
+            return Err(EvaluateError::NotFound {
+                kind: "decision service",
+                name: service.to_string(),
+            });
         };
         let mut overrides = HashMap::new();
         for &p in params {
-            let v = inputs.values.get(&self.set.elems[p].name).cloned().unwrap_or_default();
+            let v = inputs
+                .values
+                .get(&self.set.elems[p].name)
+                .cloned()
+                .unwrap_or_default();
             overrides.insert(p, v);
         }
         let mut ev = Evaluator::new(DEFAULT_STEP_LIMIT);
         let value = {
-            let mut run = Run { set: &self.set, inputs, memo: vec![None; self.set.elems.len()], overrides, ev: &mut ev };
+            let mut run = Run {
+                set: &self.set,
+                inputs,
+                memo: vec![None; self.set.elems.len()],
+                overrides,
+                ev: &mut ev,
+            };
             run.service_result(idx)
         };
         if let Some(e) = ev.aborted() {
             return Err(e.clone().into());
         }
-        Ok(Evaluation { value, audit: std::mem::take(&mut ev.audit) })
+        Ok(Evaluation {
+            value,
+            audit: std::mem::take(&mut ev.audit),
+        })
     }
 
     /// Declared types of the main model's input data (for converting untyped input).
@@ -1009,7 +1270,11 @@ impl Builder<'_> {
         for h in hrefs {
             match self.resolve_href(m, h) {
                 Some(r) => out.push(r),
-                None => self.diag("DMN104", pos, format!("expected a reference to an element of a loaded model, found '{h}'")),
+                None => self.diag(
+                    "DMN104",
+                    pos,
+                    format!("expected a reference to an element of a loaded model, found '{h}'"),
+                ),
             }
         }
         out

@@ -200,7 +200,11 @@ pub enum BoxedKind {
     /// List.
     List(Vec<BoxedExpr>),
     /// Function definition: kind, parameters, body.
-    Function(String, Vec<(String, Option<String>)>, Option<Box<BoxedExpr>>),
+    Function(
+        String,
+        Vec<(String, Option<String>)>,
+        Option<Box<BoxedExpr>>,
+    ),
     /// Conditional.
     Conditional(Box<BoxedExpr>, Box<BoxedExpr>, Box<BoxedExpr>),
     /// Filter: list, match.
@@ -278,7 +282,10 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     fn pos(&self, n: Node) -> Pos {
         let p = self.doc.text_pos_at(n.range().start);
-        Pos { line: p.row, column: p.col }
+        Pos {
+            line: p.row,
+            column: p.col,
+        }
     }
 
     fn err(&self, n: Node, code: &'static str, expected: &str, found: &str) -> ModelError {
@@ -287,7 +294,10 @@ impl<'a> Reader<'a> {
             code,
             line: p.line,
             column: p.column,
-            element: n.attribute("id").or(n.attribute("name")).map(str::to_string),
+            element: n
+                .attribute("id")
+                .or(n.attribute("name"))
+                .map(str::to_string),
             expected: expected.to_string(),
             found: found.to_string(),
         }
@@ -295,7 +305,8 @@ impl<'a> Reader<'a> {
 }
 
 fn children<'a, 'i>(n: Node<'a, 'i>, name: &'static str) -> impl Iterator<Item = Node<'a, 'i>> {
-    n.children().filter(move |c| c.is_element() && c.tag_name().name() == name)
+    n.children()
+        .filter(move |c| c.is_element() && c.tag_name().name() == name)
 }
 
 fn child<'a, 'i>(n: Node<'a, 'i>, name: &'static str) -> Option<Node<'a, 'i>> {
@@ -303,7 +314,10 @@ fn child<'a, 'i>(n: Node<'a, 'i>, name: &'static str) -> Option<Node<'a, 'i>> {
 }
 
 fn text_of(n: Node) -> String {
-    child(n, "text").and_then(|t| t.text()).map(str::to_string).unwrap_or_default()
+    child(n, "text")
+        .and_then(|t| t.text())
+        .map(str::to_string)
+        .unwrap_or_default()
 }
 
 fn attr(n: Node, a: &str) -> Option<String> {
@@ -325,8 +339,18 @@ fn hrefs(n: Node, req: &'static str, inner: &[&'static str]) -> Vec<String> {
 }
 
 const BOXED: &[&str] = &[
-    "literalExpression", "context", "decisionTable", "invocation", "relation", "list", "functionDefinition", "conditional",
-    "filter", "for", "some", "every",
+    "literalExpression",
+    "context",
+    "decisionTable",
+    "invocation",
+    "relation",
+    "list",
+    "functionDefinition",
+    "conditional",
+    "filter",
+    "for",
+    "some",
+    "every",
 ];
 
 /// Parses one DMN XML document.
@@ -341,7 +365,11 @@ pub fn parse_definitions(xml: &str) -> Result<Definitions, ModelError> {
             found: format!("{} bytes", xml.len()),
         });
     }
-    let opts = roxmltree::ParsingOptions { allow_dtd: false, nodes_limit: 4_000_000, ..Default::default() };
+    let opts = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        nodes_limit: 4_000_000,
+        ..Default::default()
+    };
     let doc = roxmltree::Document::parse_with_options(xml, opts).map_err(|e| {
         let p = e.pos();
         ModelError {
@@ -356,7 +384,12 @@ pub fn parse_definitions(xml: &str) -> Result<Definitions, ModelError> {
     let r = Reader { doc: &doc };
     let root = doc.root_element();
     if root.tag_name().name() != "definitions" {
-        return Err(r.err(root, "DMN003", "a <definitions> root element", &format!("<{}>", root.tag_name().name())));
+        return Err(r.err(
+            root,
+            "DMN003",
+            "a <definitions> root element",
+            &format!("<{}>", root.tag_name().name()),
+        ));
     }
     let mut d = Definitions {
         name: attr(root, "name").unwrap_or_default(),
@@ -383,7 +416,10 @@ pub fn parse_definitions(xml: &str) -> Result<Definitions, ModelError> {
             }
             "decision" => {
                 let v = child(c, "variable");
-                let logic = match c.children().find(|x| x.is_element() && BOXED.contains(&x.tag_name().name())) {
+                let logic = match c
+                    .children()
+                    .find(|x| x.is_element() && BOXED.contains(&x.tag_name().name()))
+                {
                     Some(b) => Some(boxed(&r, b, 0)?),
                     None => None,
                 };
@@ -391,7 +427,11 @@ pub fn parse_definitions(xml: &str) -> Result<Definitions, ModelError> {
                     id: attr(c, "id").unwrap_or_default(),
                     name: required_name(&r, c)?,
                     type_ref: v.and_then(|v| attr(v, "typeRef")),
-                    info_reqs: hrefs(c, "informationRequirement", &["requiredDecision", "requiredInput"]),
+                    info_reqs: hrefs(
+                        c,
+                        "informationRequirement",
+                        &["requiredDecision", "requiredInput"],
+                    ),
                     knowledge_reqs: hrefs(c, "knowledgeRequirement", &["requiredKnowledge"]),
                     logic,
                     pos,
@@ -414,10 +454,17 @@ pub fn parse_definitions(xml: &str) -> Result<Definitions, ModelError> {
             }
             "decisionService" => {
                 let v = child(c, "variable");
-                let h = |name: &'static str| children(c, name).filter_map(|x| attr(x, "href")).collect::<Vec<_>>();
+                let h = |name: &'static str| {
+                    children(c, name)
+                        .filter_map(|x| attr(x, "href"))
+                        .collect::<Vec<_>>()
+                };
                 let params = c
                     .children()
-                    .filter(|x| x.is_element() && matches!(x.tag_name().name(), "inputDecision" | "inputData"))
+                    .filter(|x| {
+                        x.is_element()
+                            && matches!(x.tag_name().name(), "inputDecision" | "inputData")
+                    })
                     .filter_map(|x| Some((x.tag_name().name() == "inputData", attr(x, "href")?)))
                     .collect();
                 d.services.push(DecisionService {
@@ -445,19 +492,28 @@ fn required_name(r: &Reader, n: Node) -> Result<String, ModelError> {
 
 fn item_definition(r: &Reader, n: Node, depth: usize) -> Result<ItemDefinition, ModelError> {
     if depth > MAX_NESTING {
-        return Err(r.err(n, "DMN005", &format!("at most {MAX_NESTING} nested item components"), "more"));
+        return Err(r.err(
+            n,
+            "DMN005",
+            &format!("at most {MAX_NESTING} nested item components"),
+            "more",
+        ));
     }
     let mut comps = Vec::new();
     for c in children(n, "itemComponent") {
         comps.push(item_definition(r, c, depth + 1)?);
     }
     let function = child(n, "functionItem").map(|f| {
-        let params = children(f, "parameters").map(|p| (attr(p, "name").unwrap_or_default(), attr(p, "typeRef"))).collect();
+        let params = children(f, "parameters")
+            .map(|p| (attr(p, "name").unwrap_or_default(), attr(p, "typeRef")))
+            .collect();
         (params, attr(f, "outputTypeRef"))
     });
     Ok(ItemDefinition {
         name: attr(n, "name").unwrap_or_default(),
-        type_ref: child(n, "typeRef").and_then(|t| t.text()).map(|s| s.trim().to_string()),
+        type_ref: child(n, "typeRef")
+            .and_then(|t| t.text())
+            .map(|s| s.trim().to_string()),
         allowed_values: child(n, "allowedValues").map(text_of),
         type_constraint: child(n, "typeConstraint").map(text_of),
         is_collection: n.attribute("isCollection") == Some("true"),
@@ -468,19 +524,30 @@ fn item_definition(r: &Reader, n: Node, depth: usize) -> Result<ItemDefinition, 
 }
 
 fn first_boxed<'a, 'i>(n: Node<'a, 'i>) -> Option<Node<'a, 'i>> {
-    n.children().find(|x| x.is_element() && BOXED.contains(&x.tag_name().name()))
+    n.children()
+        .find(|x| x.is_element() && BOXED.contains(&x.tag_name().name()))
 }
 
 fn boxed_child(r: &Reader, n: Node, depth: usize) -> Result<BoxedExpr, ModelError> {
     match first_boxed(n) {
         Some(b) => boxed(r, b, depth + 1),
-        None => Ok(BoxedExpr { id: None, type_ref: None, kind: BoxedKind::Empty, pos: r.pos(n) }),
+        None => Ok(BoxedExpr {
+            id: None,
+            type_ref: None,
+            kind: BoxedKind::Empty,
+            pos: r.pos(n),
+        }),
     }
 }
 
 fn boxed(r: &Reader, n: Node, depth: usize) -> Result<BoxedExpr, ModelError> {
     if depth > MAX_NESTING {
-        return Err(r.err(n, "DMN005", &format!("at most {MAX_NESTING} nested boxed expressions"), "more"));
+        return Err(r.err(
+            n,
+            "DMN005",
+            &format!("at most {MAX_NESTING} nested boxed expressions"),
+            "more",
+        ));
     }
     let pos = r.pos(n);
     let kind = match n.tag_name().name() {
@@ -488,7 +555,8 @@ fn boxed(r: &Reader, n: Node, depth: usize) -> Result<BoxedExpr, ModelError> {
         "context" => {
             let mut entries = Vec::new();
             for e in children(n, "contextEntry") {
-                let var = child(e, "variable").map(|v| (attr(v, "name").unwrap_or_default(), attr(v, "typeRef")));
+                let var = child(e, "variable")
+                    .map(|v| (attr(v, "name").unwrap_or_default(), attr(v, "typeRef")));
                 let val = match first_boxed(e) {
                     Some(b) => Some(boxed(r, b, depth + 1)?),
                     None => None,
@@ -502,7 +570,9 @@ fn boxed(r: &Reader, n: Node, depth: usize) -> Result<BoxedExpr, ModelError> {
             let callee = boxed_child(r, n, depth)?;
             let mut binds = Vec::new();
             for b in children(n, "binding") {
-                let name = child(b, "parameter").and_then(|p| attr(p, "name")).unwrap_or_default();
+                let name = child(b, "parameter")
+                    .and_then(|p| attr(p, "name"))
+                    .unwrap_or_default();
                 let val = match first_boxed(b) {
                     Some(x) => Some(boxed(r, x, depth + 1)?),
                     None => None,
@@ -512,11 +582,16 @@ fn boxed(r: &Reader, n: Node, depth: usize) -> Result<BoxedExpr, ModelError> {
             BoxedKind::Invocation(Box::new(callee), binds)
         }
         "relation" => {
-            let cols: Vec<String> = children(n, "column").map(|c| attr(c, "name").unwrap_or_default()).collect();
+            let cols: Vec<String> = children(n, "column")
+                .map(|c| attr(c, "name").unwrap_or_default())
+                .collect();
             let mut rows = Vec::new();
             for row in children(n, "row") {
                 let mut cells = Vec::new();
-                for c in row.children().filter(|x| x.is_element() && BOXED.contains(&x.tag_name().name())) {
+                for c in row
+                    .children()
+                    .filter(|x| x.is_element() && BOXED.contains(&x.tag_name().name()))
+                {
                     cells.push(Some(boxed(r, c, depth + 1)?));
                 }
                 rows.push(cells);
@@ -525,18 +600,27 @@ fn boxed(r: &Reader, n: Node, depth: usize) -> Result<BoxedExpr, ModelError> {
         }
         "list" => {
             let mut items = Vec::new();
-            for c in n.children().filter(|x| x.is_element() && BOXED.contains(&x.tag_name().name())) {
+            for c in n
+                .children()
+                .filter(|x| x.is_element() && BOXED.contains(&x.tag_name().name()))
+            {
                 items.push(boxed(r, c, depth + 1)?);
             }
             BoxedKind::List(items)
         }
         "functionDefinition" | "encapsulatedLogic" => {
-            let params = children(n, "formalParameter").map(|p| (attr(p, "name").unwrap_or_default(), attr(p, "typeRef"))).collect();
+            let params = children(n, "formalParameter")
+                .map(|p| (attr(p, "name").unwrap_or_default(), attr(p, "typeRef")))
+                .collect();
             let body = match first_boxed(n) {
                 Some(b) => Some(Box::new(boxed(r, b, depth + 1)?)),
                 None => None,
             };
-            BoxedKind::Function(attr(n, "kind").unwrap_or_else(|| "FEEL".into()), params, body)
+            BoxedKind::Function(
+                attr(n, "kind").unwrap_or_else(|| "FEEL".into()),
+                params,
+                body,
+            )
         }
         "conditional" => {
             let part = |name: &'static str| -> Result<BoxedExpr, ModelError> {
@@ -545,7 +629,11 @@ fn boxed(r: &Reader, n: Node, depth: usize) -> Result<BoxedExpr, ModelError> {
                     None => Err(r.err(n, "DMN006", &format!("a <{name}> element"), "none")),
                 }
             };
-            BoxedKind::Conditional(Box::new(part("if")?), Box::new(part("then")?), Box::new(part("else")?))
+            BoxedKind::Conditional(
+                Box::new(part("if")?),
+                Box::new(part("then")?),
+                Box::new(part("else")?),
+            )
         }
         "filter" => {
             let part = |name: &'static str| -> Result<BoxedExpr, ModelError> {
@@ -564,13 +652,25 @@ fn boxed(r: &Reader, n: Node, depth: usize) -> Result<BoxedExpr, ModelError> {
             };
             let body = match children(n, body_name).next() {
                 Some(c) => boxed_child(r, c, depth)?,
-                None => return Err(r.err(n, "DMN006", &format!("a <{body_name}> element"), "none")),
+                None => {
+                    return Err(r.err(n, "DMN006", &format!("a <{body_name}> element"), "none"));
+                }
             };
-            BoxedKind::Iterator(k.to_string(), attr(n, "iteratorVariable").unwrap_or_default(), Box::new(in_), Box::new(body))
+            BoxedKind::Iterator(
+                k.to_string(),
+                attr(n, "iteratorVariable").unwrap_or_default(),
+                Box::new(in_),
+                Box::new(body),
+            )
         }
         other => return Err(r.err(n, "DMN007", "a boxed expression", &format!("<{other}>"))),
     };
-    Ok(BoxedExpr { id: attr(n, "id"), type_ref: attr(n, "typeRef"), kind, pos })
+    Ok(BoxedExpr {
+        id: attr(n, "id"),
+        type_ref: attr(n, "typeRef"),
+        kind,
+        pos,
+    })
 }
 
 fn decision_table(r: &Reader, n: Node) -> Result<DecisionTableDef, ModelError> {
@@ -592,12 +692,18 @@ fn decision_table(r: &Reader, n: Node) -> Result<DecisionTableDef, ModelError> {
             default: child(o, "defaultOutputEntry").map(text_of),
         })
         .collect();
-    let annotations = children(n, "annotation").map(|a| attr(a, "name").unwrap_or_default()).collect();
+    let annotations = children(n, "annotation")
+        .map(|a| attr(a, "name").unwrap_or_default())
+        .collect();
     let rules = children(n, "rule")
         .map(|rule| DtRule {
             id: attr(rule, "id").unwrap_or_default(),
-            inputs: children(rule, "inputEntry").map(|e| (text_of(e), r.pos(e))).collect(),
-            outputs: children(rule, "outputEntry").map(|e| (text_of(e), r.pos(e))).collect(),
+            inputs: children(rule, "inputEntry")
+                .map(|e| (text_of(e), r.pos(e)))
+                .collect(),
+            outputs: children(rule, "outputEntry")
+                .map(|e| (text_of(e), r.pos(e)))
+                .collect(),
             annotations: children(rule, "annotationEntry").map(text_of).collect(),
         })
         .collect();
@@ -619,11 +725,17 @@ mod tests {
 
     #[test]
     fn rejects_dtd_and_reports_position() {
-        let e = parse_definitions("<?xml version=\"1.0\"?>\n<!DOCTYPE x [<!ENTITY a \"b\">]><definitions/>").unwrap_err();
+        let e = parse_definitions(
+            "<?xml version=\"1.0\"?>\n<!DOCTYPE x [<!ENTITY a \"b\">]><definitions/>",
+        )
+        .unwrap_err();
         assert_eq!(e.code, "DMN002");
         let e = parse_definitions("<foo/>").unwrap_err();
         assert_eq!(e.code, "DMN003");
-        assert!(e.to_string().contains("expected a <definitions> root element"));
+        assert!(
+            e.to_string()
+                .contains("expected a <definitions> root element")
+        );
     }
 
     #[test]
@@ -635,6 +747,8 @@ mod tests {
             <literalExpression><text>Age &gt;= 18</text></literalExpression></decision></definitions>"##;
         let d = parse_definitions(xml).unwrap();
         assert_eq!(d.decisions[0].info_reqs, vec!["#i"]);
-        assert!(matches!(d.decisions[0].logic.as_ref().unwrap().kind, BoxedKind::Literal(ref t) if t == "Age >= 18"));
+        assert!(
+            matches!(d.decisions[0].logic.as_ref().unwrap().kind, BoxedKind::Literal(ref t) if t == "Age >= 18")
+        );
     }
 }

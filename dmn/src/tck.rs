@@ -53,8 +53,12 @@ pub struct CaseResult {
 
 const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 
-fn elems<'a, 'i>(n: roxmltree::Node<'a, 'i>, name: &'static str) -> impl Iterator<Item = roxmltree::Node<'a, 'i>> {
-    n.children().filter(move |c| c.is_element() && c.tag_name().name() == name)
+fn elems<'a, 'i>(
+    n: roxmltree::Node<'a, 'i>,
+    name: &'static str,
+) -> impl Iterator<Item = roxmltree::Node<'a, 'i>> {
+    n.children()
+        .filter(move |c| c.is_element() && c.tag_name().name() == name)
 }
 
 /// Reads a `valueType` element (value, components or list).
@@ -81,7 +85,11 @@ fn read_value(n: roxmltree::Node, hint: Option<&Type>) -> Value {
                 Some(Type::Context(fs)) => fs.iter().find(|(k, _)| *k == name).map(|(_, t)| t),
                 _ => None,
             };
-            let v = if comp.attribute((XSI, "nil")) == Some("true") { Value::Null(None) } else { read_value(comp, h) };
+            let v = if comp.attribute((XSI, "nil")) == Some("true") {
+                Value::Null(None)
+            } else {
+                read_value(comp, h)
+            };
             c.put(name, v);
         }
         return Value::Context(c);
@@ -94,10 +102,14 @@ fn read_simple(v: roxmltree::Node, hint: Option<&Type>) -> Value {
         return Value::Null(None);
     }
     let text = v.text().unwrap_or("");
-    let ty = v.attribute((XSI, "type")).map(|t| t.rsplit(':').next().unwrap_or(t));
+    let ty = v
+        .attribute((XSI, "type"))
+        .map(|t| t.rsplit(':').next().unwrap_or(t));
     let t = text.trim();
     let parsed = match ty {
-        Some("decimal" | "double" | "integer" | "int" | "long" | "float") => Number::parse(t).map(Value::Number),
+        Some("decimal" | "double" | "integer" | "int" | "long" | "float") => {
+            Number::parse(t).map(Value::Number)
+        }
         Some("boolean") => match t {
             "true" | "1" => Some(Value::Bool(true)),
             "false" | "0" => Some(Value::Bool(false)),
@@ -106,10 +118,11 @@ fn read_simple(v: roxmltree::Node, hint: Option<&Type>) -> Value {
         Some("date") => temporal::parse_date(t).map(Value::Date),
         Some("dateTime") => temporal::parse_date_time(t).map(Value::DateTime),
         Some("time") => temporal::parse_time(t).map(Value::Time),
-        Some("duration" | "dayTimeDuration" | "yearMonthDuration") => temporal::parse_duration(t).map(|d| match d {
-            Ok(m) => Value::YmDuration(m),
-            Err(n) => Value::DtDuration(n),
-        }),
+        Some("duration" | "dayTimeDuration" | "yearMonthDuration") => temporal::parse_duration(t)
+            .map(|d| match d {
+                Ok(m) => Value::YmDuration(m),
+                Err(n) => Value::DtDuration(n),
+            }),
         Some("string") => Some(Value::String(text.to_string())),
         _ => match hint {
             Some(Type::Number) => Number::parse(t).map(Value::Number),
@@ -117,10 +130,12 @@ fn read_simple(v: roxmltree::Node, hint: Option<&Type>) -> Value {
             Some(Type::Date) => temporal::parse_date(t).map(Value::Date),
             Some(Type::DateTime) => temporal::parse_date_time(t).map(Value::DateTime),
             Some(Type::Time) => temporal::parse_time(t).map(Value::Time),
-            Some(Type::DtDuration | Type::YmDuration) => temporal::parse_duration(t).map(|d| match d {
-                Ok(m) => Value::YmDuration(m),
-                Err(n) => Value::DtDuration(n),
-            }),
+            Some(Type::DtDuration | Type::YmDuration) => {
+                temporal::parse_duration(t).map(|d| match d {
+                    Ok(m) => Value::YmDuration(m),
+                    Err(n) => Value::DtDuration(n),
+                })
+            }
             _ => Some(Value::String(text.to_string())),
         },
     };
@@ -131,8 +146,14 @@ fn num_close(a: &Number, b: &Number) -> bool {
     if a == b {
         return true;
     }
-    let Some(diff) = a.sub(b).map(|d| d.abs()) else { return false };
-    let scale = if a.abs() > Number::one() { a.abs() } else { Number::one() };
+    let Some(diff) = a.sub(b).map(|d| d.abs()) else {
+        return false;
+    };
+    let scale = if a.abs() > Number::one() {
+        a.abs()
+    } else {
+        Number::one()
+    };
     let tol = Number::parse("1e-25").and_then(|t| t.mul(&scale));
     tol.is_some_and(|t| diff <= t)
 }
@@ -142,15 +163,24 @@ pub fn matches(expected: &Value, actual: &Value) -> bool {
     match (expected, actual) {
         (e, a) if e.is_null() => a.is_null(),
         (Value::Number(x), Value::Number(y)) => num_close(x, y),
-        (Value::List(x), Value::List(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| matches(a, b)),
+        (Value::List(x), Value::List(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| matches(a, b))
+        }
         (Value::Context(x), Value::Context(y)) => {
             x.entries.iter().all(|(k, v)| match y.get(k) {
                 Some(w) => matches(v, w),
                 None => v.is_null(),
-            }) && y.entries.iter().all(|(k, w)| x.get(k).is_some() || w.is_null())
+            }) && y
+                .entries
+                .iter()
+                .all(|(k, w)| x.get(k).is_some() || w.is_null())
         }
-        (Value::Time(x), Value::Time(y)) => x == y || (expected.feel_eq(actual) == Some(true) && x.tz.is_some() == y.tz.is_some()),
-        (Value::DateTime(x), Value::DateTime(y)) => x == y || (expected.feel_eq(actual) == Some(true) && x.to_string() == y.to_string()),
+        (Value::Time(x), Value::Time(y)) => {
+            x == y || (expected.feel_eq(actual) == Some(true) && x.tz.is_some() == y.tz.is_some())
+        }
+        (Value::DateTime(x), Value::DateTime(y)) => {
+            x == y || (expected.feel_eq(actual) == Some(true) && x.to_string() == y.to_string())
+        }
         // A singleton list is accepted where a single value is expected only
         // when the spec would coerce; the TCK does not need it.
         _ => expected.feel_eq(actual) == Some(true) && expected.kind() == actual.kind(),
@@ -160,15 +190,28 @@ pub fn matches(expected: &Value, actual: &Value) -> bool {
 /// Runs one test file. `models` are (file name, XML) of every model in the
 /// test folder; the one named by `<modelName>` is the main model and the
 /// others are available for imports.
-pub fn run_test_file(models: &[(String, String)], test_xml: &str) -> Result<Vec<CaseResult>, TckError> {
-    let opts = roxmltree::ParsingOptions { allow_dtd: false, nodes_limit: 4_000_000, ..Default::default() };
-    let doc = roxmltree::Document::parse_with_options(test_xml, opts).map_err(|e| TckError::Xml {
-        line: e.pos().row,
-        column: e.pos().col,
-        found: e.to_string(),
-    })?;
+pub fn run_test_file(
+    models: &[(String, String)],
+    test_xml: &str,
+) -> Result<Vec<CaseResult>, TckError> {
+    let opts = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        nodes_limit: 4_000_000,
+        ..Default::default()
+    };
+    let doc =
+        roxmltree::Document::parse_with_options(test_xml, opts).map_err(|e| TckError::Xml {
+            line: e.pos().row,
+            column: e.pos().col,
+            found: e.to_string(),
+        })?;
     let root = doc.root_element();
-    let model_name = elems(root, "modelName").next().and_then(|n| n.text()).unwrap_or("").trim().to_string();
+    let model_name = elems(root, "modelName")
+        .next()
+        .and_then(|n| n.text())
+        .unwrap_or("")
+        .trim()
+        .to_string();
     let main_idx = if model_name.is_empty() {
         if models.is_empty() { None } else { Some(0) }
     } else {
@@ -183,11 +226,18 @@ pub fn run_test_file(models: &[(String, String)], test_xml: &str) -> Result<Vec<
         match crate::model::parse_definitions(xml) {
             Ok(d) => defs.push(d),
             Err(error) => {
-                return Err(TckError::Model { file: file.clone(), error });
+                return Err(TckError::Model {
+                    file: file.clone(),
+                    error,
+                });
             }
         }
     }
-    let main = crate::model::parse_definitions(&models[main_idx].1).map_err(|error| TckError::Model { file: models[main_idx].0.clone(), error })?;
+    let main =
+        crate::model::parse_definitions(&models[main_idx].1).map_err(|error| TckError::Model {
+            file: models[main_idx].0.clone(),
+            error,
+        })?;
     defs.insert(0, main);
     let model = DmnModel::from_definitions(defs);
     let mut out = Vec::new();
@@ -233,7 +283,11 @@ fn run_case(model: &DmnModel, tc: roxmltree::Node) -> CaseResult {
                 }
             };
             match &v {
-                Value::Context(c) if !matches!(expected, Value::Context(_)) && c.get(name).is_some() => c.get(name).cloned().unwrap_or_default(),
+                Value::Context(c)
+                    if !matches!(expected, Value::Context(_)) && c.get(name).is_some() =>
+                {
+                    c.get(name).cloned().unwrap_or_default()
+                }
                 _ => v,
             }
         } else {
@@ -243,10 +297,17 @@ fn run_case(model: &DmnModel, tc: roxmltree::Node) -> CaseResult {
             }
         };
         let error_result = rn.attribute("errorResult") == Some("true");
-        let ok = if error_result { actual.is_null() } else { matches(&expected, &actual) };
+        let ok = if error_result {
+            actual.is_null()
+        } else {
+            matches(&expected, &actual)
+        };
         if !ok {
             passed = false;
-            let reason = actual.null_reason().map(|r| format!(" ({r})")).unwrap_or_default();
+            let reason = actual
+                .null_reason()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
             detail.push_str(&format!(
                 "{name}: expected {}, found {}{reason}; ",
                 expected.to_feel_literal(),
@@ -254,5 +315,9 @@ fn run_case(model: &DmnModel, tc: roxmltree::Node) -> CaseResult {
             ));
         }
     }
-    CaseResult { id, passed, detail: detail.trim_end_matches("; ").to_string() }
+    CaseResult {
+        id,
+        passed,
+        detail: detail.trim_end_matches("; ").to_string(),
+    }
 }

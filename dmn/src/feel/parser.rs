@@ -189,7 +189,12 @@ fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
                                 match char::from_u32(cp) {
                                     Some(ch) => s.push(ch),
                                     None => {
-                                        return Err(err_at(src, off(k), "a valid code point", &hex));
+                                        return Err(err_at(
+                                            src,
+                                            off(k),
+                                            "a valid code point",
+                                            &hex,
+                                        ));
                                     }
                                 }
                             }
