@@ -19,7 +19,7 @@
 use crate::decision_table::{DecisionTable, HitPolicy, InputClause, OutputClause, Rule};
 use crate::feel::ast::{Args, Boxed, Expr, UnaryTests};
 use crate::feel::eval::{DEFAULT_STEP_LIMIT, EvalError, Evaluator, Scope, TableAudit};
-use crate::feel::parser::{parse_expression, parse_type, parse_unary_tests};
+use crate::feel::parser::{parse_expression_typed, parse_type, parse_unary_tests};
 use crate::model::{self, BoxedExpr, BoxedKind, Definitions, ModelError, Pos};
 use crate::value::{Context, Function, Type, UserFunction, Value};
 use std::collections::HashMap;
@@ -122,16 +122,15 @@ impl DmnType {
                 let Value::Context(c) = v else { return None };
                 let mut out = c.clone();
                 for (n, t) in fields {
-                    if let Some(fv) = c.get(n) {
-                        if fv.is_null() {
-                            continue;
-                        }
-                        let cv = t.coerce(fv.clone(), ev);
-                        if cv.is_null() {
-                            return None;
-                        }
-                        out.put(n.clone(), cv);
+                    let Some(fv) = c.get(n) else { return None };
+                    if fv.is_null() {
+                        continue;
                     }
+                    let cv = t.coerce(fv.clone(), ev);
+                    if cv.is_null() {
+                        return None;
+                    }
+                    out.put(n.clone(), cv);
                 }
                 Value::Context(out)
             }
@@ -151,8 +150,19 @@ impl DmnType {
         Some(v)
     }
 
-    /// Coerces `v` to this type (§10.3.2.9.4): null when it does not conform.
+    /// Checks `v` against this type (§7.3.4): the value itself, a singleton
+    /// list for a collection type, or null when it does not conform.
     pub fn coerce(&self, v: Value, ev: &mut Evaluator) -> Value {
+        self.coerce_impl(v, ev, false)
+    }
+
+    /// Coercion for parameter binding (§10.3.2.9.4): also unwraps a
+    /// singleton list when a single value is expected.
+    pub fn coerce_param(&self, v: Value, ev: &mut Evaluator) -> Value {
+        self.coerce_impl(v, ev, true)
+    }
+
+    fn coerce_impl(&self, v: Value, ev: &mut Evaluator, unwrap: bool) -> Value {
         if v.is_null() {
             return v;
         }
@@ -170,14 +180,17 @@ impl DmnType {
                 match self.conforms_base(&i, ev) {
                     Some(c) => out.push(c),
                     None => {
-                        return Value::null(format!("value does not conform to type {}", self.name));
+                        return Value::null(format!(
+                            "value does not conform to type {}",
+                            self.name
+                        ));
                     }
                 }
             }
             return Value::List(out);
         }
         let v = match v {
-            Value::List(mut l) if l.len() == 1 && !self.is_list_like() => {
+            Value::List(mut l) if unwrap && l.len() == 1 && !self.is_list_like() => {
                 l.pop().unwrap_or_default()
             }
             other => other,
@@ -208,6 +221,7 @@ struct ModelInfo {
     imports: Vec<(String, String)>,
     item_defs: Vec<model::ItemDefinition>,
     names: Vec<String>,
+    feel_types: Vec<(String, Type)>,
 }
 
 #[derive(Debug, Clone)]
@@ -237,7 +251,6 @@ enum Kind {
 #[derive(Debug)]
 struct Elem {
     model: usize,
-    id: String,
     name: String,
     ty: Option<Arc<DmnType>>,
     kind: Kind,
@@ -511,7 +524,9 @@ impl<'a> Builder<'a> {
     fn feel(&mut self, text: &str, m: usize, pos: Pos, extra: &[String]) -> Expr {
         let mut names = self.models[m].names.clone();
         names.extend(extra.iter().cloned());
-        match parse_expression(text, &names) {
+        let types = self.models[m].feel_types.clone();
+        let resolve = |n: &str| types.iter().find(|(k, _)| k == n).map(|(_, t)| t.clone());
+        match parse_expression_typed(text, &names, &resolve) {
             Ok(e) => e,
             Err(e) => {
                 let msg = format!("in FEEL '{}': {e}", text.trim());
@@ -779,6 +794,19 @@ impl Boxed for ServiceBody {
         for &p in params {
             let name = &self.set.elems[p].name;
             let v = scope.get(name).cloned().unwrap_or_default();
+            let v = match &self.set.elems[p].ty {
+                Some(t) if !v.is_null() => {
+                    let c = t.coerce_param(v, ev);
+                    if c.is_null() {
+                        return Value::null(format!(
+                            "decision service parameter '{name}' does not conform to type {}",
+                            t.name
+                        ));
+                    }
+                    c
+                }
+                _ => v,
+            };
             overrides.insert(p, v);
         }
         let inputs = Inputs::default();
@@ -988,6 +1016,7 @@ impl DmnModel {
                     .collect(),
                 item_defs: d.item_definitions.clone(),
                 names: Vec::new(),
+                feel_types: Vec::new(),
             });
         }
         // Names in scope per model: own names, import prefixes and imported names.
@@ -1007,13 +1036,29 @@ impl DmnModel {
             names.dedup();
             b.models[m].names = names;
         }
+        // FEEL views of the item definitions, for `instance of`.
+        for m in 0..defs.len() {
+            let mut ts = Vec::new();
+            for d in &defs[m].item_definitions {
+                let t = b.resolve_type(m, &d.name, 0).to_feel();
+                ts.push((d.name.clone(), t));
+            }
+            for (p, ns) in b.models[m].imports.clone() {
+                if let Some(t) = b.model_of_ns(&ns) {
+                    for d in &defs[t].item_definitions {
+                        let ty = b.resolve_type(t, &d.name, 0).to_feel();
+                        ts.push((format!("{p}.{}", d.name), ty));
+                    }
+                }
+            }
+            b.models[m].feel_types = ts;
+        }
         // Allocate elements.
         for (m, d) in defs.iter().enumerate() {
             let add = |b: &mut Builder, id: &str, name: &str, kind: Kind| {
                 let idx = b.elems.len();
                 b.elems.push(Elem {
                     model: m,
-                    id: id.to_string(),
                     name: name.to_string(),
                     ty: None,
                     kind,

@@ -466,7 +466,11 @@ pub fn parse_definitions(xml: &str) -> Result<Definitions, ModelError> {
                             && matches!(x.tag_name().name(), "inputDecision" | "inputData")
                     })
                     .filter_map(|x| Some((x.tag_name().name() == "inputData", attr(x, "href")?)))
-                    .collect();
+                    .collect::<Vec<_>>();
+                // Parameters: input data first, then input decisions (the
+                // order the TCK and DMN 1.5 §6.3.10 use for invocation).
+                let mut params = params;
+                params.sort_by_key(|(is_input, _)| !*is_input);
                 d.services.push(DecisionService {
                     id: attr(c, "id").unwrap_or_default(),
                     name: required_name(&r, c)?,

@@ -267,6 +267,8 @@ impl Number {
         }
         let mut wc = Context::<Wide>::default();
         wc.set_precision(40).ok()?;
+        wc.set_max_exponent(99_999).ok()?;
+        wc.set_min_exponent(-99_999).ok()?;
         let mut x: Wide = wc.parse(self.0.to_string().as_str()).ok()?;
         let y: Wide = wc.parse(e.0.to_string().as_str()).ok()?;
         wc.pow(&mut x, &y);
@@ -276,6 +278,8 @@ impl Number {
     fn to_wide(&self) -> Option<(Wide, Context<Wide>)> {
         let mut wc = Context::<Wide>::default();
         wc.set_precision(40).ok()?;
+        wc.set_max_exponent(99_999).ok()?;
+        wc.set_min_exponent(-99_999).ok()?;
         let x: Wide = wc.parse(self.0.to_string().as_str()).ok()?;
         Some((x, wc))
     }

@@ -156,8 +156,8 @@ impl Type {
     /// Whether `v` conforms to this type.
     pub fn accepts(&self, v: &Value) -> bool {
         match (self, v) {
-            (Type::Any, _) => true,
             (_, Value::Null(_)) => matches!(self, Type::Null),
+            (Type::Any, _) => true,
             (Type::Null, _) => false,
             (Type::Number, Value::Number(_)) => true,
             (Type::String, Value::String(_)) => true,
@@ -170,7 +170,7 @@ impl Type {
             (Type::List(t), Value::List(items)) => items.iter().all(|i| t.accepts(i)),
             (Type::Context(fields), Value::Context(c)) => fields
                 .iter()
-                .all(|(k, t)| c.get(k).is_some_and(|v| t.accepts(v))),
+                .all(|(k, t)| c.get(k).is_some_and(|v| v.is_null() || t.accepts(v))),
             (Type::Range(t), Value::Range(r)) => [&r.start, &r.end]
                 .iter()
                 .all(|b| b.value.as_ref().is_none_or(|v| t.accepts(v))),

@@ -126,6 +126,8 @@ pub enum Expr {
         /// Upper end included.
         end_incl: bool,
     },
+    /// `a..b` in an iteration context (`for x in 1..3`), ascending or descending.
+    IterRange(Box<Expr>, Box<Expr>),
     /// A range built from a unary comparison (`< 10` used as a value).
     UnaryRange(CmpOp, Box<Expr>),
     /// `function(a, b: number) body`

@@ -229,6 +229,56 @@ pub fn call(ev: &mut Evaluator, name: &str, args: Vec<Value>, scope: &mut Scope)
     if !ev.step(1 + args.len() as u64) {
         return null("evaluation aborted");
     }
+    // §10.3.2.9.4: a singleton list is accepted where a single value is
+    // expected (functions whose parameters are not lists).
+    const SCALAR: &[&str] = &[
+        "substring",
+        "string length",
+        "upper case",
+        "lower case",
+        "substring before",
+        "substring after",
+        "replace",
+        "contains",
+        "starts with",
+        "ends with",
+        "matches",
+        "split",
+        "decimal",
+        "floor",
+        "ceiling",
+        "round up",
+        "round down",
+        "round half up",
+        "round half down",
+        "abs",
+        "modulo",
+        "sqrt",
+        "log",
+        "exp",
+        "odd",
+        "even",
+        "day of year",
+        "day of week",
+        "month of year",
+        "week of year",
+        "date",
+        "time",
+        "date and time",
+        "number",
+        "duration",
+        "years and months duration",
+    ];
+    let args: Vec<Value> = if SCALAR.contains(&name) {
+        args.into_iter()
+            .map(|a| match a {
+                Value::List(mut l) if l.len() == 1 => l.pop().unwrap_or_default(),
+                other => other,
+            })
+            .collect()
+    } else {
+        args
+    };
     match name {
         "not" => {
             if let Some(e) = arity(name, &args, 1, 1) {
@@ -327,16 +377,9 @@ fn conversion(name: &str, args: Vec<Value>) -> Value {
             _ => null("date: expected 1 or 3 arguments"),
         },
         "date and time" => match args.as_slice() {
-            [Value::String(s)] => {
-                if !s.contains('T') {
-                    return null(format!(
-                        "date and time: expected a date and time, found \"{s}\""
-                    ));
-                }
-                temporal::parse_date_time(s)
-                    .map(Value::DateTime)
-                    .unwrap_or_else(|| null(format!("date and time: invalid \"{s}\"")))
-            }
+            [Value::String(s)] => temporal::parse_date_time(s)
+                .map(Value::DateTime)
+                .unwrap_or_else(|| null(format!("date and time: invalid \"{s}\""))),
             [Value::DateTime(d)] => Value::DateTime(d.clone()),
             [Value::Date(d)] => Value::DateTime(date_as_dt(d, None)),
             [d, Value::Time(t)] => {

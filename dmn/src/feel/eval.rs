@@ -223,7 +223,9 @@ impl Evaluator {
                 Some(v) => v.clone(),
                 None => match builtins::canonical(n) {
                     Some(b) => Value::Function(Arc::new(Function::Builtin(b))),
-                    None => Value::null(format!("no variable named '{n}' in scope")),
+                    None => dotted(n, scope).unwrap_or_else(|| {
+                        Value::null(format!("no variable named '{n}' in scope"))
+                    }),
                 },
             },
             Expr::Path(base, name) => {
@@ -311,10 +313,10 @@ impl Evaluator {
                 let mut out = Vec::new();
                 let base = scope.depth();
                 scope.push(vec![]);
-                self.for_loop(ctxs, 0, body, scope, &mut out);
+                let r = self.for_loop(ctxs, 0, body, scope, &mut out);
                 scope.truncate(base);
-                if self.aborted.is_some() {
-                    return Value::null("evaluation aborted");
+                if let Err(e) = r {
+                    return e;
                 }
                 Value::List(out)
             }
@@ -372,6 +374,11 @@ impl Evaluator {
                 let en = end.as_ref().map(|e| self.eval(e, scope));
                 make_range(s, *start_incl, en, *end_incl)
             }
+            Expr::IterRange(a, b) => {
+                let a = self.eval(a, scope);
+                let b = self.eval(b, scope);
+                make_range(Some(a), true, Some(b), true)
+            }
             Expr::UnaryRange(op, e) => {
                 let v = self.eval(e, scope);
                 unary_range(*op, v)
@@ -392,51 +399,102 @@ impl Evaluator {
         }
     }
 
-    fn iter_values(&mut self, v: Value) -> Result<Vec<Value>, Value> {
-        match v {
+    fn seq_numbers(&mut self, a: i64, b: i64) -> Result<Vec<Value>, Value> {
+        let n = (b as i128 - a as i128).unsigned_abs() + 1;
+        if !self.step(n.min(u64::MAX as u128) as u64) {
+            return Err(Value::null("evaluation aborted"));
+        }
+        Ok(if a <= b {
+            (a..=b).map(Value::int).collect()
+        } else {
+            (b..=a).rev().map(Value::int).collect()
+        })
+    }
+
+    fn seq_dates(
+        &mut self,
+        a: jiff::civil::Date,
+        b: jiff::civil::Date,
+    ) -> Result<Vec<Value>, Value> {
+        let mut out = Vec::new();
+        let step: i64 = if a <= b { 1 } else { -1 };
+        let mut d = a;
+        loop {
+            if !self.step(1) {
+                return Err(Value::null("evaluation aborted"));
+            }
+            out.push(Value::Date(d));
+            if d == b {
+                break;
+            }
+            match d.checked_add(jiff::Span::new().days(step)) {
+                Ok(n) => d = n,
+                Err(_) => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// The values an iteration context runs over (§10.3.2.14: lists, and
+    /// ranges of integers or dates).
+    fn iteration(&mut self, e: &Expr, scope: &mut Scope) -> Result<Vec<Value>, Value> {
+        if let Expr::IterRange(a, b) = e {
+            let a = self.eval(a, scope);
+            let b = self.eval(b, scope);
+            return match (&a, &b) {
+                (Value::Number(x), Value::Number(y)) => match (x.to_i64(), y.to_i64()) {
+                    (Some(x), Some(y)) => self.seq_numbers(x, y),
+                    _ => Err(Value::null("expected integer bounds for '..'")),
+                },
+                (Value::Date(x), Value::Date(y)) => self.seq_dates(*x, *y),
+                _ => Err(Value::null(format!(
+                    "expected integers or dates around '..', found {} and {}",
+                    a.kind(),
+                    b.kind()
+                ))),
+            };
+        }
+        match self.eval(e, scope) {
             Value::List(l) => Ok(l),
             Value::Range(r) => {
-                let (Some(Value::Number(a)), Some(Value::Number(b))) =
-                    (&r.start.value, &r.end.value)
-                else {
-                    if let (Some(Value::Date(a)), Some(Value::Date(b))) =
-                        (&r.start.value, &r.end.value)
-                    {
-                        let mut out = Vec::new();
-                        let step: i64 = if a <= b { 1 } else { -1 };
-                        let mut d = *a;
-                        loop {
-                            if !self.step(1) {
-                                return Err(Value::null("evaluation aborted"));
-                            }
-                            out.push(Value::Date(d));
-                            if d == *b {
-                                break;
-                            }
-                            match d.checked_add(jiff::Span::new().days(step)) {
-                                Ok(n) => d = n,
-                                Err(_) => break,
-                            }
-                        }
-                        return Ok(out);
-                    }
-                    return Err(Value::null(
-                        "can only iterate over ranges of integers or dates",
-                    ));
+                let (Some(s), Some(en)) = (&r.start.value, &r.end.value) else {
+                    return Err(Value::null("cannot iterate over an unbounded range"));
                 };
-                let (Some(a), Some(b)) = (a.to_i64(), b.to_i64()) else {
-                    return Err(Value::null("can only iterate over ranges of integers"));
-                };
-                let n = (b as i128 - a as i128).unsigned_abs() + 1;
-                if !self.step(n.min(u64::MAX as u128) as u64) {
-                    return Err(Value::null("evaluation aborted"));
+                if s.feel_cmp(en) == Some(Ordering::Greater) {
+                    return Err(Value::null("range start is after its end"));
                 }
-                Ok(if a <= b {
-                    (a..=b).map(Value::int).collect()
-                } else {
-                    (b..=a).rev().map(Value::int).collect()
-                })
+                match (s, en) {
+                    (Value::Number(x), Value::Number(y)) => {
+                        let (Some(mut x), Some(mut y)) = (x.to_i64(), y.to_i64()) else {
+                            return Err(Value::null("expected a range of integers"));
+                        };
+                        if !r.start.inclusive {
+                            x += 1;
+                        }
+                        if !r.end.inclusive {
+                            y -= 1;
+                        }
+                        if x > y {
+                            return Ok(vec![]);
+                        }
+                        self.seq_numbers(x, y)
+                    }
+                    (Value::Date(x), Value::Date(y)) => {
+                        let mut v = self.seq_dates(*x, *y)?;
+                        if !r.end.inclusive {
+                            v.pop();
+                        }
+                        if !r.start.inclusive && !v.is_empty() {
+                            v.remove(0);
+                        }
+                        Ok(v)
+                    }
+                    _ => Err(Value::null(
+                        "can only iterate over ranges of integers or dates",
+                    )),
+                }
             }
+            Value::Null(r) => Err(Value::Null(r)),
             other => Ok(vec![other]),
         }
     }
@@ -448,26 +506,23 @@ impl Evaluator {
         body: &Expr,
         scope: &mut Scope,
         out: &mut Vec<Value>,
-    ) {
+    ) -> Result<(), Value> {
         if i == ctxs.len() {
             scope.set("partial", Value::List(out.clone()));
             let v = self.eval(body, scope);
             out.push(v);
-            return;
+            return Ok(());
         }
         let (name, e) = &ctxs[i];
-        let v = self.eval(e, scope);
-        let items = match self.iter_values(v) {
-            Ok(items) => items,
-            Err(_) => return,
-        };
+        let items = self.iteration(e, scope)?;
         for it in items {
             if !self.step(1) {
-                return;
+                return Err(Value::null("evaluation aborted"));
             }
             scope.set(name.clone(), it);
-            self.for_loop(ctxs, i + 1, body, scope, out);
+            self.for_loop(ctxs, i + 1, body, scope, out)?;
         }
+        Ok(())
     }
 
     fn quant_loop(
@@ -483,8 +538,7 @@ impl Evaluator {
             return;
         }
         let (name, e) = &ctxs[i];
-        let v = self.eval(e, scope);
-        let Ok(items) = self.iter_values(v) else {
+        let Ok(items) = self.iteration(e, scope) else {
             out.push(Value::null("not iterable"));
             return;
         };
@@ -533,10 +587,12 @@ impl Evaluator {
 
     fn call_expr(&mut self, callee: &Expr, args: &Args, scope: &mut Scope) -> Value {
         let f = match callee {
-            Expr::Name(n) if scope.get(n).is_none() => match builtins::canonical(n) {
-                Some(b) => Value::Function(Arc::new(Function::Builtin(b))),
-                None => return Value::null(format!("no function named '{n}'")),
-            },
+            Expr::Name(n) if scope.get(n).is_none() && builtins::canonical(n).is_some() => {
+                match builtins::canonical(n) {
+                    Some(b) => Value::Function(Arc::new(Function::Builtin(b))),
+                    None => return Value::null(format!("no function named '{n}'")),
+                }
+            }
             other => self.eval(other, scope),
         };
         let Value::Function(f) = f else {
@@ -695,6 +751,27 @@ impl Evaluator {
     }
 }
 
+/// A name such as `import.decision` that was read as one name but is a path
+/// into a variable (an import prefix or a context).
+fn dotted(n: &str, scope: &Scope) -> Option<Value> {
+    for (i, _) in n.match_indices('.') {
+        let Some(base) = scope.get(n[..i].trim()) else {
+            continue;
+        };
+        let rest = n[i + 1..].trim();
+        let whole = path(base, rest);
+        if !whole.is_null() || !rest.contains('.') {
+            return Some(whole);
+        }
+        let mut v = base.clone();
+        for part in rest.split('.') {
+            v = path(&v, part.trim());
+        }
+        return Some(v);
+    }
+    None
+}
+
 fn uses_input(e: &Expr) -> bool {
     match e {
         Expr::Input => true,
@@ -703,6 +780,7 @@ fn uses_input(e: &Expr) -> bool {
             uses_input(a)
         }
         Expr::Filter(a, b)
+        | Expr::IterRange(a, b)
         | Expr::Arith(_, a, b)
         | Expr::Cmp(_, a, b)
         | Expr::And(a, b)
@@ -776,7 +854,7 @@ fn test_value(input: &Value, v: &Value, uses_q: bool) -> Value {
 /// Range membership.
 pub fn range_contains(r: &Range, x: &Value) -> Value {
     if x.is_null() {
-        return Value::Bool(false);
+        return Value::null("null is not in a range");
     }
     if let Some(s) = &r.start.value {
         match x.feel_cmp(s) {
@@ -811,9 +889,10 @@ pub fn range_contains(r: &Range, x: &Value) -> Value {
 
 /// Builds a range value, checking that the end points are comparable.
 pub fn make_range(s: Option<Value>, si: bool, e: Option<Value>, ei: bool) -> Value {
-    let s = s.filter(|v| !v.is_null());
-    let e = e.filter(|v| !v.is_null());
-    if let (Some(a), Some(b)) = (&s, &e) {
+    if let (Some(a), Some(b)) = (&s, &e)
+        && !a.is_null()
+        && !b.is_null()
+    {
         if a.feel_cmp(b).is_none() {
             return Value::null(format!(
                 "range ends must be comparable, found {} and {}",
@@ -825,7 +904,8 @@ pub fn make_range(s: Option<Value>, si: bool, e: Option<Value>, ei: bool) -> Val
     for v in [&s, &e].into_iter().flatten() {
         if !matches!(
             v,
-            Value::Number(_)
+            Value::Null(_)
+                | Value::Number(_)
                 | Value::String(_)
                 | Value::Date(_)
                 | Value::Time(_)
@@ -864,8 +944,7 @@ pub fn unary_range(op: CmpOp, v: Value) -> Value {
         CmpOp::Le => make_range(None, false, Some(v), true),
         CmpOp::Gt => make_range(Some(v), false, None, false),
         CmpOp::Ge => make_range(Some(v), true, None, false),
-        CmpOp::Eq => make_range(Some(v.clone()), true, Some(v), true),
-        CmpOp::Ne => Value::null("'!=' does not denote a range"),
+        CmpOp::Eq | CmpOp::Ne => Value::null("'=' and '!=' tests do not denote a range"),
     }
 }
 

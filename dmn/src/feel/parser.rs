@@ -349,6 +349,8 @@ pub struct Parser<'a> {
     pos: usize,
     depth: usize,
     names: Vec<Vec<String>>,
+    no_bracket: bool,
+    types: Option<&'a dyn Fn(&str) -> Option<Type>>,
 }
 
 impl std::fmt::Debug for Parser<'_> {
@@ -361,6 +363,20 @@ impl std::fmt::Debug for Parser<'_> {
 /// names containing spaces or special characters).
 pub fn parse_expression(src: &str, names: &[String]) -> Result<Expr, ParseError> {
     let mut p = Parser::new(src, names)?;
+    let e = p.expression()?;
+    p.expect_eof()?;
+    Ok(e)
+}
+
+/// Parses a FEEL expression; type names that are not FEEL built-ins are
+/// resolved through `types` (item definitions of a DMN model).
+pub fn parse_expression_typed(
+    src: &str,
+    names: &[String],
+    types: &dyn Fn(&str) -> Option<Type>,
+) -> Result<Expr, ParseError> {
+    let mut p = Parser::new(src, names)?;
+    p.types = Some(types);
     let e = p.expression()?;
     p.expect_eof()?;
     Ok(e)
@@ -404,6 +420,8 @@ impl<'a> Parser<'a> {
             pos: 0,
             depth: 0,
             names: vec![base],
+            no_bracket: false,
+            types: None,
         })
     }
 
@@ -635,12 +653,7 @@ impl<'a> Parser<'a> {
             let a = a?;
             let e = if self.eat_p("..") {
                 let b = self.expression()?;
-                Expr::Range {
-                    start: Some(Box::new(a)),
-                    start_incl: true,
-                    end: Some(Box::new(b)),
-                    end_incl: true,
-                }
+                Expr::IterRange(Box::new(a), Box::new(b))
             } else {
                 a
             };
@@ -738,6 +751,12 @@ impl<'a> Parser<'a> {
     /// After `in`: is `( ... )` a parenthesised list of tests (contains a
     /// top-level comma) rather than an expression or a range?
     fn paren_is_test_list(&self) -> bool {
+        if matches!(
+            self.peek_at(1),
+            Tok::P("<" | "<=" | ">" | ">=" | "=" | "!=")
+        ) {
+            return true;
+        }
         let mut depth = 0i32;
         let mut p = self.pos;
         while p < self.toks.len() {
@@ -846,7 +865,7 @@ impl<'a> Parser<'a> {
                     _ => return Err(self.error("a name after '.'")),
                 };
                 e = Expr::Path(Box::new(e), name);
-            } else if self.is_p("[") {
+            } else if self.is_p("[") && !self.no_bracket {
                 self.bump();
                 self.enter()?;
                 let f = self.expression();
@@ -914,8 +933,12 @@ impl<'a> Parser<'a> {
     }
 
     fn range_end(&mut self, start: Option<Expr>, start_incl: bool) -> Result<Expr, ParseError> {
-        // after '..'
-        let end = self.expression()?;
+        // after '..'; a '[' here closes the range instead of opening a filter
+        let saved = self.no_bracket;
+        self.no_bracket = true;
+        let end = self.expression();
+        self.no_bracket = saved;
+        let end = end?;
         let end_incl = if self.eat_p("]") {
             true
         } else if self.eat_p(")") || self.eat_p("[") {
@@ -933,7 +956,12 @@ impl<'a> Parser<'a> {
 
     fn primary(&mut self) -> Result<Expr, ParseError> {
         self.enter()?;
+        let saved = self.no_bracket;
+        if matches!(self.peek(), Tok::P("(" | "[" | "{")) {
+            self.no_bracket = false;
+        }
         let r = self.primary_inner();
+        self.no_bracket = saved;
         self.leave();
         r
     }
@@ -1170,7 +1198,9 @@ impl<'a> Parser<'a> {
                 Ok(Type::Function(ps, Box::new(r)))
             }
             "" => Err(self.error("a type")),
-            n => Type::from_name(n).ok_or_else(|| err_at(self.src, at, "a known type name", n)),
+            n => Type::from_name(n)
+                .or_else(|| self.types.and_then(|f| f(n)))
+                .ok_or_else(|| err_at(self.src, at, "a known type name", n)),
         }
     }
 
