@@ -234,6 +234,15 @@ impl<'a> Validator<'a> {
                     match &n.kind {
                         FlowNodeKind::Activity(a) => {
                             self.index_io(a.io_specification.as_ref(), &a.properties);
+                            for d in a
+                                .data_input_associations
+                                .iter()
+                                .chain(&a.data_output_associations)
+                            {
+                                if let Some(id) = &d.id {
+                                    self.id(id, d.base.span);
+                                }
+                            }
                             if let Some(s) = a.kind.sub_process() {
                                 let inner = Scope {
                                     id: &n.id,
@@ -255,6 +264,11 @@ impl<'a> Validator<'a> {
                             }
                             for d in &e.data_items {
                                 self.id(&d.id, d.base.span);
+                            }
+                            for d in &e.data_associations {
+                                if let Some(id) = &d.id {
+                                    self.id(id, d.base.span);
+                                }
                             }
                         }
                         FlowNodeKind::Gateway(_) => {}
@@ -300,6 +314,15 @@ impl<'a> Validator<'a> {
             }
         }
         self.check_di();
+        for e in crate::ext::check(defs) {
+            self.report(
+                "BPMN031",
+                Severity::Error,
+                e.element_id.as_deref(),
+                e.span,
+                e.message,
+            );
+        }
     }
 
     fn exists(&self, id: &str) -> bool {
