@@ -646,22 +646,25 @@ impl<'a> Builder<'a> {
                     body: Arc::new(body),
                 }
             }
-            BoxedKind::Conditional(c, a, e) => Expr::If(
-                Box::new(self.boxed(c, m)),
-                Box::new(self.boxed(a, m)),
-                Box::new(self.boxed(e, m)),
-            ),
+            BoxedKind::Conditional(c, a, e) => Expr::Boxed(Arc::new(Strict::If(
+                self.boxed(c, m),
+                self.boxed(a, m),
+                self.boxed(e, m),
+            ))),
             BoxedKind::Filter(l, f) => {
-                Expr::Filter(Box::new(self.boxed(l, m)), Box::new(self.boxed(f, m)))
+                Expr::Boxed(Arc::new(Strict::Filter(self.boxed(l, m), self.boxed(f, m))))
             }
             BoxedKind::Iterator(k, var, input, body) => {
                 let i = self.boxed(input, m);
                 let bd = self.boxed(body, m);
                 match k.as_str() {
                     "for" => Expr::For(vec![(var.clone(), i)], Box::new(bd)),
-                    other => {
-                        Expr::Quantified(other == "every", vec![(var.clone(), i)], Box::new(bd))
-                    }
+                    other => Expr::Boxed(Arc::new(Strict::Quantified(
+                        other == "every",
+                        var.clone(),
+                        i,
+                        bd,
+                    ))),
                 }
             }
             BoxedKind::DecisionTable(t) => self.table(t, m),
@@ -755,6 +758,92 @@ impl Boxed for Typed {
     fn eval(&self, ev: &mut Evaluator, scope: &mut Scope) -> Value {
         let v = ev.eval(&self.inner, scope);
         self.ty.coerce(v, ev)
+    }
+}
+
+/// The DMN 1.5 boxed conditional, filter and some/every (§8.3.x): a
+/// condition, match or satisfies expression that yields a non-boolean value
+/// makes the whole expression null.
+#[derive(Debug)]
+enum Strict {
+    If(Expr, Expr, Expr),
+    Filter(Expr, Expr),
+    Quantified(bool, String, Expr, Expr),
+}
+
+impl Boxed for Strict {
+    fn eval(&self, ev: &mut Evaluator, scope: &mut Scope) -> Value {
+        match self {
+            Strict::If(c, a, b) => match ev.eval(c, scope) {
+                Value::Bool(true) => ev.eval(a, scope),
+                Value::Bool(false) | Value::Null(_) => ev.eval(b, scope),
+                other => Value::null(format!(
+                    "conditional: expected a boolean condition, found {}",
+                    other.kind()
+                )),
+            },
+            Strict::Filter(l, f) => {
+                let items = match ev.eval(l, scope) {
+                    Value::List(l) => l,
+                    Value::Null(r) => return Value::Null(r),
+                    other => vec![other],
+                };
+                let mut out = Vec::new();
+                for item in items {
+                    if !ev.step(1) {
+                        return Value::null("evaluation aborted");
+                    }
+                    let mut frame = vec![("item".to_string(), item.clone())];
+                    if let Value::Context(c) = &item {
+                        frame.extend(c.entries.iter().cloned());
+                    }
+                    scope.push(frame);
+                    let r = ev.eval(f, scope);
+                    scope.pop();
+                    match r {
+                        Value::Bool(true) => out.push(item),
+                        Value::Bool(false) | Value::Null(_) => {}
+                        other => {
+                            return Value::null(format!(
+                                "filter: expected a boolean match, found {}",
+                                other.kind()
+                            ));
+                        }
+                    }
+                }
+                Value::List(out)
+            }
+            Strict::Quantified(every, var, input, body) => {
+                let items = match ev.eval(input, scope) {
+                    Value::List(l) => l,
+                    Value::Null(r) => return Value::Null(r),
+                    other => vec![other],
+                };
+                let mut result = *every;
+                for item in items {
+                    if !ev.step(1) {
+                        return Value::null("evaluation aborted");
+                    }
+                    scope.push(vec![(var.clone(), item)]);
+                    let r = ev.eval(body, scope);
+                    scope.pop();
+                    match r {
+                        Value::Bool(b) => {
+                            if b != *every {
+                                result = b;
+                            }
+                        }
+                        other => {
+                            return Value::null(format!(
+                                "expected a boolean from 'satisfies', found {}",
+                                other.kind()
+                            ));
+                        }
+                    }
+                }
+                Value::Bool(result)
+            }
+        }
     }
 }
 
@@ -1053,7 +1142,8 @@ impl DmnModel {
             }
             b.models[m].feel_types = ts;
         }
-        // Allocate elements.
+        // Allocate elements (per model: inputs, decisions, BKMs, services).
+        let mut starts: Vec<usize> = Vec::new();
         for (m, d) in defs.iter().enumerate() {
             let add = |b: &mut Builder, id: &str, name: &str, kind: Kind| {
                 let idx = b.elems.len();
@@ -1063,8 +1153,11 @@ impl DmnModel {
                     ty: None,
                     kind,
                 });
-                b.by_id.insert((m, id.to_string()), idx);
+                if !id.is_empty() {
+                    b.by_id.insert((m, id.to_string()), idx);
+                }
             };
+            starts.push(b.elems.len());
             for i in &d.inputs {
                 add(&mut b, &i.id, &i.name, Kind::Input);
             }
@@ -1105,12 +1198,12 @@ impl DmnModel {
         }
         // Compile.
         for (m, d) in defs.iter().enumerate() {
-            for i in &d.inputs {
+            for (k, i) in d.inputs.iter().enumerate() {
                 let ty = b.opt_type(m, &i.type_ref);
-                let idx = b.by_id[&(m, i.id.clone())];
+                let idx = starts[m] + k;
                 b.elems[idx].ty = ty;
             }
-            for x in &d.decisions {
+            for (k, x) in d.decisions.iter().enumerate() {
                 b.cur_elem = x.name.clone();
                 let ty = b.opt_type(m, &x.type_ref);
                 let info = b.reqs(m, &x.info_reqs, x.pos);
@@ -1122,7 +1215,7 @@ impl DmnModel {
                         x.name
                     ))),
                 };
-                let idx = b.by_id[&(m, x.id.clone())];
+                let idx = starts[m] + d.inputs.len() + k;
                 b.elems[idx].ty = ty;
                 b.elems[idx].kind = Kind::Decision {
                     expr,
@@ -1130,7 +1223,7 @@ impl DmnModel {
                     knowledge,
                 };
             }
-            for x in &d.bkms {
+            for (k, x) in d.bkms.iter().enumerate() {
                 b.cur_elem = x.name.clone();
                 let knowledge = b.reqs(m, &x.knowledge_reqs, x.pos);
                 let mut expr = match &x.logic {
@@ -1153,10 +1246,10 @@ impl DmnModel {
                         };
                     }
                 }
-                let idx = b.by_id[&(m, x.id.clone())];
+                let idx = starts[m] + d.inputs.len() + d.decisions.len() + k;
                 b.elems[idx].kind = Kind::Bkm { expr, knowledge };
             }
-            for x in &d.services {
+            for (k, x) in d.services.iter().enumerate() {
                 b.cur_elem = x.name.clone();
                 let outputs = b
                     .reqs(m, &x.outputs, x.pos)
@@ -1166,7 +1259,7 @@ impl DmnModel {
                 let hs: Vec<String> = x.params.iter().map(|(_, h)| h.clone()).collect();
                 let params = b.reqs(m, &hs, x.pos).into_iter().map(|r| r.elem).collect();
                 let ty = b.opt_type(m, &x.type_ref);
-                let idx = b.by_id[&(m, x.id.clone())];
+                let idx = starts[m] + d.inputs.len() + d.decisions.len() + d.bkms.len() + k;
                 b.elems[idx].ty = ty;
                 b.elems[idx].kind = Kind::Service { outputs, params };
             }

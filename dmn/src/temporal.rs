@@ -232,6 +232,9 @@ pub fn parse_duration(s: &str) -> Option<Result<i64, i128>> {
                 num.push(c);
                 continue;
             }
+            if c == 'S' && num.ends_with('.') {
+                num.pop();
+            }
             if num.is_empty() || num.len() > 30 {
                 return None;
             }
@@ -568,8 +571,8 @@ impl FeelTime {
 pub fn months_between(from: DateTime, to: DateTime) -> i64 {
     let mut m =
         (to.year() as i64 - from.year() as i64) * 12 + (to.month() as i64 - from.month() as i64);
-    let from_rest = (from.day(), from.time());
-    let to_rest = (to.day(), to.time());
+    let from_rest = from.day();
+    let to_rest = to.day();
     if m > 0 && to_rest < from_rest {
         m -= 1;
     } else if m < 0 && to_rest > from_rest {

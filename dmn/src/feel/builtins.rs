@@ -165,6 +165,18 @@ pub fn order_named(name: &str, args: Vec<(String, Value)>) -> Result<Vec<Value>,
                 );
             }
         }
+        if name == "is" {
+            out.resize(2, Value::Null(None));
+        }
+        if name == "context put"
+            && args
+                .iter()
+                .any(|(n, v)| n == "key" && matches!(v, Value::List(_)))
+        {
+            return Err(Value::null(
+                "context put: 'key' must be a string, use 'keys' for a path",
+            ));
+        }
         return Ok(out);
     }
     Err(Value::null(format!(
@@ -302,6 +314,7 @@ pub fn call(ev: &mut Evaluator, name: &str, args: Vec<Value>, scope: &mut Scope)
         | "string"
         | "duration"
         | "years and months duration" => conversion(name, args),
+        "now" | "today" if !args.is_empty() => null(format!("{name}: expected no arguments")),
         "now" => {
             let ts = jiff::Timestamp::now();
             Value::DateTime(FeelDateTime {
@@ -620,9 +633,12 @@ fn string_fn(name: &str, args: Vec<Value>) -> Value {
         return e;
     }
     if name == "string join" {
-        let Value::List(items) = &args[0] else {
-            return want(name, "a list", &args[0]);
+        let items = match &args[0] {
+            Value::List(l) => l.clone(),
+            Value::String(s) => vec![Value::String(s.clone())],
+            v => return want(name, "a list", v),
         };
+        let items = &items;
         let delim = match args.get(1) {
             None | Some(Value::Null(_)) => String::new(),
             Some(Value::String(s)) => s.clone(),
@@ -646,15 +662,13 @@ fn string_fn(name: &str, args: Vec<Value>) -> Value {
             let Some(start) = n_arg(&args[1]) else {
                 return want(name, "a number", &args[1]);
             };
-            let start = start.round(0, Rounding::HalfEven).and_then(|n| n.to_i64());
+            let start = start.trunc_i64();
             let len = match args.get(2) {
                 None => None,
-                Some(Value::Number(n)) => {
-                    match n.round(0, Rounding::HalfEven).and_then(|n| n.to_i64()) {
-                        Some(l) => Some(l),
-                        None => return null("substring: bad length"),
-                    }
-                }
+                Some(Value::Number(n)) => match n.trunc_i64() {
+                    Some(l) => Some(l),
+                    None => return null("substring: bad length"),
+                },
                 Some(v) => return want(name, "a number", v),
             };
             match start.and_then(|st| chars_sub(s, st, len)) {
@@ -757,7 +771,7 @@ fn numeric(name: &str, args: Vec<Value>) -> Value {
     let scale = || -> Result<i64, Value> {
         match args.get(1) {
             None => Ok(0),
-            Some(Value::Number(s)) => match s.to_i64() {
+            Some(Value::Number(s)) => match s.trunc_i64() {
                 Some(i) if (-6111..=6176).contains(&i) => Ok(i),
                 _ => Err(null(format!(
                     "{name}: scale must be an integer in -6111..6176"
@@ -1048,23 +1062,33 @@ fn range_from_string(ev: &mut Evaluator, s: &str) -> Value {
     let literal_ok = |e: &Option<Box<Expr>>| match e.as_deref() {
         None => true,
         Some(Expr::Const(_)) => true,
-        Some(Expr::Call(f, _)) => {
+        Some(Expr::Call(f, super::ast::Args::Positional(a))) => {
             matches!(f.as_ref(), Expr::Name(n) if ["date", "time", "date and time", "duration"].contains(&n.as_str()))
+                && a.iter().all(|x| matches!(x, Expr::Const(Value::String(_))))
         }
         _ => false,
     };
     match &e {
         Expr::Range { start, end, .. } if literal_ok(start) && literal_ok(end) => {}
-        Expr::UnaryRange(_, x) if literal_ok(&Some(x.clone())) => {}
         _ => return null(format!("range: expected a range literal, found \"{s}\"")),
     }
     let mut scope = Scope::new();
     let v = ev.eval(&e, &mut scope);
-    if let Value::Range(r) = &v
-        && let (Some(a), Some(b)) = (&r.start.value, &r.end.value)
-        && a.feel_cmp(b) == Some(Ordering::Greater)
-    {
-        return null("range: start is after end");
+    if let Value::Range(r) = &v {
+        match (&r.start.value, &r.end.value) {
+            (Some(a), Some(b)) if a.is_null() && b.is_null() => {
+                return null("range: both ends are null");
+            }
+            (Some(a), Some(b)) if !a.is_null() && !b.is_null() => {
+                if a.kind() != b.kind() {
+                    return null("range: ends of different types");
+                }
+                if a.feel_cmp(b) == Some(Ordering::Greater) {
+                    return null("range: start is after end");
+                }
+            }
+            _ => {}
+        }
     }
     v
 }
@@ -1170,8 +1194,10 @@ fn context_fn(name: &str, args: Vec<Value>) -> Value {
             if let Some(e) = arity(name, &args, 1, 1) {
                 return e;
             }
-            let Value::List(l) = &args[0] else {
-                return want(name, "a list of contexts", &args[0]);
+            let l = match &args[0] {
+                Value::List(l) => l.clone(),
+                Value::Context(c) => vec![Value::Context(c.clone())],
+                v => return want(name, "a list of contexts", v),
             };
             let mut out = Context::new();
             for c in l {
@@ -1253,13 +1279,14 @@ fn list_replace(ev: &mut Evaluator, args: Vec<Value>, scope: &mut Scope) -> Valu
     if let Some(e) = arity("list replace", &args, 3, 3) {
         return e;
     }
-    let Value::List(l) = &args[0] else {
-        return want("list replace", "a list", &args[0]);
+    let mut l = match &args[0] {
+        Value::List(l) => l.clone(),
+        Value::Null(_) => return want("list replace", "a list", &args[0]),
+        v => vec![v.clone()],
     };
-    let mut l = l.clone();
     match &args[1] {
         Value::Number(n) => {
-            let Some(i) = n.to_i64() else {
+            let Some(i) = n.trunc_i64() else {
                 return null("list replace: position must be an integer");
             };
             let len = l.len() as i64;

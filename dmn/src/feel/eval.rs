@@ -893,7 +893,7 @@ pub fn make_range(s: Option<Value>, si: bool, e: Option<Value>, ei: bool) -> Val
         && !a.is_null()
         && !b.is_null()
     {
-        if a.feel_cmp(b).is_none() {
+        if a.feel_cmp(b).is_none() || a.kind() != b.kind() {
             return Value::null(format!(
                 "range ends must be comparable, found {} and {}",
                 a.kind(),
@@ -1177,10 +1177,10 @@ pub fn arith(op: ArithOp, a: &Value, b: &Value) -> Value {
             .map(DtDuration)
             .unwrap_or_else(bad),
         (ArithOp::Sub, DateTime(x), Date(y)) => x
-            .sub(&date_as_dt(y, x.tz.clone()))
+            .sub(&date_as_dt(y, Some(crate::temporal::Tz::Offset(0))))
             .map(DtDuration)
             .unwrap_or_else(bad),
-        (ArithOp::Sub, Date(x), DateTime(y)) => date_as_dt(x, y.tz.clone())
+        (ArithOp::Sub, Date(x), DateTime(y)) => date_as_dt(x, Some(crate::temporal::Tz::Offset(0)))
             .sub(y)
             .map(DtDuration)
             .unwrap_or_else(bad),

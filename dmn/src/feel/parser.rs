@@ -1293,10 +1293,11 @@ pub fn temporal_literal(s: &str) -> Option<Value> {
             Err(n) => Value::DtDuration(n),
         });
     }
-    if s.contains('T') {
+    let body = s.split('@').next().unwrap_or(s);
+    if body.contains('T') {
         return temporal::parse_date_time(s).map(Value::DateTime);
     }
-    if s.contains(':') {
+    if body.contains(':') {
         return temporal::parse_time(s).map(Value::Time);
     }
     temporal::parse_date(s).map(Value::Date)
