@@ -72,6 +72,8 @@ pub fn validate_with(defs: &Definitions, ctx: &ValidationContext) -> Vec<Diagnos
         ids: HashMap::new(),
         nodes: HashMap::new(),
         flows: HashMap::new(),
+        outgoing: HashMap::new(),
+        incoming: HashMap::new(),
         roots: HashMap::new(),
     };
     v.index();
@@ -96,6 +98,9 @@ struct Validator<'a> {
     ids: HashMap<&'a str, Vec<Span>>,
     nodes: HashMap<&'a str, (&'a FlowNode, Scope<'a>)>,
     flows: HashMap<&'a str, (&'a SequenceFlow, Scope<'a>)>,
+    /// Sequence flows by source and by target node id.
+    outgoing: HashMap<&'a str, Vec<&'a SequenceFlow>>,
+    incoming: HashMap<&'a str, Vec<&'a SequenceFlow>>,
     roots: HashMap<&'a str, &'a RootElement>,
 }
 
@@ -228,6 +233,8 @@ impl<'a> Validator<'a> {
             match fe {
                 FlowElement::SequenceFlow(f) => {
                     self.flows.insert(&f.id, (f, scope));
+                    self.outgoing.entry(&f.source_ref).or_default().push(f);
+                    self.incoming.entry(&f.target_ref).or_default().push(f);
                 }
                 FlowElement::FlowNode(n) => {
                     self.nodes.insert(&n.id, (n, scope));
@@ -651,10 +658,8 @@ impl<'a> Validator<'a> {
                 id: &n.id,
                 executable: scope.executable,
             };
-            let has_flows = self
-                .flows
-                .values()
-                .any(|(f, _)| f.source_ref == n.id || f.target_ref == n.id);
+            let has_flows = self.outgoing.contains_key(n.id.as_str())
+                || self.incoming.contains_key(n.id.as_str());
             if s.triggered_by_event && has_flows {
                 self.report(
                     "BPMN017",
@@ -917,11 +922,10 @@ impl<'a> Validator<'a> {
             return;
         };
         let outgoing: Vec<&SequenceFlow> = self
-            .flows
-            .values()
-            .filter(|(f, _)| f.source_ref == n.id)
-            .map(|(f, _)| *f)
-            .collect();
+            .outgoing
+            .get(n.id.as_str())
+            .cloned()
+            .unwrap_or_default();
         if outgoing.len() < 2 {
             return;
         }
