@@ -631,7 +631,16 @@ impl<'a> Builder<'a> {
                         )
                     })
                     .collect();
-                let body = if kind != "FEEL" && !kind.is_empty() {
+                let body = if kind == "Java" {
+                    let mapping = match body {
+                        Some(b) => self.boxed(b, m),
+                        None => Expr::Const(Value::Null(None)),
+                    };
+                    Expr::Boxed(Arc::new(crate::feel::java::JavaFunction {
+                        mapping,
+                        params: ps.iter().map(|(n, _)| n.clone()).collect(),
+                    }))
+                } else if kind != "FEEL" && !kind.is_empty() {
                     Expr::Const(Value::null(format!(
                         "function kind {kind} is not supported"
                     )))

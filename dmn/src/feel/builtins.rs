@@ -553,14 +553,16 @@ fn chars_sub(s: &str, start: i64, len: Option<i64>) -> Option<String> {
 /// Translates an XSD/XPath regular expression and flags into `regex` syntax.
 fn xsd_regex(pattern: &str, flags: &str) -> Result<regex::Regex, String> {
     let mut prefix = String::new();
-    let mut literal = false;
+    let (mut literal, mut extended, mut dot_all) = (false, false, false);
     for f in flags.chars() {
         match f {
-            's' | 'm' | 'i' | 'x' => {
+            's' | 'm' | 'i' => {
                 if !prefix.contains(f) {
                     prefix.push(f);
                 }
+                dot_all |= f == 's';
             }
+            'x' => extended = true,
             'q' => literal = true,
             other => {
                 return Err(format!(
@@ -572,11 +574,8 @@ fn xsd_regex(pattern: &str, flags: &str) -> Result<regex::Regex, String> {
     let body = if literal {
         regex::escape(pattern)
     } else {
-        pattern.to_string()
+        translate_xsd(pattern, extended, dot_all)?
     };
-    if !literal && (body.contains("-[") || body.contains("\\1") || body.contains("(?")) {
-        return Err("unsupported XSD regular expression construct".into());
-    }
     let full = if prefix.is_empty() {
         body
     } else {
@@ -586,6 +585,87 @@ fn xsd_regex(pattern: &str, flags: &str) -> Result<regex::Regex, String> {
         .size_limit(1 << 20)
         .build()
         .map_err(|e| e.to_string())
+}
+
+/// Translates XSD/XPath regular-expression syntax into `regex` syntax:
+/// `.` excludes CR and LF, class subtraction `[a-z-[aeiou]]`, `\i`/`\c`,
+/// `\p{IsBlock}` for the Basic Latin and Latin-1 blocks, and the `x` flag's
+/// whitespace removal outside character classes.
+fn translate_xsd(p: &str, extended: bool, dot_all: bool) -> Result<String, String> {
+    let mut out = String::with_capacity(p.len() + 8);
+    let mut depth = 0usize;
+    let mut it = p.chars().peekable();
+    while let Some(c) = it.next() {
+        if extended && depth == 0 && matches!(c, ' ' | '\t' | '\n' | '\r') {
+            continue;
+        }
+        match c {
+            '\\' => {
+                let Some(e) = it.next() else {
+                    return Err("regex ends with '\\'".into());
+                };
+                match e {
+                    'p' | 'P' if it.peek() == Some(&'{') => {
+                        it.next();
+                        let mut name = String::new();
+                        for x in it.by_ref() {
+                            if x == '}' {
+                                break;
+                            }
+                            if !(extended && x.is_whitespace()) {
+                                name.push(x);
+                            }
+                        }
+                        let class = match name.as_str() {
+                            "IsBasicLatin" => Some(r"\x00-\x7F"),
+                            "IsLatin-1Supplement" => Some(r"\x80-\xFF"),
+                            n if n.starts_with("Is") => {
+                                return Err(format!("Unicode block {n} is not supported"));
+                            }
+                            _ => None,
+                        };
+                        match (class, e, depth) {
+                            (Some(r), 'p', 0) => out.push_str(&format!("[{r}]")),
+                            (Some(r), 'P', 0) => out.push_str(&format!("[^{r}]")),
+                            (Some(r), 'p', _) => out.push_str(r),
+                            (Some(_), _, _) => return Err("negated block inside a class".into()),
+                            (None, _, _) => out.push_str(&format!("\\{e}{{{name}}}")),
+                        }
+                    }
+                    'i' => out.push_str(if depth == 0 { r"[\p{L}_:]" } else { r"\p{L}_:" }),
+                    'c' => out.push_str(if depth == 0 {
+                        r"[\p{L}\p{Nd}._:\-]"
+                    } else {
+                        r"\p{L}\p{Nd}._:\-"
+                    }),
+                    d if d.is_ascii_digit() && depth == 0 => {
+                        return Err("back-references are not supported".into());
+                    }
+                    other => {
+                        out.push('\\');
+                        out.push(other);
+                    }
+                }
+            }
+            '[' => {
+                if depth > 0 && out.ends_with('-') {
+                    out.push('-');
+                }
+                depth += 1;
+                out.push('[');
+            }
+            ']' if depth > 0 => {
+                depth -= 1;
+                out.push(']');
+            }
+            '.' if depth == 0 && !dot_all => out.push_str(r"[^\n\r]"),
+            '(' if it.peek() == Some(&'?') => {
+                return Err("'(?' is not XSD regular-expression syntax".into());
+            }
+            other => out.push(other),
+        }
+    }
+    Ok(out)
 }
 
 fn xsd_replacement(r: &str) -> Option<String> {

@@ -4,6 +4,7 @@
 pub mod ast;
 pub mod builtins;
 pub mod eval;
+pub mod java;
 pub mod parser;
 
 pub use eval::{EvalError, Evaluator, Scope};

@@ -1090,13 +1090,13 @@ impl<'a> Parser<'a> {
         self.pop_names();
         let body = body?;
         if external {
-            // External (Java/PMML) functions are not supported; calling one
-            // yields null with a reason.
+            let names = params.iter().map(|(n, _)| n.clone()).collect();
             return Ok(Expr::FunctionDef {
                 params,
-                body: Arc::new(Expr::Const(Value::null(
-                    "external functions are not supported",
-                ))),
+                body: Arc::new(Expr::Boxed(Arc::new(super::java::JavaFunction {
+                    mapping: body,
+                    params: names,
+                }))),
             });
         }
         Ok(Expr::FunctionDef {
