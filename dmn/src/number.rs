@@ -325,9 +325,14 @@ impl Number {
         cx().partial_cmp(self.0, o.0).unwrap_or(Ordering::Equal)
     }
 
-    /// Number of significant digits after removing trailing zeros.
+    /// Exponent of the value with trailing zeros removed (`1.50` gives -1).
     pub fn exponent(&self) -> i32 {
         self.reduced().0.exponent()
+    }
+
+    /// Exponent as written (`1.50` gives -2).
+    pub fn written_exponent(&self) -> i32 {
+        self.0.exponent()
     }
 }
 

@@ -573,8 +573,10 @@ fn xsd_regex(pattern: &str, flags: &str) -> Result<regex::Regex, String> {
     }
     let body = if literal {
         regex::escape(pattern)
+    } else if extended {
+        translate_xsd(&strip_ws(pattern), false, dot_all)?
     } else {
-        translate_xsd(pattern, extended, dot_all)?
+        translate_xsd(pattern, false, dot_all)?
     };
     let full = if prefix.is_empty() {
         body
@@ -585,6 +587,31 @@ fn xsd_regex(pattern: &str, flags: &str) -> Result<regex::Regex, String> {
         .size_limit(1 << 20)
         .build()
         .map_err(|e| e.to_string())
+}
+
+/// The `x` flag: whitespace outside character classes is removed before the
+/// expression is read (XPath 3.1 §5.6.1).
+fn strip_ws(p: &str) -> String {
+    let mut out = String::with_capacity(p.len());
+    let mut depth = 0usize;
+    let mut escaped = false;
+    for c in p.chars() {
+        if depth == 0 && matches!(c, ' ' | '\t' | '\n' | '\r') {
+            continue;
+        }
+        out.push(c);
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' => escaped = true,
+            '[' => depth += 1,
+            ']' if depth > 0 => depth -= 1,
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Translates XSD/XPath regular-expression syntax into `regex` syntax:

@@ -126,7 +126,10 @@ pub fn call(class: &str, signature: &str, args: &[Value]) -> Value {
                 _ => return unsupported(),
             };
             if all("float") {
-                return num(r as f32 as f64);
+                // Java's float result, read through its shortest decimal form.
+                return Number::parse(&format!("{:e}", r as f32))
+                    .map(Value::Number)
+                    .unwrap_or_else(|| Value::null("external function: result is not finite"));
             }
             num(r)
         }
