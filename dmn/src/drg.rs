@@ -122,7 +122,7 @@ impl DmnType {
                 let Value::Context(c) = v else { return None };
                 let mut out = c.clone();
                 for (n, t) in fields {
-                    let Some(fv) = c.get(n) else { return None };
+                    let fv = c.get(n)?;
                     if fv.is_null() {
                         continue;
                     }

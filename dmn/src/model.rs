@@ -41,6 +41,12 @@ pub struct ModelError {
     pub found: String,
 }
 
+/// Named parameters with optional type references.
+pub type Params = Vec<(String, Option<String>)>;
+
+/// A context entry: optional variable (name, type) and optional value.
+pub type ContextEntry = (Option<(String, Option<String>)>, Option<BoxedExpr>);
+
 /// Source position of an element.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pos {
@@ -98,7 +104,7 @@ pub struct ItemDefinition {
     /// Components of a structured type.
     pub components: Vec<ItemDefinition>,
     /// `functionItem`: parameter types and output type.
-    pub function: Option<(Vec<(String, Option<String>)>, Option<String>)>,
+    pub function: Option<(Params, Option<String>)>,
     /// Position.
     pub pos: Pos,
 }
@@ -190,7 +196,7 @@ pub enum BoxedKind {
     /// Literal FEEL text.
     Literal(String),
     /// Context entries; an entry without name is the result.
-    Context(Vec<(Option<(String, Option<String>)>, Option<BoxedExpr>)>),
+    Context(Vec<ContextEntry>),
     /// Decision table.
     DecisionTable(DecisionTableDef),
     /// Invocation: callee and named bindings.

@@ -275,7 +275,7 @@ impl Number {
         Number::from_wide(&x, &wc)
     }
 
-    fn to_wide(&self) -> Option<(Wide, Context<Wide>)> {
+    fn to_wide(self) -> Option<(Wide, Context<Wide>)> {
         let mut wc = Context::<Wide>::default();
         wc.set_precision(40).ok()?;
         wc.set_max_exponent(99_999).ok()?;

@@ -8,8 +8,8 @@
 
 use super::eval::{Evaluator, Scope, make_range, range_contains};
 use crate::number::Number;
-use crate::temporal::{self, FeelDateTime, FeelTime, NANOS, Tz};
-use crate::value::{Bound, Context, Function, Range, Value, date_as_dt};
+use crate::temporal::{self, FeelDateTime, FeelTime, Tz};
+use crate::value::{Context, Function, Value, date_as_dt};
 use dec::Rounding;
 use std::cmp::Ordering;
 
@@ -1671,10 +1671,8 @@ fn list_fn(ev: &mut Evaluator, name: &str, args: Vec<Value>) -> Value {
                     };
                     let n = l.len() as i64;
                     let k = if p > 0 { p - 1 } else { n + p };
-                    if p == 0 || k < 0 || k >= n.max(1) && !(k == n && p > 0 && n == 0) {
-                        if !(k >= 0 && k < n) {
-                            return null("insert before: position out of range");
-                        }
+                    if p == 0 || k < 0 || k >= n {
+                        return null("insert before: position out of range");
                     }
                     let mut l = l;
                     l.insert(k as usize, args[2].clone());
@@ -1753,9 +1751,4 @@ pub fn invoke(ev: &mut Evaluator, f: &Function, args: Vec<Value>) -> Value {
 /// Builds a range value (used by tests and the DMN layer).
 pub fn range(start: Option<Value>, si: bool, end: Option<Value>, ei: bool) -> Value {
     make_range(start, si, end, ei)
-}
-
-#[allow(dead_code)]
-fn _unused(_: Bound, _: Range, _: i128) -> i128 {
-    NANOS
 }

@@ -892,14 +892,13 @@ pub fn make_range(s: Option<Value>, si: bool, e: Option<Value>, ei: bool) -> Val
     if let (Some(a), Some(b)) = (&s, &e)
         && !a.is_null()
         && !b.is_null()
+        && (a.feel_cmp(b).is_none() || a.kind() != b.kind())
     {
-        if a.feel_cmp(b).is_none() || a.kind() != b.kind() {
-            return Value::null(format!(
-                "range ends must be comparable, found {} and {}",
-                a.kind(),
-                b.kind()
-            ));
-        }
+        return Value::null(format!(
+            "range ends must be comparable, found {} and {}",
+            a.kind(),
+            b.kind()
+        ));
     }
     for v in [&s, &e].into_iter().flatten() {
         if !matches!(

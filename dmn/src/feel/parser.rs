@@ -66,10 +66,7 @@ const PUNCT: &[&str] = &[
 ];
 
 fn is_name_start(c: char) -> bool {
-    c.is_alphabetic()
-        || c == '_'
-        || c == '?' && false
-        || (c as u32 >= 0xC0 && !c.is_whitespace() && !c.is_control())
+    c.is_alphabetic() || c == '_' || (c as u32 >= 0xC0 && !c.is_whitespace() && !c.is_control())
 }
 
 fn is_name_part(c: char) -> bool {
@@ -350,8 +347,11 @@ pub struct Parser<'a> {
     depth: usize,
     names: Vec<Vec<String>>,
     no_bracket: bool,
-    types: Option<&'a dyn Fn(&str) -> Option<Type>>,
+    types: Option<TypeResolver<'a>>,
 }
+
+/// Resolves type names that are not FEEL built-ins (item definitions).
+pub type TypeResolver<'a> = &'a dyn Fn(&str) -> Option<Type>;
 
 impl std::fmt::Debug for Parser<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -564,7 +564,7 @@ impl<'a> Parser<'a> {
         }
         let mut parts = Vec::new();
         match self.peek().clone() {
-            Tok::Word(w) if !KEYWORDS.contains(&w.as_str()) || w == "function" && false => {
+            Tok::Word(w) if !KEYWORDS.contains(&w.as_str()) => {
                 self.bump();
                 parts.push(w);
             }
@@ -574,17 +574,10 @@ impl<'a> Parser<'a> {
             if KEYWORDS.contains(&w.as_str()) {
                 break;
             }
-            if matches!(self.peek_at(1), Tok::P("(")) && self.is_function_start_word(&w) {
-                break;
-            }
             self.bump();
             parts.push(w);
         }
         Ok(parts.join(" "))
-    }
-
-    fn is_function_start_word(&self, _w: &str) -> bool {
-        false
     }
 
     /// A name used as a declaration (context key, parameter, loop variable):
@@ -854,10 +847,7 @@ impl<'a> Parser<'a> {
         loop {
             if self.eat_p(".") {
                 let name = match self.peek().clone() {
-                    Tok::Word(_) => {
-                        let n = self.name()?;
-                        n
-                    }
+                    Tok::Word(_) => self.name()?,
                     Tok::Str(s) => {
                         self.bump();
                         s
