@@ -151,6 +151,7 @@ pub struct Evaluator {
     pub audit: Vec<TableAudit>,
     steps: u64,
     limit: u64,
+    partial_needed: bool,
     depth: u32,
     aborted: Option<EvalError>,
 }
@@ -175,6 +176,7 @@ impl Evaluator {
             audit: Vec::new(),
             steps: 0,
             limit,
+            partial_needed: false,
             depth: 0,
             aborted: None,
         }
@@ -313,7 +315,14 @@ impl Evaluator {
                 let mut out = Vec::new();
                 let base = scope.depth();
                 scope.push(vec![]);
+                let saved = self.partial_needed;
+                self.partial_needed = any_node(
+                    body,
+                    &|x| matches!(x, Expr::Name(n) if n.starts_with("partial")),
+                    true,
+                );
                 let r = self.for_loop(ctxs, 0, body, scope, &mut out);
+                self.partial_needed = saved;
                 scope.truncate(base);
                 if let Err(e) = r {
                     return e;
@@ -508,7 +517,9 @@ impl Evaluator {
         out: &mut Vec<Value>,
     ) -> Result<(), Value> {
         if i == ctxs.len() {
-            scope.set("partial", Value::List(out.clone()));
+            if self.partial_needed {
+                scope.set("partial", Value::List(out.clone()));
+            }
             let v = self.eval(body, scope);
             out.push(v);
             return Ok(());
@@ -773,44 +784,46 @@ fn dotted(n: &str, scope: &Scope) -> Option<Value> {
 }
 
 fn uses_input(e: &Expr) -> bool {
+    any_node(e, &|x| matches!(x, Expr::Input), false)
+}
+
+/// Does any node of `e` satisfy `p`? Function bodies are searched only when
+/// `into_functions` is set.
+fn any_node(e: &Expr, p: &dyn Fn(&Expr) -> bool, into_functions: bool) -> bool {
+    if p(e) {
+        return true;
+    }
+    let rec = |x: &Expr| any_node(x, p, into_functions);
     match e {
-        Expr::Input => true,
-        Expr::Const(_) | Expr::Name(_) | Expr::Tests(_) | Expr::Boxed(_) => false,
-        Expr::Path(a, _) | Expr::Neg(a) | Expr::InstanceOf(a, _) | Expr::UnaryRange(_, a) => {
-            uses_input(a)
-        }
+        Expr::Input | Expr::Const(_) | Expr::Name(_) | Expr::Tests(_) | Expr::Boxed(_) => false,
+        Expr::Path(a, _) | Expr::Neg(a) | Expr::InstanceOf(a, _) | Expr::UnaryRange(_, a) => rec(a),
         Expr::Filter(a, b)
         | Expr::IterRange(a, b)
         | Expr::Arith(_, a, b)
         | Expr::Cmp(_, a, b)
         | Expr::And(a, b)
-        | Expr::Or(a, b) => uses_input(a) || uses_input(b),
-        Expr::Between(a, b, c) | Expr::If(a, b, c) => {
-            uses_input(a) || uses_input(b) || uses_input(c)
-        }
+        | Expr::Or(a, b) => rec(a) || rec(b),
+        Expr::Between(a, b, c) | Expr::If(a, b, c) => rec(a) || rec(b) || rec(c),
         Expr::Call(f, args) => {
-            uses_input(f)
+            rec(f)
                 || match args {
-                    Args::Positional(v) => v.iter().any(uses_input),
-                    Args::Named(v) => v.iter().any(|(_, e)| uses_input(e)),
+                    Args::Positional(v) => v.iter().any(rec),
+                    Args::Named(v) => v.iter().any(|(_, e)| rec(e)),
                 }
         }
         Expr::In(a, ts) => {
-            uses_input(a)
+            rec(a)
                 || ts.iter().any(|t| match t {
-                    UnaryTest::Cmp(_, e) | UnaryTest::Expr(e) => uses_input(e),
+                    UnaryTest::Cmp(_, e) | UnaryTest::Expr(e) => rec(e),
                 })
         }
-        Expr::For(c, b) | Expr::Quantified(_, c, b) => {
-            c.iter().any(|(_, e)| uses_input(e)) || uses_input(b)
-        }
-        Expr::List(v) => v.iter().any(uses_input),
-        Expr::Context(v) => v.iter().any(|(_, e)| uses_input(e)),
+        Expr::For(c, b) | Expr::Quantified(_, c, b) => c.iter().any(|(_, e)| rec(e)) || rec(b),
+        Expr::List(v) => v.iter().any(rec),
+        Expr::Context(v) => v.iter().any(|(_, e)| rec(e)),
         Expr::Range { start, end, .. } => {
-            start.as_ref().is_some_and(|e| uses_input(e))
-                || end.as_ref().is_some_and(|e| uses_input(e))
+            start.as_ref().is_some_and(|e| rec(e)) || end.as_ref().is_some_and(|e| rec(e))
         }
-        Expr::FunctionDef { .. } => false,
+        Expr::FunctionDef { body, .. } => into_functions && rec(body),
     }
 }
 
