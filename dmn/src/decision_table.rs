@@ -209,6 +209,7 @@ impl Boxed for DecisionTable {
                 .iter()
                 .map(|&i| (i, self.rules[i].id.clone()))
                 .collect(),
+            violation: None,
         });
         let ids = |m: &[usize]| {
             m.iter()
@@ -254,6 +255,9 @@ impl Boxed for DecisionTable {
         match self.hit {
             HitPolicy::Unique => {
                 if rows.len() > 1 {
+                    if let Some(a) = ev.audit.last_mut() {
+                        a.violation = Some("UNIQUE");
+                    }
                     return Value::null(format!(
                         "decision table {}: hit policy UNIQUE violated, rules {} matched",
                         self.id,
@@ -269,6 +273,9 @@ impl Boxed for DecisionTable {
                         .zip(&rows[0])
                         .all(|(a, b)| a.feel_eq(b) == Some(true));
                     if !same {
+                        if let Some(a) = ev.audit.last_mut() {
+                            a.violation = Some("ANY");
+                        }
                         return Value::null(format!(
                             "decision table {}: hit policy ANY violated, rules {} matched with different outputs",
                             self.id,

@@ -54,6 +54,12 @@ pub enum EvaluateError {
     /// Budget exhausted.
     #[error(transparent)]
     Aborted(#[from] EvalError),
+    /// JSON input that is not an object.
+    #[error("expected a JSON object of input values, found {found}")]
+    InputNotObject {
+        /// The JSON kind found.
+        found: &'static str,
+    },
 }
 
 /// A DMN type: a FEEL type or an item definition.
@@ -279,6 +285,25 @@ pub struct Inputs {
 }
 
 impl Inputs {
+    /// Inputs from a JSON object (numbers are read exactly from their text;
+    /// strings become dates, times or durations where the input data's type
+    /// says so).
+    pub fn from_json(j: &serde_json::Value) -> Result<Inputs, EvaluateError> {
+        match Value::from_json(j) {
+            Value::Context(c) => Ok(Inputs::from_context(c)),
+            _ => Err(EvaluateError::InputNotObject {
+                found: match j {
+                    serde_json::Value::Null => "null",
+                    serde_json::Value::Bool(_) => "a boolean",
+                    serde_json::Value::Number(_) => "a number",
+                    serde_json::Value::String(_) => "a string",
+                    serde_json::Value::Array(_) => "an array",
+                    serde_json::Value::Object(_) => "an object",
+                },
+            }),
+        }
+    }
+
     /// Inputs from name/value pairs.
     pub fn from_context(c: Context) -> Inputs {
         Inputs {
@@ -979,7 +1004,10 @@ impl Run<'_> {
 
     fn value(&mut self, idx: usize) -> Value {
         if let Some(v) = self.overrides.get(&idx) {
-            let v = v.clone();
+            let v = match &self.set.elems[idx].ty {
+                Some(t) => crate::value::convert_strings(&t.to_feel(), v.clone()),
+                None => v.clone(),
+            };
             return self.coerce(idx, v);
         }
         match &self.memo[idx] {
@@ -998,6 +1026,10 @@ impl Run<'_> {
         let v = match &e.kind {
             Kind::Input => {
                 let v = self.input_value(idx);
+                let v = match &e.ty {
+                    Some(t) => crate::value::convert_strings(&t.to_feel(), v),
+                    None => v,
+                };
                 self.coerce(idx, v)
             }
             Kind::Decision {
@@ -1350,6 +1382,16 @@ impl DmnModel {
             value,
             audit: std::mem::take(&mut ev.audit),
         })
+    }
+
+    /// Evaluates a decision with JSON input and output.
+    pub fn evaluate_json(
+        &self,
+        decision: &str,
+        input: &serde_json::Value,
+    ) -> Result<serde_json::Value, EvaluateError> {
+        let inputs = Inputs::from_json(input)?;
+        Ok(self.evaluate(decision, &inputs)?.value.to_json())
     }
 
     /// Invokes a decision service of the main model; its parameters are

@@ -431,6 +431,45 @@ impl Value {
     }
 }
 
+/// Reads strings as the declared FEEL type where the type is a number or a
+/// temporal type (inputs that arrive as JSON or untyped XML text). Lists and
+/// contexts are converted element- and entry-wise; anything else is kept.
+pub fn convert_strings(t: &Type, v: Value) -> Value {
+    match (t, v) {
+        (Type::List(inner), Value::List(items)) => Value::List(
+            items
+                .into_iter()
+                .map(|i| convert_strings(inner, i))
+                .collect(),
+        ),
+        (Type::Context(fields), Value::Context(mut c)) => {
+            for (k, ft) in fields {
+                if let Some(e) = c.entries.iter_mut().find(|(n, _)| n == k) {
+                    e.1 = convert_strings(ft, std::mem::take(&mut e.1));
+                }
+            }
+            Value::Context(c)
+        }
+        (t, Value::String(s)) => {
+            let parsed = match t {
+                Type::Number => Number::parse(&s).map(Value::Number),
+                Type::Date => temporal::parse_date(&s).map(Value::Date),
+                Type::Time => temporal::parse_time(&s).map(Value::Time),
+                Type::DateTime => temporal::parse_date_time(&s).map(Value::DateTime),
+                Type::DtDuration | Type::YmDuration => {
+                    temporal::parse_duration(&s).map(|d| match d {
+                        Ok(m) => Value::YmDuration(m),
+                        Err(n) => Value::DtDuration(n),
+                    })
+                }
+                _ => None,
+            };
+            parsed.unwrap_or(Value::String(s))
+        }
+        (_, v) => v,
+    }
+}
+
 /// A date as a date and time at midnight with the given zone (§10.3.2.3.6 coercion for comparisons).
 pub fn date_as_dt(d: &Date, tz: Option<temporal::Tz>) -> FeelDateTime {
     FeelDateTime {

@@ -142,6 +142,10 @@ pub struct TableAudit {
     pub table_id: String,
     /// Matched rules: 0-based index and rule id.
     pub matched: Vec<(usize, String)>,
+    /// Set when the hit policy was violated (UNIQUE with several matches,
+    /// ANY with differing outputs): the policy name; the offending rules are
+    /// those in `matched`.
+    pub violation: Option<&'static str>,
 }
 
 /// Per-evaluation state: the step budget and depth counter.

@@ -1,0 +1,209 @@
+//! Decision tables, hit policies, audit and the DRG API, driven by small
+//! models built in the test.
+
+use dmn::{DmnModel, Inputs, Value};
+use serde_json::json;
+
+/// A decision `d` over input `x` (number) with one output, the given hit
+/// policy and rules `(input entry, output entry)`.
+fn table(
+    hit: &str,
+    aggregation: Option<&str>,
+    rules: &[(&str, &str)],
+    output_values: Option<&str>,
+) -> String {
+    let agg = aggregation
+        .map(|a| format!(r#" aggregation="{a}""#))
+        .unwrap_or_default();
+    let ov = output_values
+        .map(|v| format!("<outputValues><text>{v}</text></outputValues>"))
+        .unwrap_or_default();
+    let rules: String = rules
+        .iter()
+        .enumerate()
+        .map(|(i, (ie, oe))| {
+            let ie = ie.replace('<', "&lt;").replace('>', "&gt;");
+            format!(
+                r#"<rule id="r{}"><inputEntry><text>{ie}</text></inputEntry><outputEntry><text>{oe}</text></outputEntry></rule>"#,
+                i + 1
+            )
+        })
+        .collect();
+    format!(
+        r##"<definitions xmlns="https://www.omg.org/spec/DMN/20230324/MODEL/" name="t" namespace="urn:t">
+  <inputData id="x" name="x"><variable name="x" typeRef="number"/></inputData>
+  <decision id="d" name="d"><variable name="d"/>
+    <informationRequirement><requiredInput href="#x"/></informationRequirement>
+    <decisionTable id="dt" hitPolicy="{hit}"{agg}>
+      <input id="i1"><inputExpression typeRef="number"><text>x</text></inputExpression></input>
+      <output id="o1" name="out">{ov}</output>
+      {rules}
+    </decisionTable>
+  </decision>
+</definitions>"##
+    )
+}
+
+fn run(xml: &str, x: i64) -> dmn::Evaluation {
+    let m = DmnModel::compile(xml).expect("model compiles");
+    assert!(m.diagnostics().is_empty(), "{:?}", m.diagnostics());
+    let mut inputs = Inputs::default();
+    inputs.values.put("x", Value::int(x));
+    m.evaluate("d", &inputs).expect("evaluates")
+}
+
+#[test]
+fn hit_policies() {
+    let rules = [("<5", "\"low\""), ("<10", "\"mid\""), ("-", "\"any\"")];
+    let cases: &[(&str, Option<&str>, i64, &str)] = &[
+        ("FIRST", None, 3, "\"low\""),
+        ("RULE ORDER", None, 3, "[\"low\", \"mid\", \"any\"]"),
+        ("COLLECT", None, 7, "[\"mid\", \"any\"]"),
+        ("UNIQUE", None, 3, "null"),
+        ("ANY", None, 3, "null"),
+    ];
+    for (hit, agg, x, want) in cases {
+        let e = run(&table(hit, *agg, &rules, None), *x);
+        assert_eq!(e.value.to_feel_literal(), *want, "{hit} with x = {x}");
+    }
+    // PRIORITY and OUTPUT ORDER follow the order of the output values.
+    let prio = Some("\"any\",\"mid\",\"low\"");
+    let e = run(&table("PRIORITY", None, &rules, prio), 3);
+    assert_eq!(e.value.to_feel_literal(), "\"any\"");
+    let e = run(&table("OUTPUT ORDER", None, &rules, prio), 3);
+    assert_eq!(e.value.to_feel_literal(), "[\"any\", \"mid\", \"low\"]");
+}
+
+#[test]
+fn collect_aggregations() {
+    let rules = [("<5", "1"), ("<10", "2"), ("-", "2")];
+    let cases = [("SUM", "5"), ("MIN", "1"), ("MAX", "2"), ("COUNT", "2")];
+    for (agg, want) in cases {
+        let e = run(&table("COLLECT", Some(agg), &rules, None), 3);
+        assert_eq!(e.value.to_feel_literal(), want, "C {agg}");
+    }
+    let e = run(&table("COLLECT", Some("SUM"), &[(">100", "1")], None), 3);
+    assert!(e.value.is_null());
+    let e = run(&table("COLLECT", Some("COUNT"), &[(">100", "1")], None), 3);
+    assert_eq!(e.value.to_feel_literal(), "0");
+}
+
+#[test]
+fn unique_violation_names_the_rules_and_audit_records_matches() {
+    let rules = [("<5", "\"a\""), ("<10", "\"b\""), (">20", "\"c\"")];
+    let e = run(&table("UNIQUE", None, &rules, None), 3);
+    let reason = e.value.null_reason().expect("null with a reason");
+    assert!(reason.contains("r1, r2"), "{reason}");
+    assert_eq!(e.audit.len(), 1);
+    assert_eq!(e.audit[0].table_id, "dt");
+    assert_eq!(
+        e.audit[0].matched,
+        vec![(0, "r1".to_string()), (1, "r2".to_string())]
+    );
+    assert_eq!(e.audit[0].violation, Some("UNIQUE"));
+    let e = run(&table("UNIQUE", None, &rules, None), 30);
+    assert_eq!(e.value.to_feel_literal(), "\"c\"");
+    assert_eq!(e.audit[0].matched, vec![(2, "r3".to_string())]);
+}
+
+const DRG: &str = r##"<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" name="loan" namespace="urn:loan">
+  <itemDefinition name="tApplicant">
+    <itemComponent name="age"><typeRef>number</typeRef></itemComponent>
+    <itemComponent name="birthday"><typeRef>date</typeRef></itemComponent>
+  </itemDefinition>
+  <itemDefinition name="tRisk"><typeRef>string</typeRef>
+    <allowedValues><text>"low","high"</text></allowedValues></itemDefinition>
+  <inputData id="a" name="Applicant"><variable name="Applicant" typeRef="tApplicant"/></inputData>
+  <inputData id="amt" name="Loan Amount"><variable name="Loan Amount" typeRef="number"/></inputData>
+  <businessKnowledgeModel id="bkm" name="risk of">
+    <variable name="risk of"/>
+    <encapsulatedLogic><formalParameter name="age" typeRef="number"/>
+      <decisionTable id="riskTable" hitPolicy="UNIQUE">
+        <input><inputExpression><text>age</text></inputExpression></input>
+        <output name="risk"/>
+        <rule id="young"><inputEntry><text>&lt;25</text></inputEntry><outputEntry><text>"high"</text></outputEntry></rule>
+        <rule id="adult"><inputEntry><text>&gt;=25</text></inputEntry><outputEntry><text>"low"</text></outputEntry></rule>
+      </decisionTable>
+    </encapsulatedLogic>
+  </businessKnowledgeModel>
+  <decision id="risk" name="Risk"><variable name="Risk" typeRef="tRisk"/>
+    <informationRequirement><requiredInput href="#a"/></informationRequirement>
+    <knowledgeRequirement><requiredKnowledge href="#bkm"/></knowledgeRequirement>
+    <invocation><literalExpression><text>risk of</text></literalExpression>
+      <binding><parameter name="age"/><literalExpression><text>Applicant.age</text></literalExpression></binding>
+    </invocation>
+  </decision>
+  <decision id="offer" name="Offer"><variable name="Offer"/>
+    <informationRequirement><requiredDecision href="#risk"/></informationRequirement>
+    <informationRequirement><requiredInput href="#amt"/></informationRequirement>
+    <informationRequirement><requiredInput href="#a"/></informationRequirement>
+    <context>
+      <contextEntry><variable name="rate"/><literalExpression><text>if Risk = "low" then 0.05 else 0.09</text></literalExpression></contextEntry>
+      <contextEntry><variable name="interest"/><literalExpression><text>Loan Amount * rate</text></literalExpression></contextEntry>
+      <contextEntry><variable name="born in"/><literalExpression><text>Applicant.birthday.year</text></literalExpression></contextEntry>
+    </context>
+  </decision>
+  <decisionService id="svc" name="Offer Service">
+    <variable name="Offer Service"/>
+    <outputDecision href="#offer"/><outputDecision href="#risk"/>
+    <inputData href="#a"/><inputData href="#amt"/>
+  </decisionService>
+</definitions>"##;
+
+#[test]
+fn drg_with_bkm_context_item_definitions_and_json() {
+    let m = DmnModel::compile(DRG).expect("compiles");
+    assert!(m.diagnostics().is_empty(), "{:?}", m.diagnostics());
+    let input: serde_json::Value = serde_json::from_str(
+        r#"{"Applicant": {"age": 30, "birthday": "1994-05-06"}, "Loan Amount": 12345678901234567890.12}"#,
+    )
+    .unwrap();
+    let out = m.evaluate_json("Offer", &input).expect("evaluates");
+    assert_eq!(out["born in"], json!(1994));
+    assert_eq!(out["interest"].to_string(), "617283945061728394.506");
+    let young = json!({"Applicant": {"age": 20, "birthday": "2004-01-01"}, "Loan Amount": 100});
+    assert_eq!(m.evaluate_json("Risk", &young).unwrap(), json!("high"));
+    // A value outside the allowed values of the input's item definition is null.
+    let bad = json!({"Applicant": {"age": "old", "birthday": "2004-01-01"}, "Loan Amount": 100});
+    assert_eq!(m.evaluate_json("Risk", &bad).unwrap(), json!(null));
+    assert!(m.evaluate_json("Risk", &json!([1])).is_err());
+    assert!(m.evaluate_json("No such decision", &young).is_err());
+}
+
+#[test]
+fn decision_service_with_several_outputs() {
+    let m = DmnModel::compile(DRG).expect("compiles");
+    let inputs = Inputs::from_json(
+        &json!({"Applicant": {"age": 40, "birthday": "1984-01-01"}, "Loan Amount": 1000}),
+    )
+    .unwrap();
+    let e = m
+        .evaluate_service("Offer Service", &inputs)
+        .expect("evaluates");
+    let j = e.value.to_json();
+    assert_eq!(j["Risk"], json!("low"));
+    assert_eq!(j["Offer"]["interest"].to_string(), "50");
+    assert_eq!(e.audit[0].table_id, "riskTable");
+    assert_eq!(e.audit[0].matched, vec![(1, "adult".to_string())]);
+}
+
+#[test]
+fn model_errors_have_positions_and_codes() {
+    let e = DmnModel::compile("<definitions>\n<decision/></definitions>").unwrap_err();
+    assert_eq!((e.code, e.line), ("DMN004", 2));
+    assert!(
+        e.to_string()
+            .contains("expected a non-empty 'name' attribute")
+    );
+    let m = DmnModel::compile(
+        r#"<definitions><decision id="d" name="d"><literalExpression><text>1 +</text></literalExpression></decision></definitions>"#,
+    )
+    .unwrap();
+    assert_eq!(m.diagnostics()[0].code, "DMN100");
+    let v = m.evaluate("d", &Inputs::default()).unwrap().value;
+    assert!(
+        v.null_reason()
+            .unwrap()
+            .contains("expected an expression, found end of input")
+    );
+}
