@@ -772,7 +772,11 @@ impl<'a> Builder<'a> {
             });
         }
         Expr::Boxed(Arc::new(DecisionTable {
-            id: t.id.clone(),
+            id: if t.id.is_empty() {
+                self.cur_elem.clone()
+            } else {
+                t.id.clone()
+            },
             hit,
             inputs,
             outputs,

@@ -1,0 +1,296 @@
+//! `dmn eval`, `dmn tck` and `feel`: the DMN and FEEL commands. All file
+//! reading happens here; the `dmn` crate only sees strings.
+//!
+//! Exit codes: 0 success; 1 a failing TCK case, an unreadable model or input;
+//! an evaluation that yields null still exits 0 (null is a FEEL value) but
+//! prints the reason on standard error.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use miette::{IntoDiagnostic, WrapErr, miette};
+
+/// `orchid-bpmn dmn ...`
+#[derive(Debug, Subcommand)]
+pub enum DmnCommand {
+    /// Evaluate one decision (or decision service) and print the result as JSON.
+    Eval {
+        /// The DMN model (other `.dmn` files in its folder are available for imports).
+        model: PathBuf,
+        /// Name of the decision to evaluate.
+        #[arg(long)]
+        decision: String,
+        /// Input values: a JSON object, or `@file.json`.
+        #[arg(long, default_value = "{}")]
+        input: String,
+        /// Evaluate a decision service of that name instead of a decision.
+        #[arg(long)]
+        service: bool,
+        /// Also print the decision-table rules that matched.
+        #[arg(long)]
+        audit: bool,
+    },
+    /// Run the DMN TCK test cases found under a folder.
+    Tck {
+        /// A TCK folder (e.g. `../shared/tck/compliance-level-3` or one test folder).
+        dir: PathBuf,
+        /// Write results in the TCK's CSV results format.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+    },
+}
+
+/// `orchid-bpmn feel 'EXPR' [--context JSON]`
+#[derive(Debug, Args)]
+pub struct FeelArgs {
+    /// The FEEL expression.
+    pub expr: String,
+    /// Variables in scope: a JSON object, or `@file.json`.
+    #[arg(long)]
+    pub context: Option<String>,
+}
+
+fn read_json_arg(arg: &str) -> miette::Result<serde_json::Value> {
+    let text = match arg.strip_prefix('@') {
+        Some(path) => fs::read_to_string(path)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("reading {path}"))?,
+        None => arg.to_string(),
+    };
+    serde_json::from_str(&text)
+        .into_diagnostic()
+        .wrap_err("expected a JSON value")
+}
+
+fn print_json(v: &serde_json::Value) -> miette::Result<()> {
+    let s = serde_json::to_string_pretty(v).into_diagnostic()?;
+    println!("{s}");
+    Ok(())
+}
+
+/// Runs `orchid-bpmn dmn ...`.
+pub fn run_dmn(cmd: DmnCommand) -> Result<ExitCode, miette::Report> {
+    match cmd {
+        DmnCommand::Eval {
+            model,
+            decision,
+            input,
+            service,
+            audit,
+        } => eval(&model, &decision, &input, service, audit),
+        DmnCommand::Tck { dir, csv } => tck(&dir, csv.as_deref()),
+    }
+}
+
+fn load_model(path: &Path) -> miette::Result<dmn::DmnModel> {
+    let xml = fs::read_to_string(path)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("reading {}", path.display()))?;
+    let main =
+        dmn::model::parse_definitions(&xml).map_err(|e| miette!("{}: {e}", path.display()))?;
+    let mut defs = vec![main];
+    if !defs[0].imports.is_empty()
+        && let Some(dir) = path.parent()
+        && let Ok(rd) = fs::read_dir(if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        })
+    {
+        let mut siblings: Vec<PathBuf> = rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.extension().is_some_and(|e| e == "dmn") && p.file_name() != path.file_name()
+            })
+            .collect();
+        siblings.sort();
+        for s in siblings {
+            // Siblings are only candidates for imports: unreadable ones are skipped.
+            if let Ok(text) = fs::read_to_string(&s)
+                && let Ok(d) = dmn::model::parse_definitions(&text)
+            {
+                defs.push(d);
+            }
+        }
+    }
+    let model = dmn::DmnModel::from_definitions(defs);
+    for d in model.diagnostics() {
+        eprintln!(
+            "warning: {}:{}:{} [{}] {}: {}",
+            path.display(),
+            d.line,
+            d.column,
+            d.code,
+            d.element,
+            d.message
+        );
+    }
+    Ok(model)
+}
+
+fn eval(
+    path: &Path,
+    decision: &str,
+    input: &str,
+    service: bool,
+    audit: bool,
+) -> miette::Result<ExitCode> {
+    let model = load_model(path)?;
+    let input = read_json_arg(input)?;
+    let inputs = dmn::Inputs::from_json(&input).map_err(|e| miette!("{e}"))?;
+    let result = if service {
+        model.evaluate_service(decision, &inputs)
+    } else {
+        model.evaluate(decision, &inputs)
+    }
+    .map_err(|e| miette!("{e}"))?;
+    if let Some(reason) = result.value.null_reason() {
+        eprintln!("note: result is null: {reason}");
+    }
+    if audit {
+        let rules: Vec<serde_json::Value> = result
+            .audit
+            .iter()
+            .map(|a| {
+                serde_json::json!({
+                    "decisionTable": a.table_id,
+                    "matched": a.matched.iter().map(|(i, id)| serde_json::json!({"index": i + 1, "rule": id})).collect::<Vec<_>>(),
+                    "violation": a.violation,
+                })
+            })
+            .collect();
+        print_json(&serde_json::json!({"result": result.value.to_json(), "audit": rules}))?;
+    } else {
+        print_json(&result.value.to_json())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+struct Tally {
+    passed: usize,
+    failed: usize,
+    rows: Vec<[String; 4]>,
+}
+
+fn tck_folder(root: &Path, dir: &Path, t: &mut Tally) -> miette::Result<()> {
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    let models: Vec<(String, String)> = entries
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "dmn"))
+        .filter_map(|p| {
+            Some((
+                p.file_name()?.to_string_lossy().into_owned(),
+                fs::read_to_string(p).ok()?,
+            ))
+        })
+        .collect();
+    let folder = dir.strip_prefix(root).unwrap_or(dir).display().to_string();
+    let folder = if folder.is_empty() {
+        dir.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    } else {
+        folder
+    };
+    for p in &entries {
+        if p.is_dir() {
+            tck_folder(root, p, t)?;
+            continue;
+        }
+        let Some(name) = p.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            continue;
+        };
+        if !(name.ends_with(".xml") && name.contains("test")) {
+            continue;
+        }
+        let xml = fs::read_to_string(p)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("reading {}", p.display()))?;
+        match dmn::tck::run_test_file(&models, &xml) {
+            Ok(results) => {
+                for r in results {
+                    if r.passed {
+                        t.passed += 1;
+                    } else {
+                        t.failed += 1;
+                        println!("FAIL {folder}/{name} {}: {}", r.id, r.detail);
+                    }
+                    let status = if r.passed { "SUCCESS" } else { "ERROR" };
+                    t.rows
+                        .push([folder.clone(), name.clone(), r.id, status.to_string()]);
+                }
+            }
+            Err(e) => {
+                t.failed += 1;
+                println!("FAIL {folder}/{name}: {e}");
+                t.rows
+                    .push([folder.clone(), name.clone(), String::new(), "ERROR".into()]);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn csv_field(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn tck(dir: &Path, csv: Option<&Path>) -> miette::Result<ExitCode> {
+    let mut t = Tally {
+        passed: 0,
+        failed: 0,
+        rows: Vec::new(),
+    };
+    let root = dir.parent().unwrap_or(dir);
+    tck_folder(root, dir, &mut t)?;
+    if let Some(out) = csv {
+        let mut f = fs::File::create(out)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("creating {}", out.display()))?;
+        for row in &t.rows {
+            let line: Vec<String> = row.iter().map(|c| csv_field(c)).collect();
+            writeln!(f, "{}", line.join(",")).into_diagnostic()?;
+        }
+    }
+    println!("{} passed, {} failed", t.passed, t.failed);
+    Ok(if t.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Runs `orchid-bpmn feel ...`: prints the value as JSON.
+pub fn run_feel(args: FeelArgs) -> Result<ExitCode, miette::Report> {
+    let vars: Vec<(String, dmn::Value)> = match &args.context {
+        None => Vec::new(),
+        Some(c) => match dmn::Value::from_json(&read_json_arg(c)?) {
+            dmn::Value::Context(ctx) => ctx.entries,
+            other => {
+                return Err(miette!(
+                    "--context: expected a JSON object, found {}",
+                    other.kind()
+                ));
+            }
+        },
+    };
+    let v = dmn::feel::eval_str(&args.expr, &vars).map_err(|e| miette!("{e}"))?;
+    if let Some(reason) = v.null_reason() {
+        eprintln!("note: result is null: {reason}");
+    }
+    let j = match &v {
+        // Values without a JSON form are printed in their FEEL form.
+        dmn::Value::Function(_) | dmn::Value::Range(_) => serde_json::Value::String(v.to_string()),
+        _ => v.to_json(),
+    };
+    print_json(&j)?;
+    Ok(ExitCode::SUCCESS)
+}
