@@ -47,13 +47,18 @@ fn main() {
                     serde_json::from_str(&format!(r#"{{"Parcel Weight": {w}, "Zone": "{z}"}}"#))
                         .expect("valid JSON");
                 let inputs = Inputs::from_json(&input).expect("an object");
-                let result = model.evaluate("Shipping Fee", &inputs).expect("known decision");
+                let result = model
+                    .evaluate("Shipping Fee", &inputs)
+                    .expect("known decision");
                 let rules: Vec<String> = result
                     .audit
                     .iter()
                     .flat_map(|a| a.matched.iter().map(|(_, id)| id.clone()))
                     .collect();
-                format!("{w} kg {z}: fee {} (rules {rules:?})", result.value.to_json())
+                format!(
+                    "{w} kg {z}: fee {} (rules {rules:?})",
+                    result.value.to_json()
+                )
             })
         })
         .collect();
@@ -62,8 +67,9 @@ fn main() {
     }
 
     // Single FEEL expressions can be compiled and evaluated the same way.
-    let expr = dmn::feel::Expression::compile("sum(for x in prices return x * 1.2)", &["prices".into()])
-        .expect("valid FEEL");
+    let expr =
+        dmn::feel::Expression::compile("sum(for x in prices return x * 1.2)", &["prices".into()])
+            .expect("valid FEEL");
     let prices = Value::List(vec![Value::int(10), Value::int(20)]);
     match expr.evaluate(&[("prices".into(), prices)]) {
         Ok(v) => println!("gross total: {v}"),

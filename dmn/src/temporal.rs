@@ -3,13 +3,17 @@
 //! DST-correct through jiff's bundled tz database), days-and-time and
 //! years-and-months durations.
 //!
-//! Deviations: years are limited to -9999..=9999 (jiff's civil range); a time
-//! with an IANA zone but no date uses the zone's offset on 1970-01-01 when an
-//! instant is needed.
+//! Dates use their own proleptic Gregorian representation with years
+//! -999,999,999..=999,999,999 (the FEEL range); local and fixed-offset
+//! arithmetic is exact integer arithmetic on nanoseconds.
+//!
+//! Deviations: values with an IANA zone id need jiff's tz database and so
+//! are limited to years -9999..=9999; a time with an IANA zone but no date
+//! uses the zone's offset on 1970-01-01 when an instant is needed.
 
-use jiff::civil::{Date, DateTime, Time};
+use jiff::civil::Time;
 use jiff::tz::{Offset, TimeZone};
-use jiff::{SignedDuration, Span, Timestamp};
+use jiff::{SignedDuration, Timestamp};
 use std::cmp::Ordering;
 use std::fmt;
 
@@ -49,10 +53,186 @@ pub struct FeelTime {
 /// FEEL `date and time`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FeelDateTime {
-    /// Local date and time.
-    pub dt: DateTime,
+    /// Local date.
+    pub date: Date,
+    /// Local time of day.
+    pub time: Time,
     /// Optional zone.
     pub tz: Option<Tz>,
+}
+
+/// A proleptic Gregorian calendar date, years -999,999,999..=999,999,999.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date {
+    year: i32,
+    month: u8,
+    day: u8,
+}
+
+const MAX_YEAR: i64 = 999_999_999;
+const NANOS_PER_DAY: i128 = 86_400 * NANOS;
+
+fn is_leap(y: i64) -> bool {
+    y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
+}
+
+/// Days in a month of a year.
+pub fn days_in_month(y: i64, m: u8) -> u8 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ => {
+            if is_leap(y) {
+                29
+            } else {
+                28
+            }
+        }
+    }
+}
+
+impl Date {
+    /// A valid date, or `None`.
+    pub fn new(y: i64, m: i64, d: i64) -> Option<Date> {
+        if !(-MAX_YEAR..=MAX_YEAR).contains(&y) || !(1..=12).contains(&m) || d < 1 {
+            return None;
+        }
+        if d > days_in_month(y, m as u8) as i64 {
+            return None;
+        }
+        Some(Date {
+            year: y as i32,
+            month: m as u8,
+            day: d as u8,
+        })
+    }
+
+    /// Year.
+    pub fn year(&self) -> i32 {
+        self.year
+    }
+
+    /// Month 1..=12.
+    pub fn month(&self) -> u8 {
+        self.month
+    }
+
+    /// Day of the month.
+    pub fn day(&self) -> u8 {
+        self.day
+    }
+
+    /// Days since 1970-01-01 (negative before).
+    pub fn to_days(&self) -> i64 {
+        // Days-from-civil over 400-year eras.
+        let y = self.year as i64 - if self.month <= 2 { 1 } else { 0 };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let m = self.month as i64;
+        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + self.day as i64 - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    /// The date `days` after 1970-01-01.
+    pub fn from_days(days: i64) -> Option<Date> {
+        let z = days.checked_add(719_468)?;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = doy - (153 * mp + 2) / 5 + 1;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 };
+        let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+        Date::new(y, m, d)
+    }
+
+    /// Adds days.
+    pub fn add_days(&self, n: i64) -> Option<Date> {
+        Date::from_days(self.to_days().checked_add(n)?)
+    }
+
+    /// ISO weekday, Monday = 1 .. Sunday = 7.
+    pub fn weekday(&self) -> u8 {
+        // 1970-01-01 was a Thursday.
+        ((self.to_days() + 3).rem_euclid(7) + 1) as u8
+    }
+
+    /// Day of the year, 1-based.
+    pub fn day_of_year(&self) -> u16 {
+        (self.to_days()
+            - Date {
+                year: self.year,
+                month: 1,
+                day: 1,
+            }
+            .to_days()
+            + 1) as u16
+    }
+
+    /// ISO 8601 week number.
+    pub fn iso_week(&self) -> u8 {
+        let weeks_in = |y: i64| -> i64 {
+            let p = |y: i64| {
+                (y + y.div_euclid(4) - y.div_euclid(100) + y.div_euclid(400)).rem_euclid(7)
+            };
+            if p(y) == 4 || p(y - 1) == 3 { 53 } else { 52 }
+        };
+        let y = self.year as i64;
+        let w = (self.day_of_year() as i64 - self.weekday() as i64 + 10) / 7;
+        if w < 1 {
+            weeks_in(y - 1) as u8
+        } else if w > weeks_in(y) {
+            1
+        } else {
+            w as u8
+        }
+    }
+
+    fn to_jiff(self) -> Option<jiff::civil::Date> {
+        jiff::civil::Date::new(
+            i16::try_from(self.year).ok()?,
+            self.month as i8,
+            self.day as i8,
+        )
+        .ok()
+    }
+
+    fn from_jiff(d: jiff::civil::Date) -> Date {
+        Date {
+            year: d.year() as i32,
+            month: d.month() as u8,
+            day: d.day() as u8,
+        }
+    }
+
+    /// Today's date in UTC.
+    pub fn today_utc() -> Date {
+        Date::from_jiff(TimeZone::UTC.to_datetime(Timestamp::now()).date())
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&fmt_date(self))
+    }
+}
+
+fn time_nanos(t: &Time) -> i128 {
+    (t.hour() as i128 * 3600 + t.minute() as i128 * 60 + t.second() as i128) * NANOS
+        + t.subsec_nanosecond() as i128
+}
+
+fn time_from_nanos(v: i128) -> Option<Time> {
+    let secs = v / NANOS;
+    Time::new(
+        (secs / 3600) as i8,
+        ((secs % 3600) / 60) as i8,
+        (secs % 60) as i8,
+        (v % NANOS) as i32,
+    )
+    .ok()
 }
 
 /// Nanoseconds in one second.
@@ -75,15 +255,16 @@ pub fn parse_date(s: &str) -> Option<Date> {
     let y = it.next()?;
     let m = it.next()?;
     let d = it.next()?;
-    if y.len() < 4 || !y.bytes().all(|b| b.is_ascii_digit()) || (y.len() > 4 && y.starts_with('0'))
+    if y.len() < 4
+        || y.len() > 9
+        || !y.bytes().all(|b| b.is_ascii_digit())
+        || (y.len() > 4 && y.starts_with('0'))
     {
         return None;
     }
     let y: i64 = y.parse().ok()?;
     let y = if neg { -y } else { y };
-    let m = digits(m, 2)?;
-    let d = digits(d, 2)?;
-    Date::new(i16::try_from(y).ok()?, m as i8, d as i8).ok()
+    Date::new(y, digits(m, 2)?, digits(d, 2)?)
 }
 
 fn parse_offset(s: &str) -> Option<i32> {
@@ -149,17 +330,26 @@ pub fn parse_time(s: &str) -> Option<FeelTime> {
 pub fn parse_date_time(s: &str) -> Option<FeelDateTime> {
     match s.split_once('T') {
         Some((d, t)) => {
-            let date = parse_date(d)?;
+            let mut date = parse_date(d)?;
             let is24 = t.starts_with("24:00:00");
             let ft = parse_time(t)?;
-            let mut dt = date.to_datetime(ft.time);
             if is24 {
-                dt = dt.checked_add(Span::new().days(1)).ok()?;
+                date = date.add_days(1)?;
             }
-            Some(FeelDateTime { dt, tz: ft.tz })
+            let v = FeelDateTime {
+                date,
+                time: ft.time,
+                tz: ft.tz,
+            };
+            if matches!(v.tz, Some(Tz::Zone(_))) {
+                // Zone ids need the tz database, which covers years -9999..=9999.
+                v.date.to_jiff()?;
+            }
+            Some(v)
         }
         None => Some(FeelDateTime {
-            dt: parse_date(s)?.to_datetime(Time::midnight()),
+            date: parse_date(s)?,
+            time: Time::midnight(),
             tz: None,
         }),
     }
@@ -369,7 +559,7 @@ fn fmt_tz(tz: &Option<Tz>) -> String {
 pub fn fmt_date(d: &Date) -> String {
     let y = d.year();
     if y < 0 {
-        format!("-{:04}-{:02}-{:02}", -(y as i32), d.month(), d.day())
+        format!("-{:04}-{:02}-{:02}", -(y as i64), d.month(), d.day())
     } else {
         format!("{:04}-{:02}-{:02}", y, d.month(), d.day())
     }
@@ -397,25 +587,48 @@ impl fmt::Display for FeelDateTime {
         write!(
             f,
             "{}T{}{}",
-            fmt_date(&self.dt.date()),
-            fmt_civil_time(&self.dt.time()),
+            fmt_date(&self.date),
+            fmt_civil_time(&self.time),
             fmt_tz(&self.tz)
         )
     }
 }
 
 impl FeelDateTime {
-    /// The instant, when the value has a zone.
-    pub fn instant(&self) -> Option<Timestamp> {
-        let tz = self.tz.as_ref()?.time_zone()?;
-        tz.to_timestamp(self.dt).ok()
+    /// Local nanoseconds since 1970-01-01T00:00:00.
+    pub fn local_nanos(&self) -> i128 {
+        self.date.to_days() as i128 * NANOS_PER_DAY + time_nanos(&self.time)
+    }
+
+    fn from_local_nanos(n: i128, tz: Option<Tz>) -> Option<FeelDateTime> {
+        let days = i64::try_from(n.div_euclid(NANOS_PER_DAY)).ok()?;
+        Some(FeelDateTime {
+            date: Date::from_days(days)?,
+            time: time_from_nanos(n.rem_euclid(NANOS_PER_DAY))?,
+            tz,
+        })
+    }
+
+    fn jiff_datetime(&self) -> Option<jiff::civil::DateTime> {
+        Some(self.date.to_jiff()?.to_datetime(self.time))
+    }
+
+    /// The instant as nanoseconds since the Unix epoch, when the value has a zone.
+    pub fn instant(&self) -> Option<i128> {
+        match self.tz.as_ref()? {
+            Tz::Offset(s) => Some(self.local_nanos() - *s as i128 * NANOS),
+            Tz::Zone(_) => {
+                let tz = self.tz.as_ref()?.time_zone()?;
+                Some(tz.to_timestamp(self.jiff_datetime()?).ok()?.as_nanosecond())
+            }
+        }
     }
 
     /// Instant, treating a local value as UTC (used for subtraction).
-    fn instant_or_utc(&self) -> Option<Timestamp> {
+    fn instant_or_utc(&self) -> Option<i128> {
         match &self.tz {
             Some(_) => self.instant(),
-            None => TimeZone::UTC.to_timestamp(self.dt).ok(),
+            None => Some(self.local_nanos()),
         }
     }
 
@@ -424,8 +637,9 @@ impl FeelDateTime {
         match self.tz.as_ref()? {
             Tz::Offset(s) => Some(*s),
             Tz::Zone(_) => {
-                let ts = self.instant()?;
-                Some(self.tz.as_ref()?.time_zone()?.to_offset(ts).seconds())
+                let tz = self.tz.as_ref()?.time_zone()?;
+                let ts = tz.to_timestamp(self.jiff_datetime()?).ok()?;
+                Some(tz.to_offset(ts).seconds())
             }
         }
     }
@@ -435,35 +649,37 @@ impl FeelDateTime {
         if self.tz.is_some() != o.tz.is_some() {
             return None;
         }
-        let a = self.instant_or_utc()?;
-        let b = o.instant_or_utc()?;
-        Some(a.duration_since(b).as_nanos())
+        Some(self.instant_or_utc()? - o.instant_or_utc()?)
     }
 
-    /// Adds nanoseconds.
+    /// Adds nanoseconds (across DST transitions for zone ids: the instant moves).
     pub fn add_nanos(&self, n: i128) -> Option<FeelDateTime> {
-        let d = signed(n)?;
         match &self.tz {
             Some(Tz::Zone(_)) => {
                 let tz = self.tz.as_ref()?.time_zone()?;
-                let ts = self.instant()?.checked_add(d).ok()?;
+                let ts = tz
+                    .to_timestamp(self.jiff_datetime()?)
+                    .ok()?
+                    .checked_add(signed(n)?)
+                    .ok()?;
+                let dt = tz.to_datetime(ts);
                 Some(FeelDateTime {
-                    dt: tz.to_datetime(ts),
+                    date: Date::from_jiff(dt.date()),
+                    time: dt.time(),
                     tz: self.tz.clone(),
                 })
             }
-            _ => Some(FeelDateTime {
-                dt: self.dt.checked_add(d).ok()?,
-                tz: self.tz.clone(),
-            }),
+            _ => {
+                FeelDateTime::from_local_nanos(self.local_nanos().checked_add(n)?, self.tz.clone())
+            }
         }
     }
 
     /// Adds months (day clamped to the end of the month).
     pub fn add_months(&self, m: i64) -> Option<FeelDateTime> {
-        let date = add_months_date(self.dt.date(), m)?;
         Some(FeelDateTime {
-            dt: date.to_datetime(self.dt.time()),
+            date: add_months_date(self.date, m)?,
+            time: self.time,
             tz: self.tz.clone(),
         })
     }
@@ -472,11 +688,19 @@ impl FeelDateTime {
     /// neither is; `None` when mixed.
     pub fn compare(&self, o: &FeelDateTime) -> Option<Ordering> {
         match (&self.tz, &o.tz) {
-            (Some(_), Some(_)) => {
-                Some(millis(self.instant()?.duration_since(o.instant()?).as_nanos()).cmp(&0))
-            }
-            (None, None) => Some(millis(self.dt.duration_since(o.dt).as_nanos()).cmp(&0)),
+            (Some(_), Some(_)) => Some(millis(self.instant()? - o.instant()?).cmp(&0)),
+            (None, None) => Some(millis(self.local_nanos() - o.local_nanos()).cmp(&0)),
             _ => None,
+        }
+    }
+
+    /// The current instant in UTC.
+    pub fn now_utc() -> FeelDateTime {
+        let dt = TimeZone::UTC.to_datetime(Timestamp::now());
+        FeelDateTime {
+            date: Date::from_jiff(dt.date()),
+            time: dt.time(),
+            tz: Some(Tz::Offset(0)),
         }
     }
 }
@@ -490,13 +714,11 @@ fn millis(diff_nanos: i128) -> i128 {
 
 /// Adds months to a date, clamping the day.
 pub fn add_months_date(d: Date, m: i64) -> Option<Date> {
-    let total = d.year() as i64 * 12 + (d.month() as i64 - 1) + m;
+    let total = (d.year() as i64).checked_mul(12)? + (d.month() as i64 - 1) + m;
     let y = total.div_euclid(12);
     let mo = total.rem_euclid(12) + 1;
-    let y = i16::try_from(y).ok()?;
-    let first = Date::new(y, mo as i8, 1).ok()?;
-    let day = d.day().min(first.days_in_month());
-    Date::new(y, mo as i8, day).ok()
+    let day = (d.day()).min(days_in_month(y, mo as u8));
+    Date::new(y, mo, day as i64)
 }
 
 fn signed(n: i128) -> Option<SignedDuration> {
@@ -507,9 +729,7 @@ fn signed(n: i128) -> Option<SignedDuration> {
 
 impl FeelTime {
     fn nanos_of_day(&self) -> i128 {
-        let t = &self.time;
-        (t.hour() as i128 * 3600 + t.minute() as i128 * 60 + t.second() as i128) * NANOS
-            + t.subsec_nanosecond() as i128
+        time_nanos(&self.time)
     }
 
     /// Offset in seconds (IANA zones use their offset on 1970-01-01).
@@ -518,7 +738,9 @@ impl FeelTime {
             Tz::Offset(s) => Some(*s),
             Tz::Zone(_) => {
                 let tz = self.tz.as_ref()?.time_zone()?;
-                let dt = Date::new(1970, 1, 1).ok()?.to_datetime(self.time);
+                let dt = jiff::civil::Date::new(1970, 1, 1)
+                    .ok()?
+                    .to_datetime(self.time);
                 let ts = tz.to_timestamp(dt).ok()?;
                 Some(tz.to_offset(ts).seconds())
             }
@@ -567,15 +789,14 @@ impl FeelTime {
     }
 }
 
-/// Whole months between two dates (`years and months duration(from, to)`).
-pub fn months_between(from: DateTime, to: DateTime) -> i64 {
+/// Whole months between two dates (`years and months duration(from, to)`):
+/// the time of day does not count.
+pub fn months_between(from: Date, to: Date) -> i64 {
     let mut m =
         (to.year() as i64 - from.year() as i64) * 12 + (to.month() as i64 - from.month() as i64);
-    let from_rest = from.day();
-    let to_rest = to.day();
-    if m > 0 && to_rest < from_rest {
+    if m > 0 && to.day() < from.day() {
         m -= 1;
-    } else if m < 0 && to_rest > from_rest {
+    } else if m < 0 && to.day() > from.day() {
         m += 1;
     }
     m
@@ -628,6 +849,31 @@ mod tests {
         let b = a.add_nanos(24 * 3600 * NANOS).unwrap();
         assert_eq!(b.to_string(), "2021-03-28T13:00:00@Europe/Paris");
         assert_eq!(b.sub(&a), Some(24 * 3600 * NANOS));
+    }
+
+    #[test]
+    fn calendar_arithmetic_matches_known_dates() {
+        let cases = [
+            ("1970-01-01", 0, 4, 1, 1),
+            ("2000-02-29", 11_016, 2, 60, 9),
+            ("2021-01-03", 18_630, 7, 3, 53),
+            ("2024-12-30", 20_087, 1, 365, 1),
+            ("-0001-12-31", -719_529, 5, 365, 52),
+        ];
+        for (text, days, weekday, doy, week) in cases {
+            let d = parse_date(text).expect(text);
+            assert_eq!(d.to_days(), days, "{text}");
+            assert_eq!(Date::from_days(days), Some(d), "{text}");
+            assert_eq!(
+                (d.weekday(), d.day_of_year(), d.iso_week()),
+                (weekday, doy, week),
+                "{text}"
+            );
+            assert_eq!(d.to_string(), text);
+        }
+        let big = parse_date("999999999-12-31").unwrap();
+        assert_eq!(Date::from_days(big.to_days()), Some(big));
+        assert!(big.add_days(1).is_none());
     }
 
     #[test]

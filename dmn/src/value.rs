@@ -6,8 +6,8 @@
 //! the spec says; `!=` of such values is null too.
 
 use crate::number::Number;
+use crate::temporal::Date;
 use crate::temporal::{self, FeelDateTime, FeelTime};
-use jiff::civil::Date;
 use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Arc;
@@ -473,7 +473,8 @@ pub fn convert_strings(t: &Type, v: Value) -> Value {
 /// A date as a date and time at midnight with the given zone (§10.3.2.3.6 coercion for comparisons).
 pub fn date_as_dt(d: &Date, tz: Option<temporal::Tz>) -> FeelDateTime {
     FeelDateTime {
-        dt: d.to_datetime(jiff::civil::Time::midnight()),
+        date: *d,
+        time: jiff::civil::Time::midnight(),
         tz,
     }
 }

@@ -315,18 +315,8 @@ pub fn call(ev: &mut Evaluator, name: &str, args: Vec<Value>, scope: &mut Scope)
         | "duration"
         | "years and months duration" => conversion(name, args),
         "now" | "today" if !args.is_empty() => null(format!("{name}: expected no arguments")),
-        "now" => {
-            let ts = jiff::Timestamp::now();
-            Value::DateTime(FeelDateTime {
-                dt: jiff::tz::TimeZone::UTC.to_datetime(ts),
-                tz: Some(Tz::Offset(0)),
-            })
-        }
-        "today" => Value::Date(
-            jiff::tz::TimeZone::UTC
-                .to_datetime(jiff::Timestamp::now())
-                .date(),
-        ),
+        "now" => Value::DateTime(FeelDateTime::now_utc()),
+        "today" => Value::Date(temporal::Date::today_utc()),
         "substring" | "string length" | "upper case" | "lower case" | "substring before"
         | "substring after" | "replace" | "contains" | "starts with" | "ends with" | "matches"
         | "split" | "string join" => string_fn(name, args),
@@ -374,16 +364,11 @@ fn conversion(name: &str, args: Vec<Value>) -> Value {
                 .map(Value::Date)
                 .unwrap_or_else(|| null(format!("date: expected YYYY-MM-DD, found \"{s}\""))),
             [Value::Date(d)] => Value::Date(*d),
-            [Value::DateTime(dt)] => Value::Date(dt.dt.date()),
+            [Value::DateTime(dt)] => Value::Date(dt.date),
             [y, m, d] => match (int_arg(y), int_arg(m), int_arg(d)) {
-                (Some(y), Some(m), Some(d)) => {
-                    match (i16::try_from(y), i8::try_from(m), i8::try_from(d)) {
-                        (Ok(y), Ok(m), Ok(d)) => jiff::civil::Date::new(y, m, d)
-                            .map(Value::Date)
-                            .unwrap_or_else(|_| null("date: invalid date")),
-                        _ => null("date: out of range"),
-                    }
-                }
+                (Some(y), Some(m), Some(d)) => temporal::Date::new(y, m, d)
+                    .map(Value::Date)
+                    .unwrap_or_else(|| null("date: invalid date")),
                 _ => null("date: expected integer year, month and day"),
             },
             [v] => want(name, "a string, date or date and time", v),
@@ -398,11 +383,12 @@ fn conversion(name: &str, args: Vec<Value>) -> Value {
             [d, Value::Time(t)] => {
                 let date = match d {
                     Value::Date(d) => *d,
-                    Value::DateTime(dt) => dt.dt.date(),
+                    Value::DateTime(dt) => dt.date,
                     v => return want(name, "a date", v),
                 };
                 Value::DateTime(FeelDateTime {
-                    dt: date.to_datetime(t.time),
+                    date,
+                    time: t.time,
                     tz: t.tz.clone(),
                 })
             }
@@ -415,7 +401,7 @@ fn conversion(name: &str, args: Vec<Value>) -> Value {
                 .unwrap_or_else(|| null(format!("time: invalid \"{s}\""))),
             [Value::Time(t)] => Value::Time(t.clone()),
             [Value::DateTime(dt)] => Value::Time(FeelTime {
-                time: dt.dt.time(),
+                time: dt.time,
                 tz: dt.tz.clone(),
             }),
             [Value::Date(_)] => Value::Time(FeelTime {
@@ -517,8 +503,8 @@ fn conversion(name: &str, args: Vec<Value>) -> Value {
                 return e;
             }
             let dt = |v: &Value| match v {
-                Value::Date(d) => Some(d.to_datetime(jiff::civil::Time::midnight())),
-                Value::DateTime(d) => Some(d.dt),
+                Value::Date(d) => Some(*d),
+                Value::DateTime(d) => Some(d.date),
                 _ => None,
             };
             match (dt(&args[0]), dt(&args[1])) {
@@ -933,7 +919,7 @@ fn date_fn(name: &str, args: Vec<Value>) -> Value {
     }
     let d = match &args[0] {
         Value::Date(d) => *d,
-        Value::DateTime(dt) => dt.dt.date(),
+        Value::DateTime(dt) => dt.date,
         v => return want(name, "a date", v),
     };
     match name {
@@ -947,7 +933,7 @@ fn date_fn(name: &str, args: Vec<Value>) -> Value {
                 "Friday",
                 "Saturday",
                 "Sunday",
-            ][(d.weekday().to_monday_one_offset() - 1) as usize]
+            ][(d.weekday() - 1) as usize]
                 .into(),
         ),
         "month of year" => Value::String(
@@ -967,7 +953,7 @@ fn date_fn(name: &str, args: Vec<Value>) -> Value {
             ][(d.month() - 1) as usize]
                 .into(),
         ),
-        _ => Value::int(d.iso_week_date().week() as i64),
+        _ => Value::int(d.iso_week() as i64),
     }
 }
 

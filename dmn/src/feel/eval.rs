@@ -426,8 +426,8 @@ impl Evaluator {
 
     fn seq_dates(
         &mut self,
-        a: jiff::civil::Date,
-        b: jiff::civil::Date,
+        a: crate::temporal::Date,
+        b: crate::temporal::Date,
     ) -> Result<Vec<Value>, Value> {
         let mut out = Vec::new();
         let step: i64 = if a <= b { 1 } else { -1 };
@@ -440,9 +440,9 @@ impl Evaluator {
             if d == b {
                 break;
             }
-            match d.checked_add(jiff::Span::new().days(step)) {
-                Ok(n) => d = n,
-                Err(_) => break,
+            match d.add_days(step) {
+                Some(n) => d = n,
+                None => break,
             }
         }
         Ok(out)
@@ -995,17 +995,17 @@ pub fn path(v: &Value, name: &str) -> Value {
             "year" => Value::int(d.year() as i64),
             "month" => Value::int(d.month() as i64),
             "day" => Value::int(d.day() as i64),
-            "weekday" => Value::int(d.weekday().to_monday_one_offset() as i64),
+            "weekday" => Value::int(d.weekday() as i64),
             _ => Value::null(format!("date has no property '{name}'")),
         },
         Value::DateTime(dt) => match name {
-            "year" => Value::int(dt.dt.year() as i64),
-            "month" => Value::int(dt.dt.month() as i64),
-            "day" => Value::int(dt.dt.day() as i64),
-            "weekday" => Value::int(dt.dt.weekday().to_monday_one_offset() as i64),
-            "hour" => Value::int(dt.dt.hour() as i64),
-            "minute" => Value::int(dt.dt.minute() as i64),
-            "second" => Value::int(dt.dt.second() as i64),
+            "year" => Value::int(dt.date.year() as i64),
+            "month" => Value::int(dt.date.month() as i64),
+            "day" => Value::int(dt.date.day() as i64),
+            "weekday" => Value::int(dt.date.weekday() as i64),
+            "hour" => Value::int(dt.time.hour() as i64),
+            "minute" => Value::int(dt.time.minute() as i64),
+            "second" => Value::int(dt.time.second() as i64),
             "time offset" => match dt.offset_seconds() {
                 Some(s) => Value::DtDuration(s as i128 * NANOS),
                 None => Value::Null(None),
@@ -1203,12 +1203,12 @@ pub fn arith(op: ArithOp, a: &Value, b: &Value) -> Value {
         (ArithOp::Add, Date(x), DtDuration(d)) | (ArithOp::Add, DtDuration(d), Date(x)) => {
             date_as_dt(x, None)
                 .add_nanos(*d)
-                .map(|t| Date(t.dt.date()))
+                .map(|t| Date(t.date))
                 .unwrap_or_else(bad)
         }
         (ArithOp::Sub, Date(x), DtDuration(d)) => date_as_dt(x, None)
             .add_nanos(-*d)
-            .map(|t| Date(t.dt.date()))
+            .map(|t| Date(t.date))
             .unwrap_or_else(bad),
         (ArithOp::Add, Date(x), YmDuration(m)) | (ArithOp::Add, YmDuration(m), Date(x)) => {
             crate::temporal::add_months_date(*x, *m)
