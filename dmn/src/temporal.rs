@@ -7,8 +7,9 @@
 //! -999,999,999..=999,999,999 (the FEEL range); local and fixed-offset
 //! arithmetic is exact integer arithmetic on nanoseconds.
 //!
-//! Deviations: values with an IANA zone id need jiff's tz database and so
-//! are limited to years -9999..=9999; a time with an IANA zone but no date
+//! Deviations: the instant of a value with an IANA zone id comes from jiff's
+//! tz database, which covers years -9999..=9999; outside it such values can
+//! be built and printed, but comparisons and arithmetic yield null. A time with an IANA zone but no date
 //! uses the zone's offset on 1970-01-01 when an instant is needed.
 
 use jiff::civil::Time;
@@ -341,10 +342,9 @@ pub fn parse_date_time(s: &str) -> Option<FeelDateTime> {
                 time: ft.time,
                 tz: ft.tz,
             };
-            if matches!(v.tz, Some(Tz::Zone(_))) {
-                // Zone ids need the tz database, which covers years -9999..=9999.
-                v.date.to_jiff()?;
-            }
+            // With a zone id and a year outside -9999..=9999 the value can be
+            // printed and its fields read, but it has no instant (comparisons
+            // and arithmetic yield null).
             Some(v)
         }
         None => Some(FeelDateTime {
