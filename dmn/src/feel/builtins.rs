@@ -537,7 +537,44 @@ fn chars_sub(s: &str, start: i64, len: Option<i64>) -> Option<String> {
 }
 
 /// Translates an XSD/XPath regular expression and flags into `regex` syntax.
-fn xsd_regex(pattern: &str, flags: &str) -> Result<regex::Regex, String> {
+/// A compiled XSD regular expression: the linear-time `regex` engine, or the
+/// backtracking `fancy-regex` engine (with its backtrack limit) when the
+/// pattern uses back-references.
+enum XsdRegex {
+    Plain(regex::Regex),
+    Backtracking(Box<fancy_regex::Regex>),
+}
+
+impl XsdRegex {
+    fn is_match(&self, s: &str) -> Result<bool, String> {
+        match self {
+            XsdRegex::Plain(r) => Ok(r.is_match(s)),
+            XsdRegex::Backtracking(r) => r.is_match(s).map_err(|e| e.to_string()),
+        }
+    }
+
+    fn replace_all(&self, s: &str, rep: &str) -> Result<String, String> {
+        match self {
+            XsdRegex::Plain(r) => Ok(r.replace_all(s, rep).into_owned()),
+            XsdRegex::Backtracking(r) => r
+                .try_replacen(s, 0, rep)
+                .map(|c| c.into_owned())
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    fn split(&self, s: &str) -> Result<Vec<String>, String> {
+        match self {
+            XsdRegex::Plain(r) => Ok(r.split(s).map(str::to_string).collect()),
+            XsdRegex::Backtracking(r) => r
+                .split(s)
+                .map(|p| p.map(str::to_string).map_err(|e| e.to_string()))
+                .collect(),
+        }
+    }
+}
+
+fn xsd_regex(pattern: &str, flags: &str) -> Result<XsdRegex, String> {
     let mut prefix = String::new();
     let (mut literal, mut extended, mut dot_all) = (false, false, false);
     for f in flags.chars() {
@@ -558,20 +595,29 @@ fn xsd_regex(pattern: &str, flags: &str) -> Result<regex::Regex, String> {
         }
     }
     let body = if literal {
-        regex::escape(pattern)
+        (regex::escape(pattern), false)
     } else if extended {
         translate_xsd(&strip_ws(pattern), false, dot_all)?
     } else {
         translate_xsd(pattern, false, dot_all)?
     };
+    let (body, backrefs) = body;
     let full = if prefix.is_empty() {
         body
     } else {
         format!("(?{prefix}){body}")
     };
+    if backrefs {
+        return fancy_regex::RegexBuilder::new(&full)
+            .backtrack_limit(100_000)
+            .build()
+            .map(|r| XsdRegex::Backtracking(Box::new(r)))
+            .map_err(|e| e.to_string());
+    }
     regex::RegexBuilder::new(&full)
         .size_limit(1 << 20)
         .build()
+        .map(XsdRegex::Plain)
         .map_err(|e| e.to_string())
 }
 
@@ -604,8 +650,9 @@ fn strip_ws(p: &str) -> String {
 /// `.` excludes CR and LF, class subtraction `[a-z-[aeiou]]`, `\i`/`\c`,
 /// `\p{IsBlock}` for the Basic Latin and Latin-1 blocks, and the `x` flag's
 /// whitespace removal outside character classes.
-fn translate_xsd(p: &str, extended: bool, dot_all: bool) -> Result<String, String> {
+fn translate_xsd(p: &str, extended: bool, dot_all: bool) -> Result<(String, bool), String> {
     let mut out = String::with_capacity(p.len() + 8);
+    let mut backrefs = false;
     let mut depth = 0usize;
     let mut it = p.chars().peekable();
     while let Some(c) = it.next() {
@@ -652,7 +699,9 @@ fn translate_xsd(p: &str, extended: bool, dot_all: bool) -> Result<String, Strin
                         r"\p{L}\p{Nd}._:\-"
                     }),
                     d if d.is_ascii_digit() && depth == 0 => {
-                        return Err("back-references are not supported".into());
+                        backrefs = true;
+                        out.push('\\');
+                        out.push(d);
                     }
                     other => {
                         out.push('\\');
@@ -678,7 +727,7 @@ fn translate_xsd(p: &str, extended: bool, dot_all: bool) -> Result<String, Strin
             other => out.push(other),
         }
     }
-    Ok(out)
+    Ok((out, backrefs))
 }
 
 fn xsd_replacement(r: &str) -> Option<String> {
@@ -787,12 +836,15 @@ fn string_fn(name: &str, args: Vec<Value>) -> Value {
                 Err(e) => return null(format!("{name}: {e}")),
             };
             if name == "matches" {
-                return Value::Bool(re.is_match(s));
+                return match re.is_match(s) {
+                    Ok(b) => Value::Bool(b),
+                    Err(e) => null(format!("matches: {e}")),
+                };
             }
             let Some(r) = s_arg(&args[2]) else {
                 return want(name, "a replacement string", &args[2]);
             };
-            if re.is_match("") {
+            if re.is_match("").unwrap_or(true) {
                 return null("replace: pattern matches the empty string");
             }
             let rep = if flags.contains('q') {
@@ -803,7 +855,10 @@ fn string_fn(name: &str, args: Vec<Value>) -> Value {
                     None => return null("replace: invalid replacement string"),
                 }
             };
-            Value::String(re.replace_all(s, rep.as_str()).into_owned())
+            match re.replace_all(s, rep.as_str()) {
+                Ok(r) => Value::String(r),
+                Err(e) => null(format!("replace: {e}")),
+            }
         }
         "split" => {
             let Some(d) = s_arg(&args[1]) else {
@@ -813,7 +868,10 @@ fn string_fn(name: &str, args: Vec<Value>) -> Value {
                 Ok(r) => r,
                 Err(e) => return null(format!("split: {e}")),
             };
-            Value::List(re.split(s).map(|p| Value::String(p.to_string())).collect())
+            match re.split(s) {
+                Ok(parts) => Value::List(parts.into_iter().map(Value::String).collect()),
+                Err(e) => null(format!("split: {e}")),
+            }
         }
         _ => {
             let Some(m) = s_arg(&args[1]) else {
