@@ -6,6 +6,7 @@
 //! `exec` on an invalid model.
 
 mod bpmn_cmd;
+mod dmn_cmd;
 mod report;
 
 use std::process::ExitCode;
@@ -27,6 +28,11 @@ enum Command {
     Fmt(bpmn_cmd::FmtArgs),
     /// Summarise a BPMN file: processes, element counts, Camunda dialect.
     Inspect(bpmn_cmd::InspectArgs),
+    /// DMN decisions: evaluate a model, run the TCK.
+    #[command(subcommand)]
+    Dmn(dmn_cmd::DmnCommand),
+    /// Evaluate one FEEL expression.
+    Feel(dmn_cmd::FeelArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,5 +41,18 @@ fn main() -> ExitCode {
         Command::Validate(args) => bpmn_cmd::validate(args),
         Command::Fmt(args) => bpmn_cmd::fmt(args),
         Command::Inspect(args) => bpmn_cmd::inspect(args),
+        Command::Dmn(cmd) => report_errors(dmn_cmd::run_dmn(cmd)),
+        Command::Feel(args) => report_errors(dmn_cmd::run_feel(args)),
+    }
+}
+
+/// Prints a failed command's report (miette style) and exits 1.
+fn report_errors(result: Result<ExitCode, miette::Report>) -> ExitCode {
+    match result {
+        Ok(code) => code,
+        Err(report) => {
+            eprintln!("{report:?}");
+            ExitCode::from(1)
+        }
     }
 }

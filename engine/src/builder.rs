@@ -1,0 +1,343 @@
+//! Builds BPMN models in code, without XML: for tests of the token machine
+//! and for embedders who generate processes.
+//!
+//! ```
+//! use engine::builder::ProcessBuilder;
+//! let defs = ProcessBuilder::new("P")
+//!     .start("s")
+//!     .script("inc", "counter = counter + 1")
+//!     .end("e")
+//!     .flow("s", "inc")
+//!     .flow("inc", "e")
+//!     .build();
+//! assert_eq!(defs.processes().count(), 1);
+//! ```
+
+use bpmn_models::names::ZEEBE;
+use bpmn_models::xml::{PrefixHint, XmlAttribute, XmlElement};
+use bpmn_models::*;
+
+/// Builds one executable process; elements are added to the innermost open
+/// sub-process (see [`ProcessBuilder::sub_process`]).
+#[derive(Debug)]
+pub struct ProcessBuilder {
+    id: String,
+    /// Stack of containers being built; the first is the process.
+    stack: Vec<Vec<FlowElement>>,
+    /// Sub-process ids matching `stack[1..]`.
+    open: Vec<String>,
+}
+
+fn node(id: &str, kind: FlowNodeKind) -> FlowElement {
+    FlowElement::FlowNode(FlowNode {
+        id: id.to_string(),
+        name: None,
+        incoming: Vec::new(),
+        outgoing: Vec::new(),
+        kind,
+        base: Base::default(),
+    })
+}
+
+fn activity(kind: ActivityKind) -> FlowNodeKind {
+    FlowNodeKind::Activity(Box::new(Activity {
+        is_for_compensation: false,
+        start_quantity: None,
+        completion_quantity: None,
+        default: None,
+        io_specification: None,
+        properties: Vec::new(),
+        data_input_associations: Vec::new(),
+        data_output_associations: Vec::new(),
+        resource_roles: Vec::new(),
+        loop_characteristics: None,
+        kind,
+    }))
+}
+
+fn event(kind: EventKind, defs: Vec<EventDefinitionKind>) -> FlowNodeKind {
+    FlowNodeKind::Event(Box::new(Event {
+        parallel_multiple: false,
+        properties: Vec::new(),
+        data_items: Vec::new(),
+        data_associations: Vec::new(),
+        data_set: None,
+        event_definitions: defs
+            .into_iter()
+            .map(|kind| EventDefinition {
+                id: None,
+                kind,
+                base: Base::default(),
+            })
+            .collect(),
+        event_definition_refs: Vec::new(),
+        kind,
+    }))
+}
+
+fn gateway(kind: GatewayKind) -> FlowNodeKind {
+    FlowNodeKind::Gateway(Gateway {
+        direction: None,
+        kind,
+    })
+}
+
+fn zeebe(name: &str, attrs: &[(&str, &str)], children: Vec<XmlElement>) -> XmlElement {
+    XmlElement {
+        namespace: Some(ZEEBE.to_string()),
+        prefix: PrefixHint(Some("zeebe".into())),
+        name: name.to_string(),
+        attributes: attrs
+            .iter()
+            .map(|(k, v)| XmlAttribute {
+                namespace: None,
+                prefix: PrefixHint(None),
+                name: k.to_string(),
+                value: v.to_string(),
+            })
+            .collect(),
+        children: children
+            .into_iter()
+            .map(bpmn_models::xml::XmlNode::Element)
+            .collect(),
+        span: Span::default(),
+    }
+}
+
+impl ProcessBuilder {
+    pub fn new(id: &str) -> Self {
+        ProcessBuilder {
+            id: id.to_string(),
+            stack: vec![Vec::new()],
+            open: Vec::new(),
+        }
+    }
+
+    fn add(mut self, e: FlowElement) -> Self {
+        if let Some(top) = self.stack.last_mut() {
+            top.push(e);
+        }
+        self
+    }
+
+    fn find(&mut self, id: &str) -> Option<&mut FlowNode> {
+        fn walk<'a>(els: &'a mut [FlowElement], id: &str) -> Option<&'a mut FlowNode> {
+            for e in els {
+                if let FlowElement::FlowNode(n) = e {
+                    if n.id == id {
+                        return Some(n);
+                    }
+                    if let FlowNodeKind::Activity(a) = &mut n.kind
+                        && let ActivityKind::SubProcess(s) = &mut a.kind
+                        && let Some(x) = walk(&mut s.flow_elements, id)
+                    {
+                        return Some(x);
+                    }
+                }
+            }
+            None
+        }
+        self.stack.iter_mut().rev().find_map(|els| walk(els, id))
+    }
+
+    pub fn start(self, id: &str) -> Self {
+        self.add(node(
+            id,
+            event(
+                EventKind::Start {
+                    is_interrupting: true,
+                },
+                Vec::new(),
+            ),
+        ))
+    }
+
+    pub fn end(self, id: &str) -> Self {
+        self.add(node(id, event(EventKind::End, Vec::new())))
+    }
+
+    pub fn terminate_end(self, id: &str) -> Self {
+        self.add(node(
+            id,
+            event(EventKind::End, vec![EventDefinitionKind::Terminate]),
+        ))
+    }
+
+    pub fn task(self, id: &str) -> Self {
+        self.add(node(id, activity(ActivityKind::Task)))
+    }
+
+    pub fn user_task(self, id: &str) -> Self {
+        self.add(node(
+            id,
+            activity(ActivityKind::UserTask {
+                implementation: None,
+            }),
+        ))
+    }
+
+    /// A Rhai script task.
+    pub fn script(self, id: &str, source: &str) -> Self {
+        self.add(node(
+            id,
+            activity(ActivityKind::ScriptTask {
+                script_format: Some("rhai".into()),
+                script: Some(Script {
+                    text: source.to_string(),
+                    span: Span::default(),
+                }),
+            }),
+        ))
+    }
+
+    /// A service task served by jobs of `job_type` (Camunda 8 style).
+    pub fn service(self, id: &str, job_type: &str, retries: u32) -> Self {
+        let mut b = self.add(node(
+            id,
+            activity(ActivityKind::ServiceTask {
+                implementation: None,
+                operation_ref: None,
+            }),
+        ));
+        let retries = retries.to_string();
+        if let Some(n) = b.find(id) {
+            n.base.extensions.elements.push(zeebe(
+                "taskDefinition",
+                &[("type", job_type), ("retries", &retries)],
+                Vec::new(),
+            ));
+        }
+        b
+    }
+
+    pub fn exclusive(self, id: &str) -> Self {
+        self.add(node(id, gateway(GatewayKind::Exclusive { default: None })))
+    }
+
+    pub fn parallel(self, id: &str) -> Self {
+        self.add(node(id, gateway(GatewayKind::Parallel)))
+    }
+
+    pub fn inclusive(self, id: &str) -> Self {
+        self.add(node(id, gateway(GatewayKind::Inclusive { default: None })))
+    }
+
+    /// Opens an embedded sub-process; elements go into it until [`Self::close`].
+    pub fn sub_process(mut self, id: &str) -> Self {
+        self.open.push(id.to_string());
+        self.stack.push(Vec::new());
+        self
+    }
+
+    /// Closes the innermost sub-process.
+    pub fn close(mut self) -> Self {
+        let (Some(id), Some(inner)) = (self.open.pop(), self.stack.pop()) else {
+            return self;
+        };
+        self.add(node(
+            &id,
+            activity(ActivityKind::SubProcess(SubProcess {
+                triggered_by_event: false,
+                lane_sets: Vec::new(),
+                flow_elements: inner,
+                artifacts: Vec::new(),
+            })),
+        ))
+    }
+
+    /// An unconditioned sequence flow `from_to`.
+    pub fn flow(self, from: &str, to: &str) -> Self {
+        self.flow_with(from, to, None)
+    }
+
+    /// A sequence flow with a condition (`=…` FEEL, `${…}` JUEL, else Rhai).
+    pub fn cond(self, from: &str, to: &str, condition: &str) -> Self {
+        self.flow_with(from, to, Some(condition))
+    }
+
+    fn flow_with(self, from: &str, to: &str, condition: Option<&str>) -> Self {
+        self.add(FlowElement::SequenceFlow(SequenceFlow {
+            id: format!("{from}_{to}"),
+            name: None,
+            source_ref: from.to_string(),
+            target_ref: to.to_string(),
+            is_immediate: None,
+            condition_expression: condition.map(Expression::new),
+            base: Base::default(),
+        }))
+    }
+
+    /// Makes `from_to` the default flow of `from`.
+    pub fn default_flow(mut self, from: &str, to: &str) -> Self {
+        let flow = format!("{from}_{to}");
+        if let Some(n) = self.find(from) {
+            match &mut n.kind {
+                FlowNodeKind::Gateway(g) => match &mut g.kind {
+                    GatewayKind::Exclusive { default }
+                    | GatewayKind::Inclusive { default }
+                    | GatewayKind::Complex { default, .. } => *default = Some(flow),
+                    _ => {}
+                },
+                FlowNodeKind::Activity(a) => a.default = Some(flow),
+                FlowNodeKind::Event(_) => {}
+            }
+        }
+        self
+    }
+
+    /// Camunda 8 input mappings (`zeebe:ioMapping`) of an element.
+    pub fn inputs(self, element: &str, mappings: &[(&str, &str)]) -> Self {
+        self.io(element, mappings, "input")
+    }
+
+    /// Camunda 8 output mappings of an element.
+    pub fn outputs(self, element: &str, mappings: &[(&str, &str)]) -> Self {
+        self.io(element, mappings, "output")
+    }
+
+    fn io(mut self, element: &str, mappings: &[(&str, &str)], kind: &str) -> Self {
+        if let Some(n) = self.find(element) {
+            let children: Vec<XmlElement> = mappings
+                .iter()
+                .map(|(target, source)| {
+                    zeebe(kind, &[("source", source), ("target", target)], Vec::new())
+                })
+                .collect();
+            match n
+                .base
+                .extensions
+                .elements
+                .iter_mut()
+                .find(|e| e.is(ZEEBE, "ioMapping"))
+            {
+                Some(io) => io
+                    .children
+                    .extend(children.into_iter().map(bpmn_models::xml::XmlNode::Element)),
+                None => n
+                    .base
+                    .extensions
+                    .elements
+                    .push(zeebe("ioMapping", &[], children)),
+            }
+        }
+        self
+    }
+
+    pub fn build(mut self) -> Definitions {
+        while !self.open.is_empty() {
+            self = self.close();
+        }
+        let flow_elements = self.stack.pop().unwrap_or_default();
+        Definitions {
+            id: Some(format!("{}_definitions", self.id)),
+            target_namespace: "http://orchid-bpmn/builder".into(),
+            root_elements: vec![RootElement::Process(Process {
+                id: self.id,
+                is_executable: Some(true),
+                flow_elements,
+                ..Process::default()
+            })],
+            ..Definitions::default()
+        }
+    }
+}

@@ -1,0 +1,837 @@
+//! Deploy time: a BPMN model becomes an immutable [`CompiledProcess`].
+//!
+//! Everything the engine cannot run is found here, with the element id and
+//! line, instead of at run time: validation errors, expression and script
+//! syntax, languages and element kinds the engine does not (yet) execute.
+//! Elements are numbered ([`ElementIdx`]) and flows too ([`FlowIdx`]); the
+//! instance state and its events refer to them by number, which is why a
+//! compiled process is keyed by id, version and content hash.
+//!
+//! The flow graph of each scope is a `petgraph` graph, used once here to
+//! precompute which elements can reach each inclusive gateway (the inclusive
+//! join waits only for tokens that can still arrive, BPMN 2.0.2 §13.4.2).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bpmn_models::ext::{camunda, zeebe};
+use bpmn_models::lang::Language;
+use bpmn_models::{
+    Activity, ActivityKind, Definitions, EventDefinitionKind, EventKind, FlowElement, FlowNode,
+    FlowNodeKind, GatewayKind, LoopCharacteristics, Process, Severity, Span,
+};
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::{Dfs, Reversed};
+use serde::{Deserialize, Serialize};
+
+use crate::expr::Expr;
+use crate::script::{Script, ScriptEngine};
+
+/// Index of an element in [`CompiledProcess::elements`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ElementIdx(pub u32);
+
+/// Index of a sequence flow in [`CompiledProcess::flows`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FlowIdx(pub u32);
+
+/// Index of a scope definition (0 is the process itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ScopeIdx(pub u32);
+
+/// Identifies one deployed version of a process.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ProcessKey {
+    pub id: String,
+    pub version: u32,
+    /// FNV-1a 64 of the deployed file's text, in hex (identity, not security).
+    pub hash: String,
+}
+
+impl std::fmt::Display for ProcessKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.id, self.version)
+    }
+}
+
+/// A process ready to run. Immutable; shared by `Arc` between instances.
+#[derive(Debug)]
+pub struct CompiledProcess {
+    pub key: ProcessKey,
+    pub name: Option<String>,
+    pub elements: Vec<Element>,
+    pub flows: Vec<Flow>,
+    pub scopes: Vec<ScopeDef>,
+    index: HashMap<String, ElementIdx>,
+}
+
+impl CompiledProcess {
+    pub fn element(&self, i: ElementIdx) -> &Element {
+        &self.elements[i.0 as usize]
+    }
+
+    pub fn flow(&self, i: FlowIdx) -> &Flow {
+        &self.flows[i.0 as usize]
+    }
+
+    pub fn scope(&self, i: ScopeIdx) -> &ScopeDef {
+        &self.scopes[i.0 as usize]
+    }
+
+    /// An element by its BPMN id.
+    pub fn element_by_id(&self, id: &str) -> Option<ElementIdx> {
+        self.index.get(id).copied()
+    }
+}
+
+/// A process level: the process itself or an embedded sub-process.
+#[derive(Debug)]
+pub struct ScopeDef {
+    /// The sub-process element that owns this scope (`None` for the process).
+    pub owner: Option<ElementIdx>,
+    /// None start events, where a new instance of this scope begins.
+    pub start_events: Vec<ElementIdx>,
+}
+
+#[derive(Debug)]
+pub struct Element {
+    pub id: String,
+    pub name: Option<String>,
+    /// The scope the element stands in.
+    pub scope: ScopeIdx,
+    pub incoming: Vec<FlowIdx>,
+    pub outgoing: Vec<FlowIdx>,
+    pub default_flow: Option<FlowIdx>,
+    /// Input mappings: evaluated on activation into the element's local scope.
+    pub inputs: Vec<Mapping>,
+    /// Output mappings: evaluated on completion from the local scope into the
+    /// enclosing one. `None` means "propagate everything" (Camunda 8 default).
+    pub outputs: Option<Vec<Mapping>>,
+    pub kind: ElementKind,
+    pub span: Span,
+}
+
+/// What an element does. Adding a kind makes every `match` on it in the
+/// engine core fail to compile until the kind is handled.
+#[derive(Debug)]
+pub enum ElementKind {
+    /// A none start event.
+    StartEvent,
+    /// A none end event: the token is consumed.
+    EndEvent,
+    /// Terminate end event: ends its whole scope (BPMN 2.0.2 §10.5.4).
+    TerminateEndEvent,
+    /// Task, manual task, none intermediate throw event: complete at once.
+    PassThrough,
+    /// A script task (Rhai or FEEL), run to completion inside the step.
+    Script {
+        body: ScriptBody,
+        result_variable: Option<String>,
+    },
+    /// Service, send or business rule task served by a job worker or a
+    /// registered [`crate::TaskHandler`].
+    Job {
+        job_type: JobType,
+        retries: u32,
+    },
+    /// A JUEL `camunda:expression` service task: evaluated at once.
+    ExpressionTask {
+        expr: Expr,
+        result_variable: Option<String>,
+    },
+    /// User task: waits until completed from outside.
+    UserTask,
+    /// Receive task: waits until completed from outside (messages: events issue).
+    ReceiveTask,
+    ExclusiveGateway,
+    ParallelGateway,
+    /// `upstream[e]` is true when element `e` of the same scope can reach this gateway.
+    InclusiveGateway {
+        upstream: Vec<bool>,
+    },
+    /// An embedded sub-process with its own scope.
+    SubProcess {
+        scope: ScopeIdx,
+    },
+}
+
+impl ElementKind {
+    /// Elements where a token waits for something from outside.
+    pub fn is_wait_state(&self) -> bool {
+        matches!(
+            self,
+            ElementKind::UserTask | ElementKind::ReceiveTask | ElementKind::Job { .. }
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum ScriptBody {
+    Rhai(Script),
+    Expression(Expr),
+}
+
+#[derive(Debug, Clone)]
+pub enum JobType {
+    Fixed(String),
+    Expression(Expr),
+}
+
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    pub target: String,
+    pub source: MappingSource,
+}
+
+#[derive(Debug, Clone)]
+pub enum MappingSource {
+    Expr(Expr),
+    /// A plain text value (Camunda 7 `inputParameter` text without `${}`).
+    Literal(serde_json::Value),
+}
+
+#[derive(Debug)]
+pub struct Flow {
+    pub id: String,
+    pub source: ElementIdx,
+    pub target: ElementIdx,
+    pub condition: Option<Expr>,
+}
+
+/// One reason a deployment was refused.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeployProblem {
+    pub code: &'static str,
+    pub element_id: Option<String>,
+    pub span: Span,
+    pub message: String,
+}
+
+/// A deployment refused, with every reason at once.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{} problem(s) in the deployment; first: {}", problems.len(), problems.first().map(|p| p.message.as_str()).unwrap_or(""))]
+pub struct DeployError {
+    pub problems: Vec<DeployProblem>,
+}
+
+/// FNV-1a, 64 bits: a stable content hash for deployment identity.
+pub fn content_hash(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// Compiles every executable process of a file. `key_for` assigns the
+/// version of each process id (the deployment registry decides).
+pub fn compile(
+    defs: &Definitions,
+    scripts: &ScriptEngine,
+    mut key_for: impl FnMut(&str) -> ProcessKey,
+) -> Result<Vec<Arc<CompiledProcess>>, DeployError> {
+    let mut problems: Vec<DeployProblem> = bpmn_models::validate(defs)
+        .into_iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| DeployProblem {
+            code: d.code,
+            element_id: d.element_id,
+            span: d.span,
+            message: d.message,
+        })
+        .collect();
+    let executable: Vec<&Process> = defs
+        .processes()
+        .filter(|p| p.is_executable == Some(true))
+        .collect();
+    if executable.is_empty() {
+        problems.push(DeployProblem {
+            code: "ENG001",
+            element_id: None,
+            span: defs.base.span,
+            message: "expected at least one executable process (isExecutable=\"true\"), found none"
+                .into(),
+        });
+    }
+    let mut out = Vec::new();
+    if problems.is_empty() {
+        for p in executable {
+            let mut c = Compiler {
+                scripts,
+                problems: &mut problems,
+                elements: Vec::new(),
+                flows: Vec::new(),
+                scopes: Vec::new(),
+                index: HashMap::new(),
+                defaults: HashMap::new(),
+            };
+            c.scope(None, &p.flow_elements);
+            c.link_flows();
+            c.precompute_inclusive();
+            let Compiler {
+                elements,
+                flows,
+                scopes,
+                index,
+                ..
+            } = c;
+            if scopes[0].start_events.is_empty() {
+                problems.push(DeployProblem {
+                    code: "ENG002",
+                    element_id: Some(p.id.clone()),
+                    span: p.base.span,
+                    message: format!(
+                        "process `{}`: expected a none start event, found none",
+                        p.id
+                    ),
+                });
+            }
+            out.push(Arc::new(CompiledProcess {
+                key: key_for(&p.id),
+                name: p.name.clone(),
+                elements,
+                flows,
+                scopes,
+                index,
+            }));
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(DeployError { problems })
+    }
+}
+
+struct Compiler<'a> {
+    scripts: &'a ScriptEngine,
+    problems: &'a mut Vec<DeployProblem>,
+    elements: Vec<Element>,
+    flows: Vec<Flow>,
+    scopes: Vec<ScopeDef>,
+    index: HashMap<String, ElementIdx>,
+    /// Element id → id of its `default` flow, resolved once flows are numbered.
+    defaults: HashMap<String, String>,
+}
+
+impl Compiler<'_> {
+    fn problem(&mut self, code: &'static str, node: &FlowNode, message: String) {
+        self.problems.push(DeployProblem {
+            code,
+            element_id: Some(node.id.clone()),
+            span: node.base.span,
+            message,
+        });
+    }
+
+    fn unsupported(&mut self, node: &FlowNode, what: &str) {
+        self.problem(
+            "ENG010",
+            node,
+            format!(
+                "`{}` is a {what}, which orchid-bpmn does not execute yet",
+                node.id
+            ),
+        );
+    }
+
+    fn expr(&mut self, node: &FlowNode, language: Option<&str>, body: &str) -> Option<Expr> {
+        match Expr::compile(self.scripts, language, body) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                self.problem("ENG011", node, format!("`{}`: {e}", node.id));
+                None
+            }
+        }
+    }
+
+    /// Numbers the elements of one scope (recursively) and records its flows.
+    fn scope(&mut self, owner: Option<ElementIdx>, elements: &[FlowElement]) -> ScopeIdx {
+        let idx = ScopeIdx(self.scopes.len() as u32);
+        self.scopes.push(ScopeDef {
+            owner,
+            start_events: Vec::new(),
+        });
+        let mut pending = Vec::new();
+        for fe in elements {
+            match fe {
+                FlowElement::FlowNode(n) => self.node(idx, n),
+                FlowElement::SequenceFlow(f) => pending.push(f),
+                // Data objects and stores carry no behaviour in this engine yet;
+                // Camunda ignores them too.
+                FlowElement::DataObject(_)
+                | FlowElement::DataObjectReference(_)
+                | FlowElement::DataStoreReference(_) => {}
+            }
+        }
+        for f in pending {
+            let (Some(&source), Some(&target)) = (
+                self.index.get(f.source_ref.as_str()),
+                self.index.get(f.target_ref.as_str()),
+            ) else {
+                // Validation reported it (BPMN002) or the node was refused.
+                continue;
+            };
+            let condition = f.condition_expression.as_ref().and_then(|c| {
+                match Expr::compile(self.scripts, c.language.as_deref(), &c.body) {
+                    Ok(e) => Some(e),
+                    Err(e) => {
+                        self.problems.push(DeployProblem {
+                            code: "ENG011",
+                            element_id: Some(f.id.clone()),
+                            span: c.base.span,
+                            message: format!("condition of `{}`: {e}", f.id),
+                        });
+                        None
+                    }
+                }
+            });
+            self.flows.push(Flow {
+                id: f.id.clone(),
+                source,
+                target,
+                condition,
+            });
+        }
+        idx
+    }
+
+    fn push(&mut self, scope: ScopeIdx, n: &FlowNode, kind: ElementKind) -> ElementIdx {
+        let idx = ElementIdx(self.elements.len() as u32);
+        let default = match &n.kind {
+            FlowNodeKind::Activity(a) => a.default.clone(),
+            FlowNodeKind::Gateway(g) => g.kind.default_flow().map(str::to_string),
+            FlowNodeKind::Event(_) => None,
+        };
+        if let Some(d) = default {
+            self.defaults.insert(n.id.clone(), d);
+        }
+        self.index.insert(n.id.clone(), idx);
+        self.elements.push(Element {
+            id: n.id.clone(),
+            name: n.name.clone(),
+            scope,
+            incoming: Vec::new(),
+            outgoing: Vec::new(),
+            default_flow: None,
+            inputs: Vec::new(),
+            outputs: None,
+            kind,
+            span: n.base.span,
+        });
+        idx
+    }
+
+    fn node(&mut self, scope: ScopeIdx, n: &FlowNode) {
+        match &n.kind {
+            FlowNodeKind::Event(e) => {
+                let kind = match (&e.kind, e.event_definitions.as_slice()) {
+                    (EventKind::Start { .. }, []) => Some(ElementKind::StartEvent),
+                    (EventKind::End, []) => Some(ElementKind::EndEvent),
+                    (EventKind::End, [d]) if matches!(d.kind, EventDefinitionKind::Terminate) => {
+                        Some(ElementKind::TerminateEndEvent)
+                    }
+                    (EventKind::IntermediateThrow, []) => Some(ElementKind::PassThrough),
+                    (kind, defs) => {
+                        let what = match defs.first() {
+                            Some(d) => {
+                                format!("{} with a {}", kind.element_name(), d.kind.element_name())
+                            }
+                            None => kind.element_name().to_string(),
+                        };
+                        self.unsupported(n, &what);
+                        None
+                    }
+                };
+                if let Some(kind) = kind {
+                    let start = matches!(kind, ElementKind::StartEvent);
+                    let idx = self.push(scope, n, kind);
+                    if start {
+                        self.scopes[scope.0 as usize].start_events.push(idx);
+                    }
+                    self.mappings(idx, n);
+                }
+            }
+            FlowNodeKind::Gateway(g) => {
+                let kind = match &g.kind {
+                    GatewayKind::Exclusive { .. } => Some(ElementKind::ExclusiveGateway),
+                    GatewayKind::Parallel => Some(ElementKind::ParallelGateway),
+                    GatewayKind::Inclusive { .. } => Some(ElementKind::InclusiveGateway {
+                        upstream: Vec::new(),
+                    }),
+                    GatewayKind::EventBased { .. } => {
+                        self.unsupported(n, "event-based gateway");
+                        None
+                    }
+                    GatewayKind::Complex { .. } => {
+                        self.unsupported(n, "complex gateway");
+                        None
+                    }
+                };
+                if let Some(kind) = kind {
+                    self.push(scope, n, kind);
+                }
+            }
+            FlowNodeKind::Activity(a) => self.activity(scope, n, a),
+        }
+    }
+
+    fn activity(&mut self, scope: ScopeIdx, n: &FlowNode, a: &Activity) {
+        if a.loop_characteristics.is_some() {
+            let what = match a.loop_characteristics {
+                Some(LoopCharacteristics::Standard(_)) => "looping activity",
+                _ => "multi-instance activity",
+            };
+            self.unsupported(n, what);
+            return;
+        }
+        if a.is_for_compensation {
+            self.unsupported(n, "compensation handler");
+            return;
+        }
+        let c7 = match camunda::camunda(&n.base) {
+            Ok(v) => v,
+            Err(e) => {
+                self.problem("BPMN031", n, e.message);
+                return;
+            }
+        };
+        let c8 = match zeebe::zeebe(&n.base) {
+            Ok(v) => v,
+            Err(e) => {
+                self.problem("BPMN031", n, e.message);
+                return;
+            }
+        };
+        let kind = match &a.kind {
+            ActivityKind::Task | ActivityKind::ManualTask => ElementKind::PassThrough,
+            ActivityKind::UserTask { .. } => ElementKind::UserTask,
+            ActivityKind::ReceiveTask { .. } => ElementKind::ReceiveTask,
+            ActivityKind::ScriptTask {
+                script_format,
+                script,
+            } => {
+                let result_variable = c8
+                    .script
+                    .as_ref()
+                    .and_then(|s| s.result_variable.clone())
+                    .or_else(|| c7.result_variable.clone());
+                let body = if let Some(s) = c8.script.as_ref().map(|s| s.expression.clone()) {
+                    match self.expr(n, None, &s) {
+                        Some(e) => ScriptBody::Expression(e),
+                        None => return,
+                    }
+                } else {
+                    let text = script.as_ref().map(|s| s.text.as_str()).unwrap_or("");
+                    match bpmn_models::lang::script_language(script_format.as_deref()) {
+                        Ok(Language::Rhai) => match self.scripts.compile_script(text) {
+                            Ok(s) => ScriptBody::Rhai(s),
+                            Err(e) => {
+                                self.problem("ENG011", n, format!("script of `{}`: {e}", n.id));
+                                return;
+                            }
+                        },
+                        Ok(lang) => match Expr::compile_as(self.scripts, lang, text) {
+                            Ok(e) => ScriptBody::Expression(e),
+                            Err(e) => {
+                                self.problem("ENG011", n, format!("script of `{}`: {e}", n.id));
+                                return;
+                            }
+                        },
+                        Err(l) => {
+                            self.problem(
+                                "BPMN018",
+                                n,
+                                format!(
+                                    "script task `{}` has scriptFormat `{l}`: expected `rhai` or `feel`",
+                                    n.id
+                                ),
+                            );
+                            return;
+                        }
+                    }
+                };
+                ElementKind::Script {
+                    body,
+                    result_variable,
+                }
+            }
+            ActivityKind::ServiceTask { .. }
+            | ActivityKind::SendTask { .. }
+            | ActivityKind::BusinessRuleTask { .. } => {
+                let job_type = if let Some(td) = &c8.task_definition {
+                    Some(td.job_type.clone())
+                } else if c7.task_type.as_deref() == Some("external") {
+                    c7.topic.clone()
+                } else {
+                    c7.class.clone().or(c7.delegate_expression.clone())
+                };
+                let retries = c8
+                    .task_definition
+                    .as_ref()
+                    .and_then(|t| t.retries.as_deref())
+                    .and_then(|r| r.trim().parse::<u32>().ok())
+                    .or_else(|| {
+                        c7.failed_job_retry_time_cycle
+                            .as_deref()
+                            .and_then(retries_from_cycle)
+                    })
+                    .unwrap_or(3);
+                match (job_type, &c7.expression) {
+                    (Some(t), _) => {
+                        let job_type = if t.trim_start().starts_with('=') {
+                            match self.expr(n, None, &t) {
+                                Some(e) => JobType::Expression(e),
+                                None => return,
+                            }
+                        } else {
+                            JobType::Fixed(t)
+                        };
+                        ElementKind::Job { job_type, retries }
+                    }
+                    (None, Some(x)) => match self.expr(n, None, x) {
+                        Some(expr) => ElementKind::ExpressionTask {
+                            expr,
+                            result_variable: c7.result_variable.clone(),
+                        },
+                        None => return,
+                    },
+                    (None, None) => {
+                        self.problem(
+                            "ENG012",
+                            n,
+                            format!(
+                                "`{}` has no implementation: expected zeebe:taskDefinition type, camunda:type=\"external\" with camunda:topic, camunda:class, camunda:delegateExpression or camunda:expression, found none",
+                                n.id
+                            ),
+                        );
+                        return;
+                    }
+                }
+            }
+            ActivityKind::SubProcess(sp) if sp.triggered_by_event => {
+                self.unsupported(n, "event sub-process");
+                return;
+            }
+            ActivityKind::SubProcess(sp) => {
+                let idx = self.push(scope, n, ElementKind::PassThrough);
+                self.mappings(idx, n);
+                let inner = self.scope(Some(idx), &sp.flow_elements);
+                self.elements[idx.0 as usize].kind = ElementKind::SubProcess { scope: inner };
+                if self.scopes[inner.0 as usize].start_events.len() != 1 {
+                    let found = self.scopes[inner.0 as usize].start_events.len();
+                    self.problem(
+                        "ENG003",
+                        n,
+                        format!(
+                            "sub-process `{}`: expected exactly one none start event, found {found}",
+                            n.id
+                        ),
+                    );
+                }
+                return;
+            }
+            ActivityKind::Transaction { .. } => {
+                self.unsupported(n, "transaction");
+                return;
+            }
+            ActivityKind::AdHocSubProcess { .. } => {
+                self.unsupported(n, "ad-hoc sub-process");
+                return;
+            }
+            ActivityKind::CallActivity { .. } => {
+                self.unsupported(n, "call activity");
+                return;
+            }
+        };
+        let idx = self.push(scope, n, kind);
+        self.mappings(idx, n);
+    }
+
+    /// Input/output mappings of both dialects.
+    fn mappings(&mut self, idx: ElementIdx, n: &FlowNode) {
+        let (Ok(c7), Ok(c8)) = (camunda::camunda(&n.base), zeebe::zeebe(&n.base)) else {
+            return;
+        };
+        let mut inputs = Vec::new();
+        let mut outputs = None;
+        if let Some(io) = &c8.io_mapping {
+            for m in &io.inputs {
+                if let Some(source) = self.zeebe_source(n, m) {
+                    inputs.push(Mapping {
+                        target: m.target.clone(),
+                        source,
+                    });
+                }
+            }
+            if !io.outputs.is_empty() {
+                let mut outs = Vec::new();
+                for m in &io.outputs {
+                    if let Some(source) = self.zeebe_source(n, m) {
+                        outs.push(Mapping {
+                            target: m.target.clone(),
+                            source,
+                        });
+                    }
+                }
+                outputs = Some(outs);
+            }
+        }
+        if let Some(io) = &c7.input_output {
+            for p in &io.inputs {
+                if let Some(source) = self.c7_param(n, &p.value) {
+                    inputs.push(Mapping {
+                        target: p.name.clone(),
+                        source,
+                    });
+                }
+            }
+            if !io.outputs.is_empty() {
+                let mut outs = Vec::new();
+                for p in &io.outputs {
+                    if let Some(source) = self.c7_param(n, &p.value) {
+                        outs.push(Mapping {
+                            target: p.name.clone(),
+                            source,
+                        });
+                    }
+                }
+                outputs = Some(outs);
+            }
+        }
+        let e = &mut self.elements[idx.0 as usize];
+        e.inputs = inputs;
+        e.outputs = outputs;
+    }
+
+    /// A Zeebe mapping without a source copies the variable of the target's name.
+    fn zeebe_source(&mut self, n: &FlowNode, m: &zeebe::Mapping) -> Option<MappingSource> {
+        match &m.source {
+            Some(s) => self.mapping_source(n, s),
+            None => self
+                .expr(n, None, &format!("={}", m.target))
+                .map(MappingSource::Expr),
+        }
+    }
+
+    fn mapping_source(&mut self, n: &FlowNode, source: &str) -> Option<MappingSource> {
+        let t = source.trim_start();
+        if t.starts_with('=') || t.contains("${") || t.contains("#{") {
+            self.expr(n, None, source).map(MappingSource::Expr)
+        } else {
+            // Camunda 8 treats a source without `=` as a static string.
+            Some(MappingSource::Literal(serde_json::Value::String(
+                source.to_string(),
+            )))
+        }
+    }
+
+    fn c7_param(&mut self, n: &FlowNode, value: &camunda::ParamValue) -> Option<MappingSource> {
+        use camunda::ParamValue;
+        match value {
+            ParamValue::Text(t) => self.mapping_source(n, t),
+            ParamValue::None => Some(MappingSource::Literal(serde_json::Value::Null)),
+            ParamValue::List(_) | ParamValue::Map(_) => match c7_literal(value) {
+                Some(v) => Some(MappingSource::Literal(v)),
+                None => {
+                    self.unsupported(n, "camunda:list/map parameter with expressions");
+                    None
+                }
+            },
+            ParamValue::Script { .. } => {
+                self.unsupported(n, "camunda:script parameter");
+                None
+            }
+        }
+    }
+
+    fn link_flows(&mut self) {
+        for (i, f) in self.flows.iter().enumerate() {
+            let fi = FlowIdx(i as u32);
+            self.elements[f.source.0 as usize].outgoing.push(fi);
+            self.elements[f.target.0 as usize].incoming.push(fi);
+        }
+        // Default flows, by the model's `default` attribute.
+        let by_id: HashMap<&str, FlowIdx> = self
+            .flows
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.id.as_str(), FlowIdx(i as u32)))
+            .collect();
+        let defaults: Vec<(usize, Option<FlowIdx>)> = self
+            .elements
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                (
+                    i,
+                    self.defaults
+                        .get(&e.id)
+                        .and_then(|d| by_id.get(d.as_str()).copied()),
+                )
+            })
+            .collect();
+        for (i, d) in defaults {
+            self.elements[i].default_flow = d;
+        }
+    }
+
+    fn precompute_inclusive(&mut self) {
+        let mut graph: DiGraph<ElementIdx, ()> = DiGraph::new();
+        let nodes: Vec<NodeIndex> = (0..self.elements.len())
+            .map(|i| graph.add_node(ElementIdx(i as u32)))
+            .collect();
+        for f in &self.flows {
+            graph.add_edge(nodes[f.source.0 as usize], nodes[f.target.0 as usize], ());
+        }
+        let n = self.elements.len();
+        for i in 0..n {
+            if !matches!(self.elements[i].kind, ElementKind::InclusiveGateway { .. }) {
+                continue;
+            }
+            let mut upstream = vec![false; n];
+            let rev = Reversed(&graph);
+            let mut dfs = Dfs::new(rev, nodes[i]);
+            while let Some(x) = dfs.next(rev) {
+                if x != nodes[i] {
+                    upstream[graph[x].0 as usize] = true;
+                }
+            }
+            // A gateway inside a cycle can reach itself.
+            upstream[i] = self.elements[i]
+                .incoming
+                .iter()
+                .any(|f| upstream[self.flows[f.0 as usize].source.0 as usize]);
+            self.elements[i].kind = ElementKind::InclusiveGateway { upstream };
+        }
+    }
+}
+
+/// `R3/PT5M` → 3 retries (Camunda 7 `failedJobRetryTimeCycle`).
+fn retries_from_cycle(cycle: &str) -> Option<u32> {
+    let rest = cycle.trim().strip_prefix('R')?;
+    rest.split('/').next()?.parse().ok()
+}
+
+/// A Camunda 7 list/map parameter made only of literals, as JSON.
+fn c7_literal(v: &camunda::ParamValue) -> Option<serde_json::Value> {
+    use camunda::ParamValue;
+    match v {
+        ParamValue::Text(t) if !(t.contains("${") || t.contains("#{")) => {
+            Some(serde_json::Value::String(t.clone()))
+        }
+        ParamValue::None => Some(serde_json::Value::Null),
+        ParamValue::List(items) => items
+            .iter()
+            .map(c7_literal)
+            .collect::<Option<Vec<_>>>()
+            .map(serde_json::Value::Array),
+        ParamValue::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| c7_literal(v).map(|v| (k.clone(), v)))
+            .collect::<Option<serde_json::Map<_, _>>>()
+            .map(serde_json::Value::Object),
+        _ => None,
+    }
+}

@@ -1,0 +1,138 @@
+//! Embedded sub-processes and scope completion (BPMN 2.0.2 §10.3.5, §13.3.4).
+//!
+//! Entering a sub-process opens a scope instance whose variables are its
+//! own (input mappings are written there) and starts a token at its none
+//! start event; the sub-process completes when no token is left inside it
+//! and no join in it holds a token. Its output mappings then see the inner
+//! variables; without output mappings inner local variables are dropped,
+//! while variables that already existed outside were updated in place by
+//! propagation. The process scope completing completes the instance.
+
+use super::{Event, Processor, ScopeId, TokenId, TokenState};
+use crate::compile::ScopeIdx;
+
+pub(crate) fn enter(p: &mut Processor<'_, '_>, token: TokenId, def: ScopeIdx) {
+    let Some(t) = p.state.tokens.get(&token) else {
+        return;
+    };
+    let parent = t.scope;
+    let scope = p.new_id();
+    p.emit(Event::ScopeOpened {
+        scope,
+        parent: Some(parent),
+        def: Some(def),
+        owner: Some(token),
+    });
+    p.emit(Event::TokenLocalScope {
+        token,
+        scope: Some(scope),
+    });
+    if !p.apply_inputs_into(token, scope) {
+        return;
+    }
+    p.emit(Event::TokenStateChanged {
+        token,
+        state: TokenState::InScope(scope),
+    });
+    let Some(&start) = p.ctx.process.scope(def).start_events.first() else {
+        return;
+    };
+    let inner = p.new_id();
+    p.emit(Event::TokenCreated {
+        token: inner,
+        element: start,
+        scope,
+    });
+    p.schedule_activate(inner);
+}
+
+/// Completes `scope` if nothing is left in it.
+pub(crate) fn check_scope_complete(p: &mut Processor<'_, '_>, scope: ScopeId) {
+    let Some(s) = p.state.scopes.get(&scope) else {
+        return;
+    };
+    if s.tokens > 0 || p.state.joins.iter().any(|j| j.scope == scope) {
+        return;
+    }
+    match (s.parent, s.owner) {
+        (None, _) => {
+            let at = p.ctx.now;
+            p.emit(Event::InstanceCompleted { at });
+        }
+        (Some(_), Some(owner)) => {
+            // The owner's output mappings still read this scope; completing
+            // the owner closes it (it is the owner's local scope).
+            p.emit(Event::TokenStateChanged {
+                token: owner,
+                state: TokenState::Active,
+            });
+            p.schedule_complete(owner);
+        }
+        (Some(_), None) => {}
+    }
+}
+
+/// Removes everything inside `scope`: tokens, their jobs and incidents,
+/// joins, and nested scopes (terminate end event, cancellation).
+pub(crate) fn clear_scope(p: &mut Processor<'_, '_>, scope: ScopeId) {
+    let mut inside = vec![scope];
+    let mut i = 0;
+    while i < inside.len() {
+        let cur = inside[i];
+        inside.extend(
+            p.state
+                .scopes
+                .iter()
+                .filter(|(_, s)| s.parent == Some(cur))
+                .map(|(id, _)| *id),
+        );
+        i += 1;
+    }
+    let tokens: Vec<TokenId> = p
+        .state
+        .tokens
+        .iter()
+        .filter(|(_, t)| inside.contains(&t.scope))
+        .map(|(id, _)| *id)
+        .collect();
+    let jobs: Vec<u64> = p
+        .state
+        .jobs
+        .iter()
+        .filter(|(_, j)| tokens.contains(&j.token))
+        .map(|(id, _)| *id)
+        .collect();
+    for job in jobs {
+        p.emit(Event::JobRemoved { job });
+    }
+    let incidents: Vec<u64> = p
+        .state
+        .incidents
+        .iter()
+        .filter(|(_, x)| tokens.contains(&x.token))
+        .map(|(id, _)| *id)
+        .collect();
+    for incident in incidents {
+        p.emit(Event::IncidentResolved { incident });
+    }
+    let joins: Vec<_> = p
+        .state
+        .joins
+        .iter()
+        .filter(|j| inside.contains(&j.scope))
+        .map(|j| (j.scope, j.element, j.arrived.clone()))
+        .collect();
+    for (scope, element, flows) in joins {
+        p.emit(Event::JoinConsumed {
+            scope,
+            element,
+            flows,
+        });
+    }
+    for token in tokens {
+        p.emit(Event::TokenRemoved { token });
+    }
+    for s in inside.into_iter().skip(1).rev() {
+        p.emit(Event::ScopeClosed { scope: s });
+    }
+}

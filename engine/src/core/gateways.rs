@@ -1,0 +1,247 @@
+//! Gateways (BPMN 2.0.2 §10.6, execution semantics §13.3).
+//!
+//! - Exclusive: merges without waiting; splits along the first outgoing flow
+//!   (document order) whose condition holds, else the default flow, else an
+//!   incident.
+//! - Parallel: joins by waiting for one token on every incoming flow (extra
+//!   tokens on one flow wait for the next firing); splits along every
+//!   outgoing flow, conditions ignored.
+//! - Inclusive: splits along every flow whose condition holds (unconditioned
+//!   flows always), else the default, else an incident. Joins when at least
+//!   one token has arrived and no other token of the same scope — including
+//!   tokens deep in sub-processes of that scope and tokens parked at other
+//!   joins — can still reach the gateway (§13.4.2). Reachability per gateway
+//!   is precomputed at deploy time; the join is re-checked whenever the
+//!   instance is otherwise quiescent, so tokens that end elsewhere release it.
+
+use super::{Event, Processor, ScopeId, TokenId};
+use crate::compile::{ElementIdx, ElementKind, FlowIdx};
+
+pub(crate) fn exclusive(p: &mut Processor<'_, '_>, token: TokenId) {
+    let Some(element) = p.state.tokens.get(&token).map(|t| t.element) else {
+        return;
+    };
+    let el = p.ctx.process.element(element);
+    if el.outgoing.is_empty() {
+        p.emit(Event::ElementCompleted { token, element });
+        p.consume(token);
+        return;
+    }
+    let mut chosen = None;
+    for &f in &el.outgoing {
+        if Some(f) == el.default_flow {
+            continue;
+        }
+        match &p.ctx.process.flow(f).condition {
+            None => {
+                chosen = Some(f);
+                break;
+            }
+            Some(c) => match p.eval_bool(token, c) {
+                Ok(true) => {
+                    chosen = Some(f);
+                    break;
+                }
+                Ok(false) => {}
+                Err(msg) => {
+                    let id = &p.ctx.process.flow(f).id;
+                    let msg = format!("condition of `{id}`: {msg}");
+                    p.incident(token, false, msg);
+                    return;
+                }
+            },
+        }
+    }
+    let Some(f) = chosen.or(el.default_flow) else {
+        let id = el.id.clone();
+        p.incident(
+            token,
+            false,
+            format!("exclusive gateway `{id}`: expected a condition to hold or a default flow, found neither"),
+        );
+        return;
+    };
+    p.emit(Event::ElementCompleted { token, element });
+    p.take(token, &[f]);
+}
+
+pub(crate) fn parallel(p: &mut Processor<'_, '_>, token: TokenId) {
+    let Some(element) = p.state.tokens.get(&token).map(|t| t.element) else {
+        return;
+    };
+    p.emit(Event::ElementCompleted { token, element });
+    let out = p.ctx.process.element(element).outgoing.clone();
+    if out.is_empty() {
+        p.consume(token);
+    } else {
+        p.take(token, &out);
+    }
+}
+
+pub(crate) fn inclusive(p: &mut Processor<'_, '_>, token: TokenId, _upstream: &[bool]) {
+    let Some(element) = p.state.tokens.get(&token).map(|t| t.element) else {
+        return;
+    };
+    let el = p.ctx.process.element(element);
+    if el.outgoing.is_empty() {
+        p.emit(Event::ElementCompleted { token, element });
+        p.consume(token);
+        return;
+    }
+    let mut taken: Vec<FlowIdx> = Vec::new();
+    for &f in &el.outgoing {
+        if Some(f) == el.default_flow {
+            continue;
+        }
+        match &p.ctx.process.flow(f).condition {
+            None => taken.push(f),
+            Some(c) => match p.eval_bool(token, c) {
+                Ok(true) => taken.push(f),
+                Ok(false) => {}
+                Err(msg) => {
+                    let id = &p.ctx.process.flow(f).id;
+                    let msg = format!("condition of `{id}`: {msg}");
+                    p.incident(token, false, msg);
+                    return;
+                }
+            },
+        }
+    }
+    if taken.is_empty() {
+        match el.default_flow {
+            Some(d) => taken.push(d),
+            None => {
+                let id = el.id.clone();
+                p.incident(
+                    token,
+                    false,
+                    format!("inclusive gateway `{id}`: expected a condition to hold or a default flow, found neither"),
+                );
+                return;
+            }
+        }
+    }
+    p.emit(Event::ElementCompleted { token, element });
+    p.take(token, &taken);
+}
+
+/// A token arrives at a joining (parallel or inclusive) gateway.
+pub(crate) fn join_arrive(p: &mut Processor<'_, '_>, token: TokenId, flow: FlowIdx) {
+    let Some((element, scope)) = p.state.tokens.get(&token).map(|t| (t.element, t.scope)) else {
+        return;
+    };
+    // The token is held by the join, not by the scope.
+    p.emit(Event::TokenRemoved { token });
+    p.emit(Event::JoinArrived {
+        scope,
+        element,
+        flow,
+    });
+    match &p.ctx.process.element(element).kind {
+        ElementKind::ParallelGateway => {
+            let incoming = p.ctx.process.element(element).incoming.clone();
+            let arrived = arrived(p, scope, element);
+            if incoming.iter().all(|f| arrived.contains(f)) {
+                fire(p, scope, element, incoming);
+            }
+        }
+        ElementKind::InclusiveGateway { upstream }
+            if inclusive_can_fire(p, scope, element, upstream) =>
+        {
+            let mut flows = arrived(p, scope, element);
+            flows.sort_unstable();
+            flows.dedup();
+            fire(p, scope, element, flows);
+        }
+        _ => {}
+    }
+}
+
+fn arrived(p: &Processor<'_, '_>, scope: ScopeId, element: ElementIdx) -> Vec<FlowIdx> {
+    p.state
+        .joins
+        .iter()
+        .find(|j| j.scope == scope && j.element == element)
+        .map(|j| j.arrived.clone())
+        .unwrap_or_default()
+}
+
+fn fire(p: &mut Processor<'_, '_>, scope: ScopeId, element: ElementIdx, flows: Vec<FlowIdx>) {
+    p.emit(Event::JoinConsumed {
+        scope,
+        element,
+        flows,
+    });
+    let token = p.new_id();
+    p.emit(Event::TokenCreated {
+        token,
+        element,
+        scope,
+    });
+    p.schedule_activate(token);
+}
+
+/// No token of `scope` (or below it) and no other join of `scope` can still
+/// reach the gateway.
+fn inclusive_can_fire(
+    p: &Processor<'_, '_>,
+    scope: ScopeId,
+    element: ElementIdx,
+    upstream: &[bool],
+) -> bool {
+    if arrived(p, scope, element).is_empty() {
+        return false;
+    }
+    let reaches = |e: ElementIdx| e != element && upstream.get(e.0 as usize).copied() == Some(true);
+    for t in p.state.tokens.values() {
+        if let Some(e) = position_in_scope(p, t.scope, t.element, scope)
+            && reaches(e)
+        {
+            return false;
+        }
+    }
+    !p.state
+        .joins
+        .iter()
+        .any(|j| j.scope == scope && j.element != element && reaches(j.element))
+}
+
+/// Where a token stands from the point of view of `scope`: its own element
+/// if it moves in `scope`, the sub-process element that (transitively)
+/// contains it if it moves below, `None` if it is elsewhere.
+fn position_in_scope(
+    p: &Processor<'_, '_>,
+    mut token_scope: ScopeId,
+    mut element: ElementIdx,
+    scope: ScopeId,
+) -> Option<ElementIdx> {
+    for _ in 0..10_000 {
+        if token_scope == scope {
+            return Some(element);
+        }
+        let s = p.state.scopes.get(&token_scope)?;
+        let owner = p.state.tokens.get(&s.owner?)?;
+        element = owner.element;
+        token_scope = owner.scope;
+    }
+    None
+}
+
+/// Fires every inclusive join that is ready; true if any fired.
+pub(crate) fn fire_ready_inclusive_joins(p: &mut Processor<'_, '_>) -> bool {
+    let pending: Vec<(ScopeId, ElementIdx)> =
+        p.state.joins.iter().map(|j| (j.scope, j.element)).collect();
+    let mut fired = false;
+    for (scope, element) in pending {
+        if let ElementKind::InclusiveGateway { upstream } = &p.ctx.process.element(element).kind
+            && inclusive_can_fire(p, scope, element, upstream)
+        {
+            let mut flows = arrived(p, scope, element);
+            flows.sort_unstable();
+            flows.dedup();
+            fire(p, scope, element, flows);
+            fired = true;
+        }
+    }
+    fired
+}

@@ -1,0 +1,705 @@
+//! The deterministic engine core: a command and the current instance state
+//! give events; applying them (and only that) changes the state.
+//!
+//! [`process`] is the single entry point. It does no I/O, reads no clock and
+//! draws no random numbers: the time (`now`) and the instance id arrive with
+//! the command, other ids come from a counter in the state. Scripts run
+//! inside the step, sandboxed and without access to time or randomness, so
+//! the same command on the same state always yields the same events.
+//!
+//! Tokens are moved by a work queue rather than recursion, so a long chain
+//! or a 1,000-iteration loop costs no stack; a step budget stops a loop that
+//! never reaches a wait state (it raises an incident instead of hanging).
+//!
+//! Behaviour per element family lives in [`tasks`], [`gateways`],
+//! [`events`] and [`containers`]; [`Processor::activate`] dispatches to them
+//! with an exhaustive `match` on [`ElementKind`].
+
+pub mod containers;
+pub mod events;
+pub mod gateways;
+pub mod state;
+pub mod tasks;
+
+use std::collections::VecDeque;
+
+use serde_json::{Map, Value};
+
+use crate::compile::{CompiledProcess, ElementKind, FlowIdx, MappingSource};
+use crate::expr::Vars;
+use crate::script::ScriptEngine;
+pub use state::*;
+
+/// Upper bound on element activations in one command.
+pub const DEFAULT_STEP_BUDGET: u64 = 1_000_000;
+
+/// What can be asked of an instance.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Start the instance (state must be fresh) at the process's none start event.
+    Start {
+        variables: Map<String, Value>,
+    },
+    /// Complete a user task, receive task or job waiting at an element (by BPMN id).
+    CompleteTask {
+        element: String,
+        variables: Map<String, Value>,
+    },
+    CompleteJob {
+        job: JobId,
+        variables: Map<String, Value>,
+    },
+    /// Report a failed job; `retries` overrides the remaining count.
+    FailJob {
+        job: JobId,
+        message: String,
+        retries: Option<u32>,
+    },
+    /// Resolve an incident; for a job incident, give it `retries` (default 1).
+    ResolveIncident {
+        incident: IncidentId,
+        retries: Option<u32>,
+    },
+    Cancel,
+}
+
+/// A command refused: nothing happened.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CommandError {
+    #[error("instance is {status:?}: expected an active instance")]
+    NotActive { status: Status },
+    #[error("instance was already started")]
+    AlreadyStarted,
+    #[error("unknown element `{0}`: expected an element id of this process")]
+    UnknownElement(String),
+    #[error("nothing waits at `{0}`: expected a user task, receive task or job waiting there")]
+    NothingWaiting(String),
+    #[error("unknown job {0}")]
+    UnknownJob(JobId),
+    #[error("unknown incident {0}")]
+    UnknownIncident(IncidentId),
+    #[error("the process has no none start event")]
+    NoStartEvent,
+}
+
+/// What the core needs besides the state: the compiled process, the script
+/// engine, the time of the command and the step budget.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub process: &'a CompiledProcess,
+    pub scripts: &'a ScriptEngine,
+    /// Milliseconds since the Unix epoch, supplied by the caller's clock.
+    pub now: i64,
+    pub step_budget: u64,
+}
+
+/// Runs one command against one instance. On `Ok`, `state` has had the
+/// returned events applied; on `Err`, it is untouched.
+pub fn process(
+    ctx: Context<'_>,
+    state: &mut InstanceState,
+    command: Command,
+) -> Result<Vec<Event>, CommandError> {
+    let mut p = Processor {
+        ctx,
+        state,
+        events: Vec::new(),
+        work: VecDeque::new(),
+        steps: 0,
+    };
+    p.command(command)?;
+    p.run();
+    Ok(p.events)
+}
+
+enum Work {
+    /// Do the element's work.
+    Activate(TokenId),
+    /// The element's work is done: output mappings, then leave.
+    Complete(TokenId),
+    /// Take the outgoing flows.
+    Leave(TokenId),
+}
+
+pub(crate) struct Processor<'a, 's> {
+    pub ctx: Context<'a>,
+    pub state: &'s mut InstanceState,
+    pub events: Vec<Event>,
+    work: VecDeque<Work>,
+    steps: u64,
+}
+
+impl Processor<'_, '_> {
+    /// Records an event and applies it: the only way state changes.
+    pub fn emit(&mut self, e: Event) {
+        self.state.apply(&e);
+        self.events.push(e);
+    }
+
+    pub fn new_id(&self) -> u64 {
+        self.state.peek_id()
+    }
+
+    fn command(&mut self, command: Command) -> Result<(), CommandError> {
+        if !matches!(command, Command::Start { .. }) && self.state.status != Status::Active {
+            return Err(CommandError::NotActive {
+                status: self.state.status,
+            });
+        }
+        match command {
+            Command::Start { variables } => {
+                if !self.state.scopes.is_empty() {
+                    return Err(CommandError::AlreadyStarted);
+                }
+                let p = self.ctx.process;
+                let Some(&start) = p.scopes[0].start_events.first() else {
+                    return Err(CommandError::NoStartEvent);
+                };
+                self.emit(Event::InstanceStarted {
+                    id: self.state.id.clone(),
+                    process: p.key.clone(),
+                    at: self.ctx.now,
+                });
+                let root = self.new_id();
+                self.emit(Event::ScopeOpened {
+                    scope: root,
+                    parent: None,
+                    def: Some(crate::compile::ScopeIdx(0)),
+                    owner: None,
+                });
+                if !variables.is_empty() {
+                    self.emit(Event::VariablesSet {
+                        scope: root,
+                        variables: variables.into_iter().collect(),
+                    });
+                }
+                let token = self.new_id();
+                self.emit(Event::TokenCreated {
+                    token,
+                    element: start,
+                    scope: root,
+                });
+                self.work.push_back(Work::Activate(token));
+            }
+            Command::CompleteTask { element, variables } => {
+                let e = self
+                    .ctx
+                    .process
+                    .element_by_id(&element)
+                    .ok_or_else(|| CommandError::UnknownElement(element.clone()))?;
+                let found = self.state.tokens.iter().find(|(_, t)| {
+                    t.element == e && matches!(t.state, TokenState::Waiting | TokenState::Job(_))
+                });
+                let Some((&token, t)) = found else {
+                    return Err(CommandError::NothingWaiting(element));
+                };
+                if let TokenState::Job(job) = t.state {
+                    self.emit(Event::JobRemoved { job });
+                }
+                self.complete_with(token, variables);
+            }
+            Command::CompleteJob { job, variables } => {
+                let token = self
+                    .state
+                    .jobs
+                    .get(&job)
+                    .map(|j| j.token)
+                    .ok_or(CommandError::UnknownJob(job))?;
+                self.emit(Event::JobRemoved { job });
+                self.complete_with(token, variables);
+            }
+            Command::FailJob {
+                job,
+                message,
+                retries,
+            } => {
+                let j = self
+                    .state
+                    .jobs
+                    .get(&job)
+                    .cloned()
+                    .ok_or(CommandError::UnknownJob(job))?;
+                let left = retries.unwrap_or(j.retries.saturating_sub(1));
+                self.emit(Event::JobFailed {
+                    job,
+                    retries: left,
+                    message: message.clone(),
+                });
+                if left == 0 {
+                    let incident = self.new_id();
+                    self.emit(Event::IncidentRaised {
+                        incident,
+                        token: j.token,
+                        element: j.element,
+                        job: Some(job),
+                        on_leave: false,
+                        message,
+                    });
+                }
+            }
+            Command::ResolveIncident { incident, retries } => {
+                let inc = self
+                    .state
+                    .incidents
+                    .get(&incident)
+                    .cloned()
+                    .ok_or(CommandError::UnknownIncident(incident))?;
+                self.emit(Event::IncidentResolved { incident });
+                match inc.job {
+                    Some(job) => {
+                        self.emit(Event::JobRetriesUpdated {
+                            job,
+                            retries: retries.unwrap_or(1).max(1),
+                        });
+                        self.emit(Event::TokenStateChanged {
+                            token: inc.token,
+                            state: TokenState::Job(job),
+                        });
+                    }
+                    None => {
+                        self.emit(Event::TokenStateChanged {
+                            token: inc.token,
+                            state: TokenState::Active,
+                        });
+                        self.work.push_back(if inc.on_leave {
+                            Work::Leave(inc.token)
+                        } else {
+                            Work::Activate(inc.token)
+                        });
+                    }
+                }
+            }
+            Command::Cancel => {
+                let scopes: Vec<ScopeId> = self.state.scopes.keys().copied().collect();
+                for job in self.state.jobs.keys().copied().collect::<Vec<_>>() {
+                    self.emit(Event::JobRemoved { job });
+                }
+                for incident in self.state.incidents.keys().copied().collect::<Vec<_>>() {
+                    self.emit(Event::IncidentResolved { incident });
+                }
+                for token in self.state.tokens.keys().copied().collect::<Vec<_>>() {
+                    self.emit(Event::TokenRemoved { token });
+                }
+                let root = self.state.root_scope();
+                for scope in scopes.into_iter().filter(|s| Some(*s) != root) {
+                    self.emit(Event::ScopeClosed { scope });
+                }
+                self.emit(Event::InstanceCancelled { at: self.ctx.now });
+            }
+        }
+        Ok(())
+    }
+
+    /// Completes a waiting token with variables from outside.
+    fn complete_with(&mut self, token: TokenId, variables: Map<String, Value>) {
+        self.emit(Event::TokenStateChanged {
+            token,
+            state: TokenState::Active,
+        });
+        self.set_result_variables(token, variables.into_iter().collect());
+        self.work.push_back(Work::Complete(token));
+    }
+
+    fn run(&mut self) {
+        loop {
+            while let Some(w) = self.work.pop_front() {
+                if self.state.status != Status::Active {
+                    return;
+                }
+                self.steps += 1;
+                if self.steps > self.ctx.step_budget {
+                    let token = match w {
+                        Work::Activate(t) | Work::Complete(t) | Work::Leave(t) => t,
+                    };
+                    let budget = self.ctx.step_budget;
+                    self.incident(
+                        token,
+                        false,
+                        format!(
+                            "the command exceeded the step budget of {budget} element activations (a loop without a wait state?)"
+                        ),
+                    );
+                    self.work.clear();
+                    return;
+                }
+                match w {
+                    Work::Activate(t) => self.activate(t),
+                    Work::Complete(t) => self.complete(t),
+                    Work::Leave(t) => self.leave(t),
+                }
+            }
+            // Quiescent: inclusive joins may now be able to fire.
+            if !gateways::fire_ready_inclusive_joins(self) {
+                return;
+            }
+        }
+    }
+
+    pub(crate) fn schedule_activate(&mut self, t: TokenId) {
+        self.work.push_back(Work::Activate(t));
+    }
+
+    pub(crate) fn schedule_complete(&mut self, t: TokenId) {
+        self.work.push_back(Work::Complete(t));
+    }
+
+    /// Does the work of the element a token stands on.
+    fn activate(&mut self, token: TokenId) {
+        let Some(t) = self.state.tokens.get(&token) else {
+            return;
+        };
+        let element = t.element;
+        let p = self.ctx.process;
+        let el = p.element(element);
+        let own_scope = matches!(el.kind, ElementKind::SubProcess { .. });
+        if !el.inputs.is_empty() && t.local.is_none() && !own_scope && !self.apply_inputs(token) {
+            return;
+        }
+        match &el.kind {
+            ElementKind::StartEvent => events::start(self, token),
+            ElementKind::EndEvent => events::end(self, token),
+            ElementKind::TerminateEndEvent => events::terminate(self, token),
+            ElementKind::PassThrough => tasks::pass_through(self, token),
+            ElementKind::Script {
+                body,
+                result_variable,
+            } => tasks::script(self, token, body, result_variable.as_deref()),
+            ElementKind::ExpressionTask {
+                expr,
+                result_variable,
+            } => tasks::expression(self, token, expr, result_variable.as_deref()),
+            ElementKind::Job { job_type, retries } => tasks::job(self, token, job_type, *retries),
+            ElementKind::UserTask | ElementKind::ReceiveTask => tasks::wait(self, token),
+            ElementKind::ExclusiveGateway => gateways::exclusive(self, token),
+            ElementKind::ParallelGateway => gateways::parallel(self, token),
+            ElementKind::InclusiveGateway { upstream } => {
+                gateways::inclusive(self, token, upstream)
+            }
+            ElementKind::SubProcess { scope } => containers::enter(self, token, *scope),
+        }
+    }
+
+    /// Output mappings, the completion record, then the way out.
+    fn complete(&mut self, token: TokenId) {
+        let Some(t) = self.state.tokens.get(&token) else {
+            return;
+        };
+        let element = t.element;
+        if !self.apply_outputs(token) {
+            return;
+        }
+        self.emit(Event::ElementCompleted { token, element });
+        self.leave(token);
+    }
+
+    /// Takes the outgoing flows of a completed activity or event: every
+    /// unconditioned flow and every flow whose condition holds (an implicit
+    /// parallel/inclusive split, BPMN 2.0.2 §13.2.1); the default flow when
+    /// no conditioned flow was taken. No outgoing flow consumes the token.
+    fn leave(&mut self, token: TokenId) {
+        let Some(t) = self.state.tokens.get(&token) else {
+            return;
+        };
+        let el = self.ctx.process.element(t.element);
+        if el.outgoing.is_empty() {
+            self.consume(token);
+            return;
+        }
+        let mut taken: Vec<FlowIdx> = Vec::with_capacity(el.outgoing.len());
+        for &f in &el.outgoing {
+            if Some(f) == el.default_flow {
+                continue;
+            }
+            match &self.ctx.process.flow(f).condition {
+                None => taken.push(f),
+                Some(c) => match self.eval_bool(token, c) {
+                    Ok(true) => taken.push(f),
+                    Ok(false) => {}
+                    Err(msg) => {
+                        let id = &self.ctx.process.flow(f).id;
+                        let msg = format!("condition of `{id}`: {msg}");
+                        self.incident(token, true, msg);
+                        return;
+                    }
+                },
+            }
+        }
+        if taken.is_empty() {
+            match el.default_flow {
+                Some(d) => taken.push(d),
+                None => {
+                    let id = el.id.clone();
+                    self.incident(
+                        token,
+                        true,
+                        format!("no outgoing sequence flow of `{id}` can be taken: expected a condition to hold or a default flow, found neither"),
+                    );
+                    return;
+                }
+            }
+        }
+        self.take(token, &taken);
+    }
+
+    /// Moves `token` along the first flow and new tokens along the others.
+    pub(crate) fn take(&mut self, token: TokenId, flows: &[FlowIdx]) {
+        let Some(scope) = self.state.tokens.get(&token).map(|t| t.scope) else {
+            return;
+        };
+        for (i, &f) in flows.iter().enumerate() {
+            let target = self.ctx.process.flow(f).target;
+            let tk = if i == 0 {
+                self.emit(Event::TokenMoved {
+                    token,
+                    element: target,
+                });
+                token
+            } else {
+                let tk = self.new_id();
+                self.emit(Event::TokenCreated {
+                    token: tk,
+                    element: target,
+                    scope,
+                });
+                tk
+            };
+            self.arrive(tk, f);
+        }
+    }
+
+    /// A token arrives at its element along `flow`: joining gateways collect
+    /// it, everything else is activated.
+    fn arrive(&mut self, token: TokenId, flow: FlowIdx) {
+        let Some(t) = self.state.tokens.get(&token) else {
+            return;
+        };
+        let el = self.ctx.process.element(t.element);
+        let joins = el.incoming.len() > 1
+            && matches!(
+                el.kind,
+                ElementKind::ParallelGateway | ElementKind::InclusiveGateway { .. }
+            );
+        if joins {
+            gateways::join_arrive(self, token, flow);
+        } else {
+            self.work.push_back(Work::Activate(token));
+        }
+    }
+
+    /// The token ends here; its scope may be complete.
+    pub(crate) fn consume(&mut self, token: TokenId) {
+        let Some(scope) = self.state.tokens.get(&token).map(|t| t.scope) else {
+            return;
+        };
+        self.emit(Event::TokenRemoved { token });
+        containers::check_scope_complete(self, scope);
+    }
+
+    pub(crate) fn incident(&mut self, token: TokenId, on_leave: bool, message: String) {
+        let Some(element) = self.state.tokens.get(&token).map(|t| t.element) else {
+            return;
+        };
+        let incident = self.new_id();
+        self.emit(Event::IncidentRaised {
+            incident,
+            token,
+            element,
+            job: None,
+            on_leave,
+            message,
+        });
+    }
+
+    // ------------------------------------------------------------ variables
+
+    /// Evaluates with the token's visible variables.
+    pub(crate) fn with_vars<R>(&self, token: TokenId, f: impl FnOnce(Vars<'_>) -> R) -> R {
+        let chain = self
+            .state
+            .tokens
+            .get(&token)
+            .map(|t| self.state.scope_chain(t))
+            .unwrap_or_default();
+        let layers: Vec<&Map<String, Value>> = chain
+            .iter()
+            .filter_map(|s| self.state.scopes.get(s).map(|s| &s.variables))
+            .collect();
+        f(Vars::new(&layers))
+    }
+
+    pub(crate) fn eval_bool(&self, token: TokenId, c: &crate::expr::Expr) -> Result<bool, String> {
+        let scripts = self.ctx.scripts;
+        self.with_vars(token, |v| c.eval_bool(scripts, v))
+            .map_err(|e| e.message)
+    }
+
+    pub(crate) fn eval(&self, token: TokenId, c: &crate::expr::Expr) -> Result<Value, String> {
+        let scripts = self.ctx.scripts;
+        self.with_vars(token, |v| c.eval(scripts, v))
+            .map_err(|e| e.message)
+    }
+
+    /// Sets variables produced by the element a token is on: into its local
+    /// scope when the element has output mappings (they pick what leaves),
+    /// otherwise propagated ([`Processor::set_propagating`]).
+    pub(crate) fn set_result_variables(&mut self, token: TokenId, vars: Vec<(String, Value)>) {
+        if vars.is_empty() {
+            return;
+        }
+        let Some(t) = self.state.tokens.get(&token) else {
+            return;
+        };
+        let el = self.ctx.process.element(t.element);
+        if el.outputs.is_some() {
+            let local = match t.local {
+                Some(l) => l,
+                None => {
+                    let l = self.new_id();
+                    let parent = t.scope;
+                    self.emit(Event::ScopeOpened {
+                        scope: l,
+                        parent: Some(parent),
+                        def: None,
+                        owner: Some(token),
+                    });
+                    self.emit(Event::TokenLocalScope {
+                        token,
+                        scope: Some(l),
+                    });
+                    l
+                }
+            };
+            self.emit(Event::VariablesSet {
+                scope: local,
+                variables: vars,
+            });
+        } else {
+            self.set_propagating(token, vars);
+        }
+    }
+
+    /// Sets each variable in the nearest scope around the token (its local
+    /// scope excluded) that already has it, else at process level — how
+    /// Camunda 8 propagates variables.
+    pub(crate) fn set_propagating(&mut self, token: TokenId, vars: Vec<(String, Value)>) {
+        let Some(t) = self.state.tokens.get(&token) else {
+            return;
+        };
+        let mut chain = Vec::with_capacity(2);
+        let mut cur = Some(t.scope);
+        while let Some(s) = cur {
+            chain.push(s);
+            cur = self.state.scopes.get(&s).and_then(|x| x.parent);
+        }
+        let root = *chain.last().unwrap_or(&t.scope);
+        let mut groups: Vec<(ScopeId, Vec<(String, Value)>)> = Vec::new();
+        for (k, v) in vars {
+            let target = chain
+                .iter()
+                .copied()
+                .find(|s| {
+                    self.state
+                        .scopes
+                        .get(s)
+                        .is_some_and(|x| x.variables.contains_key(&k))
+                })
+                .unwrap_or(root);
+            match groups.iter_mut().find(|(s, _)| *s == target) {
+                Some((_, g)) => g.push((k, v)),
+                None => groups.push((target, vec![(k, v)])),
+            }
+        }
+        for (scope, variables) in groups {
+            self.emit(Event::VariablesSet { scope, variables });
+        }
+    }
+
+    /// Evaluates the element's input mappings into a new local scope.
+    /// Returns false when an incident stopped the token.
+    fn apply_inputs(&mut self, token: TokenId) -> bool {
+        let Some(t) = self.state.tokens.get(&token) else {
+            return false;
+        };
+        let local = self.new_id();
+        let parent = t.scope;
+        self.emit(Event::ScopeOpened {
+            scope: local,
+            parent: Some(parent),
+            def: None,
+            owner: Some(token),
+        });
+        self.emit(Event::TokenLocalScope {
+            token,
+            scope: Some(local),
+        });
+        self.apply_inputs_into(token, local)
+    }
+
+    /// Evaluates the element's input mappings into `local`, the token's
+    /// (already open) local scope. On failure the scope is closed again and
+    /// an incident raised; returns false then.
+    pub(crate) fn apply_inputs_into(&mut self, token: TokenId, local: ScopeId) -> bool {
+        let Some(t) = self.state.tokens.get(&token) else {
+            return false;
+        };
+        let el = self.ctx.process.element(t.element);
+        for m in &el.inputs {
+            let value = match &m.source {
+                MappingSource::Literal(v) => v.clone(),
+                MappingSource::Expr(e) => match self.eval(token, e) {
+                    Ok(v) => v,
+                    Err(msg) => {
+                        // Inputs are all-or-nothing: a retry evaluates them afresh.
+                        self.emit(Event::TokenLocalScope { token, scope: None });
+                        self.emit(Event::ScopeClosed { scope: local });
+                        let target = m.target.clone();
+                        self.incident(token, false, format!("input mapping `{target}`: {msg}"));
+                        return false;
+                    }
+                },
+            };
+            self.emit(Event::VariablesSet {
+                scope: local,
+                variables: vec![(m.target.clone(), value)],
+            });
+        }
+        true
+    }
+
+    /// Evaluates output mappings and closes the local scope. Returns false
+    /// when an incident stopped the token.
+    fn apply_outputs(&mut self, token: TokenId) -> bool {
+        let Some(t) = self.state.tokens.get(&token) else {
+            return false;
+        };
+        let el = self.ctx.process.element(t.element);
+        let local = t.local;
+        if let Some(outputs) = &el.outputs {
+            let mut values = Vec::with_capacity(outputs.len());
+            for m in outputs {
+                let value = match &m.source {
+                    MappingSource::Literal(v) => v.clone(),
+                    MappingSource::Expr(e) => match self.eval(token, e) {
+                        Ok(v) => v,
+                        Err(msg) => {
+                            let target = m.target.clone();
+                            self.incident(
+                                token,
+                                false,
+                                format!("output mapping `{target}`: {msg}"),
+                            );
+                            return false;
+                        }
+                    },
+                };
+                values.push((m.target.clone(), value));
+            }
+            self.set_propagating(token, values);
+        }
+        if let Some(l) = local {
+            self.emit(Event::TokenLocalScope { token, scope: None });
+            self.emit(Event::ScopeClosed { scope: l });
+        }
+        true
+    }
+}

@@ -1,0 +1,483 @@
+//! Instance state and the events that change it.
+//!
+//! [`InstanceState::apply`] is the only code that mutates an instance. It is
+//! total: an event that does not fit the state (which a correct processor
+//! never emits) is ignored rather than panicking, so replaying a damaged log
+//! degrades instead of crashing.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::compile::{ElementIdx, FlowIdx, ProcessKey, ScopeIdx};
+
+/// Version of the persisted state and event formats. Bump it (and add a
+/// migration) whenever a serialized shape changes; never edit a shipped one.
+pub const FORMAT_VERSION: u32 = 1;
+
+pub type TokenId = u64;
+pub type ScopeId = u64;
+pub type JobId = u64;
+pub type IncidentId = u64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Active,
+    Completed,
+    Cancelled,
+}
+
+/// One process instance: tokens in scopes, variables per scope, join
+/// counters, jobs and incidents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceState {
+    pub id: String,
+    pub process: ProcessKey,
+    pub status: Status,
+    pub scopes: BTreeMap<ScopeId, ScopeState>,
+    pub tokens: BTreeMap<TokenId, Token>,
+    /// Tokens that arrived at a joining gateway and wait for the others.
+    pub joins: Vec<JoinState>,
+    pub jobs: BTreeMap<JobId, Job>,
+    pub incidents: BTreeMap<IncidentId, Incident>,
+    /// Elements in the order they completed.
+    pub completed: Vec<ElementIdx>,
+    /// Source of token, scope, job and incident ids (deterministic).
+    pub next_id: u64,
+    pub started_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScopeState {
+    pub parent: Option<ScopeId>,
+    /// Which scope definition this is an instance of; `None` for an
+    /// element-local scope (input/output mappings of one activity).
+    pub def: Option<ScopeIdx>,
+    /// The token of the sub-process (or activity) that owns this scope.
+    pub owner: Option<TokenId>,
+    pub variables: Map<String, Value>,
+    /// Live tokens whose container is this scope (derived, kept by `apply`).
+    pub tokens: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Token {
+    pub element: ElementIdx,
+    /// The scope instance the token moves in.
+    pub scope: ScopeId,
+    /// The element-local scope holding input-mapped variables, if any.
+    pub local: Option<ScopeId>,
+    pub state: TokenState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind", content = "id")]
+pub enum TokenState {
+    /// Being moved by the current command.
+    Active,
+    /// Waiting for a user/receive task completion.
+    Waiting,
+    /// Waiting for its job.
+    Job(JobId),
+    /// Stopped by an incident.
+    Incident(IncidentId),
+    /// Waiting for the sub-process scope it opened.
+    InScope(ScopeId),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JoinState {
+    pub scope: ScopeId,
+    pub element: ElementIdx,
+    /// One entry per token that arrived, by the flow it came on.
+    pub arrived: Vec<FlowIdx>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub token: TokenId,
+    pub element: ElementIdx,
+    pub job_type: String,
+    pub retries: u32,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    pub token: TokenId,
+    pub element: ElementIdx,
+    pub job: Option<JobId>,
+    /// Raised while leaving the element (a condition failed), so resolving
+    /// it retries the way out rather than the element's work.
+    pub on_leave: bool,
+    pub message: String,
+}
+
+/// Everything that happens to an instance. Serialized in the store's log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "camelCase")]
+pub enum Event {
+    InstanceStarted {
+        id: String,
+        process: ProcessKey,
+        at: i64,
+    },
+    ScopeOpened {
+        scope: ScopeId,
+        parent: Option<ScopeId>,
+        def: Option<ScopeIdx>,
+        owner: Option<TokenId>,
+    },
+    ScopeClosed {
+        scope: ScopeId,
+    },
+    VariablesSet {
+        scope: ScopeId,
+        variables: Vec<(String, Value)>,
+    },
+    TokenCreated {
+        token: TokenId,
+        element: ElementIdx,
+        scope: ScopeId,
+    },
+    /// The token moved to another element (along a sequence flow).
+    TokenMoved {
+        token: TokenId,
+        element: ElementIdx,
+    },
+    TokenStateChanged {
+        token: TokenId,
+        state: TokenState,
+    },
+    TokenLocalScope {
+        token: TokenId,
+        scope: Option<ScopeId>,
+    },
+    TokenRemoved {
+        token: TokenId,
+    },
+    ElementCompleted {
+        token: TokenId,
+        element: ElementIdx,
+    },
+    JoinArrived {
+        scope: ScopeId,
+        element: ElementIdx,
+        flow: FlowIdx,
+    },
+    JoinConsumed {
+        scope: ScopeId,
+        element: ElementIdx,
+        flows: Vec<FlowIdx>,
+    },
+    JobCreated {
+        job: JobId,
+        token: TokenId,
+        element: ElementIdx,
+        job_type: String,
+        retries: u32,
+    },
+    JobFailed {
+        job: JobId,
+        retries: u32,
+        message: String,
+    },
+    JobRetriesUpdated {
+        job: JobId,
+        retries: u32,
+    },
+    JobRemoved {
+        job: JobId,
+    },
+    IncidentRaised {
+        incident: IncidentId,
+        token: TokenId,
+        element: ElementIdx,
+        job: Option<JobId>,
+        on_leave: bool,
+        message: String,
+    },
+    IncidentResolved {
+        incident: IncidentId,
+    },
+    InstanceCompleted {
+        at: i64,
+    },
+    InstanceCancelled {
+        at: i64,
+    },
+}
+
+impl InstanceState {
+    /// The state before its first event.
+    pub fn empty(id: &str, process: ProcessKey) -> Self {
+        InstanceState {
+            id: id.to_string(),
+            process,
+            status: Status::Active,
+            scopes: BTreeMap::new(),
+            tokens: BTreeMap::new(),
+            joins: Vec::new(),
+            jobs: BTreeMap::new(),
+            incidents: BTreeMap::new(),
+            completed: Vec::new(),
+            next_id: 1,
+            started_at: 0,
+            ended_at: None,
+        }
+    }
+
+    /// Rebuilds a state from its complete event log.
+    pub fn replay<'e>(events: impl IntoIterator<Item = &'e Event>) -> Option<Self> {
+        let mut it = events.into_iter();
+        let Some(Event::InstanceStarted { id, process, .. }) = it.next().cloned() else {
+            return None;
+        };
+        let mut s = InstanceState::empty(&id, process.clone());
+        s.apply(&Event::InstanceStarted { id, process, at: 0 });
+        for e in it {
+            s.apply(e);
+        }
+        Some(s)
+    }
+
+    /// Reserves an id. Ids are part of the events, so this is deterministic.
+    pub(crate) fn peek_id(&self) -> u64 {
+        self.next_id
+    }
+
+    fn saw_id(&mut self, id: u64) {
+        if id >= self.next_id {
+            self.next_id = id + 1;
+        }
+    }
+
+    /// The one place where instance state changes.
+    pub fn apply(&mut self, e: &Event) {
+        match e {
+            Event::InstanceStarted { at, .. } => {
+                self.status = Status::Active;
+                self.started_at = *at;
+            }
+            Event::ScopeOpened {
+                scope,
+                parent,
+                def,
+                owner,
+            } => {
+                self.saw_id(*scope);
+                self.scopes.insert(
+                    *scope,
+                    ScopeState {
+                        parent: *parent,
+                        def: *def,
+                        owner: *owner,
+                        variables: Map::new(),
+                        tokens: 0,
+                    },
+                );
+            }
+            Event::ScopeClosed { scope } => {
+                self.scopes.remove(scope);
+                self.joins.retain(|j| j.scope != *scope);
+            }
+            Event::VariablesSet { scope, variables } => {
+                if let Some(s) = self.scopes.get_mut(scope) {
+                    for (k, v) in variables {
+                        s.variables.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+            Event::TokenCreated {
+                token,
+                element,
+                scope,
+            } => {
+                self.saw_id(*token);
+                self.tokens.insert(
+                    *token,
+                    Token {
+                        element: *element,
+                        scope: *scope,
+                        local: None,
+                        state: TokenState::Active,
+                    },
+                );
+                if let Some(s) = self.scopes.get_mut(scope) {
+                    s.tokens += 1;
+                }
+            }
+            Event::TokenMoved { token, element } => {
+                if let Some(t) = self.tokens.get_mut(token) {
+                    t.element = *element;
+                    t.state = TokenState::Active;
+                }
+            }
+            Event::TokenStateChanged { token, state } => {
+                if let Some(t) = self.tokens.get_mut(token) {
+                    t.state = *state;
+                }
+            }
+            Event::TokenLocalScope { token, scope } => {
+                if let Some(t) = self.tokens.get_mut(token) {
+                    t.local = *scope;
+                }
+            }
+            Event::TokenRemoved { token } => {
+                if let Some(t) = self.tokens.remove(token)
+                    && let Some(s) = self.scopes.get_mut(&t.scope)
+                {
+                    s.tokens = s.tokens.saturating_sub(1);
+                }
+            }
+            Event::ElementCompleted { element, .. } => self.completed.push(*element),
+            Event::JoinArrived {
+                scope,
+                element,
+                flow,
+            } => match self
+                .joins
+                .iter_mut()
+                .find(|j| j.scope == *scope && j.element == *element)
+            {
+                Some(j) => j.arrived.push(*flow),
+                None => self.joins.push(JoinState {
+                    scope: *scope,
+                    element: *element,
+                    arrived: vec![*flow],
+                }),
+            },
+            Event::JoinConsumed {
+                scope,
+                element,
+                flows,
+            } => {
+                if let Some(i) = self
+                    .joins
+                    .iter()
+                    .position(|j| j.scope == *scope && j.element == *element)
+                {
+                    let j = &mut self.joins[i];
+                    for f in flows {
+                        if let Some(p) = j.arrived.iter().position(|a| a == f) {
+                            j.arrived.remove(p);
+                        }
+                    }
+                    if j.arrived.is_empty() {
+                        self.joins.remove(i);
+                    }
+                }
+            }
+            Event::JobCreated {
+                job,
+                token,
+                element,
+                job_type,
+                retries,
+            } => {
+                self.saw_id(*job);
+                self.jobs.insert(
+                    *job,
+                    Job {
+                        token: *token,
+                        element: *element,
+                        job_type: job_type.clone(),
+                        retries: *retries,
+                        last_error: None,
+                    },
+                );
+                if let Some(t) = self.tokens.get_mut(token) {
+                    t.state = TokenState::Job(*job);
+                }
+            }
+            Event::JobFailed {
+                job,
+                retries,
+                message,
+            } => {
+                if let Some(j) = self.jobs.get_mut(job) {
+                    j.retries = *retries;
+                    j.last_error = Some(message.clone());
+                }
+            }
+            Event::JobRetriesUpdated { job, retries } => {
+                if let Some(j) = self.jobs.get_mut(job) {
+                    j.retries = *retries;
+                }
+            }
+            Event::JobRemoved { job } => {
+                self.jobs.remove(job);
+            }
+            Event::IncidentRaised {
+                incident,
+                token,
+                element,
+                job,
+                on_leave,
+                message,
+            } => {
+                self.saw_id(*incident);
+                self.incidents.insert(
+                    *incident,
+                    Incident {
+                        token: *token,
+                        element: *element,
+                        job: *job,
+                        on_leave: *on_leave,
+                        message: message.clone(),
+                    },
+                );
+                if let Some(t) = self.tokens.get_mut(token) {
+                    t.state = TokenState::Incident(*incident);
+                }
+            }
+            Event::IncidentResolved { incident } => {
+                self.incidents.remove(incident);
+            }
+            Event::InstanceCompleted { at } => {
+                self.status = Status::Completed;
+                self.ended_at = Some(*at);
+            }
+            Event::InstanceCancelled { at } => {
+                self.status = Status::Cancelled;
+                self.ended_at = Some(*at);
+            }
+        }
+    }
+
+    /// The scope chain of a token, innermost first (local scope included).
+    pub fn scope_chain(&self, token: &Token) -> Vec<ScopeId> {
+        let mut out = Vec::with_capacity(3);
+        if let Some(l) = token.local {
+            out.push(l);
+        }
+        let mut cur = Some(token.scope);
+        while let Some(s) = cur {
+            out.push(s);
+            cur = self.scopes.get(&s).and_then(|x| x.parent);
+            if out.len() > 10_000 {
+                break;
+            }
+        }
+        out
+    }
+
+    /// The root (process-level) scope id.
+    pub fn root_scope(&self) -> Option<ScopeId> {
+        self.scopes
+            .iter()
+            .find(|(_, s)| s.parent.is_none() && s.def.is_some())
+            .map(|(id, _)| *id)
+    }
+
+    /// Process-level variables.
+    pub fn variables(&self) -> Map<String, Value> {
+        self.root_scope()
+            .and_then(|r| self.scopes.get(&r))
+            .map(|s| s.variables.clone())
+            .unwrap_or_default()
+    }
+}

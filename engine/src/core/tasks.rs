@@ -1,0 +1,107 @@
+//! Tasks (BPMN 2.0.2 §10.3.3).
+//!
+//! - task, manual task and none intermediate throw events pass through;
+//! - script tasks run their Rhai or FEEL body inside the step; the Rhai
+//!   script's assignments to variables propagate like job variables, the
+//!   result goes to `resultVariable` when one is set;
+//! - a JUEL `camunda:expression` service task is evaluated the same way;
+//! - service, send and business rule tasks become jobs, which a registered
+//!   handler or an external worker completes or fails;
+//! - user and receive tasks wait until completed from outside.
+//!
+//! A script or expression that fails raises an incident at the task; the
+//! engine keeps serving and the incident can be retried.
+
+use serde_json::Value;
+
+use super::{Event, Processor, TokenId, TokenState};
+use crate::compile::{JobType, ScriptBody};
+use crate::expr::Expr;
+
+pub(crate) fn pass_through(p: &mut Processor<'_, '_>, token: TokenId) {
+    p.schedule_complete(token);
+}
+
+pub(crate) fn wait(p: &mut Processor<'_, '_>, token: TokenId) {
+    p.emit(Event::TokenStateChanged {
+        token,
+        state: TokenState::Waiting,
+    });
+}
+
+pub(crate) fn script(
+    p: &mut Processor<'_, '_>,
+    token: TokenId,
+    body: &ScriptBody,
+    result_variable: Option<&str>,
+) {
+    let outcome = match body {
+        ScriptBody::Rhai(s) => {
+            let scripts = p.ctx.scripts;
+            p.with_vars(token, |v| scripts.run(s, &v.merged()))
+                .map(|o| (o.value, o.updates))
+                .map_err(|e| format!("Rhai: {e}"))
+        }
+        ScriptBody::Expression(e) => p.eval(token, e).map(|v| (v, Vec::new())),
+    };
+    match outcome {
+        Ok((value, mut updates)) => {
+            if let Some(name) = result_variable {
+                updates.push((name.to_string(), value));
+            }
+            p.set_result_variables(token, updates);
+            p.schedule_complete(token);
+        }
+        Err(msg) => p.incident(token, false, msg),
+    }
+}
+
+pub(crate) fn expression(
+    p: &mut Processor<'_, '_>,
+    token: TokenId,
+    expr: &Expr,
+    result_variable: Option<&str>,
+) {
+    match p.eval(token, expr) {
+        Ok(value) => {
+            if let Some(name) = result_variable {
+                p.set_result_variables(token, vec![(name.to_string(), value)]);
+            }
+            p.schedule_complete(token);
+        }
+        Err(msg) => p.incident(token, false, msg),
+    }
+}
+
+pub(crate) fn job(p: &mut Processor<'_, '_>, token: TokenId, job_type: &JobType, retries: u32) {
+    let Some(element) = p.state.tokens.get(&token).map(|t| t.element) else {
+        return;
+    };
+    let job_type = match job_type {
+        JobType::Fixed(t) => t.clone(),
+        JobType::Expression(e) => match p.eval(token, e) {
+            Ok(Value::String(s)) => s,
+            Ok(other) => {
+                let found = crate::expr::kind_of(&other);
+                p.incident(
+                    token,
+                    false,
+                    format!("job type: expected a string, found {found}"),
+                );
+                return;
+            }
+            Err(msg) => {
+                p.incident(token, false, format!("job type: {msg}"));
+                return;
+            }
+        },
+    };
+    let job = p.new_id();
+    p.emit(Event::JobCreated {
+        job,
+        token,
+        element,
+        job_type,
+        retries,
+    });
+}

@@ -1,0 +1,210 @@
+//! Expressions and scripts in the three languages the engine runs.
+//!
+//! Which language a body is in follows [`bpmn_models::lang`]: `=…` is FEEL
+//! (Camunda 8), `${…}` is JUEL (Camunda 7), anything else is Rhai unless a
+//! `language`/`scriptFormat` attribute says otherwise. Everything is compiled
+//! once at deploy time; evaluation takes the visible variables.
+//!
+//! Variables are JSON values. FEEL sees them converted losslessly by the
+//! `dmn` crate; JUEL reads them directly; Rhai converts only the variables a
+//! script mentions (see [`crate::script`]).
+
+use std::sync::Arc;
+
+use bpmn_models::lang::{self, Language};
+use serde_json::{Map, Value};
+
+use crate::juel::JuelExpr;
+use crate::script::{Script, ScriptEngine};
+
+/// Why an expression did not compile.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct CompileError {
+    pub message: String,
+}
+
+/// Why an expression failed at run time.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct EvalError {
+    pub message: String,
+}
+
+fn eval_err(message: impl Into<String>) -> EvalError {
+    EvalError {
+        message: message.into(),
+    }
+}
+
+/// A compiled expression: immutable, cheap to clone, `Send + Sync`.
+#[derive(Clone)]
+pub struct Expr {
+    kind: ExprKind,
+    source: Arc<str>,
+}
+
+#[derive(Clone)]
+enum ExprKind {
+    Rhai(Script),
+    Feel(dmn::feel::Expression),
+    Juel(JuelExpr),
+}
+
+impl std::fmt::Debug for Expr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} `{}`", self.language(), self.source)
+    }
+}
+
+/// The variables an expression sees: scope layers, innermost first.
+#[derive(Debug, Clone, Copy)]
+pub struct Vars<'a> {
+    layers: &'a [&'a Map<String, Value>],
+}
+
+impl<'a> Vars<'a> {
+    pub fn new(layers: &'a [&'a Map<String, Value>]) -> Self {
+        Vars { layers }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&'a Value> {
+        self.layers.iter().find_map(|l| l.get(name))
+    }
+
+    /// One map with inner layers shadowing outer ones.
+    pub fn merged(&self) -> std::borrow::Cow<'a, Map<String, Value>> {
+        match self.layers {
+            [] => std::borrow::Cow::Owned(Map::new()),
+            [one] => std::borrow::Cow::Borrowed(*one),
+            many => {
+                let mut m = Map::new();
+                for l in many.iter().rev() {
+                    for (k, v) in l.iter() {
+                        m.insert(k.clone(), v.clone());
+                    }
+                }
+                std::borrow::Cow::Owned(m)
+            }
+        }
+    }
+}
+
+impl crate::juel::Variables for Vars<'_> {
+    fn get(&self, name: &str) -> Option<Value> {
+        Vars::get(self, name).cloned()
+    }
+}
+
+impl Expr {
+    /// Compiles an expression (a condition, a mapping source, …) whose
+    /// `language` attribute may be absent.
+    pub fn compile(
+        scripts: &ScriptEngine,
+        language: Option<&str>,
+        body: &str,
+    ) -> Result<Expr, CompileError> {
+        let lang = lang::expression_language(language, body).map_err(|l| CompileError {
+            message: format!(
+                "expression language `{l}` is not supported: expected Rhai, FEEL (`=…`) or JUEL (`${{…}}`)"
+            ),
+        })?;
+        Self::compile_as(scripts, lang, body)
+    }
+
+    /// Compiles a body in a known language; FEEL bodies may keep their `=`.
+    pub fn compile_as(
+        scripts: &ScriptEngine,
+        lang: Language,
+        body: &str,
+    ) -> Result<Expr, CompileError> {
+        let kind = match lang {
+            Language::Feel => {
+                let src = body.trim_start();
+                let src = src.strip_prefix('=').unwrap_or(src);
+                ExprKind::Feel(dmn::feel::Expression::compile(src, &[]).map_err(|e| {
+                    CompileError {
+                        message: format!("FEEL: {e}"),
+                    }
+                })?)
+            }
+            Language::Juel => {
+                ExprKind::Juel(JuelExpr::parse(body.trim()).map_err(|e| CompileError {
+                    message: format!("JUEL: {e}"),
+                })?)
+            }
+            Language::Rhai => {
+                ExprKind::Rhai(scripts.compile_expression(body).map_err(|e| CompileError {
+                    message: format!("Rhai: {e}"),
+                })?)
+            }
+        };
+        Ok(Expr {
+            kind,
+            source: body.into(),
+        })
+    }
+
+    pub fn language(&self) -> Language {
+        match self.kind {
+            ExprKind::Rhai(_) => Language::Rhai,
+            ExprKind::Feel(_) => Language::Feel,
+            ExprKind::Juel(_) => Language::Juel,
+        }
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Evaluates to a JSON value.
+    pub fn eval(&self, scripts: &ScriptEngine, vars: Vars<'_>) -> Result<Value, EvalError> {
+        match &self.kind {
+            ExprKind::Rhai(s) => scripts
+                .run(s, &vars.merged())
+                .map(|o| o.value)
+                .map_err(|e| eval_err(format!("Rhai: {e}"))),
+            ExprKind::Juel(j) => j.eval(&vars).map_err(|e| eval_err(format!("JUEL: {e}"))),
+            ExprKind::Feel(f) => {
+                let mut feel_vars: Vec<(String, dmn::Value)> = Vec::new();
+                for layer in vars.layers.iter().rev() {
+                    for (k, v) in layer.iter() {
+                        feel_vars.push((k.clone(), dmn::Value::from_json(v)));
+                    }
+                }
+                let v = f
+                    .evaluate(&feel_vars)
+                    .map_err(|e| eval_err(format!("FEEL: {e}")))?;
+                if let Some(reason) = v.null_reason() {
+                    return Err(eval_err(format!("FEEL: {reason}")));
+                }
+                Ok(v.to_json())
+            }
+        }
+    }
+
+    /// Evaluates a condition; anything but a boolean is an error.
+    pub fn eval_bool(&self, scripts: &ScriptEngine, vars: Vars<'_>) -> Result<bool, EvalError> {
+        match self.eval(scripts, vars)? {
+            Value::Bool(b) => Ok(b),
+            // FEEL: a condition that evaluates to null is not satisfied.
+            Value::Null if self.language() == Language::Feel => Ok(false),
+            other => Err(eval_err(format!(
+                "condition `{}`: expected a boolean, found {}",
+                self.source.trim(),
+                kind_of(&other)
+            ))),
+        }
+    }
+}
+
+pub(crate) fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}

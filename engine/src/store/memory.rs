@@ -1,0 +1,78 @@
+//! The in-memory store: everything in maps, nothing survives the process.
+//! Used by `orchid-bpmn exec` without `--db` and by scenario tests.
+
+use std::collections::BTreeMap;
+
+use super::{DeploymentRecord, Store, StoreError};
+use crate::core::{Event, InstanceState};
+
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    deployments: Vec<DeploymentRecord>,
+    instances: BTreeMap<String, InstanceState>,
+    /// Event logs are optional in memory: benchmarks and scenario runs
+    /// don't read them back, so keeping them is a choice.
+    logs: Option<BTreeMap<String, Vec<Event>>>,
+    counter: u64,
+}
+
+impl MemoryStore {
+    /// A store that keeps checkpoints and event logs.
+    pub fn new() -> Self {
+        MemoryStore {
+            logs: Some(BTreeMap::new()),
+            ..Default::default()
+        }
+    }
+
+    /// A store that keeps checkpoints only (less memory per instance).
+    pub fn without_logs() -> Self {
+        MemoryStore::default()
+    }
+}
+
+impl Store for MemoryStore {
+    fn save_deployment(&mut self, d: &DeploymentRecord) -> Result<(), StoreError> {
+        self.deployments.push(d.clone());
+        Ok(())
+    }
+
+    fn deployments(&self) -> Result<Vec<DeploymentRecord>, StoreError> {
+        Ok(self.deployments.clone())
+    }
+
+    fn load(&self, instance: &str) -> Result<Option<InstanceState>, StoreError> {
+        Ok(self.instances.get(instance).cloned())
+    }
+
+    fn commit(&mut self, state: &InstanceState, events: &[Event]) -> Result<(), StoreError> {
+        if let Some(logs) = &mut self.logs {
+            logs.entry(state.id.clone())
+                .or_default()
+                .extend_from_slice(events);
+        }
+        self.instances.insert(state.id.clone(), state.clone());
+        Ok(())
+    }
+
+    fn events(&self, instance: &str) -> Result<Vec<Event>, StoreError> {
+        Ok(self
+            .logs
+            .as_ref()
+            .and_then(|l| l.get(instance).cloned())
+            .unwrap_or_default())
+    }
+
+    fn instances(&self) -> Result<Vec<InstanceState>, StoreError> {
+        Ok(self.instances.values().cloned().collect())
+    }
+
+    fn next_instance_number(&mut self) -> Result<u64, StoreError> {
+        self.counter += 1;
+        Ok(self.counter)
+    }
+
+    fn flush(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}

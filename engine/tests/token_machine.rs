@@ -1,0 +1,552 @@
+//! The token machine, driven through the builder (no XML): every element
+//! family of the engine core, including the tricky inclusive joins.
+
+use engine::builder::ProcessBuilder;
+use engine::core::{InstanceState, Status};
+use engine::runtime::{visited, waiting_at};
+use engine::{Engine, TaskResult};
+use serde_json::{Map, Value, json};
+
+fn vars(v: Value) -> Map<String, Value> {
+    v.as_object().cloned().unwrap_or_default()
+}
+
+fn deploy(engine: &mut Engine, defs: &bpmn_models::Definitions) -> String {
+    let xml = bpmn_models::write(defs);
+    let keys = engine.deploy("test.bpmn", &xml).expect("deploys");
+    keys[0].id.clone()
+}
+
+struct Run {
+    engine: Engine,
+    id: String,
+}
+
+impl Run {
+    fn start(defs: bpmn_models::Definitions, v: Value) -> Run {
+        let mut engine = Engine::in_memory();
+        let pid = deploy(&mut engine, &defs);
+        let id = engine.start(&pid, vars(v)).expect("starts");
+        Run { engine, id }
+    }
+
+    fn state(&self) -> InstanceState {
+        self.engine
+            .instance(&self.id)
+            .expect("store")
+            .expect("exists")
+    }
+
+    fn visited(&self) -> Vec<String> {
+        let s = self.state();
+        let p = self.engine.process_version(&s.process).expect("deployed");
+        visited(&s, p)
+    }
+
+    fn waiting(&self) -> Vec<String> {
+        let s = self.state();
+        let p = self.engine.process_version(&s.process).expect("deployed");
+        waiting_at(&s, p)
+    }
+
+    fn complete(&mut self, element: &str, v: Value) -> Status {
+        self.engine
+            .complete_task(&self.id, element, vars(v))
+            .expect("completes")
+    }
+
+    fn var(&self, name: &str) -> Value {
+        self.state()
+            .variables()
+            .get(name)
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
+    fn count(&self, element: &str) -> usize {
+        self.visited().iter().filter(|v| *v == element).count()
+    }
+}
+
+#[test]
+fn scripts_run_in_sequence_and_write_variables() {
+    let defs = ProcessBuilder::new("P")
+        .start("s")
+        .script("a", "counter = counter + 1")
+        .script("b", "counter = counter * 10; label = \"done\"")
+        .end("e")
+        .flow("s", "a")
+        .flow("a", "b")
+        .flow("b", "e")
+        .build();
+    let r = Run::start(defs, json!({"counter": 1}));
+    assert_eq!(r.state().status, Status::Completed);
+    assert_eq!(r.var("counter"), json!(20));
+    assert_eq!(r.var("label"), json!("done"));
+    assert_eq!(r.visited(), ["s", "a", "b", "e"]);
+}
+
+#[test]
+fn exclusive_gateway_in_all_three_languages_and_default() {
+    for (cond, amount, expected) in [
+        ("= amount > 1000", 5000, "big"),
+        ("= amount > 1000", 10, "small"),
+        ("${amount > 1000}", 5000, "big"),
+        ("${amount gt 1000}", 10, "small"),
+        ("amount > 1000", 5000, "big"),
+        ("amount > 1000", 10, "small"),
+    ] {
+        let defs = ProcessBuilder::new("P")
+            .start("s")
+            .exclusive("g")
+            .task("big")
+            .task("small")
+            .end("e1")
+            .end("e2")
+            .flow("s", "g")
+            .cond("g", "big", cond)
+            .flow("g", "small")
+            .default_flow("g", "small")
+            .flow("big", "e1")
+            .flow("small", "e2")
+            .build();
+        let r = Run::start(defs, json!({ "amount": amount }));
+        assert_eq!(r.state().status, Status::Completed, "{cond}");
+        assert!(
+            r.visited().contains(&expected.to_string()),
+            "{cond}: {:?}",
+            r.visited()
+        );
+        assert_eq!(r.visited().len(), 4, "{cond}");
+    }
+}
+
+#[test]
+fn exclusive_gateway_without_match_or_default_raises_incident() {
+    let defs = ProcessBuilder::new("P")
+        .start("s")
+        .exclusive("g")
+        .end("e")
+        .flow("s", "g")
+        .cond("g", "e", "= x > 1")
+        .build();
+    let r = Run::start(defs, json!({"x": 0}));
+    let s = r.state();
+    assert_eq!(s.status, Status::Active);
+    assert_eq!(s.incidents.len(), 1);
+    assert!(
+        s.incidents
+            .values()
+            .next()
+            .unwrap()
+            .message
+            .contains("expected a condition")
+    );
+}
+
+#[test]
+fn parallel_fork_and_join_fire_once() {
+    let mut b = ProcessBuilder::new("P")
+        .start("s")
+        .parallel("fork")
+        .parallel("join")
+        .end("e");
+    b = b.flow("s", "fork").flow("join", "e");
+    for i in 0..5 {
+        let t = format!("t{i}");
+        b = b.task(&t).flow("fork", &t).flow(&t, "join");
+    }
+    let r = Run::start(b.build(), json!({}));
+    assert_eq!(r.state().status, Status::Completed);
+    assert_eq!(r.count("join"), 1);
+    assert_eq!(r.count("e"), 1);
+    for i in 0..5 {
+        assert_eq!(r.count(&format!("t{i}")), 1);
+    }
+}
+
+#[test]
+fn parallel_join_waits_for_a_waiting_branch() {
+    let defs = ProcessBuilder::new("P")
+        .start("s")
+        .parallel("fork")
+        .user_task("approve")
+        .task("auto")
+        .parallel("join")
+        .end("e")
+        .flow("s", "fork")
+        .flow("fork", "approve")
+        .flow("fork", "auto")
+        .flow("approve", "join")
+        .flow("auto", "join")
+        .flow("join", "e")
+        .build();
+    let mut r = Run::start(defs, json!({}));
+    assert_eq!(r.waiting(), ["approve"]);
+    assert_eq!(r.count("join"), 0);
+    assert_eq!(
+        r.complete("approve", json!({"ok": true})),
+        Status::Completed
+    );
+    assert_eq!(r.count("join"), 1);
+    assert_eq!(r.var("ok"), json!(true));
+}
+
+fn inclusive_diamond(middle_user_task: bool) -> bpmn_models::Definitions {
+    let b = ProcessBuilder::new("P")
+        .start("s")
+        .inclusive("split")
+        .inclusive("join")
+        .end("e")
+        .task("a")
+        .task("c");
+    let b = if middle_user_task {
+        b.user_task("b")
+    } else {
+        b.task("b")
+    };
+    b.flow("s", "split")
+        .cond("split", "a", "= x > 0")
+        .cond("split", "b", "= x > 1")
+        .cond("split", "c", "= x > 2")
+        .flow("a", "join")
+        .flow("b", "join")
+        .flow("c", "join")
+        .flow("join", "e")
+        .build()
+}
+
+#[test]
+fn inclusive_split_takes_every_true_branch_and_join_fires_once() {
+    for (x, branches) in [(1, 1), (2, 2), (3, 3)] {
+        let r = Run::start(inclusive_diamond(false), json!({ "x": x }));
+        assert_eq!(r.state().status, Status::Completed, "x={x}");
+        let taken = ["a", "b", "c"].iter().filter(|t| r.count(t) == 1).count();
+        assert_eq!(taken, branches, "x={x}");
+        assert_eq!(r.count("join"), 1, "x={x}");
+        assert_eq!(r.count("e"), 1, "x={x}");
+    }
+}
+
+#[test]
+fn inclusive_join_waits_only_for_tokens_that_can_still_arrive() {
+    // x = 2: branches a and b; b waits at a user task, so the join waits too.
+    let mut r = Run::start(inclusive_diamond(true), json!({"x": 2}));
+    assert_eq!(r.waiting(), ["b"]);
+    assert_eq!(r.count("join"), 0);
+    assert_eq!(r.complete("b", json!({})), Status::Completed);
+    assert_eq!(r.count("join"), 1);
+    // x = 1: only a; b never gets a token, so the join does not wait for it.
+    let r = Run::start(inclusive_diamond(true), json!({"x": 1}));
+    assert_eq!(r.state().status, Status::Completed);
+    assert_eq!(r.count("join"), 1);
+}
+
+#[test]
+fn inclusive_join_fires_when_the_other_token_ends_elsewhere() {
+    // The b branch may leave towards an end event instead of the join;
+    // once its token is gone, the join must fire for a alone.
+    let defs = ProcessBuilder::new("P")
+        .start("s")
+        .parallel("fork")
+        .task("a")
+        .user_task("b")
+        .exclusive("route")
+        .inclusive("join")
+        .end("elsewhere")
+        .end("e")
+        .flow("s", "fork")
+        .flow("fork", "a")
+        .flow("fork", "b")
+        .flow("a", "join")
+        .flow("b", "route")
+        .cond("route", "join", "= toJoin")
+        .flow("route", "elsewhere")
+        .default_flow("route", "elsewhere")
+        .flow("join", "e")
+        .build();
+    let mut r = Run::start(defs.clone(), json!({}));
+    assert_eq!(r.count("join"), 0, "b can still arrive");
+    assert_eq!(r.complete("b", json!({"toJoin": false})), Status::Completed);
+    assert_eq!(r.count("join"), 1);
+    assert_eq!(r.count("elsewhere"), 1);
+
+    let mut r = Run::start(defs, json!({}));
+    assert_eq!(r.complete("b", json!({"toJoin": true})), Status::Completed);
+    assert_eq!(r.count("join"), 1, "both arrive, one firing");
+}
+
+#[test]
+fn inclusive_join_counts_tokens_inside_sub_processes() {
+    let defs = ProcessBuilder::new("P")
+        .start("s")
+        .parallel("fork")
+        .task("a")
+        .sub_process("sub")
+        .start("ss")
+        .user_task("inner")
+        .end("se")
+        .flow("ss", "inner")
+        .flow("inner", "se")
+        .close()
+        .inclusive("join")
+        .end("e")
+        .flow("s", "fork")
+        .flow("fork", "a")
+        .flow("fork", "sub")
+        .flow("a", "join")
+        .flow("sub", "join")
+        .flow("join", "e")
+        .build();
+    let mut r = Run::start(defs, json!({}));
+    assert_eq!(r.waiting(), ["inner"]);
+    assert_eq!(
+        r.count("join"),
+        0,
+        "the token inside sub can still reach the join"
+    );
+    assert_eq!(r.complete("inner", json!({})), Status::Completed);
+    assert_eq!(r.count("join"), 1);
+}
+
+#[test]
+fn implicit_split_and_merge() {
+    // An activity with two unconditioned outgoing flows forks; a task with
+    // two incoming flows runs once per arriving token.
+    let defs = ProcessBuilder::new("P")
+        .start("s")
+        .task("split")
+        .task("x")
+        .task("y")
+        .script("merge", "n = n + 1")
+        .end("e")
+        .flow("s", "split")
+        .flow("split", "x")
+        .flow("split", "y")
+        .flow("x", "merge")
+        .flow("y", "merge")
+        .flow("merge", "e")
+        .build();
+    let r = Run::start(defs, json!({"n": 0}));
+    assert_eq!(r.state().status, Status::Completed);
+    assert_eq!(r.count("merge"), 2);
+    assert_eq!(r.var("n"), json!(2));
+    assert_eq!(r.count("e"), 2);
+}
+
+#[test]
+fn conditional_flows_out_of_an_activity() {
+    let defs = ProcessBuilder::new("P")
+        .start("s")
+        .task("t")
+        .end("yes")
+        .end("no")
+        .flow("s", "t")
+        .cond("t", "yes", "= ok")
+        .flow("t", "no")
+        .default_flow("t", "no")
+        .build();
+    let r = Run::start(defs.clone(), json!({"ok": true}));
+    assert_eq!(r.visited(), ["s", "t", "yes"]);
+    let r = Run::start(defs, json!({"ok": false}));
+    assert_eq!(r.visited(), ["s", "t", "no"]);
+}
+
+#[test]
+fn jobs_retry_then_raise_an_incident_which_can_be_resolved() {
+    let defs = ProcessBuilder::new("P")
+        .start("s")
+        .service("charge", "charge-card", 2)
+        .end("e")
+        .flow("s", "charge")
+        .flow("charge", "e")
+        .build();
+    let mut r = Run::start(defs, json!({}));
+    assert_eq!(r.waiting(), ["charge"]);
+    let job = *r.state().jobs.keys().next().expect("a job");
+    r.engine
+        .fail_job(&r.id, job, "declined", None)
+        .expect("fails");
+    assert!(r.state().incidents.is_empty(), "one retry left");
+    r.engine
+        .fail_job(&r.id, job, "declined again", None)
+        .expect("fails");
+    let s = r.state();
+    assert_eq!(s.incidents.len(), 1);
+    let (incident, inc) = s.incidents.iter().next().expect("incident");
+    assert_eq!(inc.message, "declined again");
+    r.engine
+        .resolve_incident(&r.id, *incident, Some(1))
+        .expect("resolves");
+    assert!(r.state().incidents.is_empty());
+    assert_eq!(
+        r.engine
+            .complete_job(&r.id, job, vars(json!({"receipt": "r-1"})))
+            .expect("completes"),
+        Status::Completed
+    );
+    assert_eq!(r.var("receipt"), json!("r-1"));
+}
+
+#[test]
+fn registered_handlers_serve_jobs_in_process() {
+    let defs = ProcessBuilder::new("P")
+        .start("s")
+        .service("double", "double", 3)
+        .end("e")
+        .flow("s", "double")
+        .flow("double", "e")
+        .build();
+    let mut engine = Engine::in_memory();
+    let pid = deploy(&mut engine, &defs);
+    engine.register_handler("double", |job: &engine::JobInfo| {
+        let n = job.variables.get("n").and_then(Value::as_i64).unwrap_or(0);
+        TaskResult::Complete(vars(json!({ "n": n * 2 })))
+    });
+    let id = engine.start(&pid, vars(json!({"n": 21}))).expect("starts");
+    let s = engine.instance(&id).unwrap().unwrap();
+    assert_eq!(s.status, Status::Completed);
+    assert_eq!(s.variables()["n"], json!(42));
+}
+
+#[test]
+fn failing_script_raises_incident_and_engine_keeps_serving() {
+    let defs = ProcessBuilder::new("P")
+        .start("s")
+        .script("bad", "x = missing + 1")
+        .end("e")
+        .flow("s", "bad")
+        .flow("bad", "e")
+        .build();
+    let mut r = Run::start(defs.clone(), json!({}));
+    let s = r.state();
+    assert_eq!(s.incidents.len(), 1);
+    let inc = s.incidents.values().next().unwrap();
+    assert!(inc.message.contains("missing"), "{}", inc.message);
+    // A second instance still runs.
+    let pid = "P";
+    let ok = r
+        .engine
+        .start(pid, vars(json!({"missing": 1})))
+        .expect("starts");
+    let s2 = r.engine.instance(&ok).unwrap().unwrap();
+    assert_eq!(s2.status, Status::Completed);
+    assert_eq!(s2.variables()["x"], json!(2));
+    // Retrying without a fix raises the incident again.
+    let incident = *s.incidents.keys().next().unwrap();
+    r.engine.resolve_incident(&r.id, incident, None).unwrap();
+    assert_eq!(r.state().incidents.len(), 1);
+    r.id.clear();
+}
+
+#[test]
+fn endless_loop_hits_the_step_budget() {
+    let defs = ProcessBuilder::new("P")
+        .start("s")
+        .task("spin")
+        .exclusive("g")
+        .end("e")
+        .flow("s", "spin")
+        .flow("spin", "g")
+        .cond("g", "spin", "= true")
+        .flow("g", "e")
+        .default_flow("g", "e")
+        .build();
+    let r = Run::start(defs, json!({}));
+    let s = r.state();
+    assert_eq!(s.incidents.len(), 1);
+    assert!(
+        s.incidents
+            .values()
+            .next()
+            .unwrap()
+            .message
+            .contains("step budget")
+    );
+}
+
+#[test]
+fn sub_process_scope_inputs_outputs_and_local_variables() {
+    let defs = ProcessBuilder::new("P")
+        .start("s")
+        .sub_process("sub")
+        .start("ss")
+        .script("work", "local_total = base * 2; seen = seen + 1")
+        .end("se")
+        .flow("ss", "work")
+        .flow("work", "se")
+        .close()
+        .end("e")
+        .flow("s", "sub")
+        .flow("sub", "e")
+        .inputs("sub", &[("base", "= amount"), ("local_total", "= 0")])
+        .outputs("sub", &[("total", "= local_total")])
+        .build();
+    let r = Run::start(defs, json!({"amount": 21, "seen": 1}));
+    assert_eq!(r.state().status, Status::Completed);
+    assert_eq!(r.var("total"), json!(42));
+    assert_eq!(
+        r.var("seen"),
+        json!(2),
+        "existing variables update in place"
+    );
+    assert_eq!(r.var("local_total"), Value::Null, "locals stay inside");
+    assert_eq!(r.var("base"), Value::Null);
+    assert_eq!(r.visited(), ["s", "ss", "work", "se", "sub", "e"]);
+}
+
+#[test]
+fn terminate_end_event_ends_the_whole_instance() {
+    let defs = ProcessBuilder::new("P")
+        .start("s")
+        .parallel("fork")
+        .user_task("slow")
+        .terminate_end("stop")
+        .end("e")
+        .flow("s", "fork")
+        .flow("fork", "slow")
+        .flow("fork", "stop")
+        .flow("slow", "e")
+        .build();
+    let r = Run::start(defs, json!({}));
+    let s = r.state();
+    assert_eq!(s.status, Status::Completed);
+    assert!(s.tokens.is_empty());
+    assert_eq!(r.count("slow"), 0);
+}
+
+#[test]
+fn terminate_inside_a_sub_process_ends_only_the_sub_process() {
+    let defs = ProcessBuilder::new("P")
+        .start("s")
+        .sub_process("sub")
+        .start("ss")
+        .parallel("fork")
+        .user_task("slow")
+        .terminate_end("stop")
+        .flow("ss", "fork")
+        .flow("fork", "slow")
+        .flow("fork", "stop")
+        .close()
+        .user_task("after")
+        .end("e")
+        .flow("s", "sub")
+        .flow("sub", "after")
+        .flow("after", "e")
+        .build();
+    let r = Run::start(defs, json!({}));
+    assert_eq!(r.waiting(), ["after"]);
+    assert_eq!(r.count("sub"), 1);
+}
+
+#[test]
+fn replaying_the_event_log_rebuilds_the_state() {
+    let defs = inclusive_diamond(true);
+    let mut r = Run::start(defs, json!({"x": 3}));
+    r.complete("b", json!({"y": 1}));
+    let state = r.state();
+    let log = r.engine.store_mut().events(&r.id).expect("log");
+    let mut replayed = InstanceState::replay(&log).expect("replays");
+    replayed.started_at = state.started_at;
+    assert_eq!(replayed, state);
+}
