@@ -247,6 +247,20 @@ fn deep_nesting_is_an_error_not_a_crash() {
 }
 
 #[test]
+fn long_else_if_chains_and_nested_contexts_work() {
+    // 100 chained conditions, evaluated on a default-sized test thread.
+    let mut src = String::new();
+    for i in 0..100 {
+        src.push_str(&format!("if x = {i} then \"v{i}\" else "));
+    }
+    src.push_str("\"none\"");
+    let vars = [("x".to_string(), Value::int(99))];
+    assert_eq!(eval_str(&src, &vars).unwrap().to_feel_literal(), "\"v99\"");
+    let nested = format!("{}1{}", "{a: ".repeat(30), "}".repeat(30));
+    assert!(matches!(eval_str(&nested, &[]), Ok(Value::Context(_))));
+}
+
+#[test]
 fn compiled_expressions_are_shareable() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Expression>();

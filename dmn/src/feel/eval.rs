@@ -40,10 +40,26 @@ pub enum EvalError {
     },
 }
 
+/// One frame of variables: owned, or shared with a closure.
+#[derive(Debug, Clone)]
+enum Frame {
+    Own(Vec<(String, Value)>),
+    Shared(Arc<Vec<(String, Value)>>),
+}
+
+impl Frame {
+    fn vars(&self) -> &[(String, Value)] {
+        match self {
+            Frame::Own(v) => v,
+            Frame::Shared(v) => v,
+        }
+    }
+}
+
 /// Variables in scope: a stack of frames searched from the top.
 #[derive(Debug, Default, Clone)]
 pub struct Scope {
-    frames: Vec<Vec<(String, Value)>>,
+    frames: Vec<Frame>,
     input: Vec<Value>,
 }
 
@@ -56,14 +72,19 @@ impl Scope {
     /// Scope with one frame of variables.
     pub fn with(vars: Vec<(String, Value)>) -> Scope {
         Scope {
-            frames: vec![vars],
+            frames: vec![Frame::Own(vars)],
             input: vec![],
         }
     }
 
     /// Pushes a frame.
     pub fn push(&mut self, vars: Vec<(String, Value)>) {
-        self.frames.push(vars);
+        self.frames.push(Frame::Own(vars));
+    }
+
+    /// Pushes a frame shared with a closure (no copy).
+    pub fn push_shared(&mut self, vars: Arc<Vec<(String, Value)>>) {
+        self.frames.push(Frame::Shared(vars));
     }
 
     /// Pops the top frame.
@@ -73,22 +94,23 @@ impl Scope {
 
     /// Defines a variable in the top frame.
     pub fn set(&mut self, name: impl Into<String>, v: Value) {
-        if self.frames.is_empty() {
-            self.frames.push(vec![]);
+        if !matches!(self.frames.last(), Some(Frame::Own(_))) {
+            self.frames.push(Frame::Own(vec![]));
         }
         let name = name.into();
-        let top = self.frames.last_mut().expect("frame");
-        if let Some(e) = top.iter_mut().find(|(n, _)| *n == name) {
-            e.1 = v;
-        } else {
-            top.push((name, v));
+        if let Some(Frame::Own(top)) = self.frames.last_mut() {
+            if let Some(e) = top.iter_mut().find(|(n, _)| *n == name) {
+                e.1 = v;
+            } else {
+                top.push((name, v));
+            }
         }
     }
 
     /// Looks a variable up.
     pub fn get(&self, name: &str) -> Option<&Value> {
         for f in self.frames.iter().rev() {
-            for (n, v) in f.iter().rev() {
+            for (n, v) in f.vars().iter().rev() {
                 if n == name {
                     return Some(v);
                 }
@@ -97,15 +119,18 @@ impl Scope {
         None
     }
 
-    /// All visible variables, innermost last (for closures).
+    /// All visible variables, innermost definition of each name (for closures).
     pub fn flatten(&self) -> Vec<(String, Value)> {
+        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         let mut out: Vec<(String, Value)> = Vec::new();
         for f in &self.frames {
-            for (n, v) in f {
-                if let Some(e) = out.iter_mut().find(|(m, _)| m == n) {
-                    e.1 = v.clone();
-                } else {
-                    out.push((n.clone(), v.clone()));
+            for (n, v) in f.vars() {
+                match index.get(n.as_str()) {
+                    Some(&i) => out[i].1 = v.clone(),
+                    None => {
+                        index.insert(n, out.len());
+                        out.push((n.clone(), v.clone()));
+                    }
                 }
             }
         }
@@ -703,11 +728,14 @@ impl Evaluator {
                 *v = c;
             }
         }
-        let mut inner = scope.clone();
-        inner.push(u.closure.as_ref().clone());
-        inner.push(bound);
-        inner.input.clear();
-        let r = self.eval(&u.body, &mut inner);
+        // Parameters first, then the closure, then the caller's scope.
+        let base = scope.depth();
+        scope.push_shared(u.closure.clone());
+        scope.push(bound);
+        let saved_input = std::mem::take(&mut scope.input);
+        let r = self.eval(&u.body, scope);
+        scope.input = saved_input;
+        scope.truncate(base);
         match &u.ret {
             Some(t) => {
                 let c = coerce_to(t, r);

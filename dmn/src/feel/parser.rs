@@ -15,7 +15,7 @@ use crate::value::{Type, Value};
 use std::sync::Arc;
 
 /// Maximum syntactic nesting depth.
-pub const MAX_DEPTH: usize = 64;
+pub const MAX_DEPTH: usize = 128;
 
 /// A FEEL syntax error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -683,6 +683,15 @@ impl<'a> Parser<'a> {
     }
 
     fn disjunction(&mut self) -> Result<Expr, ParseError> {
+        // Counted as a nesting level too: one pass through the precedence
+        // chain costs about a dozen stack frames.
+        self.enter()?;
+        let r = self.disjunction_inner();
+        self.leave();
+        r
+    }
+
+    fn disjunction_inner(&mut self) -> Result<Expr, ParseError> {
         let mut l = self.conjunction()?;
         while self.eat_word("or") {
             let r = self.conjunction()?;
@@ -1048,7 +1057,10 @@ impl<'a> Parser<'a> {
                     Ok(Expr::Const(Value::Null(None)))
                 }
                 "function" if matches!(self.peek_at(1), Tok::P("(")) => self.function_def(),
-                "for" | "some" | "every" | "if" => self.expression_inner(),
+                "if" => self.expression_inner(),
+                "for" | "some" | "every" if !matches!(self.peek_at(1), Tok::P("(" | "." | ":")) => {
+                    self.expression_inner()
+                }
                 _ => Ok(Expr::Name(self.name()?)),
             },
             _ => Err(self.error("an expression")),
