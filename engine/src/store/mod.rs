@@ -10,9 +10,16 @@
 //!
 //! Records are JSON inside a versioned envelope ([`FORMAT_VERSION`]); a
 //! record with another version is refused with a clear error rather than
-//! misread.
+//! misread. The durable stores ([`sled`], [`redb`]) also write a layout
+//! version of their own when they create a store and refuse to open any
+//! other ([`StoreError::Version`]), or a path that is not a store
+//! ([`StoreError::NotAStore`]).
 
 pub mod memory;
+pub mod redb;
+pub mod sled;
+
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +59,54 @@ pub enum StoreError {
         found: u32,
         expected: u32,
     },
+    #[error("`{path}` is not an orchid-bpmn store: {message}")]
+    NotAStore { path: String, message: String },
+}
+
+/// The durable store implementations [`open`] can open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// [`sled::SledStore`]: a directory.
+    Sled,
+    /// [`redb::RedbStore`]: a single file.
+    Redb,
+}
+
+impl std::fmt::Display for StoreKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StoreKind::Sled => "sled",
+            StoreKind::Redb => "redb",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown store kind `{0}`: expected `sled` or `redb`")]
+pub struct UnknownStoreKind(pub String);
+
+impl std::str::FromStr for StoreKind {
+    type Err = UnknownStoreKind;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "sled" => Ok(StoreKind::Sled),
+            "redb" => Ok(StoreKind::Redb),
+            other => Err(UnknownStoreKind(other.to_string())),
+        }
+    }
+}
+
+/// Opens (creating it if nothing is at `path`) a durable store.
+pub fn open(
+    kind: StoreKind,
+    path: &Path,
+    durability: Durability,
+) -> Result<Box<dyn Store>, StoreError> {
+    Ok(match kind {
+        StoreKind::Sled => Box::new(sled::SledStore::open(path, durability)?),
+        StoreKind::Redb => Box::new(redb::RedbStore::open(path, durability)?),
+    })
 }
 
 /// A short description of an instance, for listings.

@@ -1,0 +1,365 @@
+//! The redb store: a single redb database file.
+//!
+//! Guarantees:
+//! - Four tables (layout in `docs/persistence.md`): `meta` (layout version
+//!   and instance counter), `deployments`, `checkpoints` and `events`, keyed
+//!   by (instance id, sequence number) so that an instance's log reads back
+//!   in order.
+//! - [`Store::commit`] (events + checkpoint) is one redb write transaction:
+//!   after a crash either all of it is there or none.
+//! - With [`Durability::Immediate`] the transaction commits with redb's
+//!   `Durability::Immediate`, so it is on disk (fsynced) when `commit`
+//!   returns. With [`Durability::Deferred`] it commits with redb's
+//!   `Durability::None` (visible to this process at once, lost in a crash)
+//!   and reaches the disk with the next [`Store::flush`] (an empty
+//!   Immediate transaction, which persists every earlier one) or when the
+//!   store is dropped.
+//! - Instance numbers are reserved in durable blocks of [`RESERVE`] (an
+//!   Immediate transaction, whatever the store's durability), so a number is
+//!   never handed out twice, also across a crash; the unused rest of a
+//!   block is skipped after a crash.
+//! - The layout version ([`LAYOUT_VERSION`]) is written when the file is
+//!   created and checked on every open; records are in the versioned
+//!   envelope of [`super::encode`].
+//! - A file that is not a redb database, or a redb database without our
+//!   tables, is refused with [`StoreError::NotAStore`]; a record that does
+//!   not decode is [`StoreError::Corrupt`] naming its key.
+//!
+//! Deviation: debug builds of redb panic on some kinds of damage that
+//! release builds report as errors; `open` turns such a panic into
+//! [`StoreError::Corrupt`].
+
+use std::path::Path;
+
+use ::redb::{
+    Database, DatabaseError, ReadableDatabase, ReadableTable, StorageError, TableDefinition,
+    TableError, WriteTransaction,
+};
+
+use super::{DeploymentRecord, Durability, Store, StoreError, decode, encode};
+use crate::core::{Event, InstanceState};
+
+/// Version of this store's table layout.
+pub const LAYOUT_VERSION: u32 = 1;
+
+/// How many instance numbers one durable reservation covers.
+pub const RESERVE: u64 = 64;
+
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const DEPLOYMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("deployments");
+const CHECKPOINTS: TableDefinition<&str, &[u8]> = TableDefinition::new("checkpoints");
+const EVENTS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("events");
+
+const FORMAT: &str = "format";
+const COUNTER: &str = "counter";
+
+/// The store. Opening locks the file for this process.
+pub struct RedbStore {
+    db: Database,
+    durability: Durability,
+    /// The next instance number to hand out.
+    next_number: u64,
+    /// Numbers below this bound are reserved durably.
+    reserved: u64,
+    /// Commits not yet made durable (Deferred only).
+    dirty: bool,
+}
+
+impl std::fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedbStore")
+            .field("durability", &self.durability)
+            .field("next_number", &self.next_number)
+            .finish_non_exhaustive()
+    }
+}
+
+fn io(context: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Io(format!("redb: {context}: {e}"))
+}
+
+/// Reads a table in a read transaction; a missing table reads as empty
+/// (tables are created with the store, so only a foreign file lacks them,
+/// and `open` refuses those).
+fn read<T>(
+    db: &Database,
+    f: impl FnOnce(&::redb::ReadTransaction) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let txn = db.begin_read().map_err(|e| io("begin read", e))?;
+    f(&txn)
+}
+
+fn table_error(name: &str, e: TableError) -> StoreError {
+    match e {
+        TableError::TableDoesNotExist(_) | TableError::TableTypeMismatch { .. } => {
+            StoreError::Corrupt {
+                key: name.to_string(),
+                message: e.to_string(),
+            }
+        }
+        e => io(&format!("open table `{name}`"), e),
+    }
+}
+
+impl RedbStore {
+    /// Opens the store in file `path`, creating it if nothing is there.
+    pub fn open(path: &Path, durability: Durability) -> Result<Self, StoreError> {
+        let shown = path.display().to_string();
+        let not_a_store = |message: String| StoreError::NotAStore {
+            path: shown.clone(),
+            message,
+        };
+        if path.is_dir() {
+            return Err(not_a_store(
+                "it is a directory; a redb store is a single file".to_string(),
+            ));
+        }
+        let opened = std::panic::catch_unwind(|| Database::create(path));
+        let db = match opened {
+            Ok(Ok(db)) => db,
+            Ok(Err(DatabaseError::Storage(StorageError::Io(e))))
+                if e.kind() == std::io::ErrorKind::InvalidData =>
+            {
+                return Err(not_a_store(format!("not a redb database ({e})")));
+            }
+            Ok(Err(DatabaseError::Storage(StorageError::Corrupted(m)))) => {
+                return Err(StoreError::Corrupt {
+                    key: shown,
+                    message: format!("redb found damaged data: {m}"),
+                });
+            }
+            Ok(Err(e)) => return Err(io(&shown, e)),
+            Err(_) => {
+                return Err(StoreError::Corrupt {
+                    key: shown,
+                    message: "redb could not read the file (it panicked while opening)".to_string(),
+                });
+            }
+        };
+        let format = read(&db, |txn| {
+            let tables = txn.list_tables().map_err(|e| io("list tables", e))?.count();
+            match txn.open_table(META) {
+                Ok(t) => {
+                    let v = t.get(FORMAT).map_err(|e| io("read", e))?;
+                    Ok(Some(v.map(|g| g.value())))
+                }
+                Err(TableError::TableDoesNotExist(_)) if tables == 0 => Ok(None),
+                Err(e) => Err(not_a_store(format!(
+                    "a redb database without orchid-bpmn's `meta` table ({e})"
+                ))),
+            }
+        })?;
+        match format {
+            // A new (empty) database: create the layout.
+            None => {
+                let txn = db.begin_write().map_err(|e| io("begin write", e))?;
+                {
+                    let mut meta = txn.open_table(META).map_err(|e| io("create", e))?;
+                    meta.insert(FORMAT, u64::from(LAYOUT_VERSION))
+                        .map_err(|e| io("create", e))?;
+                    meta.insert(COUNTER, 0).map_err(|e| io("create", e))?;
+                    txn.open_table(DEPLOYMENTS).map_err(|e| io("create", e))?;
+                    txn.open_table(CHECKPOINTS).map_err(|e| io("create", e))?;
+                    txn.open_table(EVENTS).map_err(|e| io("create", e))?;
+                }
+                txn.commit().map_err(|e| io("create", e))?;
+            }
+            Some(None) => {
+                return Err(StoreError::Corrupt {
+                    key: "meta/format".to_string(),
+                    message: "the layout version is missing".to_string(),
+                });
+            }
+            Some(Some(found)) if found != u64::from(LAYOUT_VERSION) => {
+                return Err(StoreError::Version {
+                    key: "meta/format".to_string(),
+                    found: u32::try_from(found).unwrap_or(u32::MAX),
+                    expected: LAYOUT_VERSION,
+                });
+            }
+            Some(Some(_)) => {}
+        }
+        let reserved = read(&db, |txn| {
+            let meta = txn.open_table(META).map_err(|e| table_error("meta", e))?;
+            meta.get(COUNTER)
+                .map_err(|e| io("read", e))?
+                .map(|g| g.value())
+                .ok_or_else(|| StoreError::Corrupt {
+                    key: "meta/counter".to_string(),
+                    message: "the instance counter is missing".to_string(),
+                })
+        })?;
+        Ok(RedbStore {
+            db,
+            durability,
+            next_number: reserved + 1,
+            reserved: reserved + 1,
+            dirty: false,
+        })
+    }
+
+    /// Runs `f` in one write transaction and commits it with the store's
+    /// durability.
+    fn write(
+        &mut self,
+        f: impl FnOnce(&WriteTransaction) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut txn = self.db.begin_write().map_err(|e| io("begin write", e))?;
+        let durability = match self.durability {
+            Durability::Immediate => ::redb::Durability::Immediate,
+            Durability::Deferred => ::redb::Durability::None,
+        };
+        txn.set_durability(durability)
+            .map_err(|e| io("set durability", e))?;
+        f(&txn)?;
+        txn.commit().map_err(|e| io("commit", e))?;
+        if self.durability == Durability::Deferred {
+            self.dirty = true;
+        }
+        Ok(())
+    }
+}
+
+impl Store for RedbStore {
+    fn save_deployment(&mut self, d: &DeploymentRecord) -> Result<(), StoreError> {
+        let bytes = encode(d);
+        self.write(|txn| {
+            let mut t = txn
+                .open_table(DEPLOYMENTS)
+                .map_err(|e| table_error("deployments", e))?;
+            let seq = t
+                .last()
+                .map_err(|e| io("read", e))?
+                .map_or(0, |(k, _)| k.value() + 1);
+            t.insert(seq, bytes.as_slice())
+                .map_err(|e| io("write", e))?;
+            Ok(())
+        })
+    }
+
+    fn deployments(&self) -> Result<Vec<DeploymentRecord>, StoreError> {
+        read(&self.db, |txn| {
+            let t = txn
+                .open_table(DEPLOYMENTS)
+                .map_err(|e| table_error("deployments", e))?;
+            t.iter()
+                .map_err(|e| io("scan", e))?
+                .map(|r| {
+                    let (k, v) = r.map_err(|e| io("scan", e))?;
+                    decode(&format!("deployments/{}", k.value()), v.value())
+                })
+                .collect()
+        })
+    }
+
+    fn load(&self, instance: &str) -> Result<Option<InstanceState>, StoreError> {
+        read(&self.db, |txn| {
+            let t = txn
+                .open_table(CHECKPOINTS)
+                .map_err(|e| table_error("checkpoints", e))?;
+            match t.get(instance).map_err(|e| io("read", e))? {
+                Some(v) => decode(&format!("checkpoints/{instance}"), v.value()).map(Some),
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn commit(&mut self, state: &InstanceState, events: &[Event]) -> Result<(), StoreError> {
+        let checkpoint = encode(state);
+        let encoded: Vec<Vec<u8>> = events.iter().map(encode).collect();
+        let id = state.id.as_str();
+        self.write(|txn| {
+            let mut log = txn
+                .open_table(EVENTS)
+                .map_err(|e| table_error("events", e))?;
+            let first = log
+                .range((id, 0)..=(id, u64::MAX))
+                .map_err(|e| io("read", e))?
+                .next_back()
+                .transpose()
+                .map_err(|e| io("read", e))?
+                .map_or(0, |(k, _)| k.value().1 + 1);
+            for (seq, e) in (first..).zip(&encoded) {
+                log.insert((id, seq), e.as_slice())
+                    .map_err(|e| io("write", e))?;
+            }
+            let mut t = txn
+                .open_table(CHECKPOINTS)
+                .map_err(|e| table_error("checkpoints", e))?;
+            t.insert(id, checkpoint.as_slice())
+                .map_err(|e| io("write", e))?;
+            Ok(())
+        })
+    }
+
+    fn events(&self, instance: &str) -> Result<Vec<Event>, StoreError> {
+        read(&self.db, |txn| {
+            let t = txn
+                .open_table(EVENTS)
+                .map_err(|e| table_error("events", e))?;
+            t.range((instance, 0)..=(instance, u64::MAX))
+                .map_err(|e| io("scan", e))?
+                .map(|r| {
+                    let (k, v) = r.map_err(|e| io("scan", e))?;
+                    decode(&format!("events/{instance}/{}", k.value().1), v.value())
+                })
+                .collect()
+        })
+    }
+
+    fn instances(&self) -> Result<Vec<InstanceState>, StoreError> {
+        read(&self.db, |txn| {
+            let t = txn
+                .open_table(CHECKPOINTS)
+                .map_err(|e| table_error("checkpoints", e))?;
+            t.iter()
+                .map_err(|e| io("scan", e))?
+                .map(|r| {
+                    let (k, v) = r.map_err(|e| io("scan", e))?;
+                    decode(&format!("checkpoints/{}", k.value()), v.value())
+                })
+                .collect()
+        })
+    }
+
+    fn next_instance_number(&mut self) -> Result<u64, StoreError> {
+        if self.next_number >= self.reserved {
+            // Reserve the next block durably before handing out any of it,
+            // whatever the durability of commits. An Immediate commit also
+            // persists every earlier Deferred one.
+            let bound = self.next_number + RESERVE;
+            let txn = self.db.begin_write().map_err(|e| io("begin write", e))?;
+            {
+                let mut meta = txn.open_table(META).map_err(|e| table_error("meta", e))?;
+                meta.insert(COUNTER, bound - 1)
+                    .map_err(|e| io("write", e))?;
+            }
+            txn.commit().map_err(|e| io("commit", e))?;
+            self.reserved = bound;
+            self.dirty = false;
+        }
+        let n = self.next_number;
+        self.next_number += 1;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> Result<(), StoreError> {
+        if self.dirty {
+            // An empty Immediate transaction makes every earlier
+            // non-durable one durable.
+            let txn = self.db.begin_write().map_err(|e| io("begin write", e))?;
+            txn.commit().map_err(|e| io("flush", e))?;
+            self.dirty = false;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for RedbStore {
+    fn drop(&mut self) {
+        // Deferred commits reach the disk here at the latest. A failure
+        // cannot be reported from `drop`; callers that need to know call
+        // `flush` first.
+        let _ = self.flush();
+    }
+}

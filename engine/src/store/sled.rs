@@ -1,0 +1,328 @@
+//! The sled store: a directory holding one sled database.
+//!
+//! Guarantees:
+//! - Everything lives in sled's default tree under prefixed keys (layout in
+//!   `docs/persistence.md`), so that one [`::sled::Batch`] covers every
+//!   record a command writes: [`Store::commit`] (events + checkpoint) is
+//!   applied atomically — after a crash either all of it is there or none.
+//! - With [`Durability::Immediate`] `commit` returns only after
+//!   `Db::flush` (which writes sled's log and fsyncs it) has returned.
+//!   With [`Durability::Deferred`] the batch reaches the disk at the next
+//!   [`Store::flush`], at sled's own periodic flush (every 500 ms by
+//!   default), or when the store is dropped.
+//! - Instance numbers are reserved in durable blocks of [`RESERVE`]: the
+//!   bound is flushed before any number below it is handed out, so a number
+//!   is never handed out twice, also across a crash (numbers of a block not
+//!   used before a crash are skipped).
+//! - The layout version ([`LAYOUT_VERSION`]) is written when the store is
+//!   created and checked on every open; records inside are in the versioned
+//!   envelope of [`super::encode`].
+//! - A path that is a file, or a non-empty directory without sled's files,
+//!   or a sled database without our version key, is refused with
+//!   [`StoreError::NotAStore`]; a record that does not decode is
+//!   [`StoreError::Corrupt`] naming its key.
+//!
+//! Deviation: sled 0.34 checks its own files with CRCs and reports
+//! damage as an error, but a damaged file can still make it panic while
+//! opening; `open` turns such a panic into [`StoreError::Corrupt`] rather
+//! than letting it unwind into the caller.
+
+use std::path::Path;
+
+use ::sled::{Batch, Db, IVec};
+
+use super::{DeploymentRecord, Durability, Store, StoreError, decode, encode};
+use crate::core::{Event, InstanceState};
+
+/// Version of this store's key layout.
+pub const LAYOUT_VERSION: u32 = 1;
+
+/// How many instance numbers one durable reservation covers.
+pub const RESERVE: u64 = 64;
+
+const KEY_FORMAT: &[u8] = b"m/format";
+const KEY_COUNTER: &[u8] = b"m/counter";
+const PREFIX_DEPLOYMENT: &[u8] = b"d/";
+const PREFIX_CHECKPOINT: &[u8] = b"c/";
+const PREFIX_EVENT: &[u8] = b"e/";
+
+/// The store. Opening locks the directory for this process.
+pub struct SledStore {
+    db: Db,
+    durability: Durability,
+    /// The next instance number to hand out.
+    next_number: u64,
+    /// Numbers below this bound are reserved durably.
+    reserved: u64,
+    /// Commits not yet flushed (Deferred only).
+    dirty: bool,
+}
+
+impl std::fmt::Debug for SledStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledStore")
+            .field("durability", &self.durability)
+            .field("next_number", &self.next_number)
+            .finish_non_exhaustive()
+    }
+}
+
+fn io(context: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Io(format!("sled: {context}: {e}"))
+}
+
+fn checkpoint_key(instance: &str) -> Vec<u8> {
+    let mut k = PREFIX_CHECKPOINT.to_vec();
+    k.extend_from_slice(instance.as_bytes());
+    k
+}
+
+/// `e/` + id length (u32 BE) + id + sequence (u64 BE): the length makes
+/// the prefix of one instance never a prefix of another's.
+fn event_prefix(instance: &str) -> Vec<u8> {
+    let mut k = PREFIX_EVENT.to_vec();
+    // Instance ids are short; one longer than u32::MAX bytes cannot exist
+    // in memory next to its own key anyway.
+    k.extend_from_slice(&(instance.len() as u32).to_be_bytes());
+    k.extend_from_slice(instance.as_bytes());
+    k
+}
+
+/// A key as people read it in error messages.
+fn show(key: &[u8]) -> String {
+    if let Some(rest) = key.strip_prefix(PREFIX_EVENT)
+        && rest.len() >= 12
+    {
+        let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        if rest.len() == 4 + len + 8 {
+            let id = String::from_utf8_lossy(&rest[4..4 + len]);
+            let mut seq = [0u8; 8];
+            seq.copy_from_slice(&rest[4 + len..]);
+            return format!("events/{id}/{}", u64::from_be_bytes(seq));
+        }
+    }
+    if let Some(rest) = key.strip_prefix(PREFIX_DEPLOYMENT)
+        && let Ok(seq) = <[u8; 8]>::try_from(rest)
+    {
+        return format!("deployments/{}", u64::from_be_bytes(seq));
+    }
+    if let Some(rest) = key.strip_prefix(PREFIX_CHECKPOINT) {
+        return format!("checkpoints/{}", String::from_utf8_lossy(rest));
+    }
+    String::from_utf8_lossy(key).into_owned()
+}
+
+fn read_u64(key: &[u8], bytes: &[u8]) -> Result<u64, StoreError> {
+    <[u8; 8]>::try_from(bytes)
+        .map(u64::from_be_bytes)
+        .map_err(|_| StoreError::Corrupt {
+            key: show(key),
+            message: format!("expected 8 bytes, found {}", bytes.len()),
+        })
+}
+
+fn last_seq(db: &Db, prefix: &[u8]) -> Result<Option<u64>, StoreError> {
+    match db.scan_prefix(prefix).next_back() {
+        None => Ok(None),
+        Some(Err(e)) => Err(io("scan", e)),
+        Some(Ok((k, _))) => read_u64(&k, &k[prefix.len()..]).map(Some),
+    }
+}
+
+impl SledStore {
+    /// Opens the store in directory `path`, creating it if nothing is there.
+    pub fn open(path: &Path, durability: Durability) -> Result<Self, StoreError> {
+        let shown = path.display().to_string();
+        let not_a_store = |message: &str| StoreError::NotAStore {
+            path: shown.clone(),
+            message: message.to_string(),
+        };
+        if path.is_file() {
+            return Err(not_a_store(
+                "it is a file; a sled store is a directory holding sled's `conf` and `db` files",
+            ));
+        }
+        if path.is_dir() {
+            let mut entries = std::fs::read_dir(path).map_err(|e| io(&shown, e))?;
+            let empty = entries.next().is_none();
+            if !empty && !path.join("db").is_file() {
+                return Err(not_a_store(
+                    "the directory is not empty and holds no sled `db` file",
+                ));
+            }
+        }
+        let config = ::sled::Config::new().path(path);
+        // sled 0.34 can panic on a damaged file instead of returning its
+        // `Corruption` error; contain that here.
+        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
+        let db = match opened {
+            Ok(Ok(db)) => db,
+            Ok(Err(::sled::Error::Corruption { at, .. })) => {
+                return Err(StoreError::Corrupt {
+                    key: shown,
+                    message: format!(
+                        "sled found damaged data{}",
+                        at.map(|a| format!(" at {a:?}")).unwrap_or_default()
+                    ),
+                });
+            }
+            Ok(Err(e)) => return Err(io(&shown, e)),
+            Err(_) => {
+                return Err(StoreError::Corrupt {
+                    key: shown,
+                    message: "sled could not read its files (it panicked while opening)"
+                        .to_string(),
+                });
+            }
+        };
+        match db.get(KEY_FORMAT).map_err(|e| io("read", e))? {
+            Some(v) => {
+                let found = <[u8; 4]>::try_from(v.as_ref())
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| StoreError::Corrupt {
+                        key: show(KEY_FORMAT),
+                        message: format!("expected 4 bytes, found {}", v.len()),
+                    })?;
+                if found != LAYOUT_VERSION {
+                    return Err(StoreError::Version {
+                        key: show(KEY_FORMAT),
+                        found,
+                        expected: LAYOUT_VERSION,
+                    });
+                }
+            }
+            None if db.is_empty() => {
+                let mut b = Batch::default();
+                b.insert(KEY_FORMAT, &LAYOUT_VERSION.to_be_bytes());
+                b.insert(KEY_COUNTER, &0u64.to_be_bytes());
+                db.apply_batch(b).map_err(|e| io("create", e))?;
+                db.flush().map_err(|e| io("flush", e))?;
+            }
+            None => {
+                return Err(not_a_store(
+                    "a sled database without the orchid-bpmn format key `m/format`",
+                ));
+            }
+        }
+        let reserved = match db.get(KEY_COUNTER).map_err(|e| io("read", e))? {
+            Some(v) => read_u64(KEY_COUNTER, &v)?,
+            None => {
+                return Err(StoreError::Corrupt {
+                    key: show(KEY_COUNTER),
+                    message: "the instance counter is missing".to_string(),
+                });
+            }
+        };
+        Ok(SledStore {
+            db,
+            durability,
+            // Numbers are handed out from 1; everything up to `reserved`
+            // may have been handed out before.
+            next_number: reserved + 1,
+            reserved: reserved + 1,
+            dirty: false,
+        })
+    }
+
+    /// Applies one batch and, with Immediate durability, flushes it.
+    fn write(&mut self, batch: Batch) -> Result<(), StoreError> {
+        self.db.apply_batch(batch).map_err(|e| io("write", e))?;
+        match self.durability {
+            Durability::Immediate => {
+                self.db.flush().map_err(|e| io("flush", e))?;
+            }
+            Durability::Deferred => self.dirty = true,
+        }
+        Ok(())
+    }
+
+    fn scan<T: for<'de> serde::Deserialize<'de>>(
+        &self,
+        prefix: &[u8],
+    ) -> Result<Vec<T>, StoreError> {
+        self.db
+            .scan_prefix(prefix)
+            .map(|r| {
+                let (k, v): (IVec, IVec) = r.map_err(|e| io("scan", e))?;
+                decode(&show(&k), &v)
+            })
+            .collect()
+    }
+}
+
+impl Store for SledStore {
+    fn save_deployment(&mut self, d: &DeploymentRecord) -> Result<(), StoreError> {
+        let seq = last_seq(&self.db, PREFIX_DEPLOYMENT)?.map_or(0, |s| s + 1);
+        let mut key = PREFIX_DEPLOYMENT.to_vec();
+        key.extend_from_slice(&seq.to_be_bytes());
+        let mut b = Batch::default();
+        b.insert(key, encode(d));
+        self.write(b)
+    }
+
+    fn deployments(&self) -> Result<Vec<DeploymentRecord>, StoreError> {
+        self.scan(PREFIX_DEPLOYMENT)
+    }
+
+    fn load(&self, instance: &str) -> Result<Option<InstanceState>, StoreError> {
+        let key = checkpoint_key(instance);
+        match self.db.get(&key).map_err(|e| io("read", e))? {
+            Some(v) => decode(&show(&key), &v).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn commit(&mut self, state: &InstanceState, events: &[Event]) -> Result<(), StoreError> {
+        let prefix = event_prefix(&state.id);
+        let first = last_seq(&self.db, &prefix)?.map_or(0, |s| s + 1);
+        let mut b = Batch::default();
+        for (seq, e) in (first..).zip(events) {
+            let mut key = prefix.clone();
+            key.extend_from_slice(&seq.to_be_bytes());
+            b.insert(key, encode(e));
+        }
+        b.insert(checkpoint_key(&state.id), encode(state));
+        self.write(b)
+    }
+
+    fn events(&self, instance: &str) -> Result<Vec<Event>, StoreError> {
+        self.scan(&event_prefix(instance))
+    }
+
+    fn instances(&self) -> Result<Vec<InstanceState>, StoreError> {
+        self.scan(PREFIX_CHECKPOINT)
+    }
+
+    fn next_instance_number(&mut self) -> Result<u64, StoreError> {
+        if self.next_number >= self.reserved {
+            // Reserve the next block durably before handing out any of it,
+            // whatever the durability of commits.
+            let bound = self.next_number + RESERVE;
+            self.db
+                .insert(KEY_COUNTER, &(bound - 1).to_be_bytes())
+                .map_err(|e| io("write", e))?;
+            self.db.flush().map_err(|e| io("flush", e))?;
+            self.reserved = bound;
+        }
+        let n = self.next_number;
+        self.next_number += 1;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> Result<(), StoreError> {
+        self.db.flush().map_err(|e| io("flush", e))?;
+        self.dirty = false;
+        Ok(())
+    }
+}
+
+impl Drop for SledStore {
+    fn drop(&mut self) {
+        // Deferred commits reach the disk here at the latest. A failure
+        // cannot be reported from `drop`; callers that need to know call
+        // `flush` first (sled's own drop flushes once more as well).
+        if self.dirty {
+            let _ = self.db.flush();
+        }
+    }
+}
