@@ -19,7 +19,7 @@
 use crate::decision_table::{DecisionTable, HitPolicy, InputClause, OutputClause, Rule};
 use crate::feel::ast::{Args, Boxed, Expr, UnaryTests};
 use crate::feel::eval::{DEFAULT_STEP_LIMIT, EvalError, Evaluator, Scope, TableAudit};
-use crate::feel::parser::{parse_expression_typed, parse_type, parse_unary_tests};
+use crate::feel::parser::{Names, parse_expression_in, parse_type, parse_unary_tests_in};
 use crate::model::{self, BoxedExpr, BoxedKind, Definitions, ModelError, Pos};
 use crate::value::{Context, Function, Type, UserFunction, Value};
 use std::collections::HashMap;
@@ -227,6 +227,7 @@ struct ModelInfo {
     imports: Vec<(String, String)>,
     item_defs: Vec<model::ItemDefinition>,
     names: Vec<String>,
+    name_set: Arc<Names>,
     feel_types: Vec<(String, Type)>,
 }
 
@@ -329,6 +330,7 @@ struct Builder<'a> {
     by_id: HashMap<(usize, String), usize>,
     diagnostics: Vec<Diagnostic>,
     type_cache: HashMap<(usize, String), Arc<DmnType>>,
+    resolving: Vec<(usize, String)>,
     cur_elem: String,
 }
 
@@ -463,11 +465,16 @@ impl<'a> Builder<'a> {
         if let Some(c) = self.type_cache.get(&(m, t.to_string())) {
             return c.clone();
         }
-        if depth > model::MAX_NESTING {
+        // A type that refers to itself (directly or through components) is
+        // checked only down to the recursive reference.
+        let key = (m, t.to_string());
+        if depth > model::MAX_NESTING || self.resolving.contains(&key) {
             return Arc::new(DmnType::any());
         }
+        self.resolving.push(key.clone());
         let r = self.resolve_type_uncached(m, t, depth);
-        self.type_cache.insert((m, t.to_string()), r.clone());
+        self.resolving.pop();
+        self.type_cache.insert(key, r.clone());
         r
     }
 
@@ -505,8 +512,8 @@ impl<'a> Builder<'a> {
         if text.trim().is_empty() {
             return None;
         }
-        let names = self.models[m].names.clone();
-        match parse_unary_tests(text, &names) {
+        let names = self.models[m].name_set.clone();
+        match parse_unary_tests_in(text, &names) {
             Ok(t) => Some(Arc::new(t)),
             Err(e) => {
                 self.diag("DMN101", pos, format!("in unary tests '{text}': {e}"));
@@ -546,12 +553,11 @@ impl<'a> Builder<'a> {
         t.as_ref().map(|t| self.resolve_type(m, t, 0))
     }
 
-    fn feel(&mut self, text: &str, m: usize, pos: Pos, extra: &[String]) -> Expr {
-        let mut names = self.models[m].names.clone();
-        names.extend(extra.iter().cloned());
+    fn feel(&mut self, text: &str, m: usize, pos: Pos) -> Expr {
+        let names = self.models[m].name_set.clone();
         let types = self.models[m].feel_types.clone();
         let resolve = |n: &str| types.iter().find(|(k, _)| k == n).map(|(_, t)| t.clone());
-        match parse_expression_typed(text, &names, &resolve) {
+        match parse_expression_in(text, &names, Some(&resolve)) {
             Ok(e) => e,
             Err(e) => {
                 let msg = format!("in FEEL '{}': {e}", text.trim());
@@ -580,7 +586,7 @@ impl<'a> Builder<'a> {
 
     fn boxed_inner(&mut self, b: &BoxedExpr, m: usize) -> Expr {
         match &b.kind {
-            BoxedKind::Literal(t) => self.feel(t, m, b.pos, &[]),
+            BoxedKind::Literal(t) => self.feel(t, m, b.pos),
             BoxedKind::Empty => Expr::Const(Value::Null(None)),
             BoxedKind::Context(entries) => {
                 let mut out = Vec::new();
@@ -713,7 +719,7 @@ impl<'a> Builder<'a> {
         };
         let mut inputs = Vec::new();
         for i in &t.inputs {
-            let expr = self.feel(&i.expr, m, t.pos, &[]);
+            let expr = self.feel(&i.expr, m, t.pos);
             let values = i.values.as_ref().and_then(|v| self.tests(v, m, t.pos));
             let expr = match &i.type_ref {
                 Some(tr) if false => {
@@ -727,7 +733,7 @@ impl<'a> Builder<'a> {
         let mut outputs = Vec::new();
         for o in &t.outputs {
             let values = o.values.as_ref().and_then(|v| self.tests(v, m, t.pos));
-            let default = o.default.as_ref().map(|d| self.feel(d, m, t.pos, &[]));
+            let default = o.default.as_ref().map(|d| self.feel(d, m, t.pos));
             outputs.push(OutputClause {
                 name: o.name.clone().unwrap_or_default(),
                 values,
@@ -750,8 +756,8 @@ impl<'a> Builder<'a> {
             }
             let mut tests = Vec::new();
             for (txt, pos) in &r.inputs {
-                let names = self.models[m].names.clone();
-                match parse_unary_tests(txt, &names) {
+                let names = self.models[m].name_set.clone();
+                match parse_unary_tests_in(txt, &names) {
                     Ok(u) => tests.push(Arc::new(u)),
                     Err(e) => {
                         let msg = format!("in input entry '{txt}' of rule {}: {e}", r.id);
@@ -763,7 +769,7 @@ impl<'a> Builder<'a> {
             let outs = r
                 .outputs
                 .iter()
-                .map(|(txt, pos)| self.feel(txt, m, *pos, &[]))
+                .map(|(txt, pos)| self.feel(txt, m, *pos))
                 .collect();
             rules.push(Rule {
                 id: r.id.clone(),
@@ -1007,6 +1013,15 @@ impl Run<'_> {
     }
 
     fn value(&mut self, idx: usize) -> Value {
+        if !self.ev.enter() {
+            return Value::null("evaluation aborted");
+        }
+        let v = self.value_inner(idx);
+        self.ev.leave();
+        v
+    }
+
+    fn value_inner(&mut self, idx: usize) -> Value {
         if let Some(v) = self.overrides.get(&idx) {
             let v = match &self.set.elems[idx].ty {
                 Some(t) => crate::value::convert_strings(&t.to_feel(), v.clone()),
@@ -1137,6 +1152,7 @@ impl DmnModel {
             by_id: HashMap::new(),
             diagnostics: Vec::new(),
             type_cache: HashMap::new(),
+            resolving: Vec::new(),
             cur_elem: String::new(),
         };
         for d in b.defs {
@@ -1150,6 +1166,7 @@ impl DmnModel {
                     .collect(),
                 item_defs: d.item_definitions.clone(),
                 names: Vec::new(),
+                name_set: Arc::new(Names::default()),
                 feel_types: Vec::new(),
             });
         }
@@ -1168,6 +1185,7 @@ impl DmnModel {
             }
             names.sort();
             names.dedup();
+            b.models[m].name_set = Arc::new(Names::new(&names));
             b.models[m].names = names;
         }
         // FEEL views of the item definitions, for `instance of`.

@@ -282,15 +282,31 @@ pub struct DtRule {
 type Node<'a, 'i> = roxmltree::Node<'a, 'i>;
 
 struct Reader<'a> {
-    doc: &'a roxmltree::Document<'a>,
+    text: &'a str,
+    /// Byte offsets at which lines start (for O(log n) positions).
+    line_starts: Vec<usize>,
 }
 
 impl<'a> Reader<'a> {
+    fn new(text: &'a str) -> Reader<'a> {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Reader { text, line_starts }
+    }
+
     fn pos(&self, n: Node) -> Pos {
-        let p = self.doc.text_pos_at(n.range().start);
+        let off = n.range().start.min(self.text.len());
+        let line = self.line_starts.partition_point(|&s| s <= off).max(1);
+        let start = self.line_starts[line - 1];
+        let column = self
+            .text
+            .get(start..off)
+            .map(|t| t.chars().count())
+            .unwrap_or(0)
+            + 1;
         Pos {
-            line: p.row,
-            column: p.col,
+            line: line as u32,
+            column: column as u32,
         }
     }
 
@@ -387,7 +403,7 @@ pub fn parse_definitions(xml: &str) -> Result<Definitions, ModelError> {
             found: e.to_string(),
         }
     })?;
-    let r = Reader { doc: &doc };
+    let r = Reader::new(xml);
     let root = doc.root_element();
     if root.tag_name().name() != "definitions" {
         return Err(r.err(

@@ -207,3 +207,48 @@ fn model_errors_have_positions_and_codes() {
             .contains("expected an expression, found end of input")
     );
 }
+
+fn chain(n: usize) -> String {
+    let mut xml = String::from(
+        r#"<definitions name="c" namespace="urn:c"><decision id="d0" name="d0"><literalExpression><text>0</text></literalExpression></decision>"#,
+    );
+    for i in 1..n {
+        xml.push_str(&format!(
+            r##"<decision id="d{i}" name="d{i}"><informationRequirement><requiredDecision href="#d{}"/></informationRequirement><literalExpression><text>d{} + 1</text></literalExpression></decision>"##,
+            i - 1,
+            i - 1
+        ));
+    }
+    xml.push_str("</definitions>");
+    xml
+}
+
+#[test]
+fn long_requirement_chains_evaluate_and_absurd_ones_fail_cleanly() {
+    let m = DmnModel::compile(&chain(60)).unwrap();
+    let v = m.evaluate("d59", &Inputs::default()).unwrap().value;
+    assert_eq!(v.to_feel_literal(), "59");
+    let m = DmnModel::compile(&chain(2000)).unwrap();
+    assert!(m.evaluate("d1999", &Inputs::default()).is_err());
+}
+
+#[test]
+fn self_referencing_item_definitions_compile() {
+    let xml = r#"<definitions name="t" namespace="urn:t">
+      <itemDefinition name="tNode">
+        <itemComponent name="left"><typeRef>tNode</typeRef></itemComponent>
+        <itemComponent name="right"><typeRef>tNode</typeRef></itemComponent>
+        <itemComponent name="value"><typeRef>number</typeRef></itemComponent>
+      </itemDefinition>
+      <inputData id="n" name="n"><variable name="n" typeRef="tNode"/></inputData>
+      <decision id="d" name="d"><informationRequirement><requiredInput href="&#35;n"/></informationRequirement>
+        <literalExpression><text>n.value</text></literalExpression></decision>
+    </definitions>"#;
+    let start = std::time::Instant::now();
+    let m = DmnModel::compile(xml).unwrap();
+    assert!(start.elapsed().as_secs() < 2);
+    let out = m
+        .evaluate_json("d", &json!({"n": {"value": 1, "left": null, "right": {"value": 2, "left": null, "right": null}}}))
+        .unwrap();
+    assert_eq!(out, json!(1));
+}

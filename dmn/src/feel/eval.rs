@@ -216,6 +216,24 @@ impl Evaluator {
         self.aborted.as_ref()
     }
 
+    /// Enters one level of nesting (used by the DMN layer for requirement
+    /// chains); false when the depth limit is reached.
+    pub fn enter(&mut self) -> bool {
+        if self.depth >= MAX_EVAL_DEPTH {
+            self.aborted = Some(EvalError::TooDeep {
+                limit: MAX_EVAL_DEPTH,
+            });
+            return false;
+        }
+        self.depth += 1;
+        true
+    }
+
+    /// Leaves a level entered with [`Evaluator::enter`].
+    pub fn leave(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+
     /// Consumes `n` steps; returns false when the budget is exhausted.
     pub fn step(&mut self, n: u64) -> bool {
         if self.aborted.is_some() {

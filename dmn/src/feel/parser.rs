@@ -345,6 +345,7 @@ pub struct Parser<'a> {
     toks: Vec<Token>,
     pos: usize,
     depth: usize,
+    base: &'a Names,
     names: Vec<Vec<String>>,
     no_bracket: bool,
     types: Option<TypeResolver<'a>>,
@@ -359,24 +360,58 @@ impl std::fmt::Debug for Parser<'_> {
     }
 }
 
+/// Names in scope, prepared once for longest-match lookup (whitespace runs
+/// normalised, the built-in function names included, indexed by first
+/// character).
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    by_first: std::collections::HashMap<char, Vec<String>>,
+}
+
+impl Names {
+    /// Prepares a set of names.
+    pub fn new<I, S>(names: I) -> Names
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut set = Names::default();
+        let all = names
+            .into_iter()
+            .map(|n| norm_ws(n.as_ref()))
+            .chain(BUILTIN_NAMES.iter().map(|s| s.to_string()));
+        for n in all {
+            if let Some(c) = n.chars().next() {
+                let v = set.by_first.entry(c).or_default();
+                if !v.contains(&n) {
+                    v.push(n);
+                }
+            }
+        }
+        set
+    }
+
+    fn starting_with(&self, c: char) -> &[String] {
+        self.by_first.get(&c).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
 /// Parses a FEEL expression. `names` are the names in scope (used to resolve
 /// names containing spaces or special characters).
 pub fn parse_expression(src: &str, names: &[String]) -> Result<Expr, ParseError> {
-    let mut p = Parser::new(src, names)?;
-    let e = p.expression()?;
-    p.expect_eof()?;
-    Ok(e)
+    parse_expression_in(src, &Names::new(names), None)
 }
 
-/// Parses a FEEL expression; type names that are not FEEL built-ins are
-/// resolved through `types` (item definitions of a DMN model).
-pub fn parse_expression_typed(
+/// Parses a FEEL expression against prepared names; type names that are not
+/// FEEL built-ins are resolved through `types` (item definitions of a DMN
+/// model).
+pub fn parse_expression_in(
     src: &str,
-    names: &[String],
-    types: &dyn Fn(&str) -> Option<Type>,
+    names: &Names,
+    types: Option<TypeResolver<'_>>,
 ) -> Result<Expr, ParseError> {
     let mut p = Parser::new(src, names)?;
-    p.types = Some(types);
+    p.types = types;
     let e = p.expression()?;
     p.expect_eof()?;
     Ok(e)
@@ -384,6 +419,11 @@ pub fn parse_expression_typed(
 
 /// Parses FEEL unary tests (§10.3.1.2 rule 14).
 pub fn parse_unary_tests(src: &str, names: &[String]) -> Result<UnaryTests, ParseError> {
+    parse_unary_tests_in(src, &Names::new(names))
+}
+
+/// Parses FEEL unary tests against prepared names.
+pub fn parse_unary_tests_in(src: &str, names: &Names) -> Result<UnaryTests, ParseError> {
     let mut p = Parser::new(src, names)?;
     let t = p.unary_tests()?;
     p.expect_eof()?;
@@ -392,7 +432,8 @@ pub fn parse_unary_tests(src: &str, names: &[String]) -> Result<UnaryTests, Pars
 
 /// Parses a FEEL type (`list<number>`, `context<a: string>`, ...).
 pub fn parse_type(src: &str) -> Result<Type, ParseError> {
-    let mut p = Parser::new(src, &[])?;
+    let names = Names::default();
+    let mut p = Parser::new(src, &names)?;
     let t = p.type_()?;
     p.expect_eof()?;
     Ok(t)
@@ -403,23 +444,18 @@ fn norm_ws(s: &str) -> String {
 }
 
 impl<'a> Parser<'a> {
-    fn new(src: &'a str, names: &[String]) -> Result<Parser<'a>, ParseError> {
+    fn new(src: &'a str, names: &'a Names) -> Result<Parser<'a>, ParseError> {
         if src.len() > 1_000_000 {
             return Err(err_at(src, 0, "at most 1,000,000 bytes of FEEL", "more"));
         }
         let toks = lex(src)?;
-        let mut base: Vec<String> = names
-            .iter()
-            .filter(|n| !n.is_empty())
-            .map(|n| norm_ws(n))
-            .collect();
-        base.extend(BUILTIN_NAMES.iter().map(|s| s.to_string()));
         Ok(Parser {
             src,
             toks,
             pos: 0,
             depth: 0,
-            names: vec![base],
+            base: names,
+            names: Vec::new(),
             no_bracket: false,
             types: None,
         })
@@ -535,8 +571,10 @@ impl<'a> Parser<'a> {
         let start = self.start();
         let rest = &self.src[start..];
         let mut best: Option<(usize, &str)> = None;
-        for frame in &self.names {
-            for n in frame {
+        let first = rest.chars().next()?;
+        let base = self.base.starting_with(first).iter();
+        for n in base.chain(self.names.iter().flatten()) {
+            {
                 if let Some(len) = match_name_text(rest, n)
                     && best.is_none_or(|(l, _)| len > l)
                 {
