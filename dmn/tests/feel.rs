@@ -311,3 +311,24 @@ proptest::proptest! {
         proptest::prop_assert_eq!(v.feel_eq(&back), Some(true));
     }
 }
+
+#[test]
+fn doubling_values_run_out_of_budget_not_memory() {
+    let start = std::time::Instant::now();
+    let bombs = [
+        "for i in 1..64 return if i = 1 then \"xxxxxxxx\" else partial[-1] + partial[-1]",
+        "for i in 1..64 return if i = 1 then [1] else concatenate(partial[-1], partial[-1])",
+        "for i in 1..64 return if i = 1 then [1] else [partial[-1], partial[-1]]",
+        "{a: \"xxxxxxxxxxxxxxxx\", b: a+a, c: b+b, d: c+c, e: d+d, f: e+e, g: f+f, h: g+g, i: h+h, j: i+i, k: j+j, l: k+k, m: l+l, n: m+m, o: n+n, p: o+o, q: p+p, r: q+q, s: r+r, t: s+s, u: t+t, v: u+u, w: v+v, x: w+w, y: x+x, z: y+y}.z",
+    ];
+    for src in bombs {
+        let r = Expression::compile(src, &[]).unwrap().evaluate(&[]);
+        let blocked = match &r {
+            Err(_) => true,
+            Ok(Value::List(l)) => l.last().is_some_and(Value::is_null),
+            Ok(v) => v.is_null(),
+        };
+        assert!(blocked, "{src}");
+    }
+    assert!(start.elapsed().as_secs() < 20);
+}

@@ -20,6 +20,8 @@ use std::sync::Arc;
 
 /// Default number of evaluation steps allowed per evaluation.
 pub const DEFAULT_STEP_LIMIT: u64 = 5_000_000;
+/// Largest string that concatenation may build.
+pub const MAX_STRING_BYTES: usize = 16 * 1024 * 1024;
 /// Maximum evaluation nesting (function calls, nested expressions).
 pub const MAX_EVAL_DEPTH: u32 = 180;
 
@@ -234,6 +236,41 @@ impl Evaluator {
         self.depth = self.depth.saturating_sub(1);
     }
 
+    /// Charges steps for copying `v`: one per list element or context entry
+    /// and per 256 bytes of string, counted recursively; false when the
+    /// budget is exhausted. This bounds the memory one evaluation can build.
+    pub fn charge(&mut self, v: &Value) -> bool {
+        fn weight(v: &Value, budget: u64) -> u64 {
+            match v {
+                Value::List(items) => {
+                    let mut w = items.len() as u64;
+                    for i in items {
+                        if w > budget {
+                            break;
+                        }
+                        w += weight(i, budget);
+                    }
+                    w
+                }
+                Value::Context(c) => {
+                    let mut w = c.entries.len() as u64;
+                    for (_, i) in &c.entries {
+                        if w > budget {
+                            break;
+                        }
+                        w += weight(i, budget);
+                    }
+                    w
+                }
+                Value::String(s) => s.len() as u64 / 256,
+                _ => 0,
+            }
+        }
+        let remaining = self.limit.saturating_sub(self.steps);
+        let w = weight(v, remaining.saturating_add(1));
+        self.step(w)
+    }
+
     /// Consumes `n` steps; returns false when the budget is exhausted.
     pub fn step(&mut self, n: u64) -> bool {
         if self.aborted.is_some() {
@@ -269,7 +306,14 @@ impl Evaluator {
             Expr::Const(v) => v.clone(),
             Expr::Input => scope.input(),
             Expr::Name(n) => match scope.get(n) {
-                Some(v) => v.clone(),
+                Some(v) => {
+                    // Copying a value costs in proportion to its size, so
+                    // that doubling tricks run out of budget, not memory.
+                    if !self.charge(v) {
+                        return Value::null("evaluation aborted");
+                    }
+                    v.clone()
+                }
                 None => match builtins::canonical(n) {
                     Some(b) => Value::Function(Arc::new(Function::Builtin(b))),
                     None => dotted(n, scope).unwrap_or_else(|| {
@@ -565,7 +609,11 @@ impl Evaluator {
     ) -> Result<(), Value> {
         if i == ctxs.len() {
             if self.partial_needed {
-                scope.set("partial", Value::List(out.clone()));
+                let partial = Value::List(out.clone());
+                if !self.charge(&partial) {
+                    return Err(Value::null("evaluation aborted"));
+                }
+                scope.set("partial", partial);
             }
             let v = self.eval(body, scope);
             out.push(v);
@@ -1163,7 +1211,14 @@ pub fn arith(op: ArithOp, a: &Value, b: &Value) -> Value {
             }
         }
         (ArithOp::Pow, Number(x), Number(y)) => num(x.pow(y), "exponentiation"),
-        (ArithOp::Add, String(x), String(y)) => String(format!("{x}{y}")),
+        (ArithOp::Add, String(x), String(y)) => {
+            if x.len() + y.len() > MAX_STRING_BYTES {
+                return Value::null(format!(
+                    "expected a string of at most {MAX_STRING_BYTES} bytes, found more"
+                ));
+            }
+            String(format!("{x}{y}"))
+        }
         // durations
         (ArithOp::Add, DtDuration(x), DtDuration(y)) => {
             x.checked_add(*y).map(DtDuration).unwrap_or_else(bad)
