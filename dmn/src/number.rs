@@ -241,7 +241,7 @@ impl Number {
     /// Integer exponent or decimal exponent (`**`).
     pub fn pow(&self, e: &Number) -> Option<Number> {
         if let Some(i) = e.to_i64() {
-            if i.abs() <= 1_000_000 {
+            if i.unsigned_abs() <= 1_000_000 {
                 // Exact repeated squaring in decimal128 (rounded at each step,
                 // as IEEE does for integer powers).
                 let mut c = cx();

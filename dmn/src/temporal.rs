@@ -714,7 +714,10 @@ fn millis(diff_nanos: i128) -> i128 {
 
 /// Adds months to a date, clamping the day.
 pub fn add_months_date(d: Date, m: i64) -> Option<Date> {
-    let total = (d.year() as i64).checked_mul(12)? + (d.month() as i64 - 1) + m;
+    let total = (d.year() as i64)
+        .checked_mul(12)?
+        .checked_add(d.month() as i64 - 1)?
+        .checked_add(m)?;
     let y = total.div_euclid(12);
     let mo = total.rem_euclid(12) + 1;
     let day = (d.day()).min(days_in_month(y, mo as u8));

@@ -530,7 +530,7 @@ fn chars_sub(s: &str, start: i64, len: Option<i64>) -> Option<String> {
     }
     let end = match len {
         Some(l) if l < 0 => return None,
-        Some(l) => (st + l).min(n),
+        Some(l) => st.saturating_add(l).min(n),
         None => n,
     };
     Some(chars[st as usize..end.max(st) as usize].iter().collect())
@@ -1700,7 +1700,7 @@ fn list_fn(ev: &mut Evaluator, name: &str, args: Vec<Value>) -> Value {
                     let end = match args.get(2) {
                         None => n,
                         Some(v) => match int_arg(v) {
-                            Some(len) if len >= 0 && s0 + len <= n => s0 + len,
+                            Some(len) if len >= 0 && s0.saturating_add(len) <= n => s0 + len,
                             _ => return null("sublist: bad length"),
                         },
                     };
