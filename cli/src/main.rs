@@ -2,12 +2,14 @@
 //! terminal and exit codes; everything else is a library call.
 //!
 //! Exit codes: 0 success, 1 the input has errors (invalid model, failing
-//! test), 2 usage error (clap's own code for bad arguments), 3 reserved for
-//! `exec` on an invalid model.
+//! test, an instance stopped by an incident, an unknown instance), 2 usage
+//! error (clap's own code for bad arguments), 3 `exec` on an invalid model.
 
 mod bpmn_cmd;
 mod dmn_cmd;
+mod engine_cmd;
 mod report;
+mod scenario_cmd;
 
 use std::process::ExitCode;
 
@@ -33,6 +35,21 @@ enum Command {
     Dmn(dmn_cmd::DmnCommand),
     /// Evaluate one FEEL expression.
     Feel(dmn_cmd::FeelArgs),
+    /// Deploy a BPMN file, start an instance and run it until it completes or every token waits.
+    Exec(engine_cmd::ExecArgs),
+    /// List the instances in a store, with their state and where they wait.
+    Instances(engine_cmd::InstancesArgs),
+    /// User and receive tasks of stored instances.
+    #[command(subcommand)]
+    Task(engine_cmd::TaskCommand),
+    /// Jobs of stored instances (as an external worker would report them).
+    #[command(subcommand)]
+    Job(engine_cmd::JobCommand),
+    /// Incidents of stored instances: list and retry.
+    #[command(subcommand)]
+    Incident(engine_cmd::IncidentCommand),
+    /// Run process scenarios (JSON files) against an in-memory engine with a virtual clock.
+    Test(scenario_cmd::TestArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +60,12 @@ fn main() -> ExitCode {
         Command::Inspect(args) => bpmn_cmd::inspect(args),
         Command::Dmn(cmd) => report_errors(dmn_cmd::run_dmn(cmd)),
         Command::Feel(args) => report_errors(dmn_cmd::run_feel(args)),
+        Command::Exec(args) => engine_cmd::exec(args),
+        Command::Instances(args) => engine_cmd::instances(args),
+        Command::Task(cmd) => engine_cmd::task(cmd),
+        Command::Job(cmd) => engine_cmd::job(cmd),
+        Command::Incident(cmd) => engine_cmd::incident(cmd),
+        Command::Test(args) => scenario_cmd::test(args),
     }
 }
 

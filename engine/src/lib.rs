@@ -8,6 +8,7 @@ pub mod core;
 pub mod expr;
 pub mod juel;
 pub mod runtime;
+pub mod scenario;
 pub mod script;
 pub mod store;
 

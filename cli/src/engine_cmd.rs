@@ -1,0 +1,753 @@
+//! `exec`, `instances`, `task`, `job` and `incident`: run a process and act
+//! on its instances. Files and stores are opened here; the engine crate
+//! only sees texts and a [`engine::store::Store`].
+//!
+//! Exit codes: 0 the instance completed or is active (or a listing was
+//! printed); 1 the instance has an open incident, or the command was
+//! refused (unknown instance, element, job or incident; a store failure);
+//! 2 usage error (bad arguments, an unreadable file, bad JSON, no store at
+//! `--db`); 3 invalid model, with diagnostics on standard error.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use bpmn_models::Severity;
+use clap::{Args, Subcommand, ValueEnum};
+use engine::compile::CompiledProcess;
+use engine::core::{IncidentId, InstanceState, JobId, TokenState};
+use engine::scenario::{InstanceStateName, Snapshot, describe_engine_error};
+use engine::store::{Durability, StoreKind};
+use engine::{Engine, EngineError, EngineOptions, SystemClock};
+use miette::miette;
+use serde_json::{Map, Value};
+
+use crate::report::{self, Problem};
+
+/// Which durable store `--db` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreArg {
+    /// A sled database (a directory).
+    Sled,
+    /// A redb database (a single file).
+    Redb,
+}
+
+impl From<StoreArg> for StoreKind {
+    fn from(s: StoreArg) -> Self {
+        match s {
+            StoreArg::Sled => StoreKind::Sled,
+            StoreArg::Redb => StoreKind::Redb,
+        }
+    }
+}
+
+/// Variables given on the command line.
+#[derive(Debug, Args)]
+pub struct VarArgs {
+    /// A variable as NAME=VALUE; VALUE is read as JSON when it parses as
+    /// JSON (`15`, `true`, `{"a":1}`, `"15"`), as a string otherwise.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    var: Vec<(String, Value)>,
+    /// Variables from a file holding one JSON object (`--var` wins on a
+    /// name given in both).
+    #[arg(long = "vars", value_name = "FILE.json")]
+    vars: Option<PathBuf>,
+}
+
+/// The store of an existing engine.
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// The store written by `exec --db`.
+    #[arg(long, value_name = "PATH")]
+    db: PathBuf,
+    /// The store implementation.
+    #[arg(long, value_enum, default_value_t = StoreArg::Sled)]
+    store: StoreArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The BPMN file to deploy and run.
+    file: PathBuf,
+    /// Which process to start, when the file holds several executable ones.
+    #[arg(long, value_name = "ID")]
+    process: Option<String>,
+    #[command(flatten)]
+    vars: VarArgs,
+    /// Keep the instance in this store (created if missing) so that later
+    /// commands can continue it; without it the store is in memory.
+    #[arg(long, value_name = "PATH")]
+    db: Option<PathBuf>,
+    /// The store implementation for `--db`.
+    #[arg(long, value_enum, default_value_t = StoreArg::Sled, requires = "db")]
+    store: StoreArg,
+    /// Print one JSON object on standard output and nothing else.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InstancesArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Print a JSON array of instances.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `orchid-bpmn task ...`
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Complete the user task, receive task or job waiting at an element.
+    Complete {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The instance id.
+        instance: String,
+        /// The BPMN id of the element where the task waits.
+        element: String,
+        #[command(flatten)]
+        vars: VarArgs,
+        /// Print the resulting instance as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `orchid-bpmn job ...`
+#[derive(Debug, Subcommand)]
+pub enum JobCommand {
+    /// Complete a job, as a worker that did the work.
+    Complete {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The instance id.
+        instance: String,
+        /// The job id, or the BPMN id of the element whose job it is.
+        job: String,
+        #[command(flatten)]
+        vars: VarArgs,
+        /// Print the resulting instance as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Report a job as failed; with no retries left it becomes an incident.
+    Fail {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The instance id.
+        instance: String,
+        /// The job id, or the BPMN id of the element whose job it is.
+        job: String,
+        /// Why it failed.
+        #[arg(long, default_value = "the job failed")]
+        message: String,
+        /// Retries left after this failure (default: one fewer than before).
+        #[arg(long)]
+        retries: Option<u32>,
+        /// Print the resulting instance as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `orchid-bpmn incident ...`
+#[derive(Debug, Subcommand)]
+pub enum IncidentCommand {
+    /// List open incidents, of every instance or of one.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Only this instance.
+        instance: Option<String>,
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Resolve an incident and retry the work it stopped.
+    Retry {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The instance id.
+        instance: String,
+        /// The incident id, or the BPMN id of the element it stopped.
+        incident: String,
+        /// Retries a failed job gets back (default 1).
+        #[arg(long)]
+        retries: Option<u32>,
+        /// Print the resulting instance as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A command that did not succeed, with its exit code.
+#[derive(Debug)]
+enum Fail {
+    /// Print this report, exit with this code.
+    Report(u8, miette::Report),
+    /// Diagnostics were printed already; exit with this code.
+    Printed(u8),
+}
+
+fn usage(message: impl std::fmt::Display) -> Fail {
+    Fail::Report(2, miette!("{message}"))
+}
+
+fn refused(message: impl std::fmt::Display) -> Fail {
+    Fail::Report(1, miette!("{message}"))
+}
+
+fn finish(result: Result<ExitCode, Fail>) -> ExitCode {
+    match result {
+        Ok(code) => code,
+        Err(Fail::Report(code, report)) => {
+            eprintln!("{report:?}");
+            ExitCode::from(code)
+        }
+        Err(Fail::Printed(code)) => ExitCode::from(code),
+    }
+}
+
+/// `NAME=VALUE`, the value as JSON when it parses, as a string otherwise.
+fn parse_var(s: &str) -> Result<(String, Value), String> {
+    let (name, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=VALUE, found `{s}`"))?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(format!(
+            "expected a variable name before `=`, found none in `{s}`"
+        ));
+    }
+    let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_string()));
+    Ok((name.to_string(), value))
+}
+
+impl VarArgs {
+    fn collect(&self) -> Result<Map<String, Value>, Fail> {
+        let mut out = Map::new();
+        if let Some(path) = &self.vars {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
+            match serde_json::from_str::<Value>(&text) {
+                Ok(Value::Object(m)) => out = m,
+                Ok(other) => {
+                    let found = match other {
+                        Value::Array(_) => "an array",
+                        Value::String(_) => "a string",
+                        Value::Number(_) => "a number",
+                        Value::Bool(_) => "a boolean",
+                        _ => "null",
+                    };
+                    return Err(usage(format!(
+                        "{}: expected a JSON object of variables, found {found}",
+                        path.display()
+                    )));
+                }
+                Err(e) => {
+                    return Err(usage(format!(
+                        "{}: expected a JSON object of variables: {e}",
+                        path.display()
+                    )));
+                }
+            }
+        }
+        for (k, v) in &self.var {
+            out.insert(k.clone(), v.clone());
+        }
+        Ok(out)
+    }
+}
+
+fn read_model(path: &Path) -> Result<String, Fail> {
+    let bytes =
+        std::fs::read(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
+    bpmn_models::decode(&bytes).map_err(|e| usage(format!("{}: {e}", path.display())))
+}
+
+/// Renders an invalid model's problems rustc-style on stderr (exit 3);
+/// other engine errors become a refusal (exit 1).
+fn deploy_failure(text: &str, error: EngineError) -> Fail {
+    let (file, problems): (String, Vec<Problem>) = match &error {
+        EngineError::Parse { file, error } => (file.clone(), vec![Problem::from(error.as_ref())]),
+        EngineError::Deploy { file, error } => (
+            file.clone(),
+            error
+                .problems
+                .iter()
+                .map(|p| Problem {
+                    code: p.code.to_string(),
+                    severity: Severity::Error,
+                    message: p.message.clone(),
+                    element_id: p.element_id.clone(),
+                    span: p.span.is_known().then_some(p.span),
+                })
+                .collect(),
+        ),
+        _ => return refused(describe_engine_error(&error)),
+    };
+    eprint!(
+        "{}",
+        report::render_text(&file, text, &problems, report::stderr_color())
+    );
+    eprintln!("error: {file} cannot run: {} problem(s)", problems.len());
+    Fail::Printed(3)
+}
+
+/// Opens the engine on a durable store. With `create`, a missing store is
+/// made; otherwise a missing path is a usage error.
+fn open_engine(path: &Path, kind: StoreArg, create: bool) -> Result<Engine, Fail> {
+    if !create && !path.exists() {
+        return Err(usage(format!(
+            "no store at {}: expected the --db path of an earlier `orchid-bpmn exec --db`",
+            path.display()
+        )));
+    }
+    let store = engine::store::open(kind.into(), path, Durability::Immediate)
+        .map_err(|e| refused(format!("{}: {e}", path.display())))?;
+    Engine::open(store, Arc::new(SystemClock), EngineOptions::default())
+        .map_err(|e| refused(format!("{}: {}", path.display(), describe_engine_error(&e))))
+}
+
+/// An instance and the process version it runs.
+fn load(engine: &Engine, id: &str) -> Result<(InstanceState, Arc<CompiledProcess>), Fail> {
+    let state = match engine.instance(id).map_err(refused)? {
+        Some(s) => s,
+        None => {
+            let known: Vec<String> = engine
+                .instances()
+                .map_err(refused)?
+                .into_iter()
+                .map(|s| s.id)
+                .collect();
+            let found = if known.is_empty() {
+                "the store holds none".to_string()
+            } else {
+                format!("the store holds {}", known.join(", "))
+            };
+            return Err(refused(format!(
+                "unknown instance `{id}`: expected the id of an instance in the store; {found}"
+            )));
+        }
+    };
+    let process = engine
+        .process_version(&state.process)
+        .cloned()
+        .ok_or_else(|| {
+            refused(format!(
+                "instance `{id}` runs process {}, which is not deployed in this store",
+                state.process
+            ))
+        })?;
+    Ok((state, process))
+}
+
+/// Element name, falling back to its id.
+fn label(process: &CompiledProcess, id: &str) -> String {
+    process
+        .element_by_id(id)
+        .and_then(|i| process.element(i).name.clone())
+        .filter(|n| !n.trim().is_empty() && n != id)
+        .map_or_else(|| id.to_string(), |n| format!("{} [{id}]", n.trim()))
+}
+
+fn exit_for(state: &InstanceState) -> ExitCode {
+    match InstanceStateName::of(state) {
+        InstanceStateName::Incident => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+fn print_json(v: &Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
+    );
+}
+
+/// Prints an instance: the trail of completed elements, where it waits,
+/// incidents, the state and the process-level variables.
+fn print_instance(state: &InstanceState, process: &CompiledProcess, json: bool) {
+    let s = Snapshot::of(state, process);
+    if json {
+        print_json(&s.to_json());
+        return;
+    }
+    println!(
+        "instance {} of process {} (version {})",
+        s.instance, s.process.id, s.process.version
+    );
+    for id in &s.visited {
+        println!("  done      {}", label(process, id));
+    }
+    // Each waiting token once, with its job when it has one.
+    for t in state.tokens.values() {
+        let id = &process.element(t.element).id;
+        match t.state {
+            TokenState::Waiting => println!("  waiting   {}", label(process, id)),
+            TokenState::Job(j) => {
+                let detail = s
+                    .jobs
+                    .iter()
+                    .find(|v| v.id == j)
+                    .map(|v| {
+                        let mut d = format!(
+                            "job {} of type `{}`, {} retries left",
+                            v.id, v.job_type, v.retries
+                        );
+                        if let Some(e) = &v.last_error {
+                            d.push_str(&format!(", last error: {e}"));
+                        }
+                        d
+                    })
+                    .unwrap_or_default();
+                println!("  waiting   {}  ({detail})", label(process, id));
+            }
+            _ => {}
+        }
+    }
+    for i in &s.incidents {
+        println!(
+            "  incident  {}  (incident {}): {}",
+            label(process, &i.element),
+            i.id,
+            i.message
+        );
+    }
+    println!("state: {}", s.state);
+    if s.variables.is_empty() {
+        println!("variables: none");
+    } else {
+        println!("variables:");
+        for (k, v) in &s.variables {
+            println!("  {k} = {v}");
+        }
+    }
+}
+
+// ------------------------------------------------------------------ commands
+
+pub fn exec(args: ExecArgs) -> ExitCode {
+    finish(exec_inner(args))
+}
+
+fn exec_inner(args: ExecArgs) -> Result<ExitCode, Fail> {
+    let text = read_model(&args.file)?;
+    let variables = args.vars.collect()?;
+    let mut engine = match &args.db {
+        Some(path) => open_engine(path, args.store, true)?,
+        None => Engine::in_memory(),
+    };
+    let name = args.file.display().to_string();
+    let keys = engine
+        .deploy(&name, &text)
+        .map_err(|e| deploy_failure(&text, e))?;
+    let ids: Vec<&str> = keys.iter().map(|k| k.id.as_str()).collect();
+    let process_id = match (&args.process, ids.as_slice()) {
+        (Some(p), _) if ids.contains(&p.as_str()) => p.clone(),
+        (Some(p), _) => {
+            return Err(usage(format!(
+                "--process: expected one of the executable processes of {name} ({}), found `{p}`",
+                ids.join(", ")
+            )));
+        }
+        (None, [only]) => only.to_string(),
+        (None, several) => {
+            return Err(usage(format!(
+                "{name} holds {} executable processes ({}): expected --process naming one",
+                several.len(),
+                several.join(", ")
+            )));
+        }
+    };
+    let id = engine
+        .start(&process_id, variables)
+        .map_err(|e| refused(describe_engine_error(&e)))?;
+    engine.flush().map_err(refused)?;
+    let (state, process) = load(&engine, &id)?;
+    print_instance(&state, &process, args.json);
+    Ok(exit_for(&state))
+}
+
+pub fn instances(args: InstancesArgs) -> ExitCode {
+    finish(instances_inner(args))
+}
+
+fn instances_inner(args: InstancesArgs) -> Result<ExitCode, Fail> {
+    let engine = open_engine(&args.db.db, args.db.store, false)?;
+    let all = engine.instances().map_err(refused)?;
+    let mut snapshots = Vec::with_capacity(all.len());
+    for state in &all {
+        let (_, process) = load(&engine, &state.id)?;
+        snapshots.push(Snapshot::of(state, &process));
+    }
+    if args.json {
+        print_json(&Value::Array(
+            snapshots.iter().map(Snapshot::to_json).collect(),
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if snapshots.is_empty() {
+        println!("no instances in {}", args.db.db.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<10} {:<24} {:<10} WAITING AT / INCIDENTS",
+        "INSTANCE", "PROCESS", "STATE"
+    );
+    for s in &snapshots {
+        let mut at: Vec<String> = s.waiting_at.clone();
+        at.extend(
+            s.incidents
+                .iter()
+                .map(|i| format!("{} (incident {})", i.element, i.id)),
+        );
+        println!(
+            "{:<10} {:<24} {:<10} {}",
+            s.instance,
+            format!("{}:{}", s.process.id, s.process.version),
+            s.state.as_str(),
+            if at.is_empty() {
+                "-".to_string()
+            } else {
+                at.join(", ")
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The job named by id, or the job waiting at the element of that id.
+fn resolve_job(engine: &Engine, instance: &str, job: &str) -> Result<JobId, Fail> {
+    let (state, process) = load(engine, instance)?;
+    if let Ok(id) = job.parse::<JobId>() {
+        if state.jobs.contains_key(&id) {
+            return Ok(id);
+        }
+        return Err(refused(format!(
+            "unknown job {id} in instance `{instance}`: expected one of {}",
+            job_list(&state, &process)
+        )));
+    }
+    let Some(el) = process.element_by_id(job) else {
+        return Err(refused(format!(
+            "unknown element `{job}`: expected a job id or an element id of process `{}`",
+            process.key.id
+        )));
+    };
+    state
+        .jobs
+        .iter()
+        .find(|(id, j)| {
+            j.element == el
+                && state
+                    .tokens
+                    .get(&j.token)
+                    .is_some_and(|t| t.state == TokenState::Job(**id))
+        })
+        .map(|(id, _)| *id)
+        .ok_or_else(|| {
+            refused(format!(
+                "no job waits at `{job}` in instance `{instance}`: expected one of {}",
+                job_list(&state, &process)
+            ))
+        })
+}
+
+fn job_list(state: &InstanceState, process: &CompiledProcess) -> String {
+    if state.jobs.is_empty() {
+        return "its jobs, found none".to_string();
+    }
+    state
+        .jobs
+        .iter()
+        .map(|(id, j)| format!("{id} (at `{}`)", process.element(j.element).id))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The incident named by id, or the open incident at the element of that id.
+fn resolve_incident(engine: &Engine, instance: &str, incident: &str) -> Result<IncidentId, Fail> {
+    let (state, process) = load(engine, instance)?;
+    let listing = || {
+        if state.incidents.is_empty() {
+            "its open incidents, found none".to_string()
+        } else {
+            state
+                .incidents
+                .iter()
+                .map(|(id, i)| format!("{id} (at `{}`)", process.element(i.element).id))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    if let Ok(id) = incident.parse::<IncidentId>() {
+        if state.incidents.contains_key(&id) {
+            return Ok(id);
+        }
+        return Err(refused(format!(
+            "unknown incident {id} in instance `{instance}`: expected one of {}",
+            listing()
+        )));
+    }
+    let el = process.element_by_id(incident);
+    state
+        .incidents
+        .iter()
+        .find(|(_, i)| Some(i.element) == el)
+        .map(|(id, _)| *id)
+        .ok_or_else(|| {
+            refused(format!(
+                "no open incident at `{incident}` in instance `{instance}`: expected one of {}",
+                listing()
+            ))
+        })
+}
+
+/// Runs `act` on the engine, then prints the instance.
+fn act_and_print(
+    db: &DbArgs,
+    instance: &str,
+    json: bool,
+    act: impl FnOnce(&mut Engine) -> Result<(), Fail>,
+) -> Result<ExitCode, Fail> {
+    let mut engine = open_engine(&db.db, db.store, false)?;
+    act(&mut engine)?;
+    engine.flush().map_err(refused)?;
+    let (state, process) = load(&engine, instance)?;
+    print_instance(&state, &process, json);
+    Ok(exit_for(&state))
+}
+
+/// A command refused by the engine, with the situation of the instance.
+fn command_failure(engine: &Engine, instance: &str, e: EngineError) -> Fail {
+    match (&e, load(engine, instance)) {
+        (EngineError::Command(_), Ok((state, process))) => {
+            let s = Snapshot::of(&state, &process);
+            refused(format!(
+                "{e}; instance `{instance}` is {} and waits at [{}]",
+                s.state,
+                s.waiting_at.join(", ")
+            ))
+        }
+        _ => refused(describe_engine_error(&e)),
+    }
+}
+
+pub fn task(cmd: TaskCommand) -> ExitCode {
+    finish(match cmd {
+        TaskCommand::Complete {
+            db,
+            instance,
+            element,
+            vars,
+            json,
+        } => vars.collect().and_then(|variables| {
+            act_and_print(&db, &instance, json, |engine| {
+                load(engine, &instance)?;
+                engine
+                    .complete_task(&instance, &element, variables)
+                    .map(|_| ())
+                    .map_err(|e| command_failure(engine, &instance, e))
+            })
+        }),
+    })
+}
+
+pub fn job(cmd: JobCommand) -> ExitCode {
+    finish(match cmd {
+        JobCommand::Complete {
+            db,
+            instance,
+            job,
+            vars,
+            json,
+        } => vars.collect().and_then(|variables| {
+            act_and_print(&db, &instance, json, |engine| {
+                let id = resolve_job(engine, &instance, &job)?;
+                engine
+                    .complete_job(&instance, id, variables)
+                    .map(|_| ())
+                    .map_err(|e| command_failure(engine, &instance, e))
+            })
+        }),
+        JobCommand::Fail {
+            db,
+            instance,
+            job,
+            message,
+            retries,
+            json,
+        } => act_and_print(&db, &instance, json, |engine| {
+            let id = resolve_job(engine, &instance, &job)?;
+            engine
+                .fail_job(&instance, id, &message, retries)
+                .map(|_| ())
+                .map_err(|e| command_failure(engine, &instance, e))
+        }),
+    })
+}
+
+pub fn incident(cmd: IncidentCommand) -> ExitCode {
+    finish(match cmd {
+        IncidentCommand::List { db, instance, json } => incident_list(&db, instance, json),
+        IncidentCommand::Retry {
+            db,
+            instance,
+            incident,
+            retries,
+            json,
+        } => act_and_print(&db, &instance, json, |engine| {
+            let id = resolve_incident(engine, &instance, &incident)?;
+            engine
+                .resolve_incident(&instance, id, retries)
+                .map(|_| ())
+                .map_err(|e| command_failure(engine, &instance, e))
+        }),
+    })
+}
+
+fn incident_list(db: &DbArgs, instance: Option<String>, json: bool) -> Result<ExitCode, Fail> {
+    let engine = open_engine(&db.db, db.store, false)?;
+    let states = match &instance {
+        Some(id) => vec![load(&engine, id)?.0],
+        None => engine.instances().map_err(refused)?,
+    };
+    let mut rows = Vec::new();
+    for state in &states {
+        let (_, process) = load(&engine, &state.id)?;
+        for i in Snapshot::of(state, &process).incidents {
+            rows.push((state.id.clone(), i));
+        }
+    }
+    if json {
+        print_json(&Value::Array(
+            rows.iter()
+                .map(|(inst, i)| {
+                    serde_json::json!({
+                        "instance": inst,
+                        "id": i.id,
+                        "element": i.element,
+                        "job": i.job,
+                        "message": i.message,
+                    })
+                })
+                .collect(),
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if rows.is_empty() {
+        println!("no open incidents");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<10} {:<9} {:<24} MESSAGE",
+        "INSTANCE", "INCIDENT", "ELEMENT"
+    );
+    for (inst, i) in &rows {
+        println!("{inst:<10} {:<9} {:<24} {}", i.id, i.element, i.message);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,1260 @@
+//! Process scenarios: a JSON file that tells the story of one process
+//! instance — start variables, then steps that act on it (complete a task,
+//! fail a job, move the clock) and steps that check it (`expect`) — run
+//! against an in-memory store with a virtual clock.
+//!
+//! The file format is [`Scenario`] (parsed with [`Scenario::from_json`]; an
+//! unknown key is an error that names it, the step and the line), the runner
+//! is [`run`] (the caller supplies the texts of the files) or
+//! [`run_with_loader`] (the caller supplies a function that loads a file by
+//! the name the scenario uses). Nothing here touches the filesystem.
+//!
+//! [`Snapshot`] is an instance as seen from outside — state, process-level
+//! variables, completion order, where tokens wait, open incidents and jobs —
+//! which `expect` steps check and `orchid-bpmn exec --json` prints.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::Arc;
+
+use bpmn_models::timer::{self, Duration, Offset};
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::compile::{CompiledProcess, DeployError, ElementIdx, ProcessKey};
+use crate::core::{IncidentId, InstanceState, JobId, Status, TokenState};
+use crate::runtime::{Engine, EngineError, EngineOptions, VirtualClock, visited, waiting_at};
+use crate::store::memory::MemoryStore;
+
+/// Where the virtual clock starts when a scenario names no `clock`:
+/// 2026-01-01T00:00:00Z, fixed so that every run sees the same times.
+pub const DEFAULT_CLOCK_MILLIS: i64 = 1_767_225_600_000;
+
+/// A scenario file, as written.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Scenario {
+    /// What the story is about (shown in reports only).
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The BPMN file to run, relative to the scenario file.
+    pub process: String,
+    /// Which process to start, when the file holds several executable ones.
+    #[serde(default)]
+    pub process_id: Option<String>,
+    /// More files deployed alongside (called processes, decisions).
+    #[serde(default)]
+    pub resources: Vec<String>,
+    /// Start of the virtual clock, in milliseconds since the Unix epoch
+    /// (written as an ISO 8601 date-time with `Z` or an offset).
+    #[serde(default, deserialize_with = "clock_start")]
+    pub clock: Option<i64>,
+    /// Start variables.
+    #[serde(default)]
+    pub variables: Map<String, Value>,
+    #[serde(deserialize_with = "steps")]
+    pub steps: Vec<Step>,
+}
+
+/// One step: an action on the instance or a check of it. `note` is free
+/// text that failure messages repeat, so a failing step is easy to find.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub note: Option<String>,
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Check the instance; only the keys given are checked.
+    Expect(Box<Expect>),
+    /// Complete the user task, receive task or job waiting at an element.
+    CompleteTask {
+        element: String,
+        variables: Map<String, Value>,
+    },
+    /// Fail the job waiting at an element.
+    FailJob {
+        element: String,
+        message: String,
+        /// Retries left after the failure; one fewer than before when `None`.
+        retries: Option<u32>,
+    },
+    /// Resolve the open incident at an element (retry it).
+    ResolveIncident {
+        element: String,
+        /// Retries a job gets back (1 when `None`).
+        retries: Option<u32>,
+    },
+    CorrelateMessage {
+        name: String,
+        correlation_key: Option<String>,
+        variables: Map<String, Value>,
+    },
+    BroadcastSignal {
+        name: String,
+        variables: Map<String, Value>,
+    },
+    /// Move the virtual clock forward.
+    AdvanceClock { text: String, duration: Duration },
+}
+
+impl Action {
+    /// The key that names this action in the file.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Action::Expect(_) => "expect",
+            Action::CompleteTask { .. } => "completeTask",
+            Action::FailJob { .. } => "failJob",
+            Action::ResolveIncident { .. } => "resolveIncident",
+            Action::CorrelateMessage { .. } => "correlateMessage",
+            Action::BroadcastSignal { .. } => "broadcastSignal",
+            Action::AdvanceClock { .. } => "advanceClock",
+        }
+    }
+}
+
+/// What an `expect` step checks.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Expect {
+    /// The state, exactly.
+    pub state: Option<InstanceStateName>,
+    /// Elements where tokens wait for something from outside, as a set.
+    pub waiting_at: Option<Vec<String>>,
+    /// A subset of the process-level variables (numbers compared by value).
+    pub variables: Option<Map<String, Value>>,
+    /// A subsequence of the completion order.
+    pub visited: Option<Vec<String>>,
+    /// Elements that never completed.
+    pub not_visited: Option<Vec<String>>,
+    /// Completions per element.
+    pub counts: Option<BTreeMap<String, usize>>,
+    /// The set of elements with open incidents.
+    pub incidents: Option<Vec<String>>,
+}
+
+/// The state of an instance as reported to people and tools: `incident`
+/// means active with at least one open incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InstanceStateName {
+    Active,
+    Completed,
+    Cancelled,
+    Incident,
+}
+
+impl InstanceStateName {
+    pub fn of(state: &InstanceState) -> Self {
+        match state.status {
+            Status::Active if !state.incidents.is_empty() => InstanceStateName::Incident,
+            Status::Active => InstanceStateName::Active,
+            Status::Completed => InstanceStateName::Completed,
+            Status::Cancelled => InstanceStateName::Cancelled,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceStateName::Active => "active",
+            InstanceStateName::Completed => "completed",
+            InstanceStateName::Cancelled => "cancelled",
+            InstanceStateName::Incident => "incident",
+        }
+    }
+}
+
+impl fmt::Display for InstanceStateName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A scenario file that could not be read as one: what was expected and
+/// where (1-based line and column; 0 when the text ended early or the
+/// position is unknown). For a bad step, the position is the step's start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid scenario: {message} at line {line} column {column}")]
+pub struct ScenarioError {
+    pub message: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Scenario {
+    /// Parses a scenario file's text.
+    pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {
+        serde_json::from_str(text).map_err(|e| {
+            let full = e.to_string();
+            let suffix = format!(" at line {} column {}", e.line(), e.column());
+            let message = full.strip_suffix(&suffix).unwrap_or(&full).to_string();
+            // serde reports a bad step where the steps array ends; point at
+            // the step itself instead.
+            let step = message
+                .strip_prefix("step ")
+                .and_then(|r| r.split(':').next())
+                .and_then(|n| n.parse::<usize>().ok());
+            let (line, column) = step
+                .and_then(|n| step_position(text, n))
+                .unwrap_or((e.line(), e.column()));
+            ScenarioError {
+                message,
+                line,
+                column,
+            }
+        })
+    }
+}
+
+/// Line and column (1-based) where step `n` (1-based) of the top-level
+/// `steps` array starts, found by a scan that knows just enough JSON:
+/// strings, escapes and nesting.
+fn step_position(text: &str, n: usize) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    let mut depth = 0usize;
+    let mut last_key_at_depth1: Option<(usize, usize)> = None;
+    let mut in_steps = false;
+    let mut count = 0usize;
+    let mut expect_element = false;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'"' {
+            let start = i;
+            i += 1;
+            while i < b.len() && b[i] != b'"' {
+                i += if b[i] == b'\\' { 2 } else { 1 };
+            }
+            if in_steps && expect_element && depth == 2 {
+                count += 1;
+                expect_element = false;
+                if count == n {
+                    return Some(line_col(text, start));
+                }
+            }
+            if depth == 1 {
+                last_key_at_depth1 = Some((start + 1, i.min(b.len())));
+            }
+            i += 1;
+            continue;
+        }
+        if c.is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        if in_steps && expect_element && depth == 2 && c != b']' {
+            count += 1;
+            expect_element = false;
+            if count == n {
+                return Some(line_col(text, i));
+            }
+        }
+        match c {
+            b'{' | b'[' => {
+                if c == b'[' && depth == 1 {
+                    in_steps = last_key_at_depth1.is_some_and(|(s, e)| &text[s..e] == "steps");
+                    expect_element = in_steps;
+                }
+                depth += 1;
+            }
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                if depth == 1 && in_steps {
+                    return None;
+                }
+            }
+            b',' if in_steps && depth == 2 => expect_element = true,
+            b',' | b':' if depth == 1 => {}
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rfind('\n').map_or(offset, |p| offset - p - 1) + 1;
+    (line, column)
+}
+
+fn clock_start<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_clock(&text).map(Some).map_err(de::Error::custom)
+}
+
+/// An ISO 8601 date-time with a UTC offset, as milliseconds since the epoch.
+pub fn parse_clock(text: &str) -> Result<i64, String> {
+    let dt = timer::parse_time_date(text)
+        .map_err(|e| format!("`clock`: {e} in `{text}`: expected an ISO 8601 date-time"))?;
+    if dt.offset == Offset::Local {
+        return Err(format!(
+            "`clock`: expected a date-time with `Z` or a UTC offset, found `{text}` (a local time)"
+        ));
+    }
+    let (secs, nanos) = dt.unix_timestamp().ok_or_else(|| {
+        format!("`clock`: expected a date-time with `Z` or a UTC offset, found `{text}`")
+    })?;
+    Ok(secs * 1000 + i64::from(nanos / 1_000_000))
+}
+
+fn steps<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Step>, D::Error> {
+    struct Steps;
+    impl<'de> Visitor<'de> for Steps {
+        type Value = Vec<Step>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an array of steps")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Step>, A::Error> {
+            let mut out = Vec::new();
+            // Each step is converted as soon as it is read, so that an error
+            // carries the position right after the offending step.
+            while let Some(v) = seq.next_element::<Value>()? {
+                let n = out.len() + 1;
+                let step =
+                    Step::from_value(v).map_err(|m| de::Error::custom(format!("step {n}: {m}")))?;
+                out.push(step);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_seq(Steps)
+}
+
+const ACTIONS: [&str; 7] = [
+    "expect",
+    "completeTask",
+    "failJob",
+    "resolveIncident",
+    "correlateMessage",
+    "broadcastSignal",
+    "advanceClock",
+];
+
+fn quoted_list(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn kind_of(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => format!("the string {s:?}"),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
+fn string_of(obj: &Map<String, Value>, key: &str, what: &str) -> Result<String, String> {
+    match obj.get(key) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
+        Some(v) => Err(format!(
+            "expected `{key}` to be {what}, found {}",
+            kind_of(v)
+        )),
+        None => Err(format!("expected `{key}`, found nothing")),
+    }
+}
+
+fn optional_string(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(v) => Err(format!(
+            "expected `{key}` to be a string, found {}",
+            kind_of(v)
+        )),
+    }
+}
+
+fn optional_u32(obj: &Map<String, Value>, key: &str) -> Result<Option<u32>, String> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| {
+                format!(
+                    "expected `{key}` to be a whole number from 0 to {}, found {}",
+                    u32::MAX,
+                    kind_of(v)
+                )
+            }),
+    }
+}
+
+fn variables_of(obj: &Map<String, Value>) -> Result<Map<String, Value>, String> {
+    match obj.get("variables") {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(m)) => Ok(m.clone()),
+        Some(v) => Err(format!(
+            "expected `variables` to be an object, found {}",
+            kind_of(v)
+        )),
+    }
+}
+
+impl Step {
+    /// Reads one step from its JSON object. The message of an error names
+    /// the offending key and says what was expected.
+    pub fn from_value(v: Value) -> Result<Step, String> {
+        let Value::Object(obj) = v else {
+            return Err(format!(
+                "expected an object with one of {}, found {}",
+                quoted_list(&ACTIONS),
+                kind_of(&v)
+            ));
+        };
+        let present: Vec<&str> = ACTIONS
+            .iter()
+            .copied()
+            .filter(|a| obj.contains_key(*a))
+            .collect();
+        let action = match present.as_slice() {
+            [a] => *a,
+            [] => {
+                let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+                return Err(format!(
+                    "expected one of {}, found {}",
+                    quoted_list(&ACTIONS),
+                    if keys.is_empty() {
+                        "an empty object".to_string()
+                    } else {
+                        format!("only {}", quoted_list(&keys))
+                    }
+                ));
+            }
+            several => {
+                return Err(format!(
+                    "expected one action per step, found {}",
+                    quoted_list(several)
+                ));
+            }
+        };
+        let allowed: &[&str] = match action {
+            "expect" | "advanceClock" => &[],
+            "completeTask" | "broadcastSignal" => &["variables"],
+            "failJob" => &["message", "retries"],
+            "resolveIncident" => &["retries"],
+            _ => &["correlationKey", "variables"],
+        };
+        for k in obj.keys() {
+            if k != action && k != "note" && !allowed.contains(&k.as_str()) {
+                let mut expected = vec![action];
+                expected.extend_from_slice(allowed);
+                expected.push("note");
+                return Err(format!(
+                    "unknown key `{k}` in a `{action}` step: expected {}",
+                    quoted_list(&expected)
+                ));
+            }
+        }
+        let note = optional_string(&obj, "note")?;
+        let element = || string_of(&obj, action, "an element id");
+        let action = match action {
+            "expect" => {
+                let e: Expect = serde_json::from_value(obj["expect"].clone())
+                    .map_err(|e| format!("`expect`: {e}"))?;
+                Action::Expect(Box::new(e))
+            }
+            "completeTask" => Action::CompleteTask {
+                element: element()?,
+                variables: variables_of(&obj)?,
+            },
+            "failJob" => Action::FailJob {
+                element: element()?,
+                message: optional_string(&obj, "message")?
+                    .unwrap_or_else(|| "the job failed".to_string()),
+                retries: optional_u32(&obj, "retries")?,
+            },
+            "resolveIncident" => Action::ResolveIncident {
+                element: element()?,
+                retries: optional_u32(&obj, "retries")?,
+            },
+            "correlateMessage" => Action::CorrelateMessage {
+                name: string_of(&obj, action, "a message name")?,
+                correlation_key: optional_string(&obj, "correlationKey")?,
+                variables: variables_of(&obj)?,
+            },
+            "broadcastSignal" => Action::BroadcastSignal {
+                name: string_of(&obj, action, "a signal name")?,
+                variables: variables_of(&obj)?,
+            },
+            _ => {
+                let text = string_of(&obj, action, "an ISO 8601 duration such as `PT2H`")?;
+                let duration = timer::parse_time_duration(&text).map_err(|e| {
+                    format!("`advanceClock`: {e} in `{text}`: expected an ISO 8601 duration")
+                })?;
+                Action::AdvanceClock { text, duration }
+            }
+        };
+        Ok(Step { note, action })
+    }
+}
+
+// ------------------------------------------------------------------ snapshot
+
+/// An open incident, by the element it stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentView {
+    pub id: IncidentId,
+    pub element: String,
+    pub job: Option<JobId>,
+    pub message: String,
+}
+
+/// A job waiting for a worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobView {
+    pub id: JobId,
+    pub element: String,
+    pub job_type: String,
+    pub retries: u32,
+    pub last_error: Option<String>,
+}
+
+/// An instance as seen from outside.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub instance: String,
+    pub process: ProcessKey,
+    pub state: InstanceStateName,
+    /// Process-level variables.
+    pub variables: Map<String, Value>,
+    /// Element ids in the order they completed.
+    pub visited: Vec<String>,
+    /// Element ids where tokens wait for something from outside.
+    pub waiting_at: Vec<String>,
+    pub incidents: Vec<IncidentView>,
+    pub jobs: Vec<JobView>,
+}
+
+impl Snapshot {
+    pub fn of(state: &InstanceState, process: &CompiledProcess) -> Snapshot {
+        let id = |e: ElementIdx| {
+            process
+                .elements
+                .get(e.0 as usize)
+                .map_or_else(|| format!("#{}", e.0), |el| el.id.clone())
+        };
+        Snapshot {
+            instance: state.id.clone(),
+            process: state.process.clone(),
+            state: InstanceStateName::of(state),
+            variables: state.variables(),
+            visited: visited(state, process),
+            waiting_at: waiting_at(state, process),
+            incidents: state
+                .incidents
+                .iter()
+                .map(|(k, i)| IncidentView {
+                    id: *k,
+                    element: id(i.element),
+                    job: i.job,
+                    message: i.message.clone(),
+                })
+                .collect(),
+            jobs: state
+                .jobs
+                .iter()
+                .map(|(k, j)| JobView {
+                    id: *k,
+                    element: id(j.element),
+                    job_type: j.job_type.clone(),
+                    retries: j.retries,
+                    last_error: j.last_error.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The JSON shape `orchid-bpmn exec --json` prints.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "instance": self.instance,
+            "process": self.process.id,
+            "version": self.process.version,
+            "state": self.state.as_str(),
+            "variables": self.variables,
+            "visited": self.visited,
+            "waitingAt": self.waiting_at,
+            "incidents": self.incidents.iter().map(|i| json!({
+                "id": i.id,
+                "element": i.element,
+                "job": i.job,
+                "message": i.message,
+            })).collect::<Vec<_>>(),
+            "jobs": self.jobs.iter().map(|j| json!({
+                "id": j.id,
+                "element": j.element,
+                "type": j.job_type,
+                "retries": j.retries,
+                "lastError": j.last_error,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+// -------------------------------------------------------------------- runner
+
+/// A file's name (as the scenario names it) and text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub name: String,
+    pub text: String,
+}
+
+/// Why a scenario failed: at which step (1-based; `None` while setting up)
+/// and what was expected and found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub step: Option<usize>,
+    pub note: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.step, &self.note) {
+            (Some(n), Some(note)) => write!(f, "step {n} ({note}): {}", self.message),
+            (Some(n), None) => write!(f, "step {n}: {}", self.message),
+            (None, _) => write!(f, "setup: {}", self.message),
+        }
+    }
+}
+
+/// The outcome of one scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioReport {
+    /// Steps in the scenario.
+    pub steps: usize,
+    /// Steps that ran and passed.
+    pub passed_steps: usize,
+    pub failure: Option<Failure>,
+    /// The instance after the last step that ran (none if it never started).
+    pub snapshot: Option<Snapshot>,
+}
+
+impl ScenarioReport {
+    pub fn passed(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+/// Runs a scenario, asking `load` for the text of each file it names (the
+/// process and the resources, by the names written in the scenario). A
+/// file that cannot be loaded fails the scenario during setup with the
+/// loader's message.
+pub fn run_with_loader(
+    scenario: &Scenario,
+    mut load: impl FnMut(&str) -> Result<String, String>,
+) -> ScenarioReport {
+    let setup_failure = |message: String| ScenarioReport {
+        steps: scenario.steps.len(),
+        passed_steps: 0,
+        failure: Some(Failure {
+            step: None,
+            note: None,
+            message,
+        }),
+        snapshot: None,
+    };
+    let main = match load(&scenario.process) {
+        Ok(text) => Source {
+            name: scenario.process.clone(),
+            text,
+        },
+        Err(e) => return setup_failure(e),
+    };
+    let mut resources = Vec::with_capacity(scenario.resources.len());
+    for r in &scenario.resources {
+        match load(r) {
+            Ok(text) => resources.push(Source {
+                name: r.clone(),
+                text,
+            }),
+            Err(e) => return setup_failure(e),
+        }
+    }
+    run(scenario, &main, &resources)
+}
+
+/// Runs a scenario against an in-memory store and a virtual clock: deploys
+/// `main` and the `resources`, starts the process, then runs the steps in
+/// order, stopping at the first that fails.
+pub fn run(scenario: &Scenario, main: &Source, resources: &[Source]) -> ScenarioReport {
+    let clock = Arc::new(VirtualClock::new(
+        scenario.clock.unwrap_or(DEFAULT_CLOCK_MILLIS),
+    ));
+    let mut runner = Runner {
+        engine: Engine::with_store(
+            Box::new(MemoryStore::new()),
+            clock.clone(),
+            EngineOptions::default(),
+        ),
+        clock,
+        instance: String::new(),
+    };
+    let mut report = ScenarioReport {
+        steps: scenario.steps.len(),
+        passed_steps: 0,
+        failure: None,
+        snapshot: None,
+    };
+    if let Err(message) = runner.setup(scenario, main, resources) {
+        report.failure = Some(Failure {
+            step: None,
+            note: None,
+            message,
+        });
+        return report;
+    }
+    for (i, step) in scenario.steps.iter().enumerate() {
+        if let Err(message) = runner.step(&step.action) {
+            report.failure = Some(Failure {
+                step: Some(i + 1),
+                note: step.note.clone(),
+                message,
+            });
+            break;
+        }
+        report.passed_steps += 1;
+    }
+    report.snapshot = runner.snapshot().ok();
+    report
+}
+
+struct Runner {
+    engine: Engine,
+    clock: Arc<VirtualClock>,
+    instance: String,
+}
+
+/// `file:line:col: CODE message` per problem, one per line.
+pub fn describe_deploy_error(file: &str, error: &DeployError) -> String {
+    error
+        .problems
+        .iter()
+        .map(|p| {
+            let at = if p.span.is_known() {
+                format!("{file}:{}:{}", p.span.line, p.span.column)
+            } else {
+                file.to_string()
+            };
+            let element = p
+                .element_id
+                .as_deref()
+                .map(|id| format!(" (element `{id}`)"))
+                .unwrap_or_default();
+            format!("{at}: {} {}{element}", p.code, p.message)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// An engine error as one message, with file positions for invalid models.
+pub fn describe_engine_error(error: &EngineError) -> String {
+    match error {
+        EngineError::Parse { file, error } => match error.span() {
+            Some(s) => format!("{file}:{}:{}: {} {error}", s.line, s.column, error.code()),
+            None => format!("{file}: {} {error}", error.code()),
+        },
+        EngineError::Deploy { file, error } => describe_deploy_error(file, error),
+        other => other.to_string(),
+    }
+}
+
+fn list(items: impl IntoIterator<Item = impl AsRef<str>>) -> String {
+    let v: Vec<String> = items.into_iter().map(|s| s.as_ref().to_string()).collect();
+    format!("[{}]", v.join(", "))
+}
+
+impl Runner {
+    fn setup(
+        &mut self,
+        scenario: &Scenario,
+        main: &Source,
+        resources: &[Source],
+    ) -> Result<(), String> {
+        let keys = self
+            .engine
+            .deploy(&main.name, &main.text)
+            .map_err(|e| format!("deploying `{}`:\n{}", main.name, describe_engine_error(&e)))?;
+        for r in resources {
+            let lower = r.name.to_ascii_lowercase();
+            if lower.ends_with(".dmn") {
+                return Err(format!(
+                    "resource `{}`: DMN decisions are not supported by the engine yet \
+                     (business rule tasks that call decisions): expected only .bpmn resources for now",
+                    r.name
+                ));
+            }
+            if !lower.ends_with(".bpmn") && !lower.ends_with(".xml") {
+                return Err(format!(
+                    "resource `{}`: expected a .bpmn or .dmn file, found another kind of file",
+                    r.name
+                ));
+            }
+            self.engine
+                .deploy(&r.name, &r.text)
+                .map_err(|e| format!("deploying `{}`:\n{}", r.name, describe_engine_error(&e)))?;
+        }
+        let process_id = match (&scenario.process_id, keys.as_slice()) {
+            (Some(id), _) => {
+                if !keys.iter().any(|k| &k.id == id) {
+                    return Err(format!(
+                        "`processId`: expected one of the executable processes of `{}` {}, found `{id}`",
+                        main.name,
+                        list(keys.iter().map(|k| k.id.as_str()))
+                    ));
+                }
+                id.clone()
+            }
+            (None, [only]) => only.id.clone(),
+            (None, several) => {
+                return Err(format!(
+                    "`{}` holds {} executable processes {}: expected `processId` naming one",
+                    main.name,
+                    several.len(),
+                    list(several.iter().map(|k| k.id.as_str()))
+                ));
+            }
+        };
+        self.instance = self
+            .engine
+            .start(&process_id, scenario.variables.clone())
+            .map_err(|e| format!("starting `{process_id}`: {}", describe_engine_error(&e)))?;
+        Ok(())
+    }
+
+    fn load(&self) -> Result<(InstanceState, Arc<CompiledProcess>), String> {
+        let state = self
+            .engine
+            .instance(&self.instance)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("instance `{}` vanished from the store", self.instance))?;
+        let process = self
+            .engine
+            .process_version(&state.process)
+            .cloned()
+            .ok_or_else(|| format!("process {} is not deployed", state.process))?;
+        Ok((state, process))
+    }
+
+    fn snapshot(&self) -> Result<Snapshot, String> {
+        let (state, process) = self.load()?;
+        Ok(Snapshot::of(&state, &process))
+    }
+
+    /// What waits now, for messages about commands that found nothing.
+    fn situation(&self) -> String {
+        match self.snapshot() {
+            Ok(s) => {
+                let mut out = format!(
+                    "the instance is {}, waiting at {}",
+                    s.state,
+                    list(&s.waiting_at)
+                );
+                if !s.incidents.is_empty() {
+                    out.push_str(&format!(
+                        ", with incidents at {}",
+                        list(s.incidents.iter().map(|i| i.element.as_str()))
+                    ));
+                }
+                out
+            }
+            Err(e) => e,
+        }
+    }
+
+    fn step(&mut self, action: &Action) -> Result<(), String> {
+        match action {
+            Action::Expect(e) => check(&self.snapshot()?, e),
+            Action::CompleteTask { element, variables } => self
+                .engine
+                .complete_task(&self.instance, element, variables.clone())
+                .map(|_| ())
+                .map_err(|e| format!("completeTask `{element}`: {e}; {}", self.situation())),
+            Action::FailJob {
+                element,
+                message,
+                retries,
+            } => {
+                let job = self.job_at(element)?;
+                self.engine
+                    .fail_job(&self.instance, job, message, *retries)
+                    .map(|_| ())
+                    .map_err(|e| format!("failJob `{element}`: {e}"))
+            }
+            Action::ResolveIncident { element, retries } => {
+                let s = self.snapshot()?;
+                let Some(incident) = s.incidents.iter().find(|i| &i.element == element) else {
+                    return Err(format!(
+                        "resolveIncident `{element}`: expected an open incident at `{element}`, found none; {}",
+                        self.situation()
+                    ));
+                };
+                self.engine
+                    .resolve_incident(&self.instance, incident.id, *retries)
+                    .map(|_| ())
+                    .map_err(|e| format!("resolveIncident `{element}`: {e}"))
+            }
+            Action::CorrelateMessage { name, .. } => Err(format!(
+                "correlateMessage `{name}`: messages are not supported by the engine yet \
+                 (message events and receive tasks by message belong to the events issue)"
+            )),
+            Action::BroadcastSignal { name, .. } => Err(format!(
+                "broadcastSignal `{name}`: signals are not supported by the engine yet \
+                 (signal events belong to the events issue)"
+            )),
+            Action::AdvanceClock { text, duration } => {
+                let now = crate::Clock::now_millis(self.clock.as_ref());
+                let later = add_duration(now, duration).ok_or_else(|| {
+                    format!("advanceClock `{text}`: expected a duration that keeps the clock within years 0 to 9999, found one that does not")
+                })?;
+                // No timers exist in the engine yet, so nothing becomes due.
+                self.clock.set(later);
+                Ok(())
+            }
+        }
+    }
+
+    /// The job of the token waiting at `element`.
+    fn job_at(&self, element: &str) -> Result<JobId, String> {
+        let (state, process) = self.load()?;
+        let Some(idx) = process.element_by_id(element) else {
+            return Err(format!(
+                "failJob `{element}`: expected an element id of process `{}`, found `{element}`",
+                process.key.id
+            ));
+        };
+        state
+            .jobs
+            .iter()
+            .find(|(id, j)| {
+                j.element == idx
+                    && state
+                        .tokens
+                        .get(&j.token)
+                        .is_some_and(|t| t.state == TokenState::Job(**id))
+            })
+            .map(|(id, _)| *id)
+            .ok_or_else(|| {
+                format!(
+                    "failJob `{element}`: expected a job waiting at `{element}`, found none; {}",
+                    self.situation()
+                )
+            })
+    }
+}
+
+// ------------------------------------------------------------------- checks
+
+/// JSON values equal, numbers by value (`120` equals `120.0`).
+pub fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            if let (Some(p), Some(q)) = (x.as_i64(), y.as_i64()) {
+                p == q
+            } else if let (Some(p), Some(q)) = (x.as_u64(), y.as_u64()) {
+                p == q
+            } else {
+                match (x.as_f64(), y.as_f64()) {
+                    (Some(p), Some(q)) => p == q,
+                    _ => x.to_string() == y.to_string(),
+                }
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_value(p, q))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_value(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+/// Checks what `expect` names; every mismatch is reported, `; `-separated.
+pub fn check(s: &Snapshot, e: &Expect) -> Result<(), String> {
+    let mut problems: Vec<String> = Vec::new();
+    if let Some(want) = e.state
+        && want != s.state
+    {
+        let mut found = format!("`{}`", s.state);
+        if !s.waiting_at.is_empty() {
+            found.push_str(&format!(" waiting at {}", list(&s.waiting_at)));
+        }
+        for i in &s.incidents {
+            found.push_str(&format!(" (incident at `{}`: {})", i.element, i.message));
+        }
+        problems.push(format!("state: expected `{want}`, found {found}"));
+    }
+    if let Some(want) = &e.waiting_at {
+        let want: BTreeSet<&str> = want.iter().map(String::as_str).collect();
+        let found: BTreeSet<&str> = s.waiting_at.iter().map(String::as_str).collect();
+        if want != found {
+            problems.push(format!(
+                "waitingAt: expected {}, found {}",
+                list(&want),
+                list(&found)
+            ));
+        }
+    }
+    if let Some(want) = &e.variables {
+        for (k, v) in want {
+            match s.variables.get(k) {
+                None => problems.push(format!(
+                    "variable `{k}`: expected {v}, found no process-level variable of that name"
+                )),
+                Some(f) if !same_value(v, f) => {
+                    problems.push(format!("variable `{k}`: expected {v}, found {f}"));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    if let Some(want) = &e.visited {
+        let mut it = s.visited.iter();
+        let mut after: Option<&str> = None;
+        for w in want {
+            if it.any(|v| v == w) {
+                after = Some(w);
+            } else {
+                let place = match after {
+                    Some(a) => format!("after `{a}`"),
+                    None => "at all".to_string(),
+                };
+                problems.push(format!(
+                    "visited: expected `{w}` to complete {place}, found the completion order {}",
+                    list(&s.visited)
+                ));
+                break;
+            }
+        }
+    }
+    if let Some(never) = &e.not_visited {
+        for n in never {
+            let times = s.visited.iter().filter(|v| *v == n).count();
+            if times > 0 {
+                problems.push(format!(
+                    "notVisited: expected `{n}` never to complete, found it completed {times} time(s)"
+                ));
+            }
+        }
+    }
+    if let Some(counts) = &e.counts {
+        for (el, want) in counts {
+            let found = s.visited.iter().filter(|v| *v == el).count();
+            if found != *want {
+                problems.push(format!(
+                    "counts: expected `{el}` to complete {want} time(s), found {found}"
+                ));
+            }
+        }
+    }
+    if let Some(want) = &e.incidents {
+        let want: BTreeSet<&str> = want.iter().map(String::as_str).collect();
+        let found: BTreeSet<&str> = s.incidents.iter().map(|i| i.element.as_str()).collect();
+        if want != found {
+            let mut msg = format!(
+                "incidents: expected open incidents at {}, found {}",
+                list(&want),
+                list(&found)
+            );
+            for i in &s.incidents {
+                msg.push_str(&format!(" (`{}`: {})", i.element, i.message));
+            }
+            problems.push(msg);
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+// -------------------------------------------------------------------- clock
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The proleptic Gregorian date of a day number (inverse of [`days_from_civil`]).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// `millis` (since the epoch, UTC) plus an ISO 8601 duration: years and
+/// months by the calendar (the day clamped to the month's length, as
+/// `java.time` does), the rest as fixed lengths. `None` beyond year 9999.
+pub fn add_duration(millis: i64, d: &Duration) -> Option<i64> {
+    let mut t = millis;
+    if d.years != 0 || d.months != 0 {
+        let day = t.div_euclid(86_400_000);
+        let in_day = t.rem_euclid(86_400_000);
+        let (y, m, dd) = civil_from_days(day);
+        let months = i64::try_from(d.years)
+            .ok()?
+            .checked_mul(12)?
+            .checked_add(i64::try_from(d.months).ok()?)?;
+        let total = y.checked_mul(12)?.checked_add(m - 1)?.checked_add(months)?;
+        let (ny, nm) = (total.div_euclid(12), total.rem_euclid(12) + 1);
+        if ny > 9999 {
+            return None;
+        }
+        let nd = dd.min(days_in_month(ny, nm));
+        t = days_from_civil(ny, nm, nd) * 86_400_000 + in_day;
+    }
+    let fixed = Duration {
+        years: 0,
+        months: 0,
+        ..*d
+    }
+    .fixed_length()?;
+    let ms = i64::try_from(fixed.as_millis()).ok()?;
+    let out = t.checked_add(ms)?;
+    // 10000-01-01T00:00:00Z
+    (out < 253_402_300_800_000).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar_arithmetic_clamps_to_the_end_of_the_month() {
+        let jan31 = parse_clock("2024-01-31T10:00:00Z").unwrap();
+        let p1m = timer::parse_time_duration("P1M").unwrap();
+        assert_eq!(
+            add_duration(jan31, &p1m),
+            Some(parse_clock("2024-02-29T10:00:00Z").unwrap())
+        );
+        let p1y2dt3h = timer::parse_time_duration("P1Y2DT3H").unwrap();
+        assert_eq!(
+            add_duration(jan31, &p1y2dt3h),
+            Some(parse_clock("2025-02-02T13:00:00Z").unwrap())
+        );
+        let huge = timer::parse_time_duration("P9000Y").unwrap();
+        assert_eq!(add_duration(jan31, &huge), None);
+        for day in [-800_000, -1, 0, 59, 60, 11_016, 2_932_896] {
+            let (y, m, d) = civil_from_days(day);
+            assert_eq!(days_from_civil(y, m, d), day);
+        }
+    }
+
+    #[test]
+    fn clock_needs_an_offset() {
+        assert_eq!(
+            parse_clock("2026-01-01T00:00:00Z"),
+            Ok(DEFAULT_CLOCK_MILLIS)
+        );
+        assert_eq!(
+            parse_clock("2026-01-01T01:00:00+01:00"),
+            Ok(DEFAULT_CLOCK_MILLIS)
+        );
+        let e = parse_clock("2026-01-01T00:00:00").unwrap_err();
+        assert!(e.contains("expected a date-time with `Z`"), "{e}");
+    }
+
+    #[test]
+    fn steps_name_their_action_and_refuse_unknown_keys() {
+        let s = Step::from_value(json!({"completeTask": "A", "varibles": {}})).unwrap_err();
+        assert_eq!(
+            s,
+            "unknown key `varibles` in a `completeTask` step: expected `completeTask`, `variables`, `note`"
+        );
+        let s = Step::from_value(json!({"completeTask": "A", "failJob": "B"})).unwrap_err();
+        assert!(s.starts_with("expected one action per step"), "{s}");
+        let s = Step::from_value(json!({"retries": 1})).unwrap_err();
+        assert!(s.contains("found only `retries`"), "{s}");
+        let s = Step::from_value(json!({"failJob": "A", "retries": -1})).unwrap_err();
+        assert!(s.contains("found -1"), "{s}");
+        let s = Step::from_value(json!({"expect": {"waitingat": []}})).unwrap_err();
+        assert!(s.contains("unknown field `waitingat`"), "{s}");
+        let s = Step::from_value(json!({"advanceClock": "2 hours"})).unwrap_err();
+        assert!(s.contains("expected an ISO 8601 duration"), "{s}");
+        let ok = Step::from_value(json!({"failJob": "A", "retries": 0, "note": "n"})).unwrap();
+        assert_eq!(
+            ok,
+            Step {
+                note: Some("n".into()),
+                action: Action::FailJob {
+                    element: "A".into(),
+                    message: "the job failed".into(),
+                    retries: Some(0)
+                }
+            }
+        );
+    }
+
+    #[test]
+    fn scenario_errors_carry_step_number_and_line() {
+        let text = "{\"process\": \"p.bpmn\",\n \"steps\": [\n  {\"expect\": {}},\n  {\"completeTask\": 3}\n ]}";
+        let e = Scenario::from_json(text).unwrap_err().to_string();
+        assert!(
+            e.contains("step 2: expected `completeTask` to be an element id, found 3"),
+            "{e}"
+        );
+        assert!(e.ends_with("at line 4 column 3"), "{e}");
+        // A string step, and a steps key inside a nested object that must not count.
+        let text = "{\"process\": \"p\", \"variables\": {\"steps\": [1, 2]},\n \"steps\": [{\"expect\": {}}, \"oops\"]}";
+        let e = Scenario::from_json(text).unwrap_err();
+        assert!(e.message.starts_with("step 2: expected an object"), "{e}");
+        assert_eq!((e.line, e.column), (2, 28), "{e}");
+        let e = Scenario::from_json("{\"process\": \"p\", \"steps\": [], \"extra\": 1}")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field `extra`"), "{e}");
+    }
+
+    #[test]
+    fn numbers_compare_by_value() {
+        assert!(same_value(&json!(120), &json!(120.0)));
+        assert!(same_value(
+            &json!({"a": [1, 2.5]}),
+            &json!({"a": [1.0, 2.5]})
+        ));
+        assert!(!same_value(&json!(1), &json!("1")));
+        assert!(!same_value(&json!({"a": 1}), &json!({"a": 1, "b": 2})));
+    }
+}
