@@ -624,13 +624,22 @@ fn act_and_print(
 /// A command refused by the engine, with the situation of the instance.
 fn command_failure(engine: &Engine, instance: &str, e: EngineError) -> Fail {
     match (&e, load(engine, instance)) {
-        (EngineError::Command(_), Ok((state, process))) => {
+        (EngineError::Command(_), Ok((state, process)))
+            if state.status == engine::core::Status::Active =>
+        {
             let s = Snapshot::of(&state, &process);
-            refused(format!(
-                "{e}; instance `{instance}` is {} and waits at [{}]",
+            let mut found = format!(
+                "instance `{instance}` is {} and waits at [{}]",
                 s.state,
                 s.waiting_at.join(", ")
-            ))
+            );
+            for i in &s.incidents {
+                found.push_str(&format!(
+                    "; incident {} at `{}`: {}",
+                    i.id, i.element, i.message
+                ));
+            }
+            refused(format!("{e}; {found}"))
         }
         _ => refused(describe_engine_error(&e)),
     }
