@@ -94,6 +94,10 @@ pub struct Range {
     pub start: Bound,
     /// Upper end.
     pub end: Bound,
+    /// Set for ranges written as a unary comparison (`< 10`, `= 10`,
+    /// `!= 10`): DMN 1.5 §10.3.2.7 makes them a different kind of range, so
+    /// `(= 10) = [10..10]` is false and `!= 10` contains every other value.
+    pub unary: Option<crate::feel::ast::CmpOp>,
 }
 
 /// A FEEL type as used by `instance of`, function signatures and item definitions.
@@ -360,7 +364,7 @@ impl Value {
                         _ => false,
                     })
                 };
-                be(&a.start, &b.start)? && be(&a.end, &b.end)?
+                a.unary == b.unary && be(&a.start, &b.start)? && be(&a.end, &b.end)?
             }
             (Function(a), Function(b)) => Arc::ptr_eq(a, b),
             _ => return None,

@@ -967,6 +967,14 @@ pub fn range_contains(r: &Range, x: &Value) -> Value {
     if x.is_null() {
         return Value::null("null is not in a range");
     }
+    if r.unary == Some(CmpOp::Ne)
+        && let Some(v) = &r.start.value
+    {
+        return match x.feel_eq(v) {
+            Some(b) => Value::Bool(!b),
+            None => Value::null(format!("cannot compare {} with {}", x.kind(), v.kind())),
+        };
+    }
     if let Some(s) = &r.start.value {
         match x.feel_cmp(s) {
             Some(Ordering::Less) => return Value::Bool(false),
@@ -1041,6 +1049,7 @@ pub fn make_range(s: Option<Value>, si: bool, e: Option<Value>, ei: bool) -> Val
             value: e,
             inclusive: ei,
         },
+        unary: None,
     }))
 }
 
@@ -1049,12 +1058,20 @@ pub fn unary_range(op: CmpOp, v: Value) -> Value {
     if v.is_null() {
         return Value::null("range end is null");
     }
-    match op {
+    let r = match op {
         CmpOp::Lt => make_range(None, false, Some(v), false),
         CmpOp::Le => make_range(None, false, Some(v), true),
         CmpOp::Gt => make_range(Some(v), false, None, false),
         CmpOp::Ge => make_range(Some(v), true, None, false),
-        CmpOp::Eq | CmpOp::Ne => Value::null("'=' and '!=' tests do not denote a range"),
+        CmpOp::Eq => make_range(Some(v.clone()), true, Some(v), true),
+        CmpOp::Ne => make_range(Some(v.clone()), false, Some(v), false),
+    };
+    match r {
+        Value::Range(mut r) => {
+            r.unary = Some(op);
+            Value::Range(r)
+        }
+        other => other,
     }
 }
 
