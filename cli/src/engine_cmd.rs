@@ -19,7 +19,7 @@ use engine::core::{IncidentId, InstanceState, JobId, TokenState};
 use engine::scenario::{InstanceStateName, Snapshot, describe_engine_error};
 use engine::store::{Durability, StoreKind};
 use engine::{Engine, EngineError, EngineOptions, SystemClock};
-use miette::miette;
+use miette::{GraphicalReportHandler, GraphicalTheme, miette};
 use serde_json::{Map, Value};
 
 use crate::report::{self, Problem};
@@ -203,7 +203,18 @@ fn finish(result: Result<ExitCode, Fail>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(Fail::Report(code, report)) => {
-            eprintln!("{report:?}");
+            // Unwrapped, so that a message stays on one line for tools that grep it.
+            let theme = if report::stderr_color() {
+                GraphicalTheme::unicode()
+            } else {
+                GraphicalTheme::unicode_nocolor()
+            };
+            let mut out = String::new();
+            let handler = GraphicalReportHandler::new_themed(theme).with_wrap_lines(false);
+            match handler.render_report(&mut out, report.as_ref()) {
+                Ok(()) => eprint!("{out}"),
+                Err(_) => eprintln!("error: {report}"),
+            }
             ExitCode::from(code)
         }
         Err(Fail::Printed(code)) => ExitCode::from(code),

@@ -1,0 +1,466 @@
+//! End-to-end tests of `exec`, the instance commands (`instances`, `task`,
+//! `job`, `incident`) and `test` through the binary: output shapes, exit
+//! codes, and a round trip through a durable store.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_orchid-bpmn"))
+}
+
+fn fixture(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(p)
+}
+
+fn run(args: &[&str], files: &[PathBuf]) -> Output {
+    let mut c = bin();
+    c.args(args);
+    for f in files {
+        c.arg(f);
+    }
+    c.output().expect("runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json_out(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("stdout is one JSON value ({e}): {}", stdout(o)))
+}
+
+/// A fresh folder under the target directory (no temp-dir crate needed).
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("engine-commands-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    dir
+}
+
+#[test]
+fn exec_json_prints_one_object_with_the_documented_keys() {
+    let o = bin()
+        .arg("exec")
+        .arg(fixture("bpmn/order-c8.bpmn"))
+        .args(["--var", "amount=1500", "--json"])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(o.stderr.is_empty(), "nothing but JSON: {}", stderr(&o));
+    let v = json_out(&o);
+    assert_eq!(v["process"], "Order");
+    assert_eq!(v["state"], "active");
+    assert_eq!(v["variables"], json!({"amount": 1500}));
+    assert_eq!(v["visited"], json!(["Received"]));
+    assert_eq!(v["waitingAt"], json!(["Charge"]));
+    assert_eq!(v["incidents"], json!([]));
+    assert!(v["instance"].is_string());
+    assert_eq!(v["jobs"][0]["element"], "Charge");
+    assert_eq!(v["jobs"][0]["type"], "charge-card");
+    assert_eq!(v["jobs"][0]["retries"], 3);
+}
+
+#[test]
+fn exec_runs_to_completion_and_prints_a_trail_of_names() {
+    let o = bin()
+        .arg("exec")
+        .arg(fixture("bpmn/loyalty-points.bpmn"))
+        .args([
+            "--var",
+            "amount=640",
+            "--var",
+            "member=true",
+            "--var",
+            "balance=20",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let names = [
+        "Purchase recorded",
+        "Compute points",
+        "Pick tier",
+        "Update balance",
+        "Points credited",
+    ];
+    let mut at = 0;
+    for n in names {
+        let i = out[at..]
+            .find(n)
+            .unwrap_or_else(|| panic!("`{n}` in order in:\n{out}"));
+        at += i + n.len();
+    }
+    assert!(out.contains("state: completed"), "{out}");
+    assert!(out.contains("tier = \"gold\""), "{out}");
+}
+
+#[test]
+fn var_values_are_json_when_they_parse_and_strings_otherwise() {
+    let o = bin()
+        .arg("exec")
+        .arg(fixture("bpmn/onboarding.bpmn"))
+        .args([
+            "--var",
+            "role=engineer",
+            "--var",
+            "n=15",
+            "--var",
+            "s=\"15\"",
+            "--var",
+            "ok=true",
+            "--var",
+            "tags=[\"a\",1]",
+            "--var",
+            "eq=a=b",
+            "--var",
+            "empty=",
+            "--json",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json_out(&o);
+    let vars = &v["variables"];
+    assert_eq!(vars["role"], "engineer");
+    assert_eq!(vars["n"], 15);
+    assert_eq!(vars["s"], "15");
+    assert_eq!(vars["ok"], true);
+    assert_eq!(vars["tags"], json!(["a", 1]));
+    assert_eq!(vars["eq"], "a=b");
+    assert_eq!(vars["empty"], "");
+    assert_eq!(vars["laptop"], "workstation");
+    assert_eq!(v["waitingAt"], json!(["CreateAccounts"]));
+}
+
+#[test]
+fn vars_file_is_read_and_var_wins() {
+    let dir = scratch("vars");
+    let file = dir.join("vars.json");
+    std::fs::write(&file, r#"{"amount": 100, "member": false, "balance": 5}"#).expect("write");
+    let o = bin()
+        .arg("exec")
+        .arg(fixture("bpmn/loyalty-points.bpmn"))
+        .arg("--vars")
+        .arg(&file)
+        .args(["--var", "amount=300", "--json"])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json_out(&o);
+    assert_eq!(v["variables"]["points"], 30);
+    assert_eq!(v["variables"]["balance"], 35);
+
+    std::fs::write(&file, "[1, 2]").expect("write");
+    let o = bin()
+        .arg("exec")
+        .arg(fixture("bpmn/loyalty-points.bpmn"))
+        .arg("--vars")
+        .arg(&file)
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("expected a JSON object of variables, found an array"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn exec_exit_codes() {
+    // 1: an incident (a script divides by zero).
+    let o = run(
+        &["exec", "--json", "--var", "total=10", "--var", "guests=0"],
+        &[fixture("bpmn/bill-split.bpmn")],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v = json_out(&o);
+    assert_eq!(v["state"], "incident");
+    assert_eq!(v["incidents"][0]["element"], "SplitBill");
+    assert!(
+        v["incidents"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Division by zero")),
+        "{v}"
+    );
+
+    // 3: an invalid model, diagnostics with file:line:col on stderr, nothing on stdout.
+    let o = run(
+        &["exec", "--json"],
+        &[fixture("invalid/BPMN012-crossing-flow.bpmn")],
+    );
+    assert_eq!(o.status.code(), Some(3));
+    assert!(o.stdout.is_empty(), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(err.contains("BPMN012"), "{err}");
+    assert!(err.contains("BPMN012-crossing-flow.bpmn:8:7"), "{err}");
+
+    // 3: a model the engine cannot run (a camunda:list with an expression).
+    let o = run(&["exec"], &[fixture("bpmn/invoice-c7.bpmn")]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("ENG010"), "{}", stderr(&o));
+
+    // 3: a file that does not import.
+    let o = run(
+        &["exec"],
+        &[fixture("malformed/XML007-unknown-element.bpmn")],
+    );
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("XML007"), "{}", stderr(&o));
+
+    // 2: usage errors.
+    for args in [
+        vec!["exec"],
+        vec!["exec", "x.bpmn", "--var", "novalue"],
+        vec!["exec", "x.bpmn", "--store", "redb"],
+    ] {
+        let o = run(&args, &[]);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    }
+    let o = run(&["exec"], &[fixture("bpmn/does-not-exist.bpmn")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("cannot read") && stderr(&o).contains("does-not-exist.bpmn"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(
+        &["exec", "--process", "Nope"],
+        &[fixture("bpmn/order-c8.bpmn")],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("expected one of the executable processes"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn test_command_prints_a_line_per_scenario_and_the_totals() {
+    let passing = [
+        fixture("scenarios/order-c8-small.json"),
+        fixture("scenarios/onboarding.json"),
+    ];
+    let o = run(&["test"], &passing);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0].starts_with("ok") && lines[0].contains("order-c8-small.json"));
+    assert!(lines[1].starts_with("ok") && lines[1].contains("onboarding.json"));
+    assert_eq!(lines[2], "2 passed, 0 failed");
+
+    let mut mixed = passing.to_vec();
+    mixed.push(fixture("scenarios-failing/order-c8-wrong-expectation.json"));
+    let o = run(&["test"], &mixed);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.contains(
+            "order-c8-wrong-expectation.json: step 2 (wrong on purpose): state: expected `active`, found `completed`"
+        ),
+        "{out}"
+    );
+    assert!(out.ends_with("2 passed, 1 failed\n"), "{out}");
+
+    // A scenario file that is not one, and one that does not exist: failures, not crashes.
+    let dir = scratch("bad-scenario");
+    let bad = dir.join("typo.json");
+    std::fs::write(
+        &bad,
+        "{\"process\": \"x.bpmn\",\n \"steps\": [\n  {\"completeTask\": \"A\", \"varibles\": {}}\n ]}",
+    )
+    .expect("write");
+    let o = run(&["test"], &[bad, dir.join("missing.json")]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.contains("unknown key `varibles` in a `completeTask` step")
+            && out.contains("at line 3 column 3"),
+        "{out}"
+    );
+    assert!(out.contains("missing.json: cannot read"), "{out}");
+    assert!(out.ends_with("0 passed, 2 failed\n"), "{out}");
+
+    let o = run(&["test"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn a_stored_instance_is_continued_by_later_commands() {
+    let dir = scratch("db");
+    let db = dir.join("store");
+    let db_s = db.to_str().expect("utf-8 path");
+
+    let o = bin()
+        .arg("exec")
+        .arg(fixture("bpmn/order-c8.bpmn"))
+        .args(["--var", "amount=1500", "--db", db_s, "--json"])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let id = json_out(&o)["instance"]
+        .as_str()
+        .expect("instance id")
+        .to_string();
+
+    let o = run(&["instances", "--db", db_s, "--json"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let list = json_out(&o);
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+    assert_eq!(list[0]["instance"], id.as_str());
+    assert_eq!(list[0]["waitingAt"], json!(["Charge"]));
+    let o = run(&["instances", "--db", db_s], &[]);
+    assert!(stdout(&o).contains("Order:1") && stdout(&o).contains("Charge"));
+
+    // The job fails once (retries left), then for good: an incident.
+    let o = run(
+        &[
+            "job",
+            "fail",
+            "--db",
+            db_s,
+            &id,
+            "Charge",
+            "--message",
+            "card declined",
+            "--retries",
+            "0",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v = json_out(&o);
+    assert_eq!(v["state"], "incident");
+    assert_eq!(v["incidents"][0]["message"], "card declined");
+    let incident = v["incidents"][0]["id"].to_string();
+
+    let o = run(&["incident", "list", "--db", db_s, "--json"], &[]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(json_out(&o)[0]["element"], "Charge");
+
+    let o = run(
+        &["incident", "retry", "--db", db_s, &id, &incident, "--json"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json_out(&o);
+    assert_eq!(v["state"], "active");
+    assert_eq!(v["jobs"][0]["retries"], 1);
+    let job = v["jobs"][0]["id"].to_string();
+
+    let o = run(
+        &[
+            "job",
+            "complete",
+            "--db",
+            db_s,
+            &id,
+            &job,
+            "--var",
+            "receipt=r-1",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json_out(&o)["waitingAt"], json!(["Approve"]));
+
+    let o = run(
+        &[
+            "task",
+            "complete",
+            "--db",
+            db_s,
+            &id,
+            "Approve",
+            "--var",
+            "approved=true",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json_out(&o);
+    assert_eq!(v["state"], "completed");
+    assert_eq!(v["variables"]["receiptId"], "r-1");
+    assert_eq!(v["variables"]["status"], "shipped 1500");
+
+    let o = run(&["instances", "--db", db_s, "--json"], &[]);
+    assert_eq!(json_out(&o)[0]["state"], "completed");
+
+    // Refusals: exit 1 with a message that names what is wrong.
+    let o = run(&["task", "complete", "--db", db_s, "999", "Approve"], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("unknown instance `999`"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["task", "complete", "--db", db_s, &id, "Approve"], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("expected an active instance"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["job", "complete", "--db", db_s, &id, "77"], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("unknown job 77"), "{}", stderr(&o));
+
+    // A store that is not there is a usage error, not a new empty store.
+    let missing = dir.join("nothing-here");
+    let o = bin()
+        .args(["instances", "--db"])
+        .arg(&missing)
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no store at"), "{}", stderr(&o));
+    assert!(!missing.exists());
+}
+
+#[test]
+fn a_redb_store_works_the_same_way() {
+    let dir = scratch("redb");
+    let db = dir.join("engine.redb");
+    let db_s = db.to_str().expect("utf-8 path");
+    let o = bin()
+        .arg("exec")
+        .arg(fixture("bpmn/fraud-check.bpmn"))
+        .args(["--var", "amount=50", "--var", "newCustomer=false"])
+        .args(["--db", db_s, "--store", "redb", "--json"])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let id = json_out(&o)["instance"].as_str().expect("id").to_string();
+    let o = run(
+        &[
+            "task",
+            "complete",
+            "--db",
+            db_s,
+            "--store",
+            "redb",
+            &id,
+            "ManualReview",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("state: completed"), "{}", stdout(&o));
+}
