@@ -488,7 +488,9 @@ pub fn instances(args: InstancesArgs) -> ExitCode {
 
 fn instances_inner(args: InstancesArgs) -> Result<ExitCode, Fail> {
     let engine = open_engine(&args.db.db, args.db.store, false)?;
-    let all = engine.instances().map_err(refused)?;
+    let mut all = engine.instances().map_err(refused)?;
+    // Numeric ids in numeric order, whatever order the store keeps them in.
+    all.sort_by(|a, b| (a.id.len(), &a.id).cmp(&(b.id.len(), &b.id)));
     let mut snapshots = Vec::with_capacity(all.len());
     for state in &all {
         let (_, process) = load(&engine, &state.id)?;
@@ -733,7 +735,11 @@ fn incident_list(db: &DbArgs, instance: Option<String>, json: bool) -> Result<Ex
     let engine = open_engine(&db.db, db.store, false)?;
     let states = match &instance {
         Some(id) => vec![load(&engine, id)?.0],
-        None => engine.instances().map_err(refused)?,
+        None => {
+            let mut all = engine.instances().map_err(refused)?;
+            all.sort_by(|a, b| (a.id.len(), &a.id).cmp(&(b.id.len(), &b.id)));
+            all
+        }
     };
     let mut rows = Vec::new();
     for state in &states {

@@ -9,6 +9,18 @@
 //! [`run_with_loader`] (the caller supplies a function that loads a file by
 //! the name the scenario uses). Nothing here touches the filesystem.
 //!
+//! Steps (one action key each, plus an optional `note` that failure
+//! messages repeat): `expect` (checks only the keys it names: `state`,
+//! `waitingAt` as a set, `variables` as a subset with numbers compared by
+//! value, `visited` as a subsequence of the completion order, `notVisited`,
+//! `counts`, `incidents` as the set of elements with open incidents),
+//! `completeTask` (a user task, receive task or job, by element id, with
+//! `variables`), `failJob` (`message`, `retries`), `resolveIncident` (by
+//! element id, `retries`), `advanceClock` (an ISO 8601 duration). Messages
+//! (`correlateMessage`) and signals (`broadcastSignal`) are read but fail
+//! the step: the engine has no message or signal events yet. A scenario
+//! stops at the first step that fails.
+//!
 //! [`Snapshot`] is an instance as seen from outside — state, process-level
 //! variables, completion order, where tokens wait, open incidents and jobs —
 //! which `expect` steps check and `orchid-bpmn exec --json` prints.
@@ -35,7 +47,7 @@ pub const DEFAULT_CLOCK_MILLIS: i64 = 1_767_225_600_000;
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Scenario {
-    /// What the story is about (shown in reports only).
+    /// What the story is about, for people reading the file (not checked).
     #[serde(default)]
     pub description: Option<String>,
     /// The BPMN file to run, relative to the scenario file.
