@@ -107,6 +107,11 @@ pub struct Element {
     /// Output mappings: evaluated on completion from the local scope into the
     /// enclosing one. `None` means "propagate everything" (Camunda 8 default).
     pub outputs: Option<Vec<Mapping>>,
+    /// With output mappings, do the element's result variables stay local so
+    /// that only mapped ones leave? True for Camunda 8 (`zeebe:ioMapping`);
+    /// false for Camunda 7 (`camunda:outputParameter`), where variables set
+    /// on completion propagate as usual and the outputs come on top.
+    pub outputs_only: bool,
     pub kind: ElementKind,
     pub span: Span,
 }
@@ -188,6 +193,12 @@ pub enum MappingSource {
     Expr(Expr),
     /// A plain text value (Camunda 7 `inputParameter` text without `${}`).
     Literal(serde_json::Value),
+    /// `camunda:list`: each item evaluated.
+    List(Vec<MappingSource>),
+    /// `camunda:map`: each entry evaluated.
+    Map(Vec<(String, MappingSource)>),
+    /// `camunda:script` in Rhai: the script's value.
+    Script(Script),
 }
 
 #[derive(Debug)]
@@ -417,6 +428,7 @@ impl Compiler<'_> {
             default_flow: None,
             inputs: Vec::new(),
             outputs: None,
+            outputs_only: false,
             kind,
             span: n.base.span,
         });
@@ -656,6 +668,7 @@ impl Compiler<'_> {
         };
         let mut inputs = Vec::new();
         let mut outputs = None;
+        let mut outputs_only = false;
         if let Some(io) = &c8.io_mapping {
             for m in &io.inputs {
                 if let Some(source) = self.zeebe_source(n, m) {
@@ -676,6 +689,7 @@ impl Compiler<'_> {
                     }
                 }
                 outputs = Some(outs);
+                outputs_only = true;
             }
         }
         if let Some(io) = &c7.input_output {
@@ -703,6 +717,7 @@ impl Compiler<'_> {
         let e = &mut self.elements[idx.0 as usize];
         e.inputs = inputs;
         e.outputs = outputs;
+        e.outputs_only = outputs_only;
     }
 
     /// A Zeebe mapping without a source copies the variable of the target's name.
@@ -732,17 +747,47 @@ impl Compiler<'_> {
         match value {
             ParamValue::Text(t) => self.mapping_source(n, t),
             ParamValue::None => Some(MappingSource::Literal(serde_json::Value::Null)),
-            ParamValue::List(_) | ParamValue::Map(_) => match c7_literal(value) {
-                Some(v) => Some(MappingSource::Literal(v)),
-                None => {
-                    self.unsupported(n, "camunda:list/map parameter with expressions");
+            ParamValue::List(items) => items
+                .iter()
+                .map(|i| self.c7_param(n, i))
+                .collect::<Option<Vec<_>>>()
+                .map(MappingSource::List),
+            ParamValue::Map(entries) => entries
+                .iter()
+                .map(|(k, v)| self.c7_param(n, v).map(|v| (k.clone(), v)))
+                .collect::<Option<Vec<_>>>()
+                .map(MappingSource::Map),
+            ParamValue::Script(s) if s.resource.is_some() => {
+                self.unsupported(n, "camunda:script parameter loaded from a resource");
+                None
+            }
+            ParamValue::Script(s) => match bpmn_models::lang::script_language(Some(&s.format)) {
+                Ok(Language::Rhai) => match self.scripts.compile_script(&s.text) {
+                    Ok(script) => Some(MappingSource::Script(script)),
+                    Err(e) => {
+                        self.problem("ENG011", n, format!("camunda:script of `{}`: {e}", n.id));
+                        None
+                    }
+                },
+                Ok(lang) => match Expr::compile_as(self.scripts, lang, &s.text) {
+                    Ok(e) => Some(MappingSource::Expr(e)),
+                    Err(e) => {
+                        self.problem("ENG011", n, format!("camunda:script of `{}`: {e}", n.id));
+                        None
+                    }
+                },
+                Err(l) => {
+                    self.problem(
+                        "BPMN018",
+                        n,
+                        format!(
+                            "camunda:script of `{}` has scriptFormat `{l}`: expected `rhai` or `feel`",
+                            n.id
+                        ),
+                    );
                     None
                 }
             },
-            ParamValue::Script { .. } => {
-                self.unsupported(n, "camunda:script parameter");
-                None
-            }
         }
     }
 
@@ -812,26 +857,4 @@ impl Compiler<'_> {
 fn retries_from_cycle(cycle: &str) -> Option<u32> {
     let rest = cycle.trim().strip_prefix('R')?;
     rest.split('/').next()?.parse().ok()
-}
-
-/// A Camunda 7 list/map parameter made only of literals, as JSON.
-fn c7_literal(v: &camunda::ParamValue) -> Option<serde_json::Value> {
-    use camunda::ParamValue;
-    match v {
-        ParamValue::Text(t) if !(t.contains("${") || t.contains("#{")) => {
-            Some(serde_json::Value::String(t.clone()))
-        }
-        ParamValue::None => Some(serde_json::Value::Null),
-        ParamValue::List(items) => items
-            .iter()
-            .map(c7_literal)
-            .collect::<Option<Vec<_>>>()
-            .map(serde_json::Value::Array),
-        ParamValue::Map(entries) => entries
-            .iter()
-            .map(|(k, v)| c7_literal(v).map(|v| (k.clone(), v)))
-            .collect::<Option<serde_json::Map<_, _>>>()
-            .map(serde_json::Value::Object),
-        _ => None,
-    }
 }

@@ -540,8 +540,8 @@ impl Processor<'_, '_> {
     }
 
     /// Sets variables produced by the element a token is on: into its local
-    /// scope when the element has output mappings (they pick what leaves),
-    /// otherwise propagated ([`Processor::set_propagating`]).
+    /// scope when the element has Camunda 8 output mappings (they pick what
+    /// leaves), otherwise propagated ([`Processor::set_propagating`]).
     pub(crate) fn set_result_variables(&mut self, token: TokenId, vars: Vec<(String, Value)>) {
         if vars.is_empty() {
             return;
@@ -550,7 +550,7 @@ impl Processor<'_, '_> {
             return;
         };
         let el = self.ctx.process.element(t.element);
-        if el.outputs.is_some() {
+        if el.outputs.is_some() && el.outputs_only {
             let local = match t.local {
                 Some(l) => l,
                 None => {
@@ -644,19 +644,16 @@ impl Processor<'_, '_> {
         };
         let el = self.ctx.process.element(t.element);
         for m in &el.inputs {
-            let value = match &m.source {
-                MappingSource::Literal(v) => v.clone(),
-                MappingSource::Expr(e) => match self.eval(token, e) {
-                    Ok(v) => v,
-                    Err(msg) => {
-                        // Inputs are all-or-nothing: a retry evaluates them afresh.
-                        self.emit(Event::TokenLocalScope { token, scope: None });
-                        self.emit(Event::ScopeClosed { scope: local });
-                        let target = m.target.clone();
-                        self.incident(token, false, format!("input mapping `{target}`: {msg}"));
-                        return false;
-                    }
-                },
+            let value = match self.mapping_value(token, &m.source) {
+                Ok(v) => v,
+                Err(msg) => {
+                    // Inputs are all-or-nothing: a retry evaluates them afresh.
+                    self.emit(Event::TokenLocalScope { token, scope: None });
+                    self.emit(Event::ScopeClosed { scope: local });
+                    let target = m.target.clone();
+                    self.incident(token, false, format!("input mapping `{target}`: {msg}"));
+                    return false;
+                }
             };
             self.emit(Event::VariablesSet {
                 scope: local,
@@ -664,6 +661,30 @@ impl Processor<'_, '_> {
             });
         }
         true
+    }
+
+    /// The value of a mapping source, lists and maps evaluated item by item.
+    fn mapping_value(&self, token: TokenId, source: &MappingSource) -> Result<Value, String> {
+        match source {
+            MappingSource::Literal(v) => Ok(v.clone()),
+            MappingSource::Expr(e) => self.eval(token, e),
+            MappingSource::List(items) => items
+                .iter()
+                .map(|i| self.mapping_value(token, i))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
+            MappingSource::Map(entries) => entries
+                .iter()
+                .map(|(k, v)| self.mapping_value(token, v).map(|v| (k.clone(), v)))
+                .collect::<Result<Map<_, _>, _>>()
+                .map(Value::Object),
+            MappingSource::Script(s) => {
+                let scripts = self.ctx.scripts;
+                self.with_vars(token, |v| scripts.run(s, &v.merged()))
+                    .map(|o| o.value)
+                    .map_err(|e| format!("Rhai: {e}"))
+            }
+        }
     }
 
     /// Evaluates output mappings and closes the local scope. Returns false
@@ -677,20 +698,13 @@ impl Processor<'_, '_> {
         if let Some(outputs) = &el.outputs {
             let mut values = Vec::with_capacity(outputs.len());
             for m in outputs {
-                let value = match &m.source {
-                    MappingSource::Literal(v) => v.clone(),
-                    MappingSource::Expr(e) => match self.eval(token, e) {
-                        Ok(v) => v,
-                        Err(msg) => {
-                            let target = m.target.clone();
-                            self.incident(
-                                token,
-                                false,
-                                format!("output mapping `{target}`: {msg}"),
-                            );
-                            return false;
-                        }
-                    },
+                let value = match self.mapping_value(token, &m.source) {
+                    Ok(v) => v,
+                    Err(msg) => {
+                        let target = m.target.clone();
+                        self.incident(token, false, format!("output mapping `{target}`: {msg}"));
+                        return false;
+                    }
                 };
                 values.push((m.target.clone(), value));
             }
