@@ -26,8 +26,8 @@
 //!   not decode is [`StoreError::Corrupt`] naming its key.
 //!
 //! Deviation: debug builds of redb panic on some kinds of damage that
-//! release builds report as errors; `open` turns such a panic into
-//! [`StoreError::Corrupt`].
+//! release builds report as errors; every redb call here runs under
+//! `catch_unwind`, which turns such a panic into [`StoreError::Corrupt`].
 
 use std::path::Path;
 
@@ -78,15 +78,26 @@ fn io(context: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Io(format!("redb: {context}: {e}"))
 }
 
-/// Reads a table in a read transaction; a missing table reads as empty
-/// (tables are created with the store, so only a foreign file lacks them,
-/// and `open` refuses those).
+/// Runs `f` in a read transaction.
 fn read<T>(
     db: &Database,
     f: impl FnOnce(&::redb::ReadTransaction) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    let txn = db.begin_read().map_err(|e| io("begin read", e))?;
-    f(&txn)
+    contain(|| {
+        let txn = db.begin_read().map_err(|e| io("begin read", e))?;
+        f(&txn)
+    })
+}
+
+/// Turns a panic of redb's (debug builds assert on damaged pages) into
+/// [`StoreError::Corrupt`].
+fn contain<T>(f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(StoreError::Corrupt {
+            key: "redb page".to_string(),
+            message: "redb found a damaged page (it panicked while reading it)".to_string(),
+        })
+    })
 }
 
 fn table_error(name: &str, e: TableError) -> StoreError {
@@ -151,7 +162,7 @@ impl RedbStore {
         })?;
         match format {
             // A new (empty) database: create the layout.
-            None => {
+            None => contain(|| {
                 let txn = db.begin_write().map_err(|e| io("begin write", e))?;
                 {
                     let mut meta = txn.open_table(META).map_err(|e| io("create", e))?;
@@ -162,8 +173,8 @@ impl RedbStore {
                     txn.open_table(CHECKPOINTS).map_err(|e| io("create", e))?;
                     txn.open_table(EVENTS).map_err(|e| io("create", e))?;
                 }
-                txn.commit().map_err(|e| io("create", e))?;
-            }
+                txn.commit().map_err(|e| io("create", e))
+            })?,
             Some(None) => {
                 return Err(StoreError::Corrupt {
                     key: "meta/format".to_string(),
@@ -204,15 +215,17 @@ impl RedbStore {
         &mut self,
         f: impl FnOnce(&WriteTransaction) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let mut txn = self.db.begin_write().map_err(|e| io("begin write", e))?;
         let durability = match self.durability {
             Durability::Immediate => ::redb::Durability::Immediate,
             Durability::Deferred => ::redb::Durability::None,
         };
-        txn.set_durability(durability)
-            .map_err(|e| io("set durability", e))?;
-        f(&txn)?;
-        txn.commit().map_err(|e| io("commit", e))?;
+        contain(|| {
+            let mut txn = self.db.begin_write().map_err(|e| io("begin write", e))?;
+            txn.set_durability(durability)
+                .map_err(|e| io("set durability", e))?;
+            f(&txn)?;
+            txn.commit().map_err(|e| io("commit", e))
+        })?;
         if self.durability == Durability::Deferred {
             self.dirty = true;
         }
@@ -328,13 +341,15 @@ impl Store for RedbStore {
             // whatever the durability of commits. An Immediate commit also
             // persists every earlier Deferred one.
             let bound = self.next_number + RESERVE;
-            let txn = self.db.begin_write().map_err(|e| io("begin write", e))?;
-            {
-                let mut meta = txn.open_table(META).map_err(|e| table_error("meta", e))?;
-                meta.insert(COUNTER, bound - 1)
-                    .map_err(|e| io("write", e))?;
-            }
-            txn.commit().map_err(|e| io("commit", e))?;
+            contain(|| {
+                let txn = self.db.begin_write().map_err(|e| io("begin write", e))?;
+                {
+                    let mut meta = txn.open_table(META).map_err(|e| table_error("meta", e))?;
+                    meta.insert(COUNTER, bound - 1)
+                        .map_err(|e| io("write", e))?;
+                }
+                txn.commit().map_err(|e| io("commit", e))
+            })?;
             self.reserved = bound;
             self.dirty = false;
         }
@@ -347,8 +362,10 @@ impl Store for RedbStore {
         if self.dirty {
             // An empty Immediate transaction makes every earlier
             // non-durable one durable.
-            let txn = self.db.begin_write().map_err(|e| io("begin write", e))?;
-            txn.commit().map_err(|e| io("flush", e))?;
+            contain(|| {
+                let txn = self.db.begin_write().map_err(|e| io("begin write", e))?;
+                txn.commit().map_err(|e| io("flush", e))
+            })?;
             self.dirty = false;
         }
         Ok(())

@@ -21,6 +21,11 @@
 //!   or a sled database without our version key, is refused with
 //!   [`StoreError::NotAStore`]; a record that does not decode is
 //!   [`StoreError::Corrupt`] naming its key.
+//! - sled reads a data file it cannot make sense of as an *empty* database.
+//!   So that such a store is not silently recreated empty, a marker file
+//!   (`orchid-store`) is written next to sled's files once the store exists;
+//!   a marked directory whose database has no layout version is
+//!   [`StoreError::Corrupt`].
 //!
 //! Deviation: sled 0.34 checks its own files with CRCs and reports
 //! damage as an error, but a damaged file can still make it panic while
@@ -40,6 +45,10 @@ pub const LAYOUT_VERSION: u32 = 1;
 /// How many instance numbers one durable reservation covers.
 pub const RESERVE: u64 = 64;
 
+/// A file next to sled's own, written once the store exists. sled recovers
+/// a data file it cannot read as an empty database; the marker tells that
+/// apart from a new store.
+const MARKER: &str = "orchid-store";
 const KEY_FORMAT: &[u8] = b"m/format";
 const KEY_COUNTER: &[u8] = b"m/counter";
 const PREFIX_DEPLOYMENT: &[u8] = b"d/";
@@ -112,6 +121,17 @@ fn show(key: &[u8]) -> String {
     String::from_utf8_lossy(key).into_owned()
 }
 
+/// Writes the marker file durably (the file, then the directory entry).
+fn write_marker(dir: &Path) -> std::io::Result<()> {
+    let marker = dir.join(MARKER);
+    std::fs::write(
+        &marker,
+        format!("orchid-bpmn sled store, layout {LAYOUT_VERSION}\n"),
+    )?;
+    std::fs::File::open(&marker)?.sync_all()?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
 fn read_u64(key: &[u8], bytes: &[u8]) -> Result<u64, StoreError> {
     <[u8; 8]>::try_from(bytes)
         .map(u64::from_be_bytes)
@@ -142,10 +162,18 @@ impl SledStore {
                 "it is a file; a sled store is a directory holding sled's `conf` and `db` files",
             ));
         }
+        let marker = path.join(MARKER);
+        let marked = marker.is_file();
         if path.is_dir() {
             let mut entries = std::fs::read_dir(path).map_err(|e| io(&shown, e))?;
             let empty = entries.next().is_none();
             if !empty && !path.join("db").is_file() {
+                if marked {
+                    return Err(StoreError::Corrupt {
+                        key: shown,
+                        message: "sled's `db` file is missing".to_string(),
+                    });
+                }
                 return Err(not_a_store(
                     "the directory is not empty and holds no sled `db` file",
                 ));
@@ -190,6 +218,20 @@ impl SledStore {
                         expected: LAYOUT_VERSION,
                     });
                 }
+                if !marked {
+                    // A crash between creating the database and the marker.
+                    write_marker(path).map_err(|e| io(&shown, e))?;
+                }
+            }
+            None if marked => {
+                return Err(StoreError::Corrupt {
+                    key: show(KEY_FORMAT),
+                    message: format!(
+                        "`{MARKER}` says that {shown} holds an orchid-bpmn store, but sled \
+                         recovered no layout version from it: its `db` file is damaged or \
+                         was replaced"
+                    ),
+                });
             }
             None if db.is_empty() => {
                 let mut b = Batch::default();
@@ -197,6 +239,7 @@ impl SledStore {
                 b.insert(KEY_COUNTER, &0u64.to_be_bytes());
                 db.apply_batch(b).map_err(|e| io("create", e))?;
                 db.flush().map_err(|e| io("flush", e))?;
+                write_marker(path).map_err(|e| io(&shown, e))?;
             }
             None => {
                 return Err(not_a_store(

@@ -1,0 +1,421 @@
+//! The crash test (issue 4): a workload runs in a child process
+//! (`orchid-crash-worker`, `src/bin/orchid-crash-worker.rs`) on a durable
+//! store with Immediate durability; it is killed with SIGKILL at a random
+//! moment, the store is reopened here and checked, and the round repeats on
+//! the same store. Checked after every kill:
+//!
+//! - every command the worker acknowledged is in the store (its instance
+//!   exists; a completed task is in the instance's completed list and no
+//!   token waits at it any more);
+//! - no instance number was handed out twice, across all rounds;
+//! - no token was lost or duplicated: per instance, each user task has a
+//!   token waiting or has completed — exactly one of the two, once; the
+//!   join has one arrival per completed task and never two on one flow;
+//!   a completed instance went through each task and the end exactly once
+//!   and holds no tokens or join arrivals;
+//! - the checkpoint equals the replay of the instance's event log (events
+//!   and checkpoint were written by one atomic batch);
+//! - every instance can finish: every few rounds (and after the last) the
+//!   test completes every waiting task itself and checks that each instance
+//!   reaches `completed`; in the other rounds the next worker picks the
+//!   waiting tasks up.
+//!
+//! 20 rounds per store by default; `ORCHID_CRASH_ROUNDS=N` runs more,
+//! `ORCHID_CRASH_SEED=N` changes the kill delays. Unix only (SIGKILL).
+#![cfg(unix)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use engine::core::{InstanceState, Status, TokenState};
+use engine::store::{self, Durability, StoreKind};
+use engine::{Engine, EngineOptions, SystemClock};
+use serde_json::{Map, json};
+
+const WORKER: &str = env!("CARGO_BIN_EXE_orchid-crash-worker");
+const TASKS: [&str; 2] = ["taskA", "taskB"];
+
+/// splitmix64: a small deterministic generator for the kill delays.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn fresh_path(kind: StoreKind) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("crash");
+    std::fs::create_dir_all(&dir).expect("create the test directory");
+    let path = dir.join(format!("{kind}-{}", std::process::id()));
+    // A store left by an earlier run with the same pid.
+    let _ = std::fs::remove_dir_all(&path);
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+/// What the worker acknowledged in one round.
+#[derive(Default)]
+struct Acks {
+    ready: bool,
+    starts: Vec<u64>,
+    completes: Vec<(String, String)>,
+    done: bool,
+}
+
+fn parse(output: &str) -> Acks {
+    let mut acks = Acks::default();
+    // Only whole lines count: the kill may cut the last one.
+    let whole = match output.rfind('\n') {
+        Some(i) => &output[..=i],
+        None => "",
+    };
+    for line in whole.lines() {
+        let words: Vec<&str> = line.split(' ').collect();
+        match words.as_slice() {
+            ["ready", _] => acks.ready = true,
+            ["ack", "start", id] => acks
+                .starts
+                .push(id.parse().expect("the worker prints numeric ids")),
+            ["ack", "complete", id, task] => {
+                acks.completes.push((id.to_string(), task.to_string()));
+            }
+            ["done"] => acks.done = true,
+            _ => panic!("unexpected worker output line {line:?}"),
+        }
+    }
+    acks
+}
+
+fn open_engine(kind: StoreKind, path: &Path) -> Engine {
+    let store = store::open(kind, path, Durability::Immediate)
+        .unwrap_or_else(|e| panic!("{kind}: reopening after the kill: {e}"));
+    Engine::open(store, Arc::new(SystemClock), EngineOptions::default())
+        .unwrap_or_else(|e| panic!("{kind}: engine on the reopened store: {e}"))
+}
+
+/// Element id → how many times it appears in the completed list.
+fn completions(s: &InstanceState, engine: &Engine) -> BTreeMap<String, usize> {
+    let p = engine.process_version(&s.process).expect("deployed");
+    let mut out = BTreeMap::new();
+    for e in &s.completed {
+        *out.entry(p.element(*e).id.clone()).or_insert(0) += 1;
+    }
+    out
+}
+
+/// The token and join invariants of the fork/join process.
+fn check_instance(kind: StoreKind, engine: &mut Engine, s: &InstanceState) {
+    let id = &s.id;
+    let p = engine
+        .process_version(&s.process)
+        .expect("deployed")
+        .clone();
+    let done = completions(s, engine);
+    let mut waiting: BTreeMap<String, usize> = BTreeMap::new();
+    for t in s.tokens.values() {
+        assert_eq!(
+            t.state,
+            TokenState::Waiting,
+            "{kind}: instance {id}: a token outside a user task survived a command: {t:?}"
+        );
+        *waiting.entry(p.element(t.element).id.clone()).or_insert(0) += 1;
+    }
+    for (element, n) in &waiting {
+        assert!(
+            TASKS.contains(&element.as_str()),
+            "{kind}: instance {id}: a token waits at `{element}`"
+        );
+        assert_eq!(*n, 1, "{kind}: instance {id}: {n} tokens at `{element}`");
+    }
+    for j in &s.joins {
+        let flows: BTreeSet<_> = j.arrived.iter().collect();
+        assert_eq!(
+            flows.len(),
+            j.arrived.len(),
+            "{kind}: instance {id}: two arrivals on one flow at the join: {j:?}"
+        );
+        assert!(
+            j.arrived.len() < 2,
+            "{kind}: instance {id}: the join holds both arrivals without firing: {j:?}"
+        );
+    }
+    let arrivals: usize = s.joins.iter().map(|j| j.arrived.len()).sum();
+    match s.status {
+        Status::Active => {
+            let mut finished = 0;
+            for task in TASKS {
+                let w = waiting.get(task).copied().unwrap_or(0);
+                let c = done.get(task).copied().unwrap_or(0);
+                assert_eq!(
+                    w + c,
+                    1,
+                    "{kind}: instance {id}: `{task}` waits {w} times and completed {c} times"
+                );
+                finished += c;
+            }
+            assert_eq!(
+                arrivals, finished,
+                "{kind}: instance {id}: {arrivals} join arrivals for {finished} completed tasks"
+            );
+        }
+        Status::Completed => {
+            for element in ["start", "fork", "taskA", "taskB", "join", "end"] {
+                assert_eq!(
+                    done.get(element).copied().unwrap_or(0),
+                    1,
+                    "{kind}: completed instance {id}: `{element}` completed {:?} times",
+                    done.get(element)
+                );
+            }
+            assert!(s.tokens.is_empty(), "{kind}: instance {id}: tokens left");
+            assert_eq!(arrivals, 0, "{kind}: instance {id}: join arrivals left");
+        }
+        Status::Cancelled => panic!("{kind}: instance {id} was cancelled by nobody"),
+    }
+    assert_eq!(
+        s.variables().get("note"),
+        Some(&json!("started")),
+        "{kind}: instance {id}: start variables lost"
+    );
+    let events = engine.store_mut().events(id).expect("event log reads");
+    let mut replayed = InstanceState::replay(&events)
+        .unwrap_or_else(|| panic!("{kind}: instance {id}: the event log does not start it"));
+    // `replay` does not take the start time from the log.
+    replayed.started_at = s.started_at;
+    assert_eq!(
+        &replayed, s,
+        "{kind}: instance {id}: the checkpoint is not the replay of its event log"
+    );
+}
+
+#[derive(Default)]
+struct Stats {
+    rounds: u64,
+    killed_before_ready: u64,
+    acks: u64,
+    unacked_starts_found: u64,
+    finished_by_test: u64,
+    max_check: Duration,
+}
+
+/// The two crash tests run one after the other: a child forked by one test
+/// while the other has its store open would hold a copy of that store's file
+/// descriptor (and so its lock) until the child execs the worker.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn crash_test(kind: StoreKind) {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let rounds = env_u64("ORCHID_CRASH_ROUNDS", 20);
+    let seed = env_u64("ORCHID_CRASH_SEED", 4) ^ (kind as u64 + 1);
+    let mut rng = Rng(seed);
+    let path = fresh_path(kind);
+    let mut started: BTreeSet<u64> = BTreeSet::new();
+    let mut finished: BTreeMap<String, InstanceState> = BTreeMap::new();
+    let mut stats = Stats::default();
+    let began = Instant::now();
+
+    for round in 0..rounds {
+        let mut child = Command::new(WORKER)
+            .arg(kind.to_string())
+            .arg(&path)
+            .arg("1000000")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the worker starts");
+        let stdout = child.stdout.take().expect("piped");
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut out = String::new();
+            let mut r = BufReader::new(stdout);
+            // Until the pipe closes, when the worker dies; a cut-off last
+            // line is kept as it is (and `parse` ignores it).
+            loop {
+                let before = out.len();
+                match r.read_line(&mut out) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        if out[before..].starts_with("ready ") {
+                            let _ = ready_tx.send(());
+                        }
+                    }
+                }
+            }
+            out
+        });
+        // A quarter of the kills land while the worker opens (and
+        // recovers) the store; the rest while it runs commands.
+        if rng.below(4) == 0 {
+            std::thread::sleep(Duration::from_millis(rng.below(40)));
+        } else {
+            let _ = ready_rx.recv_timeout(Duration::from_secs(20));
+            std::thread::sleep(Duration::from_millis(rng.below(200)));
+        }
+        child.kill().expect("SIGKILL the worker");
+        let status = child.wait().expect("the worker is reaped");
+        let output = reader.join().expect("reader thread");
+        let mut stderr = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            let _ = e.read_to_string(&mut stderr);
+        }
+        assert_eq!(
+            status.signal(),
+            Some(9),
+            "{kind} round {round}: the worker ended before the kill ({status}); stderr:\n{stderr}"
+        );
+        let acks = parse(&output);
+        assert!(!acks.done, "{kind}: the worker finished its whole workload");
+        stats.rounds += 1;
+        stats.killed_before_ready += u64::from(!acks.ready);
+        stats.acks += (acks.starts.len() + acks.completes.len()) as u64;
+
+        let t = Instant::now();
+        let mut engine = open_engine(kind, &path);
+        let instances = engine.instances().expect("instances read");
+        let by_id: BTreeMap<&str, &InstanceState> =
+            instances.iter().map(|s| (s.id.as_str(), s)).collect();
+        for n in &acks.starts {
+            assert!(
+                started.insert(*n),
+                "{kind} round {round}: instance number {n} handed out twice"
+            );
+            assert!(
+                by_id.contains_key(n.to_string().as_str()),
+                "{kind} round {round}: acknowledged start of {n} lost"
+            );
+        }
+        for (id, task) in &acks.completes {
+            let s = by_id
+                .get(id.as_str())
+                .unwrap_or_else(|| panic!("{kind}: instance {id} lost"));
+            let done = completions(s, &engine);
+            assert_eq!(
+                done.get(task.as_str()).copied(),
+                Some(1),
+                "{kind} round {round}: acknowledged completion of {task} in {id} lost"
+            );
+        }
+        for s in &instances {
+            let n: u64 = s.id.parse().expect("numeric instance ids");
+            // Started by a command whose acknowledgement the kill cut off.
+            if started.insert(n) {
+                stats.unacked_starts_found += 1;
+            }
+            // A finished instance was checked in full when it finished; it
+            // must not change any more.
+            if let Some(before) = finished.get(&s.id) {
+                assert_eq!(before, s, "{kind}: finished instance {} changed", s.id);
+                continue;
+            }
+            check_instance(kind, &mut engine, s);
+            if s.status == Status::Completed {
+                finished.insert(s.id.clone(), s.clone());
+            }
+        }
+        stats.max_check = stats.max_check.max(t.elapsed());
+
+        // Every few rounds, and at the end, finish everything here.
+        if round % 3 == 2 || round + 1 == rounds {
+            for s in &instances {
+                if s.status != Status::Active {
+                    continue;
+                }
+                let p = engine
+                    .process_version(&s.process)
+                    .expect("deployed")
+                    .clone();
+                let mut last = Status::Active;
+                for task in engine::runtime::waiting_at(s, &p) {
+                    last = engine
+                        .complete_task(&s.id, &task, Map::new())
+                        .unwrap_or_else(|e| panic!("{kind}: instance {}: {task}: {e}", s.id));
+                }
+                assert_eq!(last, Status::Completed, "{kind}: instance {}", s.id);
+                let after = engine.instance(&s.id).expect("reads").expect("exists");
+                check_instance(kind, &mut engine, &after);
+                finished.insert(after.id.clone(), after);
+                stats.finished_by_test += 1;
+            }
+        }
+        drop(engine);
+    }
+
+    // After the last round everything is finished and stays so on reopen.
+    let engine = open_engine(kind, &path);
+    let instances = engine.instances().expect("instances read");
+    assert_eq!(instances.len(), started.len(), "{kind}: instance count");
+    assert!(
+        instances.iter().all(|s| s.status == Status::Completed),
+        "{kind}: an instance did not finish"
+    );
+    drop(engine);
+    eprintln!(
+        "crash test {kind}: seed {seed}, {} rounds ({} killed before the store was open), \
+         {} acknowledged commands, {} instances ({} durable starts whose ack was cut off), \
+         {} finished by the test, slowest reopen+check {:?}, total {:?}",
+        stats.rounds,
+        stats.killed_before_ready,
+        stats.acks,
+        instances.len(),
+        stats.unacked_starts_found,
+        stats.finished_by_test,
+        stats.max_check,
+        began.elapsed(),
+    );
+    let _ = std::fs::remove_dir_all(&path);
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn sled_survives_sigkill() {
+    crash_test(StoreKind::Sled);
+}
+
+#[test]
+fn redb_survives_sigkill() {
+    crash_test(StoreKind::Redb);
+}
+
+/// The worker's own output format, on a cut-off last line.
+#[test]
+fn cut_lines_are_not_acknowledgements() {
+    let acks = parse("ready 0\nack start 1\nack complete 1 taskA\nack sta");
+    assert!(acks.ready);
+    assert_eq!(acks.starts, vec![1]);
+    assert_eq!(acks.completes, vec![("1".to_string(), "taskA".to_string())]);
+    let mut child = Command::new(WORKER)
+        .args(["nosuch", "x", "1"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the worker starts");
+    let status = child.wait().expect("exits");
+    let mut err = String::new();
+    BufReader::new(child.stderr.take().expect("piped"))
+        .lines()
+        .map_while(Result::ok)
+        .for_each(|l| err.push_str(&l));
+    assert_eq!(status.code(), Some(2));
+    assert!(err.contains("expected `sled` or `redb`"), "{err}");
+}
