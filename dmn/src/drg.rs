@@ -502,6 +502,13 @@ impl<'a> Builder<'a> {
                 allowed: None,
             });
         }
+        // DMN 1.1 and some modellers write XML QNames: `feel:number`,
+        // `xsd:string`, `tns:tPerson`.
+        if let Some((_, local)) = t.split_once(':')
+            && !local.is_empty()
+        {
+            return self.resolve_type(m, local, depth + 1);
+        }
         Arc::new(DmnType {
             name: t.to_string(),
             ..DmnType::any()

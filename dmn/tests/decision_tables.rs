@@ -252,3 +252,32 @@ fn self_referencing_item_definitions_compile() {
         .unwrap();
     assert_eq!(out, json!(1));
 }
+
+#[test]
+fn dmn11_qualified_type_names_and_camunda_types() {
+    let xml = r##"<definitions xmlns="http://www.omg.org/spec/DMN/20151101/dmn.xsd" xmlns:feel="http://www.omg.org/spec/FEEL/20140401" xmlns:tns="urn:x" name="old" namespace="urn:x">
+      <itemDefinition name="tAge"><typeRef>feel:number</typeRef></itemDefinition>
+      <inputData id="a" name="Age"><variable name="Age" typeRef="tns:tAge"/></inputData>
+      <inputData id="n" name="Count"><variable name="Count" typeRef="integer"/></inputData>
+      <decision id="d" name="Adult"><variable name="Adult" typeRef="feel:boolean"/>
+        <informationRequirement><requiredInput href="#a"/></informationRequirement>
+        <informationRequirement><requiredInput href="#n"/></informationRequirement>
+        <decisionTable id="t"><input><inputExpression typeRef="double"><text>Age</text></inputExpression></input>
+          <output name="r" typeRef="boolean"/>
+          <rule id="r1"><inputEntry><text>&gt;= 18</text></inputEntry><outputEntry><text>Count &gt; 0</text></outputEntry></rule>
+          <rule id="r2"><inputEntry><text>&lt; 18</text></inputEntry><outputEntry><text>false</text></outputEntry></rule>
+        </decisionTable></decision></definitions>"##;
+    let m = DmnModel::compile(xml).unwrap();
+    assert!(m.diagnostics().is_empty(), "{:?}", m.diagnostics());
+    assert_eq!(
+        m.evaluate_json("Adult", &json!({"Age": 30, "Count": 2}))
+            .unwrap(),
+        json!(true)
+    );
+    // A string where a number is declared does not conform: null input, no rule matches.
+    assert_eq!(
+        m.evaluate_json("Adult", &json!({"Age": "x", "Count": 2}))
+            .unwrap(),
+        json!(null)
+    );
+}
