@@ -6,8 +6,8 @@
 //! A hit-policy violation (UNIQUE with several matches, ANY with differing
 //! outputs) yields null with a reason naming the matched rule ids.
 
-use crate::feel::ast::{Boxed, Expr, UnaryTests};
-use crate::feel::eval::{Evaluator, Scope, TableAudit};
+use crate::feel::ast::{Boxed, CmpOp, Expr, UnaryTest, UnaryTests};
+use crate::feel::eval::{Evaluator, Scope, TableAudit, compare, make_range, range_contains};
 use crate::number::Number;
 use crate::value::{Context, Value};
 use std::cmp::Ordering;
@@ -100,9 +100,133 @@ pub struct Rule {
     /// Rule id.
     pub id: String,
     /// One test per input.
-    pub tests: Vec<Arc<UnaryTests>>,
+    pub tests: Vec<Matcher>,
     /// One expression per output.
     pub outputs: Vec<Expr>,
+}
+
+/// An input entry prepared for matching. Entries made of literal values
+/// (`< 10`, `"gold", "silver"`, `[1..5]`, `-`) are compared directly without
+/// going through the FEEL evaluator; anything else is evaluated generically.
+#[derive(Debug)]
+pub enum Matcher {
+    /// `-`
+    Any,
+    /// Literal tests; `negated` for `not(...)`.
+    Direct {
+        /// `not(...)`.
+        negated: bool,
+        /// Alternatives.
+        tests: Vec<DirectTest>,
+    },
+    /// Any other unary tests.
+    Generic(Arc<UnaryTests>),
+}
+
+/// One literal alternative of a [`Matcher::Direct`].
+#[derive(Debug)]
+pub enum DirectTest {
+    /// `< v`, `= v`, ...
+    Cmp(CmpOp, Value),
+    /// A literal value: equality.
+    Equals(Value),
+    /// A literal range.
+    In(Box<crate::value::Range>),
+}
+
+impl Matcher {
+    /// Prepares unary tests for matching.
+    pub fn new(t: UnaryTests) -> Matcher {
+        let (negated, ts) = match &t {
+            UnaryTests::Any => return Matcher::Any,
+            UnaryTests::Tests(ts) => (false, ts),
+            UnaryTests::Not(ts) => (true, ts),
+        };
+        let mut direct = Vec::with_capacity(ts.len());
+        for test in ts {
+            let d = match test {
+                UnaryTest::Cmp(op, Expr::Const(v)) if !v.is_null() => {
+                    DirectTest::Cmp(*op, v.clone())
+                }
+                UnaryTest::Expr(Expr::Const(v))
+                    if matches!(
+                        v,
+                        Value::Number(_)
+                            | Value::String(_)
+                            | Value::Date(_)
+                            | Value::DateTime(_)
+                            | Value::Time(_)
+                            | Value::DtDuration(_)
+                            | Value::YmDuration(_)
+                    ) =>
+                {
+                    DirectTest::Equals(v.clone())
+                }
+                UnaryTest::Expr(Expr::Range {
+                    start: Some(s),
+                    start_incl,
+                    end: Some(e),
+                    end_incl,
+                }) => match (s.as_ref(), e.as_ref()) {
+                    (Expr::Const(a), Expr::Const(b)) if !a.is_null() && !b.is_null() => {
+                        match make_range(Some(a.clone()), *start_incl, Some(b.clone()), *end_incl) {
+                            Value::Range(r) => DirectTest::In(r),
+                            _ => return Matcher::Generic(Arc::new(t)),
+                        }
+                    }
+                    _ => return Matcher::Generic(Arc::new(t)),
+                },
+                _ => return Matcher::Generic(Arc::new(t)),
+            };
+            direct.push(d);
+        }
+        Matcher::Direct {
+            negated,
+            tests: direct,
+        }
+    }
+
+    /// Does `input` match?
+    pub fn matches(&self, ev: &mut Evaluator, input: &Value, scope: &mut Scope) -> bool {
+        match self {
+            Matcher::Any => true,
+            Matcher::Generic(t) => {
+                matches!(ev.unary_tests(t, input.clone(), scope), Value::Bool(true))
+            }
+            Matcher::Direct { negated, tests } => {
+                // Three-valued: Some(true), Some(false), or None (null).
+                let mut saw_null = false;
+                let mut hit = false;
+                for t in tests {
+                    let r = match t {
+                        DirectTest::Cmp(op, v) => match compare(*op, input, v) {
+                            Value::Bool(b) => Some(b),
+                            _ => None,
+                        },
+                        DirectTest::Equals(v) => Some(input.feel_eq(v) == Some(true)),
+                        DirectTest::In(r) => match range_contains(r, input) {
+                            Value::Bool(b) => Some(b),
+                            _ => None,
+                        },
+                    };
+                    match r {
+                        Some(true) => {
+                            hit = true;
+                            break;
+                        }
+                        Some(false) => {}
+                        None => saw_null = true,
+                    }
+                }
+                match (hit, saw_null, negated) {
+                    (true, _, false) => true,
+                    (true, _, true) => false,
+                    (false, true, _) => false,
+                    (false, false, n) => *n,
+                }
+            }
+        }
+    }
 }
 
 /// A compiled decision table.
@@ -191,7 +315,7 @@ impl Boxed for DecisionTable {
             }
             let mut ok = true;
             for (t, v) in rule.tests.iter().zip(&inputs) {
-                if !matches!(ev.unary_tests(t, v.clone(), scope), Value::Bool(true)) {
+                if !t.matches(ev, v, scope) {
                     ok = false;
                     break;
                 }
@@ -365,6 +489,63 @@ impl Boxed for DecisionTable {
                         acc.unwrap_or(Value::Number(Number::zero()))
                     }
                 }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::feel::parser::parse_unary_tests;
+
+    /// The direct matcher agrees with the generic FEEL evaluation.
+    #[test]
+    fn direct_matching_agrees_with_feel() {
+        let tests = [
+            "-",
+            "<10",
+            ">= 5",
+            "=3",
+            "!=3",
+            "3",
+            "\"a\", \"b\"",
+            "[1..5]",
+            "(1..5)",
+            "]1..5[",
+            "not(3, 4)",
+            "not(<2)",
+            "@\"2020-01-01\"",
+            "[@\"2020-01-01\"..@\"2020-12-31\"]",
+            "1, [5..7], >100",
+            "? > 2",
+            "[1, 2]",
+            "null",
+            "true",
+        ];
+        let inputs = [
+            Value::int(3),
+            Value::int(1),
+            Value::int(5),
+            Value::int(200),
+            Value::String("a".into()),
+            Value::Null(None),
+            Value::Bool(true),
+            Value::Date(crate::temporal::parse_date("2020-06-01").unwrap()),
+            Value::List(vec![Value::int(1), Value::int(2)]),
+        ];
+        for t in tests {
+            let parsed = parse_unary_tests(t, &[]).unwrap();
+            let generic = Arc::new(parse_unary_tests(t, &[]).unwrap());
+            let m = Matcher::new(parsed);
+            for i in &inputs {
+                let mut ev = Evaluator::default();
+                let mut scope = Scope::new();
+                let want = matches!(
+                    ev.unary_tests(&generic, i.clone(), &mut scope),
+                    Value::Bool(true)
+                );
+                assert_eq!(m.matches(&mut ev, i, &mut scope), want, "{t} against {i:?}");
             }
         }
     }

@@ -765,7 +765,7 @@ impl<'a> Builder<'a> {
             for (txt, pos) in &r.inputs {
                 let names = self.models[m].name_set.clone();
                 match parse_unary_tests_in(txt, &names) {
-                    Ok(u) => tests.push(Arc::new(u)),
+                    Ok(u) => tests.push(crate::decision_table::Matcher::new(u)),
                     Err(e) => {
                         let msg = format!("in input entry '{txt}' of rule {}: {e}", r.id);
                         self.diag("DMN101", *pos, msg.clone());

@@ -131,6 +131,37 @@ impl Number {
         s.parse::<i64>().ok()
     }
 
+    /// The value as `i64` when it is an integer that fits, computed from the
+    /// coefficient and exponent without formatting (cheap enough for hot paths).
+    pub fn small_int(&self) -> Option<i64> {
+        if !self.0.is_finite() {
+            return None;
+        }
+        let c = self.0.coefficient();
+        if c == 0 {
+            return Some(0);
+        }
+        let e = self.0.exponent();
+        let v = if e >= 0 {
+            // |c| ≥ 1 and 10^19 > i64::MAX: larger exponents cannot fit.
+            if e > 18 {
+                return None;
+            }
+            c.checked_mul(10i128.pow(e as u32))?
+        } else {
+            // The coefficient has at most 34 digits.
+            if e < -34 {
+                return None;
+            }
+            let p = 10i128.pow(e.unsigned_abs());
+            if c % p != 0 {
+                return None;
+            }
+            c / p
+        };
+        i64::try_from(v).ok()
+    }
+
     /// The value truncated toward zero as `i64`, if it fits.
     pub fn trunc_i64(&self) -> Option<i64> {
         self.round(0, Rounding::Down)?.to_i64()
