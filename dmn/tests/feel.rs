@@ -168,7 +168,18 @@ fn names_with_spaces_and_special_characters() {
         ("a".to_string(), Value::int(5)),
         ("b".to_string(), Value::int(2)),
     ];
+    let mut vars = vars;
+    vars.push(("Applicant's age".to_string(), Value::int(40)));
+    vars.push(("Income/Expense ratio".to_string(), Value::int(3)));
+    vars.push(("Mr. Smith".to_string(), Value::int(7)));
+    vars.push(("net+tax".to_string(), Value::int(11)));
+    vars.push(("x*y".to_string(), Value::int(13)));
     let cases = [
+        ("Applicant's age + 1", "41"),
+        ("Income/Expense ratio * 2", "6"),
+        ("Mr. Smith - 1", "6"),
+        ("net+tax", "11"),
+        ("x*y", "13"),
         ("Monthly Salary * 12", "12000"),
         ("Loan-Amount - 1", "299"),
         ("a-b", "3"),
