@@ -30,10 +30,14 @@
 //!   a marked directory whose database has no layout version is
 //!   [`StoreError::Corrupt`].
 //!
-//! Deviation: sled 0.34 checks its own files with CRCs and reports
-//! damage as an error, but a damaged file can still make it panic while
-//! opening; `open` turns such a panic into [`StoreError::Corrupt`] rather
-//! than letting it unwind into the caller.
+//! Deviations (sled 0.34's, documented in `docs/persistence.md`):
+//! - Damage in the middle of sled's data file reads as the end of its log:
+//!   sled opens the state as of the last intact write, without an error, so
+//!   commands acknowledged after the damaged spot are lost silently (the
+//!   state is consistent: each instance as of an earlier command). Only the
+//!   case where nothing at all is recovered is caught, by the marker.
+//! - A damaged file can make sled panic while opening; `open` turns that
+//!   panic into [`StoreError::Corrupt`].
 
 use std::path::Path;
 
@@ -137,6 +141,12 @@ fn write_marker(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 
+/// See [`SledStore::sync`].
+fn sync(db: &Db, data: &std::fs::File) -> Result<(), StoreError> {
+    db.flush().map_err(|e| io("flush", e))?;
+    data.sync_data().map_err(|e| io("fsync", e))
+}
+
 fn read_u64(key: &[u8], bytes: &[u8]) -> Result<u64, StoreError> {
     <[u8; 8]>::try_from(bytes)
         .map(u64::from_be_bytes)
@@ -208,6 +218,7 @@ impl SledStore {
                 });
             }
         };
+        let data = std::fs::File::open(path.join("db")).map_err(|e| io(&shown, e))?;
         match db.get(KEY_FORMAT).map_err(|e| io("read", e))? {
             Some(v) => {
                 let found = <[u8; 4]>::try_from(v.as_ref())
@@ -243,7 +254,8 @@ impl SledStore {
                 b.insert(KEY_FORMAT, &LAYOUT_VERSION.to_be_bytes());
                 b.insert(KEY_COUNTER, &0u64.to_be_bytes());
                 db.apply_batch(b).map_err(|e| io("create", e))?;
-                db.flush().map_err(|e| io("flush", e))?;
+                // The database is durable before the marker says it exists.
+                sync(&db, &data)?;
                 write_marker(path).map_err(|e| io(&shown, e))?;
             }
             None => {
@@ -252,7 +264,6 @@ impl SledStore {
                 ));
             }
         }
-        let data = std::fs::File::open(path.join("db")).map_err(|e| io(&shown, e))?;
         let reserved = match db.get(KEY_COUNTER).map_err(|e| io("read", e))? {
             Some(v) => read_u64(KEY_COUNTER, &v)?,
             None => {
@@ -278,9 +289,8 @@ impl SledStore {
     /// buffers, and on Linux waits for them with `sync_file_range`, which
     /// neither flushes the drive's cache nor the file's size; the
     /// `fdatasync` of the data file that follows does both.
-    fn sync(&mut self) -> Result<(), StoreError> {
-        self.db.flush().map_err(|e| io("flush", e))?;
-        self.data.sync_data().map_err(|e| io("fsync", e))
+    fn sync(&self) -> Result<(), StoreError> {
+        sync(&self.db, &self.data)
     }
 
     /// Applies one batch and, with Immediate durability, flushes it.
