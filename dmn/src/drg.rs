@@ -728,13 +728,8 @@ impl<'a> Builder<'a> {
         for i in &t.inputs {
             let expr = self.feel(&i.expr, m, t.pos);
             let values = i.values.as_ref().and_then(|v| self.tests(v, m, t.pos));
-            let expr = match &i.type_ref {
-                Some(tr) if false => {
-                    let _ = tr;
-                    expr
-                }
-                _ => expr,
-            };
+            // The input expression's typeRef is informative (§8.3.2); values
+            // are checked against the input values instead.
             inputs.push(InputClause { expr, values });
         }
         let mut outputs = Vec::new();

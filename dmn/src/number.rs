@@ -353,6 +353,12 @@ impl Number {
 
     /// Numeric comparison.
     pub fn cmp_num(&self, o: &Number) -> Ordering {
+        // Finite values with the same exponent (integers written alike, the
+        // common case in decision tables) are ordered by their coefficients,
+        // without setting up a decimal context.
+        if self.0.is_finite() && o.0.is_finite() && self.0.exponent() == o.0.exponent() {
+            return self.0.coefficient().cmp(&o.0.coefficient());
+        }
         cx().partial_cmp(self.0, o.0).unwrap_or(Ordering::Equal)
     }
 
