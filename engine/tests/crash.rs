@@ -219,7 +219,7 @@ struct Stats {
     max_check: Duration,
 }
 
-/// The two crash tests run one after the other: a child forked by one test
+/// The tests here run one after the other: a child forked by one test
 /// while the other has its store open would hold a copy of that store's file
 /// descriptor (and so its lock) until the child execs the worker.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -401,6 +401,8 @@ fn redb_survives_sigkill() {
 /// The worker's own output format, on a cut-off last line.
 #[test]
 fn cut_lines_are_not_acknowledgements() {
+    // It spawns a worker too (see `SERIAL`).
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let acks = parse("ready 0\nack start 1\nack complete 1 taskA\nack sta");
     assert!(acks.ready);
     assert_eq!(acks.starts, vec![1]);
