@@ -508,6 +508,39 @@ mod tests {
         }
 
         #[test]
+        fn integer_arithmetic_is_exact(a in proptest::num::i64::ANY, b in proptest::num::i64::ANY) {
+            let (x, y) = (Number::from(a), Number::from(b));
+            proptest::prop_assert_eq!(x.add(&y).unwrap().to_string(), (a as i128 + b as i128).to_string());
+            proptest::prop_assert_eq!(x.sub(&y).unwrap().to_string(), (a as i128 - b as i128).to_string());
+            // Products of up to 34 digits are exact; longer ones round (decimal128).
+            if a.unsigned_abs() < 10u64.pow(17) && b.unsigned_abs() < 10u64.pow(17) {
+                proptest::prop_assert_eq!(x.mul(&y).unwrap().to_string(), (a as i128 * b as i128).to_string());
+            }
+            if b != 0 {
+                let m = x.modulo(&y).unwrap().to_i64().unwrap() as i128;
+                let (a, b) = (a as i128, b as i128);
+                // a - b * floor(a / b)
+                let q = a / b;
+                let q = if a % b != 0 && ((a < 0) != (b < 0)) { q - 1 } else { q };
+                proptest::prop_assert_eq!(m, a - b * q);
+            }
+        }
+
+        #[test]
+        fn products_up_to_34_digits_are_exact(a in -99_999_999_999_999_999i64..99_999_999_999_999_999, b in -99_999_999_999_999_999i64..99_999_999_999_999_999) {
+            let p = Number::from(a).mul(&Number::from(b)).unwrap();
+            proptest::prop_assert_eq!(p.to_string(), (a as i128 * b as i128).to_string());
+        }
+
+        #[test]
+        fn decimal_text_round_trips(int in -999_999_999_999i64..999_999_999_999, frac in 0u32..1_000_000) {
+            let text = format!("{int}.{frac:06}");
+            let v = n(&text);
+            let back = n(&v.to_string());
+            proptest::prop_assert_eq!(v, back);
+        }
+
+        #[test]
         fn parse_never_panics(s in "\\PC{0,40}") {
             let _ = Number::parse(&s);
         }
