@@ -123,13 +123,13 @@ pub enum Type {
     DtDuration,
     /// years and months duration
     YmDuration,
-    /// list<T>
+    /// `list<T>`
     List(Box<Type>),
-    /// context<k: T, ...>
+    /// `context<k: T, ...>`
     Context(Vec<(String, Type)>),
-    /// range<T>
+    /// `range<T>`
     Range(Box<Type>),
-    /// function<T, ...> -> T
+    /// `function<T, ...> -> T`
     Function(Vec<Type>, Box<Type>),
 }
 
