@@ -132,6 +132,18 @@ pub enum DirectTest {
     Equals(Value),
     /// A literal range.
     In(Box<crate::value::Range>),
+    /// A literal range whose ends are integers that fit `i64` (`[100..200)`):
+    /// an integer input is compared with them directly, anything else goes
+    /// through the range.
+    IntIn(Box<crate::value::Range>, (i64, bool), (i64, bool)),
+}
+
+/// The input as `i64` for [`DirectTest::IntIn`]: an integral number that fits.
+pub fn int_key(input: &Value) -> Option<i64> {
+    match input {
+        Value::Number(n) => n.small_int(),
+        _ => None,
+    }
 }
 
 impl Matcher {
@@ -170,7 +182,12 @@ impl Matcher {
                 }) => match (s.as_ref(), e.as_ref()) {
                     (Expr::Const(a), Expr::Const(b)) if !a.is_null() && !b.is_null() => {
                         match make_range(Some(a.clone()), *start_incl, Some(b.clone()), *end_incl) {
-                            Value::Range(r) => DirectTest::In(r),
+                            Value::Range(r) => match (int_key(a), int_key(b)) {
+                                (Some(lo), Some(hi)) if r.unary.is_none() => {
+                                    DirectTest::IntIn(r, (lo, *start_incl), (hi, *end_incl))
+                                }
+                                _ => DirectTest::In(r),
+                            },
                             _ => return Matcher::Generic(Arc::new(t)),
                         }
                     }
@@ -188,6 +205,18 @@ impl Matcher {
 
     /// Does `input` match?
     pub fn matches(&self, ev: &mut Evaluator, input: &Value, scope: &mut Scope) -> bool {
+        self.matches_keyed(ev, input, int_key(input), scope)
+    }
+
+    /// [`Matcher::matches`] with the input's [`int_key`] computed once by the
+    /// caller (a table tests the same input against every rule).
+    pub fn matches_keyed(
+        &self,
+        ev: &mut Evaluator,
+        input: &Value,
+        key: Option<i64>,
+        scope: &mut Scope,
+    ) -> bool {
         match self {
             Matcher::Any => true,
             Matcher::Generic(t) => {
@@ -207,6 +236,16 @@ impl Matcher {
                         DirectTest::In(r) => match range_contains(r, input) {
                             Value::Bool(b) => Some(b),
                             _ => None,
+                        },
+                        DirectTest::IntIn(r, (lo, lo_in), (hi, hi_in)) => match key {
+                            Some(x) => Some(
+                                (if *lo_in { x >= *lo } else { x > *lo })
+                                    && (if *hi_in { x <= *hi } else { x < *hi }),
+                            ),
+                            None => match range_contains(r, input) {
+                                Value::Bool(b) => Some(b),
+                                _ => None,
+                            },
                         },
                     };
                     match r {
@@ -308,14 +347,15 @@ impl Boxed for DecisionTable {
             }
             inputs.push(v);
         }
+        let keys: Vec<Option<i64>> = inputs.iter().map(int_key).collect();
         let mut matched: Vec<usize> = Vec::new();
         for (ri, rule) in self.rules.iter().enumerate() {
             if !ev.step(1) {
                 return Value::null("evaluation aborted");
             }
             let mut ok = true;
-            for (t, v) in rule.tests.iter().zip(&inputs) {
-                if !t.matches(ev, v, scope) {
+            for ((t, v), key) in rule.tests.iter().zip(&inputs).zip(&keys) {
+                if !t.matches_keyed(ev, v, *key, scope) {
                     ok = false;
                     break;
                 }

@@ -229,6 +229,7 @@ struct ModelInfo {
     names: Vec<String>,
     name_set: Arc<Names>,
     feel_types: Vec<(String, Type)>,
+    language: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -560,6 +561,22 @@ impl<'a> Builder<'a> {
         t.as_ref().map(|t| self.resolve_type(m, t, 0))
     }
 
+    /// Expressions in a language other than FEEL (Camunda's `juel`,
+    /// `javascript`, ...) cannot be evaluated: they become null with a
+    /// reason and a `DMN105` diagnostic.
+    fn foreign_language(&mut self, lang: Option<&str>, m: usize, pos: Pos) -> Option<Expr> {
+        let lang = lang
+            .or(self.models[m].language.as_deref())?
+            .trim()
+            .to_string();
+        if lang.is_empty() || lang.to_ascii_lowercase().contains("feel") {
+            return None;
+        }
+        let msg = format!("expected a FEEL expression, found expression language '{lang}'");
+        self.diag("DMN105", pos, msg.clone());
+        Some(Expr::Const(Value::null(msg)))
+    }
+
     fn feel(&mut self, text: &str, m: usize, pos: Pos) -> Expr {
         let names = self.models[m].name_set.clone();
         let types = self.models[m].feel_types.clone();
@@ -593,7 +610,10 @@ impl<'a> Builder<'a> {
 
     fn boxed_inner(&mut self, b: &BoxedExpr, m: usize) -> Expr {
         match &b.kind {
-            BoxedKind::Literal(t) => self.feel(t, m, b.pos),
+            BoxedKind::Literal(t) => match self.foreign_language(b.language.as_deref(), m, b.pos) {
+                Some(e) => e,
+                None => self.feel(t, m, b.pos),
+            },
             BoxedKind::Empty => Expr::Const(Value::Null(None)),
             BoxedKind::Context(entries) => {
                 let mut out = Vec::new();
@@ -726,7 +746,10 @@ impl<'a> Builder<'a> {
         };
         let mut inputs = Vec::new();
         for i in &t.inputs {
-            let expr = self.feel(&i.expr, m, t.pos);
+            let expr = match self.foreign_language(i.language.as_deref(), m, t.pos) {
+                Some(e) => e,
+                None => self.feel(&i.expr, m, t.pos),
+            };
             let values = i.values.as_ref().and_then(|v| self.tests(v, m, t.pos));
             // The input expression's typeRef is informative (§8.3.2); values
             // are checked against the input values instead.
@@ -1170,6 +1193,7 @@ impl DmnModel {
                 names: Vec::new(),
                 name_set: Arc::new(Names::default()),
                 feel_types: Vec::new(),
+                language: d.expression_language.clone(),
             });
         }
         // Names in scope per model: own names, import prefixes and imported names.

@@ -63,6 +63,8 @@ pub struct Definitions {
     pub name: String,
     /// Target namespace.
     pub namespace: String,
+    /// Default `expressionLanguage` of the model, if given.
+    pub expression_language: Option<String>,
     /// Imports.
     pub imports: Vec<Import>,
     /// Item definitions.
@@ -186,6 +188,8 @@ pub struct BoxedExpr {
     pub type_ref: Option<String>,
     /// The expression.
     pub kind: BoxedKind,
+    /// `expressionLanguage` of a literal expression, if given.
+    pub language: Option<String>,
     /// Position.
     pub pos: Pos,
 }
@@ -251,6 +255,8 @@ pub struct DtInput {
     pub type_ref: Option<String>,
     /// Input values (unary tests).
     pub values: Option<String>,
+    /// `expressionLanguage` of the input expression, if given.
+    pub language: Option<String>,
 }
 
 /// Decision-table output clause.
@@ -416,6 +422,7 @@ pub fn parse_definitions(xml: &str) -> Result<Definitions, ModelError> {
     let mut d = Definitions {
         name: attr(root, "name").unwrap_or_default(),
         namespace: attr(root, "namespace").unwrap_or_default(),
+        expression_language: attr(root, "expressionLanguage"),
         ..Default::default()
     };
     for c in root.children().filter(|c| c.is_element()) {
@@ -561,6 +568,7 @@ fn boxed_child(r: &Reader, n: Node, depth: usize) -> Result<BoxedExpr, ModelErro
             id: None,
             type_ref: None,
             kind: BoxedKind::Empty,
+            language: None,
             pos: r.pos(n),
         }),
     }
@@ -695,6 +703,7 @@ fn boxed(r: &Reader, n: Node, depth: usize) -> Result<BoxedExpr, ModelError> {
         id: attr(n, "id"),
         type_ref: attr(n, "typeRef"),
         kind,
+        language: attr(n, "expressionLanguage"),
         pos,
     })
 }
@@ -707,6 +716,7 @@ fn decision_table(r: &Reader, n: Node) -> Result<DecisionTableDef, ModelError> {
                 expr: ie.map(text_of).unwrap_or_default(),
                 type_ref: ie.and_then(|e| attr(e, "typeRef")),
                 values: child(i, "inputValues").map(text_of),
+                language: ie.and_then(|e| attr(e, "expressionLanguage")),
             }
         })
         .collect();

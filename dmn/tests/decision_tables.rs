@@ -281,3 +281,26 @@ fn dmn11_qualified_type_names_and_camunda_types() {
         json!(null)
     );
 }
+
+#[test]
+fn non_feel_expression_languages_are_reported() {
+    let xml = r##"<definitions name="c" namespace="urn:c">
+      <inputData id="a" name="a"><variable name="a" typeRef="number"/></inputData>
+      <decision id="d" name="d"><informationRequirement><requiredInput href="#a"/></informationRequirement>
+        <decisionTable id="t" hitPolicy="FIRST">
+          <input><inputExpression expressionLanguage="juel" typeRef="number"><text>${a}</text></inputExpression></input>
+          <output name="o"/>
+          <rule id="r"><inputEntry><text>-</text></inputEntry><outputEntry><text>1</text></outputEntry></rule>
+        </decisionTable></decision>
+      <decision id="e" name="e"><literalExpression expressionLanguage="https://www.omg.org/spec/DMN/20191111/FEEL/"><text>2</text></literalExpression></decision>
+    </definitions>"##;
+    let m = DmnModel::compile(xml).unwrap();
+    assert_eq!(m.diagnostics().len(), 1);
+    assert_eq!(m.diagnostics()[0].code, "DMN105");
+    assert!(
+        m.diagnostics()[0]
+            .message
+            .contains("found expression language 'juel'")
+    );
+    assert_eq!(m.evaluate_json("e", &json!({})).unwrap(), json!(2));
+}
