@@ -233,11 +233,12 @@ impl InstanceState {
     /// Rebuilds a state from its complete event log.
     pub fn replay<'e>(events: impl IntoIterator<Item = &'e Event>) -> Option<Self> {
         let mut it = events.into_iter();
-        let Some(Event::InstanceStarted { id, process, .. }) = it.next().cloned() else {
+        let first = it.next()?;
+        let Event::InstanceStarted { id, process, .. } = first else {
             return None;
         };
-        let mut s = InstanceState::empty(&id, process.clone());
-        s.apply(&Event::InstanceStarted { id, process, at: 0 });
+        let mut s = InstanceState::empty(id, process.clone());
+        s.apply(first);
         for e in it {
             s.apply(e);
         }
