@@ -54,7 +54,28 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    // Scripts (Rhai) and deep FEEL recurse on the stack; give the work the
+    // stack the script engine's limits are sized for, instead of relying on
+    // the main thread's default.
+    let worker = std::thread::Builder::new()
+        .name("orchid-bpmn".into())
+        .stack_size(engine::script::SCRIPT_THREAD_STACK_SIZE)
+        .spawn(move || run(cli.command));
+    match worker.map(|h| h.join()) {
+        Ok(Ok(code)) => code,
+        Ok(Err(_)) => {
+            eprintln!("error: orchid-bpmn stopped on an internal error (a bug: please report it)");
+            ExitCode::from(70)
+        }
+        Err(e) => {
+            eprintln!("error: cannot start the worker thread: {e}");
+            ExitCode::from(71)
+        }
+    }
+}
+
+fn run(command: Command) -> ExitCode {
+    match command {
         Command::Validate(args) => bpmn_cmd::validate(args),
         Command::Fmt(args) => bpmn_cmd::fmt(args),
         Command::Inspect(args) => bpmn_cmd::inspect(args),
