@@ -157,7 +157,13 @@ fn eval(
             .map(|a| {
                 serde_json::json!({
                     "decisionTable": a.table_id,
-                    "matched": a.matched.iter().map(|(i, id)| serde_json::json!({"index": i + 1, "rule": id})).collect::<Vec<_>>(),
+                    "matched": a.matched.iter().zip(&a.annotations).map(|((i, id), notes)| {
+                        let notes: serde_json::Map<String, serde_json::Value> = notes
+                            .iter()
+                            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                            .collect();
+                        serde_json::json!({"index": i + 1, "rule": id, "annotations": notes})
+                    }).collect::<Vec<_>>(),
                     "violation": a.violation,
                 })
             })

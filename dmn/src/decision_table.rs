@@ -103,6 +103,8 @@ pub struct Rule {
     pub tests: Vec<Matcher>,
     /// One expression per output.
     pub outputs: Vec<Expr>,
+    /// Annotation entries (text), one per annotation column.
+    pub annotations: Vec<String>,
 }
 
 /// An input entry prepared for matching. Entries made of literal values
@@ -281,6 +283,8 @@ pub struct DecisionTable {
     pub outputs: Vec<OutputClause>,
     /// Rules in order.
     pub rules: Vec<Rule>,
+    /// Names of the annotation columns.
+    pub annotation_names: Vec<String>,
 }
 
 fn priority(ev: &mut Evaluator, scope: &mut Scope, clause: &OutputClause, v: &Value) -> usize {
@@ -372,6 +376,16 @@ impl Boxed for DecisionTable {
             matched: matched
                 .iter()
                 .map(|&i| (i, self.rules[i].id.clone()))
+                .collect(),
+            annotations: matched
+                .iter()
+                .map(|&i| {
+                    self.annotation_names
+                        .iter()
+                        .cloned()
+                        .zip(self.rules[i].annotations.iter().cloned())
+                        .collect()
+                })
                 .collect(),
             violation: None,
         });

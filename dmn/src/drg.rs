@@ -800,6 +800,7 @@ impl<'a> Builder<'a> {
                 id: r.id.clone(),
                 tests,
                 outputs: outs,
+                annotations: r.annotations.clone(),
             });
         }
         Expr::Boxed(Arc::new(DecisionTable {
@@ -812,6 +813,7 @@ impl<'a> Builder<'a> {
             inputs,
             outputs,
             rules,
+            annotation_names: t.annotations.clone(),
         }))
     }
 }

@@ -101,6 +101,7 @@ fn unique_violation_names_the_rules_and_audit_records_matches() {
         vec![(0, "r1".to_string()), (1, "r2".to_string())]
     );
     assert_eq!(e.audit[0].violation, Some("UNIQUE"));
+    assert_eq!(e.audit[0].annotations.len(), 2);
     let e = run(&table("UNIQUE", None, &rules, None), 30);
     assert_eq!(e.value.to_feel_literal(), "\"c\"");
     assert_eq!(e.audit[0].matched, vec![(2, "r3".to_string())]);
@@ -303,4 +304,29 @@ fn non_feel_expression_languages_are_reported() {
             .contains("found expression language 'juel'")
     );
     assert_eq!(m.evaluate_json("e", &json!({})).unwrap(), json!(2));
+}
+
+#[test]
+fn audit_carries_rule_annotations() {
+    let xml = r##"<definitions name="c" namespace="urn:c">
+      <inputData id="a" name="a"><variable name="a" typeRef="number"/></inputData>
+      <decision id="d" name="d"><informationRequirement><requiredInput href="#a"/></informationRequirement>
+        <decisionTable id="t" hitPolicy="UNIQUE">
+          <input><inputExpression><text>a</text></inputExpression></input>
+          <output name="o"/>
+          <annotation name="why"/>
+          <rule id="small"><inputEntry><text>&lt;10</text></inputEntry><outputEntry><text>"s"</text></outputEntry><annotationEntry><text>below ten</text></annotationEntry></rule>
+          <rule id="big"><inputEntry><text>&gt;=10</text></inputEntry><outputEntry><text>"b"</text></outputEntry><annotationEntry><text>ten or more</text></annotationEntry></rule>
+        </decisionTable></decision>
+    </definitions>"##;
+    let m = DmnModel::compile(xml).unwrap();
+    let mut inputs = Inputs::default();
+    inputs.values.put("a", Value::int(12));
+    let e = m.evaluate("d", &inputs).unwrap();
+    assert_eq!(e.value.to_feel_literal(), "\"b\"");
+    assert_eq!(e.audit[0].matched, vec![(1, "big".to_string())]);
+    assert_eq!(
+        e.audit[0].annotations,
+        vec![vec![("why".to_string(), "ten or more".to_string())]]
+    );
 }

@@ -169,6 +169,8 @@ pub struct TableAudit {
     pub table_id: String,
     /// Matched rules: 0-based index and rule id.
     pub matched: Vec<(usize, String)>,
+    /// Annotations of the matched rules (column name, text), parallel to `matched`.
+    pub annotations: Vec<Vec<(String, String)>>,
     /// Set when the hit policy was violated (UNIQUE with several matches,
     /// ANY with differing outputs): the policy name; the offending rules are
     /// those in `matched`.
