@@ -85,6 +85,11 @@ fn tck_pass_count_never_drops() {
     assert!(
         passed >= baseline,
         "TCK pass count dropped: {passed} < baseline {baseline}; failing cases:\n{}",
-        failed.iter().take(50).cloned().collect::<Vec<_>>().join("\n")
+        failed
+            .iter()
+            .take(50)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
