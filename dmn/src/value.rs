@@ -539,7 +539,17 @@ impl fmt::Display for Value {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
-                    write!(f, "{k}: {}", v.to_feel_literal())?;
+                    let plain = k
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_alphabetic() || c == '_')
+                        && k.chars()
+                            .all(|c| c.is_alphanumeric() || " _?'./-+*".contains(c));
+                    if plain {
+                        write!(f, "{k}: {}", v.to_feel_literal())?;
+                    } else {
+                        write!(f, "{}: {}", quote(k), v.to_feel_literal())?;
+                    }
                 }
                 f.write_str("}")
             }
