@@ -300,3 +300,110 @@ pub fn run_feel(args: FeelArgs) -> Result<ExitCode, miette::Report> {
     print_json(&j)?;
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MODEL: &str = r##"<definitions xmlns="https://www.omg.org/spec/DMN/20230324/MODEL/" name="m" namespace="urn:m">
+  <inputData id="x" name="x"><variable name="x" typeRef="number"/></inputData>
+  <decision id="d" name="double"><variable name="double" typeRef="number"/>
+    <informationRequirement><requiredInput href="#x"/></informationRequirement>
+    <literalExpression><text>x * 2</text></literalExpression></decision>
+</definitions>"##;
+
+    fn test_file(expected: &str) -> String {
+        format!(
+            r#"<testCases xmlns="http://www.omg.org/spec/DMN/20160719/testcase" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">
+  <modelName>m.dmn</modelName>
+  <testCase id="001"><inputNode name="x"><value xsi:type="xsd:decimal">21</value></inputNode>
+    <resultNode name="double"><expected><value xsi:type="xsd:decimal">{expected}</value></expected></resultNode></testCase>
+</testCases>"#
+        )
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("orchid-dmn-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("0001-double")).unwrap();
+        dir
+    }
+
+    #[test]
+    fn tck_passes_and_writes_csv() {
+        let dir = scratch("pass");
+        fs::write(dir.join("0001-double/m.dmn"), MODEL).unwrap();
+        fs::write(dir.join("0001-double/m-test-01.xml"), test_file("42")).unwrap();
+        let csv = dir.join("out.csv");
+        let code = tck(&dir, Some(&csv)).unwrap();
+        assert_eq!(code, ExitCode::SUCCESS);
+        let text = fs::read_to_string(&csv).unwrap();
+        assert!(
+            text.ends_with("\"m-test-01.xml\",\"001\",\"SUCCESS\"\n"),
+            "{text}"
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn tck_failure_exits_1() {
+        let dir = scratch("fail");
+        fs::write(dir.join("0001-double/m.dmn"), MODEL).unwrap();
+        fs::write(dir.join("0001-double/m-test-01.xml"), test_file("41")).unwrap();
+        let code = tck(&dir, None).unwrap();
+        assert_eq!(code, ExitCode::from(1));
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn eval_reads_inline_and_file_input() {
+        let dir = scratch("eval");
+        let model = dir.join("m.dmn");
+        fs::write(&model, MODEL).unwrap();
+        let input = dir.join("in.json");
+        fs::write(&input, r#"{"x": 0.5}"#).unwrap();
+        assert!(eval(&model, "double", r#"{"x": 2}"#, false, true).is_ok());
+        assert!(
+            eval(
+                &model,
+                "double",
+                &format!("@{}", input.display()),
+                false,
+                false
+            )
+            .is_ok()
+        );
+        assert!(eval(&model, "nope", "{}", false, false).is_err());
+        assert!(eval(&model, "double", "[1]", false, false).is_err());
+        assert!(eval(&dir.join("missing.dmn"), "double", "{}", false, false).is_err());
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn feel_command() {
+        let ok = run_feel(FeelArgs {
+            expr: "a + 1".into(),
+            context: Some(r#"{"a": 1.5}"#.into()),
+        });
+        assert_eq!(ok.unwrap(), ExitCode::SUCCESS);
+        assert!(
+            run_feel(FeelArgs {
+                expr: "1 +".into(),
+                context: None
+            })
+            .is_err()
+        );
+        assert!(
+            run_feel(FeelArgs {
+                expr: "1".into(),
+                context: Some("[1]".into())
+            })
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn csv_fields_are_quoted() {
+        assert_eq!(csv_field("a\"b"), "\"a\"\"b\"");
+    }
+}
