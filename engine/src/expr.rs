@@ -160,10 +160,13 @@ impl Expr {
     /// Evaluates to a JSON value.
     pub fn eval(&self, scripts: &ScriptEngine, vars: Vars<'_>) -> Result<Value, EvalError> {
         match &self.kind {
-            ExprKind::Rhai(s) => scripts
-                .run(s, &vars.merged())
-                .map(|o| o.value)
-                .map_err(|e| eval_err(format!("Rhai: {e}"))),
+            ExprKind::Rhai(s) => match scripts.run_fast(s, |name| vars.get(name)) {
+                Some(outcome) => Ok(outcome.value),
+                None => scripts
+                    .run(s, &vars.merged())
+                    .map(|o| o.value)
+                    .map_err(|e| eval_err(format!("Rhai: {e}"))),
+            },
             ExprKind::Juel(j) => j.eval(&vars).map_err(|e| eval_err(format!("JUEL: {e}"))),
             ExprKind::Feel(f) => {
                 let mut feel_vars: Vec<(String, dmn::Value)> = Vec::new();

@@ -59,7 +59,7 @@
 
 use rhai::{
     AST, Dynamic, Engine, EvalAltResult, Expr, FnCallExpr, ImmutableString, ParseError,
-    ParseErrorType, Position, Scope, Stmt, StmtBlock,
+    ParseErrorType, Position, Scope, Stmt, StmtBlock, Token,
 };
 use serde_json::{Map, Number, Value};
 use std::cell::RefCell;
@@ -187,6 +187,169 @@ struct ScriptInner {
     /// Free variables in order of first mention.
     free: Box<[FreeVar]>,
     expression: bool,
+    /// The same script as a direct computation, when it is one of the shapes of [`Fast`].
+    fast: Option<Fast>,
+}
+
+/// Scripts simple enough to compute without the interpreter: one statement
+/// or expression over one integer variable and an integer literal — the
+/// counters and loop conditions of most processes (`i += 1;`, `i < 1000`).
+///
+/// A fast run gives exactly what Rhai gives, or declines: it runs only when
+/// the variable holds an integer (`INT`, as [`to_dynamic`] converts it) and
+/// the arithmetic does not overflow; anything else (a float, a string, a
+/// missing variable, an overflow and its error) goes to the interpreter.
+#[derive(Debug, Clone)]
+enum Fast {
+    /// `x += n`, `x -= n`, `x = x + n`, `x = x - n` (a statement; its value is `()`).
+    Add {
+        name: ImmutableString,
+        n: i64,
+        sub: bool,
+    },
+    /// `x < n`, `x <= n`, `x > n`, `x >= n`, `x == n`, `x != n`.
+    Cmp {
+        name: ImmutableString,
+        op: CmpOp,
+        n: i64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CmpOp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+impl Fast {
+    /// Recognises the shapes above in a compiled script.
+    fn detect(ast: &AST) -> Option<Fast> {
+        let [stmt] = ast.statements() else {
+            return None;
+        };
+        let free_var = |e: &Expr| match e {
+            Expr::Variable(var, ..) if var.0.is_none() => Some(var.1.clone()),
+            _ => None,
+        };
+        let int = |e: &Expr| match e {
+            Expr::IntegerConstant(n, _) => Some(*n),
+            _ => None,
+        };
+        match stmt {
+            Stmt::Assignment(a) => {
+                let (op, bin) = (&a.0, &a.1);
+                let name = free_var(&bin.lhs)?;
+                match op.get_op_assignment_info() {
+                    Some((.., op_assign, _, _, _)) => {
+                        let sub = match op_assign {
+                            Token::PlusAssign => false,
+                            Token::MinusAssign => true,
+                            _ => return None,
+                        };
+                        Some(Fast::Add {
+                            name,
+                            n: int(&bin.rhs)?,
+                            sub,
+                        })
+                    }
+                    None => {
+                        // `x = x + n` / `x = x - n`
+                        let Expr::FnCall(call, _) = &bin.rhs else {
+                            return None;
+                        };
+                        let sub = match call.op_token {
+                            Some(Token::Plus) => false,
+                            Some(Token::Minus) => true,
+                            _ => return None,
+                        };
+                        let [x, n] = &call.args[..] else {
+                            return None;
+                        };
+                        if free_var(x)? != name {
+                            return None;
+                        }
+                        Some(Fast::Add {
+                            name,
+                            n: int(n)?,
+                            sub,
+                        })
+                    }
+                }
+            }
+            Stmt::Expr(_) | Stmt::FnCall(..) => {
+                let call = match stmt {
+                    Stmt::FnCall(call, _) => call,
+                    Stmt::Expr(e) => match e.as_ref() {
+                        Expr::FnCall(call, _) => call,
+                        _ => return None,
+                    },
+                    _ => return None,
+                };
+                let op = match call.op_token {
+                    Some(Token::LessThan) => CmpOp::Lt,
+                    Some(Token::LessThanEqualsTo) => CmpOp::Le,
+                    Some(Token::GreaterThan) => CmpOp::Gt,
+                    Some(Token::GreaterThanEqualsTo) => CmpOp::Ge,
+                    Some(Token::EqualsTo) => CmpOp::Eq,
+                    Some(Token::NotEqualsTo) => CmpOp::Ne,
+                    _ => return None,
+                };
+                let [x, n] = &call.args[..] else {
+                    return None;
+                };
+                Some(Fast::Cmp {
+                    name: free_var(x)?,
+                    op,
+                    n: int(n)?,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The outcome Rhai would give, or `None` to let Rhai run.
+    fn run<'v>(&self, get: impl Fn(&str) -> Option<&'v Value>) -> Option<ScriptOutcome> {
+        match self {
+            Fast::Add { name, n, sub } => {
+                let x = get(name.as_str())?.as_i64()?;
+                let y = if *sub {
+                    x.checked_sub(*n)?
+                } else {
+                    x.checked_add(*n)?
+                };
+                let updates = if y == x {
+                    Vec::new()
+                } else {
+                    vec![(name.to_string(), Value::from(y))]
+                };
+                Some(ScriptOutcome {
+                    value: Value::Null,
+                    updates,
+                    log: Vec::new(),
+                })
+            }
+            Fast::Cmp { name, op, n } => {
+                let x = get(name.as_str())?.as_i64()?;
+                let b = match op {
+                    CmpOp::Lt => x < *n,
+                    CmpOp::Le => x <= *n,
+                    CmpOp::Gt => x > *n,
+                    CmpOp::Ge => x >= *n,
+                    CmpOp::Eq => x == *n,
+                    CmpOp::Ne => x != *n,
+                };
+                Some(ScriptOutcome {
+                    value: Value::Bool(b),
+                    updates: Vec::new(),
+                    log: Vec::new(),
+                })
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -330,18 +493,43 @@ impl ScriptEngine {
                 limit: MAX_WALK_DEPTH as u64,
             });
         }
+        let fast = Fast::detect(&ast);
         Ok(Script {
             inner: Arc::new(ScriptInner {
                 ast,
                 free: walker.vars.into_boxed_slice(),
                 expression,
+                fast,
             }),
         })
+    }
+
+    /// Runs the script without the interpreter when it is simple enough
+    /// (see [`Fast`]): the outcome [`ScriptEngine::run`] would give, or `None`.
+    /// `get` looks a process variable up (scope layers need no merging).
+    pub fn run_fast<'v>(
+        &self,
+        script: &Script,
+        get: impl Fn(&str) -> Option<&'v Value>,
+    ) -> Option<ScriptOutcome> {
+        script.inner.fast.as_ref()?.run(get)
     }
 
     /// Runs a script against the process variables (which it does not mutate) and returns
     /// its result and the variables to write back.
     pub fn run(
+        &self,
+        script: &Script,
+        vars: &Map<String, Value>,
+    ) -> Result<ScriptOutcome, ScriptError> {
+        if let Some(outcome) = self.run_fast(script, |name| vars.get(name)) {
+            return Ok(outcome);
+        }
+        self.run_interpreted(script, vars)
+    }
+
+    /// [`ScriptEngine::run`] always through the interpreter.
+    fn run_interpreted(
         &self,
         script: &Script,
         vars: &Map<String, Value>,
@@ -363,6 +551,13 @@ impl ScriptEngine {
         script: &Script,
         vars: &Map<String, Value>,
     ) -> Result<bool, ScriptError> {
+        if let Some(ScriptOutcome {
+            value: Value::Bool(b),
+            ..
+        }) = self.run_fast(script, |name| vars.get(name))
+        {
+            return Ok(b);
+        }
         SCOPE.with(|cell| match cell.try_borrow_mut() {
             Ok(mut scope) => {
                 let result = self.condition_in(&script.inner, vars, &mut scope);
@@ -1488,6 +1683,99 @@ mod tests {
             let variables = vars(json!({"a": 1, "b": [1, 2], "c": {"d": "e"}}));
             if let Ok(script) = engine.compile_script(&source) {
                 let _ = engine.run(&script, &variables);
+            }
+        }
+    }
+
+    /// The direct computation of simple scripts gives what the interpreter gives,
+    /// overflow errors, other types and missing variables included.
+    #[test]
+    fn fast_path_agrees_with_the_interpreter() {
+        let engine = ScriptEngine::default();
+        let sources = [
+            "x += 7;",
+            "x -= 7;",
+            "x = x + 7",
+            "x = x - 7;",
+            "x += 0",
+            "x < 7",
+            "x <= 7",
+            "x > 7",
+            "x >= 7",
+            "x == 7",
+            "x != 7",
+            "x += -9223372036854775807",
+        ];
+        let values = [
+            json!(0),
+            json!(6),
+            json!(7),
+            json!(8),
+            json!(-7),
+            json!(i64::MAX),
+            json!(i64::MIN),
+            json!(i64::MAX - 3),
+            json!(u64::MAX),
+            json!(7.0),
+            json!(7.5),
+            json!("7"),
+            json!(null),
+            json!([7]),
+        ];
+        for source in sources {
+            let script = engine.compile_script(source).unwrap();
+            assert!(
+                script.inner.fast.is_some(),
+                "`{source}` takes the fast path"
+            );
+            for v in &values {
+                let vars = vars(json!({ "x": v }));
+                let fast = engine.run(&script, &vars);
+                let slow = engine.run_interpreted(&script, &vars);
+                assert_eq!(fast, slow, "`{source}` with x = {v}");
+            }
+            let empty = Map::new();
+            assert_eq!(
+                engine.run(&script, &empty),
+                engine.run_interpreted(&script, &empty),
+                "`{source}` without x"
+            );
+        }
+        for source in ["x < 7", "x != -3", "x >= 9223372036854775807"] {
+            let cond = engine.compile_expression(source).unwrap();
+            assert!(cond.inner.fast.is_some());
+            for v in &values {
+                let vars = vars(json!({ "x": v }));
+                let slow = SCOPE
+                    .with(|cell| engine.condition_in(&cond.inner, &vars, &mut cell.borrow_mut()));
+                assert_eq!(
+                    engine.eval_condition(&cond, &vars),
+                    slow,
+                    "`{source}` with x = {v}"
+                );
+            }
+        }
+        for source in [
+            "x += y;",
+            "x += 1; y += 1",
+            "x.a += 1",
+            "let x = 1; x += 1",
+            "x < y",
+            "7 < x",
+        ] {
+            let script = engine.compile_script(source).unwrap();
+            assert!(script.inner.fast.is_none(), "`{source}` is interpreted");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn fast_path_agrees_on_any_integers(x in any::<i64>(), n in any::<i64>()) {
+            let engine = ScriptEngine::default();
+            let vars = vars(json!({ "x": x }));
+            for source in [format!("x += {n}"), format!("x = x - {n};"), format!("x < {n}"), format!("x == {n}")] {
+                let Ok(script) = engine.compile_script(&source) else { continue };
+                prop_assert_eq!(engine.run(&script, &vars), engine.run_interpreted(&script, &vars));
             }
         }
     }

@@ -139,16 +139,20 @@ pub(crate) fn join_arrive(p: &mut Processor<'_, '_>, token: TokenId, flow: FlowI
     });
     match &p.ctx.process.element(element).kind {
         ElementKind::ParallelGateway => {
-            let incoming = p.ctx.process.element(element).incoming.clone();
-            let arrived = arrived(p, scope, element);
-            if incoming.iter().all(|f| arrived.contains(f)) {
-                fire(p, scope, element, incoming);
+            let incoming = &p.ctx.process.element(element).incoming;
+            // Fewer arrivals than incoming flows cannot cover them all: O(1)
+            // per arrival until the last one, so a join of n costs O(n), not O(n²).
+            let ready = arrived(p, scope, element).is_some_and(|arrived| {
+                arrived.len() >= incoming.len() && incoming.iter().all(|f| arrived.contains(f))
+            });
+            if ready {
+                fire(p, scope, element, incoming.clone());
             }
         }
         ElementKind::InclusiveGateway { upstream }
             if inclusive_can_fire(p, scope, element, upstream) =>
         {
-            let mut flows = arrived(p, scope, element);
+            let mut flows = arrived(p, scope, element).unwrap_or_default().to_vec();
             flows.sort_unstable();
             flows.dedup();
             fire(p, scope, element, flows);
@@ -157,13 +161,17 @@ pub(crate) fn join_arrive(p: &mut Processor<'_, '_>, token: TokenId, flow: FlowI
     }
 }
 
-fn arrived(p: &Processor<'_, '_>, scope: ScopeId, element: ElementIdx) -> Vec<FlowIdx> {
+/// The flows tokens arrived on at a join, one entry per waiting token.
+fn arrived<'p>(
+    p: &'p Processor<'_, '_>,
+    scope: ScopeId,
+    element: ElementIdx,
+) -> Option<&'p [FlowIdx]> {
     p.state
         .joins
         .iter()
         .find(|j| j.scope == scope && j.element == element)
-        .map(|j| j.arrived.clone())
-        .unwrap_or_default()
+        .map(|j| j.arrived.as_slice())
 }
 
 fn fire(p: &mut Processor<'_, '_>, scope: ScopeId, element: ElementIdx, flows: Vec<FlowIdx>) {
@@ -189,7 +197,7 @@ fn inclusive_can_fire(
     element: ElementIdx,
     upstream: &[bool],
 ) -> bool {
-    if arrived(p, scope, element).is_empty() {
+    if arrived(p, scope, element).is_none_or(<[FlowIdx]>::is_empty) {
         return false;
     }
     let reaches = |e: ElementIdx| e != element && upstream.get(e.0 as usize).copied() == Some(true);
@@ -236,7 +244,7 @@ pub(crate) fn fire_ready_inclusive_joins(p: &mut Processor<'_, '_>) -> bool {
         if let ElementKind::InclusiveGateway { upstream } = &p.ctx.process.element(element).kind
             && inclusive_can_fire(p, scope, element, upstream)
         {
-            let mut flows = arrived(p, scope, element);
+            let mut flows = arrived(p, scope, element).unwrap_or_default().to_vec();
             flows.sort_unstable();
             flows.dedup();
             fire(p, scope, element, flows);

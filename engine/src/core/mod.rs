@@ -405,6 +405,14 @@ impl Processor<'_, '_> {
             self.consume(token);
             return;
         }
+        // The common case, one unconditioned flow: nothing to evaluate or collect.
+        if let [f] = el.outgoing[..]
+            && el.default_flow.is_none()
+            && self.ctx.process.flow(f).condition.is_none()
+        {
+            self.take(token, &[f]);
+            return;
+        }
         let mut taken: Vec<FlowIdx> = Vec::with_capacity(el.outgoing.len());
         for &f in &el.outgoing {
             if Some(f) == el.default_flow {
@@ -514,17 +522,35 @@ impl Processor<'_, '_> {
 
     /// Evaluates with the token's visible variables.
     pub(crate) fn with_vars<R>(&self, token: TokenId, f: impl FnOnce(Vars<'_>) -> R) -> R {
-        let chain = self
-            .state
-            .tokens
-            .get(&token)
-            .map(|t| self.state.scope_chain(t))
-            .unwrap_or_default();
-        let layers: Vec<&Map<String, Value>> = chain
-            .iter()
-            .filter_map(|s| self.state.scopes.get(s).map(|s| &s.variables))
-            .collect();
-        f(Vars::new(&layers))
+        // Up to INLINE layers live on the stack: an evaluation allocates nothing here.
+        const INLINE: usize = 8;
+        let empty = Map::new();
+        let mut inline: [&Map<String, Value>; INLINE] = [&empty; INLINE];
+        let mut n = 0;
+        let mut spill: Vec<&Map<String, Value>> = Vec::new();
+        let scopes = &self.state.scopes;
+        let t = self.state.tokens.get(&token);
+        let local = t.and_then(|t| t.local).and_then(|l| scopes.get(&l));
+        let chain = std::iter::successors(t.and_then(|t| scopes.get(&t.scope)), |s| {
+            s.parent.and_then(|p| scopes.get(&p))
+        })
+        .take(10_000);
+        for s in local.into_iter().chain(chain) {
+            if n < INLINE {
+                inline[n] = &s.variables;
+                n += 1;
+            } else {
+                if spill.is_empty() {
+                    spill.extend_from_slice(&inline);
+                }
+                spill.push(&s.variables);
+            }
+        }
+        if spill.is_empty() {
+            f(Vars::new(&inline[..n]))
+        } else {
+            f(Vars::new(&spill))
+        }
     }
 
     pub(crate) fn eval_bool(&self, token: TokenId, c: &crate::expr::Expr) -> Result<bool, String> {
@@ -585,6 +611,20 @@ impl Processor<'_, '_> {
         let Some(t) = self.state.tokens.get(&token) else {
             return;
         };
+        // A token at process level (the common case): everything goes there.
+        if self
+            .state
+            .scopes
+            .get(&t.scope)
+            .is_some_and(|s| s.parent.is_none())
+        {
+            let scope = t.scope;
+            self.emit(Event::VariablesSet {
+                scope,
+                variables: vars,
+            });
+            return;
+        }
         let mut chain = Vec::with_capacity(2);
         let mut cur = Some(t.scope);
         while let Some(s) = cur {

@@ -288,7 +288,13 @@ impl InstanceState {
             Event::VariablesSet { scope, variables } => {
                 if let Some(s) = self.scopes.get_mut(scope) {
                     for (k, v) in variables {
-                        s.variables.insert(k.clone(), v.clone());
+                        // Overwriting keeps the key: no allocation for it.
+                        match s.variables.get_mut(k) {
+                            Some(slot) => slot.clone_from(v),
+                            None => {
+                                s.variables.insert(k.clone(), v.clone());
+                            }
+                        }
                     }
                 }
             }
@@ -362,11 +368,17 @@ impl InstanceState {
                     .position(|j| j.scope == *scope && j.element == *element)
                 {
                     let j = &mut self.joins[i];
-                    for f in flows {
-                        if let Some(p) = j.arrived.iter().position(|a| a == f) {
-                            j.arrived.remove(p);
-                        }
-                    }
+                    // Remove one arrival per consumed flow (a multiset
+                    // difference), by a merge of both sorted: O(n log n)
+                    // for a join of n flows instead of O(n²).
+                    let mut consumed = flows.clone();
+                    consumed.sort_unstable();
+                    j.arrived.sort_unstable();
+                    let mut c = consumed.iter().peekable();
+                    j.arrived.retain(|a| {
+                        while c.next_if(|f| *f < a).is_some() {}
+                        c.next_if(|f| *f == a).is_none()
+                    });
                     if j.arrived.is_empty() {
                         self.joins.remove(i);
                     }

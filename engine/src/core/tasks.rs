@@ -38,9 +38,12 @@ pub(crate) fn script(
     let outcome = match body {
         ScriptBody::Rhai(s) => {
             let scripts = p.ctx.scripts;
-            p.with_vars(token, |v| scripts.run(s, &v.merged()))
-                .map(|o| (o.value, o.updates))
-                .map_err(|e| format!("Rhai: {e}"))
+            p.with_vars(token, |v| match scripts.run_fast(s, |name| v.get(name)) {
+                Some(outcome) => Ok(outcome),
+                None => scripts.run(s, &v.merged()),
+            })
+            .map(|o| (o.value, o.updates))
+            .map_err(|e| format!("Rhai: {e}"))
         }
         ScriptBody::Expression(e) => p.eval(token, e).map(|v| (v, Vec::new())),
     };
