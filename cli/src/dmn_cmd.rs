@@ -32,6 +32,10 @@ pub enum DmnCommand {
         /// Also print the decision-table rules that matched.
         #[arg(long)]
         audit: bool,
+        /// Make every input visible as a variable even without an input-data
+        /// element (Camunda-style models); off by default, as in the spec.
+        #[arg(long)]
+        free_variables: bool,
     },
     /// Run the DMN TCK test cases found under a folder.
     Tck {
@@ -80,7 +84,8 @@ pub fn run_dmn(cmd: DmnCommand) -> Result<ExitCode, miette::Report> {
             input,
             service,
             audit,
-        } => eval(&model, &decision, &input, service, audit),
+            free_variables,
+        } => eval(&model, &decision, &input, service, audit, free_variables),
         DmnCommand::Tck { dir, csv } => tck(&dir, csv.as_deref()),
     }
 }
@@ -137,10 +142,12 @@ fn eval(
     input: &str,
     service: bool,
     audit: bool,
+    free_variables: bool,
 ) -> miette::Result<ExitCode> {
     let model = load_model(path)?;
     let input = read_json_arg(input)?;
-    let inputs = dmn::Inputs::from_json(&input).map_err(|e| miette!("{e}"))?;
+    let mut inputs = dmn::Inputs::from_json(&input).map_err(|e| miette!("{e}"))?;
+    inputs.free_variables = free_variables;
     let result = if service {
         model.evaluate_service(decision, &inputs)
     } else {
@@ -362,20 +369,31 @@ mod tests {
         fs::write(&model, MODEL).unwrap();
         let input = dir.join("in.json");
         fs::write(&input, r#"{"x": 0.5}"#).unwrap();
-        assert!(eval(&model, "double", r#"{"x": 2}"#, false, true).is_ok());
+        assert!(eval(&model, "double", r#"{"x": 2}"#, false, true, false).is_ok());
         assert!(
             eval(
                 &model,
                 "double",
                 &format!("@{}", input.display()),
                 false,
-                false
+                false,
+                true
             )
             .is_ok()
         );
-        assert!(eval(&model, "nope", "{}", false, false).is_err());
-        assert!(eval(&model, "double", "[1]", false, false).is_err());
-        assert!(eval(&dir.join("missing.dmn"), "double", "{}", false, false).is_err());
+        assert!(eval(&model, "nope", "{}", false, false, false).is_err());
+        assert!(eval(&model, "double", "[1]", false, false, false).is_err());
+        assert!(
+            eval(
+                &dir.join("missing.dmn"),
+                "double",
+                "{}",
+                false,
+                false,
+                false
+            )
+            .is_err()
+        );
         let _ = fs::remove_dir_all(&dir);
     }
 

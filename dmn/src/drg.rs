@@ -284,6 +284,11 @@ pub struct Inputs {
     pub values: Context,
     /// Values for elements of a given namespace.
     pub namespaced: Vec<(String, String, Value)>,
+    /// Deviation, off by default: also make every entry of `values` visible
+    /// to the main model's decision logic as a variable, below the required
+    /// elements. Camunda-style models reference process variables without
+    /// declaring input data; the spec's scoping would make them null.
+    pub free_variables: bool,
 }
 
 impl Inputs {
@@ -311,7 +316,14 @@ impl Inputs {
         Inputs {
             values: c,
             namespaced: vec![],
+            free_variables: false,
         }
+    }
+
+    /// Turns on [`Inputs::free_variables`].
+    pub fn with_free_variables(mut self) -> Inputs {
+        self.free_variables = true;
+        self
     }
 }
 
@@ -1133,7 +1145,12 @@ impl Run<'_> {
         for (p, c) in prefixed {
             frame.push((p, Value::Context(c)));
         }
-        Scope::with(frame)
+        let mut scope = Scope::new();
+        if self.inputs.free_variables {
+            scope.push(self.inputs.values.entries.clone());
+        }
+        scope.push(frame);
+        scope
     }
 
     fn service_result(&mut self, idx: usize) -> Value {

@@ -330,3 +330,28 @@ fn audit_carries_rule_annotations() {
         vec![vec![("why".to_string(), "ten or more".to_string())]]
     );
 }
+
+#[test]
+fn camunda_style_free_variables_are_opt_in() {
+    // No inputData: the table reads the variable `amount` directly.
+    let xml = r#"<definitions name="c" namespace="urn:c">
+      <decision id="d" name="approval">
+        <decisionTable id="t" hitPolicy="FIRST">
+          <input><inputExpression typeRef="number"><text>amount</text></inputExpression></input>
+          <output name="ok" typeRef="boolean"/>
+          <rule id="r1"><inputEntry><text>&lt;= 1000</text></inputEntry><outputEntry><text>true</text></outputEntry></rule>
+          <rule id="r2"><inputEntry><text>-</text></inputEntry><outputEntry><text>false</text></outputEntry></rule>
+        </decisionTable></decision></definitions>"#;
+    let m = DmnModel::compile(xml).unwrap();
+    let strict = Inputs::from_json(&json!({"amount": 500})).unwrap();
+    // Spec scoping: `amount` is not a requirement, so it is null and only the catch-all matches.
+    assert_eq!(
+        m.evaluate("approval", &strict).unwrap().value.to_json(),
+        json!(false)
+    );
+    let free = strict.with_free_variables();
+    assert_eq!(
+        m.evaluate("approval", &free).unwrap().value.to_json(),
+        json!(true)
+    );
+}
