@@ -330,6 +330,7 @@ fn doubling_values_run_out_of_budget_not_memory() {
         "for i in 1..64 return if i = 1 then \"xxxxxxxx\" else partial[-1] + partial[-1]",
         "for i in 1..64 return if i = 1 then [1] else concatenate(partial[-1], partial[-1])",
         "for i in 1..64 return if i = 1 then [1] else [partial[-1], partial[-1]]",
+        "{a: {x: [1]}, b: {x: [a.x, a.x]}, c: {x: [b.x, b.x]}, d: {x: [c.x, c.x]}, e: {x: [d.x, d.x]}, f: {x: [e.x, e.x]}, g: {x: [f.x, f.x]}, h: {x: [g.x, g.x]}, i: {x: [h.x, h.x]}, j: {x: [i.x, i.x]}, k: {x: [j.x, j.x]}, l: {x: [k.x, k.x]}, m: {x: [l.x, l.x]}, n: {x: [m.x, m.x]}, o: {x: [n.x, n.x]}, p: {x: [o.x, o.x]}, q: {x: [p.x, p.x]}, r: {x: [q.x, q.x]}, s: {x: [r.x, r.x]}, t: {x: [s.x, s.x]}, u: {x: [t.x, t.x]}, v: {x: [u.x, u.x]}, w: {x: [v.x, v.x]}, y: {x: [w.x, w.x]}, z: {x: [y.x, y.x]}, z1: {x: [z.x, z.x]}, z2: {x: [z1.x, z1.x]}, z3: {x: [z2.x, z2.x]}, z4: {x: [z3.x, z3.x]}, z5: {x: [z4.x, z4.x]}}.z5",
         "{a: \"xxxxxxxxxxxxxxxx\", b: a+a, c: b+b, d: c+c, e: d+d, f: e+e, g: f+f, h: g+g, i: h+h, j: i+i, k: j+j, l: k+k, m: l+l, n: m+m, o: n+n, p: o+o, q: p+p, r: q+q, s: r+r, t: s+s, u: t+t, v: u+u, w: v+v, x: w+w, y: x+x, z: y+y}.z",
     ];
     for src in bombs {

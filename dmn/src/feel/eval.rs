@@ -324,6 +324,16 @@ impl Evaluator {
                 },
             },
             Expr::Path(base, name) => {
+                // `variable.field` reads the field without copying the variable.
+                if let Expr::Name(n) = base.as_ref()
+                    && let Some(v) = scope.get(n)
+                {
+                    let r = path(v, name);
+                    if !self.charge(&r) {
+                        return Value::null("evaluation aborted");
+                    }
+                    return r;
+                }
                 let b = self.eval(base, scope);
                 path(&b, name)
             }
