@@ -4,7 +4,8 @@
 //! arguments, closures, unary-test semantics of §10.3.2.13/table 53).
 //!
 //! Every error is a null value carrying a reason. Work is bounded by a step
-//! budget (every node and every loop iteration costs one step) and by a
+//! budget (every node and every loop iteration costs one step, copying a
+//! value costs in proportion to its size, so memory is bounded too) and by a
 //! nesting depth; running out aborts the whole evaluation with
 //! [`EvalError`].
 //!
