@@ -5,7 +5,7 @@
 //! never emits) is ignored rather than panicking, so replaying a damaged log
 //! degrades instead of crashing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -36,8 +36,8 @@ pub struct InstanceState {
     pub id: String,
     pub process: ProcessKey,
     pub status: Status,
-    pub scopes: BTreeMap<ScopeId, ScopeState>,
-    pub tokens: BTreeMap<TokenId, Token>,
+    pub scopes: IdMap<ScopeState>,
+    pub tokens: IdMap<Token>,
     /// Tokens that arrived at a joining gateway and wait for the others.
     pub joins: Vec<JoinState>,
     pub jobs: BTreeMap<JobId, Job>,
@@ -48,6 +48,108 @@ pub struct InstanceState {
     pub next_id: u64,
     pub started_at: i64,
     pub ended_at: Option<i64>,
+}
+
+/// Tokens or scopes by id: a deque sorted by id, with the lookups and the
+/// ordered iteration of a `BTreeMap` at the size of its entries. An instance
+/// has a handful of each, and a `BTreeMap` node holds room for eleven: a
+/// parked instance would carry two mostly empty nodes. Ids come from a
+/// counter, so a new id is the largest and inserting appends; tokens tend to
+/// end oldest first, and removing at the front of a deque moves nothing.
+/// Serialized as a map from id to value, exactly like the `BTreeMap`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdMap<V> {
+    entries: VecDeque<(u64, V)>,
+}
+
+impl<V> Default for IdMap<V> {
+    fn default() -> Self {
+        IdMap::new()
+    }
+}
+
+impl<V> IdMap<V> {
+    pub const fn new() -> Self {
+        IdMap {
+            entries: VecDeque::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn find(&self, id: u64) -> Result<usize, usize> {
+        self.entries.binary_search_by_key(&id, |e| e.0)
+    }
+
+    pub fn get(&self, id: &u64) -> Option<&V> {
+        self.find(*id).ok().map(|i| &self.entries[i].1)
+    }
+
+    pub fn get_mut(&mut self, id: &u64) -> Option<&mut V> {
+        self.find(*id).ok().map(|i| &mut self.entries[i].1)
+    }
+
+    pub fn contains_key(&self, id: &u64) -> bool {
+        self.find(*id).is_ok()
+    }
+
+    /// Inserts or replaces; returns the value replaced.
+    pub fn insert(&mut self, id: u64, value: V) -> Option<V> {
+        if self.entries.back().is_none_or(|e| e.0 < id) {
+            self.entries.push_back((id, value));
+            return None;
+        }
+        match self.find(id) {
+            Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
+            Err(i) => {
+                self.entries.insert(i, (id, value));
+                None
+            }
+        }
+    }
+
+    pub fn remove(&mut self, id: &u64) -> Option<V> {
+        let i = self.find(*id).ok()?;
+        self.entries.remove(i).map(|e| e.1)
+    }
+
+    /// Entries in id order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&u64, &V)> + ExactSizeIterator {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &u64> + ExactSizeIterator {
+        self.entries.iter().map(|(k, _)| k)
+    }
+
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = &V> + ExactSizeIterator {
+        self.entries.iter().map(|(_, v)| v)
+    }
+
+    pub fn values_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut V> + ExactSizeIterator {
+        self.entries.iter_mut().map(|(_, v)| v)
+    }
+}
+
+impl<V: Serialize> Serialize for IdMap<V> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for IdMap<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = BTreeMap::<u64, V>::deserialize(deserializer)?;
+        Ok(IdMap {
+            entries: map.into_iter().collect(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -218,8 +320,8 @@ impl InstanceState {
             id: id.to_string(),
             process,
             status: Status::Active,
-            scopes: BTreeMap::new(),
-            tokens: BTreeMap::new(),
+            scopes: IdMap::new(),
+            tokens: IdMap::new(),
             joins: Vec::new(),
             jobs: BTreeMap::new(),
             incidents: BTreeMap::new(),
@@ -492,5 +594,35 @@ impl InstanceState {
             .and_then(|r| self.scopes.get(&r))
             .map(|s| s.variables.clone())
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod id_map_tests {
+    use super::*;
+
+    #[test]
+    fn id_map_behaves_and_serializes_like_a_btree_map() {
+        let mut m = IdMap::new();
+        let mut b = BTreeMap::new();
+        for (k, v) in [
+            (5u64, "e"),
+            (1, "a"),
+            (9, "i"),
+            (3, "c"),
+            (5, "E"),
+            (12, "l"),
+        ] {
+            assert_eq!(m.insert(k, v), b.insert(k, v));
+        }
+        assert_eq!(m.remove(&1), b.remove(&1));
+        assert_eq!(m.remove(&7), b.remove(&7));
+        assert_eq!(m.get(&5), b.get(&5));
+        assert!(m.contains_key(&9) && !m.contains_key(&1));
+        assert!(m.iter().eq(b.iter()));
+        let json = serde_json::to_string(&m).unwrap();
+        assert_eq!(json, serde_json::to_string(&b).unwrap());
+        let back: IdMap<String> = serde_json::from_str(&json).unwrap();
+        assert!(back.iter().map(|(k, v)| (*k, v.as_str())).eq(b.into_iter()));
     }
 }

@@ -9,7 +9,9 @@ use crate::core::{Event, InstanceState};
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     deployments: Vec<DeploymentRecord>,
-    instances: BTreeMap<String, InstanceState>,
+    /// Boxed: a map node then holds pointers, not states, which keeps the
+    /// memory of a parked instance close to the size of its state.
+    instances: BTreeMap<String, Box<InstanceState>>,
     /// Event logs are optional in memory: benchmarks and scenario runs
     /// don't read them back, so keeping them is a choice.
     logs: Option<BTreeMap<String, Vec<Event>>>,
@@ -42,7 +44,10 @@ impl Store for MemoryStore {
     }
 
     fn load(&self, instance: &str) -> Result<Option<InstanceState>, StoreError> {
-        Ok(self.instances.get(instance).cloned())
+        Ok(self
+            .instances
+            .get(instance)
+            .map(|s| InstanceState::clone(s)))
     }
 
     fn commit(&mut self, state: &InstanceState, events: &[Event]) -> Result<(), StoreError> {
@@ -51,7 +56,13 @@ impl Store for MemoryStore {
                 .or_default()
                 .extend_from_slice(events);
         }
-        self.instances.insert(state.id.clone(), state.clone());
+        match self.instances.get_mut(&state.id) {
+            Some(slot) => (**slot).clone_from(state),
+            None => {
+                self.instances
+                    .insert(state.id.clone(), Box::new(state.clone()));
+            }
+        }
         Ok(())
     }
 
@@ -64,7 +75,11 @@ impl Store for MemoryStore {
     }
 
     fn instances(&self) -> Result<Vec<InstanceState>, StoreError> {
-        Ok(self.instances.values().cloned().collect())
+        Ok(self
+            .instances
+            .values()
+            .map(|s| InstanceState::clone(s))
+            .collect())
     }
 
     fn next_instance_number(&mut self) -> Result<u64, StoreError> {
