@@ -29,7 +29,7 @@ fn decision100(hit_policy: &str) -> String {
         }
     }
     format!(
-        r#"<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="d100" name="decision100" namespace="urn:bench">
+        r##"<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="d100" name="decision100" namespace="urn:bench">
   <inputData id="amount_id" name="amount"><variable name="amount" typeRef="number"/></inputData>
   <inputData id="category_id" name="category"><variable name="category" typeRef="string"/></inputData>
   <decision id="decision100" name="decision100">
@@ -43,7 +43,7 @@ fn decision100(hit_policy: &str) -> String {
       {rules}
     </decisionTable>
   </decision>
-</definitions>"#
+</definitions>"##
     )
 }
 
