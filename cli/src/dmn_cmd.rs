@@ -44,6 +44,10 @@ pub enum DmnCommand {
         /// Write results in the TCK's CSV results format.
         #[arg(long)]
         csv: Option<PathBuf>,
+        /// Also run sub-folders named `non-compliant` (tests of features the
+        /// TCK marks as outside the compliance levels); skipped by default.
+        #[arg(long)]
+        include_non_compliant: bool,
     },
 }
 
@@ -86,7 +90,11 @@ pub fn run_dmn(cmd: DmnCommand) -> Result<ExitCode, miette::Report> {
             audit,
             free_variables,
         } => eval(&model, &decision, &input, service, audit, free_variables),
-        DmnCommand::Tck { dir, csv } => tck(&dir, csv.as_deref()),
+        DmnCommand::Tck {
+            dir,
+            csv,
+            include_non_compliant,
+        } => tck(&dir, csv.as_deref(), include_non_compliant),
     }
 }
 
@@ -185,6 +193,7 @@ fn eval(
 struct Tally {
     passed: usize,
     failed: usize,
+    include_non_compliant: bool,
     rows: Vec<[String; 4]>,
 }
 
@@ -215,7 +224,10 @@ fn tck_folder(root: &Path, dir: &Path, t: &mut Tally) -> miette::Result<()> {
     };
     for p in &entries {
         if p.is_dir() {
-            tck_folder(root, p, t)?;
+            let non_compliant = p.file_name().is_some_and(|n| n == "non-compliant");
+            if !non_compliant || t.include_non_compliant {
+                tck_folder(root, p, t)?;
+            }
             continue;
         }
         let Some(name) = p.file_name().map(|n| n.to_string_lossy().into_owned()) else {
@@ -256,8 +268,9 @@ fn csv_field(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-fn tck(dir: &Path, csv: Option<&Path>) -> miette::Result<ExitCode> {
+fn tck(dir: &Path, csv: Option<&Path>, include_non_compliant: bool) -> miette::Result<ExitCode> {
     let mut t = Tally {
+        include_non_compliant,
         passed: 0,
         failed: 0,
         rows: Vec::new(),
