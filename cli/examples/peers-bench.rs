@@ -228,10 +228,30 @@ fn timed(n: usize, warmup: usize, mut one: impl FnMut() -> f64, unit: &str) -> V
 
 fn seq10(dir: &Path, n: usize) {
     let (source, file) = rhai_source(dir, "seq10");
-    let mut engine = in_memory_engine();
-    let pid = deploy(&mut engine, "seq10.bpmn", &source);
+    let runs = seq10_runs(&source, n, in_memory_engine());
+    // The same with the store's event log kept in memory (`Engine::in_memory`).
+    let with_log = median(&seq10_runs(&source, n, Engine::in_memory()));
+    let fig = median(&runs);
+    emit(
+        "seq10",
+        fig,
+        "inst/s",
+        &runs,
+        json!({
+            "n": n,
+            "store": "memory (checkpoints, no event log)",
+            "us_per_inst": (1e6 / fig * 100.0).round() / 100.0,
+            "inst_s_with_event_log": with_log.round(),
+            "counter_checked": 10,
+            "script_file": file,
+        }),
+    );
+}
+
+fn seq10_runs(source: &str, n: usize, mut engine: Engine) -> Vec<f64> {
+    let pid = deploy(&mut engine, "seq10.bpmn", source);
     let start = vars(json!({"counter": 0}));
-    let runs = timed(
+    timed(
         n,
         200,
         || {
@@ -251,21 +271,7 @@ fn seq10(dir: &Path, n: usize) {
             busy
         },
         "inst/s",
-    );
-    let fig = median(&runs);
-    emit(
-        "seq10",
-        fig,
-        "inst/s",
-        &runs,
-        json!({
-            "n": n,
-            "store": "memory (checkpoints, no event log)",
-            "us_per_inst": (1e6 / fig * 100.0).round() / 100.0,
-            "counter_checked": 10,
-            "script_file": file,
-        }),
-    );
+    )
 }
 
 // ------------------------------------------------------------------ b. parallel100
