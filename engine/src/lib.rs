@@ -9,6 +9,7 @@ pub mod expr;
 pub mod juel;
 pub mod runtime;
 pub mod scenario;
+pub mod schedule;
 pub mod script;
 pub mod store;
 
