@@ -355,7 +355,7 @@ mod tests {
         fs::write(dir.join("0001-double/m.dmn"), MODEL).unwrap();
         fs::write(dir.join("0001-double/m-test-01.xml"), test_file("42")).unwrap();
         let csv = dir.join("out.csv");
-        let code = tck(&dir, Some(&csv)).unwrap();
+        let code = tck(&dir, Some(&csv), false).unwrap();
         assert_eq!(code, ExitCode::SUCCESS);
         let text = fs::read_to_string(&csv).unwrap();
         assert!(
@@ -370,7 +370,7 @@ mod tests {
         let dir = scratch("fail");
         fs::write(dir.join("0001-double/m.dmn"), MODEL).unwrap();
         fs::write(dir.join("0001-double/m-test-01.xml"), test_file("41")).unwrap();
-        let code = tck(&dir, None).unwrap();
+        let code = tck(&dir, None, false).unwrap();
         assert_eq!(code, ExitCode::from(1));
         let _ = fs::remove_dir_all(&dir);
     }
