@@ -84,6 +84,15 @@ impl<V> IdMap<V> {
     }
 
     fn find(&self, id: u64) -> Result<usize, usize> {
+        // Ids come from one counter, so live tokens (or scopes) often have
+        // consecutive ids: try the position that assumes so before searching.
+        if let Some(&(first, _)) = self.entries.front()
+            && let Some(guess) = id.checked_sub(first)
+            && let Ok(guess) = usize::try_from(guess)
+            && self.entries.get(guess).is_some_and(|e| e.0 == id)
+        {
+            return Ok(guess);
+        }
         self.entries.binary_search_by_key(&id, |e| e.0)
     }
 
