@@ -141,9 +141,15 @@ pub(crate) fn join_arrive(p: &mut Processor<'_, '_>, token: TokenId, flow: FlowI
         ElementKind::ParallelGateway => {
             let incoming = &p.ctx.process.element(element).incoming;
             // Fewer arrivals than incoming flows cannot cover them all: O(1)
-            // per arrival until the last one, so a join of n costs O(n), not O(n²).
+            // per arrival until the last one, which checks in O(n log n).
             let ready = arrived(p, scope, element).is_some_and(|arrived| {
-                arrived.len() >= incoming.len() && incoming.iter().all(|f| arrived.contains(f))
+                if arrived.len() < incoming.len() {
+                    return false;
+                }
+                let mut seen = arrived.to_vec();
+                seen.sort_unstable();
+                seen.dedup();
+                incoming.iter().all(|f| seen.binary_search(f).is_ok())
             });
             if ready {
                 fire(p, scope, element, incoming.clone());
