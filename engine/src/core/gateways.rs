@@ -18,51 +18,28 @@ use super::{Event, Processor, ScopeId, TokenId};
 use crate::compile::{ElementIdx, ElementKind, FlowIdx};
 
 pub(crate) fn exclusive(p: &mut Processor<'_, '_>, token: TokenId) {
+    split(p, token, true);
+}
+
+/// A conditional split: the first flow whose condition holds (`first_only`,
+/// exclusive) or every one (inclusive), else the default, else an incident.
+/// A gateway without outgoing flows ends its token.
+fn split(p: &mut Processor<'_, '_>, token: TokenId, first_only: bool) {
     let Some(element) = p.state.tokens.get(&token).map(|t| t.element) else {
         return;
     };
-    let el = p.ctx.process.element(element);
-    if el.outgoing.is_empty() {
+    if p.ctx.process.element(element).outgoing.is_empty() {
         p.emit(Event::ElementCompleted { token, element });
         p.consume(token);
         return;
     }
-    let mut chosen = None;
-    for &f in &el.outgoing {
-        if Some(f) == el.default_flow {
-            continue;
+    match p.select_flows(token, first_only) {
+        Ok(flows) => {
+            p.emit(Event::ElementCompleted { token, element });
+            p.take(token, &flows);
         }
-        match &p.ctx.process.flow(f).condition {
-            None => {
-                chosen = Some(f);
-                break;
-            }
-            Some(c) => match p.eval_bool(token, c) {
-                Ok(true) => {
-                    chosen = Some(f);
-                    break;
-                }
-                Ok(false) => {}
-                Err(msg) => {
-                    let id = &p.ctx.process.flow(f).id;
-                    let msg = format!("condition of `{id}`: {msg}");
-                    p.incident(token, false, msg);
-                    return;
-                }
-            },
-        }
+        Err(msg) => p.incident(token, false, msg),
     }
-    let Some(f) = chosen.or(el.default_flow) else {
-        let id = el.id.clone();
-        p.incident(
-            token,
-            false,
-            format!("exclusive gateway `{id}`: expected a condition to hold or a default flow, found neither"),
-        );
-        return;
-    };
-    p.emit(Event::ElementCompleted { token, element });
-    p.take(token, &[f]);
 }
 
 pub(crate) fn parallel(p: &mut Processor<'_, '_>, token: TokenId) {
@@ -78,51 +55,8 @@ pub(crate) fn parallel(p: &mut Processor<'_, '_>, token: TokenId) {
     }
 }
 
-pub(crate) fn inclusive(p: &mut Processor<'_, '_>, token: TokenId, _upstream: &[bool]) {
-    let Some(element) = p.state.tokens.get(&token).map(|t| t.element) else {
-        return;
-    };
-    let el = p.ctx.process.element(element);
-    if el.outgoing.is_empty() {
-        p.emit(Event::ElementCompleted { token, element });
-        p.consume(token);
-        return;
-    }
-    let mut taken: Vec<FlowIdx> = Vec::new();
-    for &f in &el.outgoing {
-        if Some(f) == el.default_flow {
-            continue;
-        }
-        match &p.ctx.process.flow(f).condition {
-            None => taken.push(f),
-            Some(c) => match p.eval_bool(token, c) {
-                Ok(true) => taken.push(f),
-                Ok(false) => {}
-                Err(msg) => {
-                    let id = &p.ctx.process.flow(f).id;
-                    let msg = format!("condition of `{id}`: {msg}");
-                    p.incident(token, false, msg);
-                    return;
-                }
-            },
-        }
-    }
-    if taken.is_empty() {
-        match el.default_flow {
-            Some(d) => taken.push(d),
-            None => {
-                let id = el.id.clone();
-                p.incident(
-                    token,
-                    false,
-                    format!("inclusive gateway `{id}`: expected a condition to hold or a default flow, found neither"),
-                );
-                return;
-            }
-        }
-    }
-    p.emit(Event::ElementCompleted { token, element });
-    p.take(token, &taken);
+pub(crate) fn inclusive(p: &mut Processor<'_, '_>, token: TokenId) {
+    split(p, token, false);
 }
 
 /// A token arrives at a joining (parallel or inclusive) gateway.

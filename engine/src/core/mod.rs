@@ -372,9 +372,7 @@ impl Processor<'_, '_> {
             ElementKind::UserTask | ElementKind::ReceiveTask => tasks::wait(self, token),
             ElementKind::ExclusiveGateway => gateways::exclusive(self, token),
             ElementKind::ParallelGateway => gateways::parallel(self, token),
-            ElementKind::InclusiveGateway { upstream } => {
-                gateways::inclusive(self, token, upstream)
-            }
+            ElementKind::InclusiveGateway { .. } => gateways::inclusive(self, token),
             ElementKind::SubProcess { scope } => containers::enter(self, token, *scope),
         }
     }
@@ -413,40 +411,58 @@ impl Processor<'_, '_> {
             self.take(token, &[f]);
             return;
         }
+        match self.select_flows(token, false) {
+            Ok(taken) => self.take(token, &taken),
+            Err(msg) => self.incident(token, true, msg),
+        }
+    }
+
+    /// The outgoing flows a token leaves its element by: those whose
+    /// condition holds (an unconditioned flow always holds), in document
+    /// order, the default flow excluded; only the first one when `first_only`
+    /// (exclusive gateways). The default flow when none holds. `Err` carries
+    /// the incident message: a condition failed to evaluate, or no flow can
+    /// be taken.
+    pub(crate) fn select_flows(
+        &self,
+        token: TokenId,
+        first_only: bool,
+    ) -> Result<Vec<FlowIdx>, String> {
+        let Some(t) = self.state.tokens.get(&token) else {
+            return Ok(Vec::new());
+        };
+        let el = self.ctx.process.element(t.element);
         let mut taken: Vec<FlowIdx> = Vec::with_capacity(el.outgoing.len());
         for &f in &el.outgoing {
             if Some(f) == el.default_flow {
                 continue;
             }
-            match &self.ctx.process.flow(f).condition {
-                None => taken.push(f),
-                Some(c) => match self.eval_bool(token, c) {
-                    Ok(true) => taken.push(f),
-                    Ok(false) => {}
-                    Err(msg) => {
-                        let id = &self.ctx.process.flow(f).id;
-                        let msg = format!("condition of `{id}`: {msg}");
-                        self.incident(token, true, msg);
-                        return;
-                    }
-                },
+            let holds = match &self.ctx.process.flow(f).condition {
+                None => true,
+                Some(c) => self.eval_bool(token, c).map_err(|msg| {
+                    let id = &self.ctx.process.flow(f).id;
+                    format!("condition of `{id}`: {msg}")
+                })?,
+            };
+            if holds {
+                taken.push(f);
+                if first_only {
+                    break;
+                }
             }
         }
         if taken.is_empty() {
             match el.default_flow {
                 Some(d) => taken.push(d),
                 None => {
-                    let id = el.id.clone();
-                    self.incident(
-                        token,
-                        true,
-                        format!("no outgoing sequence flow of `{id}` can be taken: expected a condition to hold or a default flow, found neither"),
-                    );
-                    return;
+                    return Err(format!(
+                        "no outgoing sequence flow of `{}` can be taken: expected a condition to hold or a default flow, found neither",
+                        el.id
+                    ));
                 }
             }
         }
-        self.take(token, &taken);
+        Ok(taken)
     }
 
     /// Moves `token` along the first flow and new tokens along the others.
