@@ -550,23 +550,12 @@ fn resolve_job(engine: &Engine, instance: &str, job: &str) -> Result<JobId, Fail
             process.key.id
         )));
     };
-    state
-        .jobs
-        .iter()
-        .find(|(id, j)| {
-            j.element == el
-                && state
-                    .tokens
-                    .get(&j.token)
-                    .is_some_and(|t| t.state == TokenState::Job(**id))
-        })
-        .map(|(id, _)| *id)
-        .ok_or_else(|| {
-            refused(format!(
-                "no job waits at `{job}` in instance `{instance}`: expected one of {}",
-                job_list(&state, &process)
-            ))
-        })
+    engine::runtime::job_at(&state, el).ok_or_else(|| {
+        refused(format!(
+            "no job waits at `{job}` in instance `{instance}`: expected one of {}",
+            job_list(&state, &process)
+        ))
+    })
 }
 
 fn job_list(state: &InstanceState, process: &CompiledProcess) -> String {

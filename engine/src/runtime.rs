@@ -510,6 +510,21 @@ pub fn visible_variables(state: &InstanceState, token: &u64) -> Map<String, Valu
     out
 }
 
+/// The job whose token waits at element `element` (the first, by id).
+pub fn job_at(state: &InstanceState, element: crate::compile::ElementIdx) -> Option<JobId> {
+    state
+        .jobs
+        .iter()
+        .find(|(id, j)| {
+            j.element == element
+                && state
+                    .tokens
+                    .get(&j.token)
+                    .is_some_and(|t| t.state == TokenState::Job(**id))
+        })
+        .map(|(id, _)| *id)
+}
+
 /// Element ids where tokens wait for something from outside (user and
 /// receive tasks, jobs), in token order.
 pub fn waiting_at(state: &InstanceState, process: &CompiledProcess) -> Vec<String> {

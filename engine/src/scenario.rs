@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::compile::{CompiledProcess, DeployError, ElementIdx, ProcessKey};
-use crate::core::{IncidentId, InstanceState, JobId, Status, TokenState};
+use crate::core::{IncidentId, InstanceState, JobId, Status};
 use crate::runtime::{Engine, EngineError, EngineOptions, VirtualClock, visited, waiting_at};
 use crate::store::memory::MemoryStore;
 
@@ -951,23 +951,12 @@ impl Runner {
                 process.key.id
             ));
         };
-        state
-            .jobs
-            .iter()
-            .find(|(id, j)| {
-                j.element == idx
-                    && state
-                        .tokens
-                        .get(&j.token)
-                        .is_some_and(|t| t.state == TokenState::Job(**id))
-            })
-            .map(|(id, _)| *id)
-            .ok_or_else(|| {
-                format!(
-                    "failJob `{element}`: expected a job waiting at `{element}`, found none; {}",
-                    self.situation()
-                )
-            })
+        crate::runtime::job_at(&state, idx).ok_or_else(|| {
+            format!(
+                "failJob `{element}`: expected a job waiting at `{element}`, found none; {}",
+                self.situation()
+            )
+        })
     }
 }
 
