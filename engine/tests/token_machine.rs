@@ -549,3 +549,55 @@ fn replaying_the_event_log_rebuilds_the_state() {
     let replayed = InstanceState::replay(&log).expect("replays");
     assert_eq!(replayed, state);
 }
+
+#[test]
+fn redeploying_changed_text_makes_a_new_version_and_running_instances_keep_theirs() {
+    let v1 = ProcessBuilder::new("P")
+        .start("s")
+        .user_task("review")
+        .end("e")
+        .flow("s", "review")
+        .flow("review", "e")
+        .build();
+    let v2 = ProcessBuilder::new("P")
+        .start("s")
+        .user_task("review")
+        .script("stamp", "stamped = true")
+        .end("e")
+        .flow("s", "review")
+        .flow("review", "stamp")
+        .flow("stamp", "e")
+        .build();
+    let mut engine = Engine::in_memory();
+    let k1 = engine
+        .deploy("p.bpmn", &bpmn_models::write(&v1))
+        .expect("v1");
+    let again = engine
+        .deploy("p.bpmn", &bpmn_models::write(&v1))
+        .expect("same text");
+    assert_eq!(k1, again, "the same text is the same version");
+    let old = engine.start("P", Map::new()).expect("starts on v1");
+    let k2 = engine
+        .deploy("p.bpmn", &bpmn_models::write(&v2))
+        .expect("v2");
+    assert_eq!((k1[0].version, k2[0].version), (1, 2));
+    assert_ne!(k1[0].hash, k2[0].hash);
+    let new = engine.start("P", Map::new()).expect("starts on v2");
+    assert_eq!(engine.instance(&new).unwrap().unwrap().process.version, 2);
+    // The running instance finishes on the version it started with.
+    assert_eq!(
+        engine.complete_task(&old, "review", Map::new()).unwrap(),
+        Status::Completed
+    );
+    let s = engine.instance(&old).unwrap().unwrap();
+    assert_eq!(s.process.version, 1);
+    assert!(!s.variables().contains_key("stamped"));
+    assert_eq!(
+        engine.complete_task(&new, "review", Map::new()).unwrap(),
+        Status::Completed
+    );
+    assert_eq!(
+        engine.instance(&new).unwrap().unwrap().variables()["stamped"],
+        json!(true)
+    );
+}
