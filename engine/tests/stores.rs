@@ -320,15 +320,15 @@ fn sled_refuses_another_layout_version() {
     let path = fresh("version-sled");
     drop(store::open(StoreKind::Sled, &path, Durability::Immediate).expect("creates"));
     let db = sled::open(&path).expect("raw sled");
-    db.insert(b"m/format", &2u32.to_be_bytes()).expect("write");
+    db.insert(b"m/format", &9u32.to_be_bytes()).expect("write");
     db.flush().expect("flush");
     drop(db);
     let e = expect_err(store::open(StoreKind::Sled, &path, Durability::Immediate));
     assert!(
-        matches!(&e, StoreError::Version { found: 2, expected: 1, key } if key == "m/format"),
+        matches!(&e, StoreError::Version { found: 9, expected: 2, key } if key == "m/format"),
         "{e:?}"
     );
-    assert!(e.to_string().contains("format version 2"), "{e}");
+    assert!(e.to_string().contains("format version 9"), "{e}");
     remove(&path);
 }
 
@@ -348,7 +348,7 @@ fn redb_refuses_another_layout_version() {
     drop(db);
     let e = expect_err(store::open(StoreKind::Redb, &path, Durability::Immediate));
     assert!(
-        matches!(&e, StoreError::Version { found: 7, expected: 1, key } if key == "meta/format"),
+        matches!(&e, StoreError::Version { found: 7, expected: 2, key } if key == "meta/format"),
         "{e:?}"
     );
     remove(&path);

@@ -6,7 +6,9 @@
 //! flushed to disk before the command is acknowledged, so reopening after a
 //! crash restores every instance exactly as of its last acknowledged
 //! command. [`Durability::Deferred`] leaves flushing to [`Store::flush`]
-//! (bulk loads, benchmarks).
+//! (bulk loads, benchmarks): the durable stores then keep commits in memory
+//! and write them in groups, one database batch per group ([`Pending`]),
+//! still all of a command or nothing of it.
 //!
 //! Records are JSON inside a versioned envelope ([`FORMAT_VERSION`]); a
 //! record with another version is refused with a clear error rather than
@@ -152,25 +154,134 @@ pub fn encode<T: Serialize>(data: &T) -> Vec<u8> {
 }
 
 /// Decodes a record, checking its envelope version.
+///
+/// The record is parsed once; only when that fails is its head parsed
+/// again, so that a record of another version is reported as
+/// [`StoreError::Version`] rather than as [`StoreError::Corrupt`].
 pub fn decode<T: for<'de> Deserialize<'de>>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
     #[derive(Deserialize)]
     struct Head {
         v: u32,
     }
-    let head: Head = serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+    let version = |found: u32| StoreError::Version {
         key: key.to_string(),
-        message: e.to_string(),
-    })?;
-    if head.v != FORMAT_VERSION {
-        return Err(StoreError::Version {
-            key: key.to_string(),
-            found: head.v,
-            expected: FORMAT_VERSION,
-        });
+        found,
+        expected: FORMAT_VERSION,
+    };
+    match serde_json::from_slice::<Envelope<T>>(bytes) {
+        Ok(env) if env.v == FORMAT_VERSION => Ok(env.data),
+        Ok(env) => Err(version(env.v)),
+        Err(e) => match serde_json::from_slice::<Head>(bytes) {
+            Ok(head) if head.v != FORMAT_VERSION => Err(version(head.v)),
+            _ => Err(StoreError::Corrupt {
+                key: key.to_string(),
+                message: e.to_string(),
+            }),
+        },
     }
-    let env: Envelope<T> = serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
-        key: key.to_string(),
-        message: e.to_string(),
-    })?;
-    Ok(env.data)
+}
+
+/// Commits of a [`Durability::Deferred`] store that are not written to the
+/// database yet: the durable stores collect them here and write them all in
+/// one database batch (a group write) at `flush`, on drop, or once the
+/// group reaches [`Pending::MAX_COMMITS`] commits or [`Pending::MAX_BYTES`]
+/// bytes. Each command's records stay together in the group, so a command
+/// is still all there or not at all. Reads consult the group first.
+#[derive(Debug, Default)]
+pub(crate) struct Pending {
+    /// The newest checkpoint of each instance committed since the last
+    /// group write, encoded.
+    pub checkpoints: std::collections::BTreeMap<String, Vec<u8>>,
+    /// Per instance, its event records since the last group write: (commit
+    /// sequence number, encoded events of that commit), oldest first.
+    pub events: std::collections::BTreeMap<String, Vec<(u64, Vec<u8>)>>,
+    commits: usize,
+    bytes: usize,
+}
+
+impl Pending {
+    /// A group write happens at the latest once this many commits wait.
+    pub const MAX_COMMITS: usize = 1_000;
+    /// ... or once the waiting records hold this many bytes.
+    pub const MAX_BYTES: usize = 4 << 20;
+
+    pub fn is_empty(&self) -> bool {
+        self.commits == 0
+    }
+
+    /// The sequence number the instance's next event record gets, if the
+    /// group knows it (the instance has event records here).
+    pub fn next_seq(&self, instance: &str) -> Option<u64> {
+        self.events
+            .get(instance)
+            .and_then(|records| records.last())
+            .map(|(seq, _)| seq + 1)
+    }
+
+    /// Adds one commit: its event record (`None` when it has no events)
+    /// under `seq`, and its checkpoint. Returns whether the group is full.
+    pub fn add(
+        &mut self,
+        instance: &str,
+        seq: u64,
+        events: Option<Vec<u8>>,
+        checkpoint: Vec<u8>,
+    ) -> bool {
+        if let Some(events) = events {
+            self.bytes += events.len();
+            match self.events.get_mut(instance) {
+                Some(records) => records.push((seq, events)),
+                None => {
+                    self.events
+                        .insert(instance.to_string(), vec![(seq, events)]);
+                }
+            }
+        }
+        self.bytes += checkpoint.len();
+        match self.checkpoints.get_mut(instance) {
+            Some(slot) => *slot = checkpoint,
+            None => {
+                self.checkpoints.insert(instance.to_string(), checkpoint);
+            }
+        }
+        self.commits += 1;
+        self.commits >= Self::MAX_COMMITS || self.bytes >= Self::MAX_BYTES
+    }
+
+    pub fn clear(&mut self) {
+        self.checkpoints.clear();
+        self.events.clear();
+        self.commits = 0;
+        self.bytes = 0;
+    }
+
+    /// Decodes the group's event records of `instance`, appending them to
+    /// `out`.
+    pub fn read_events(&self, instance: &str, out: &mut Vec<Event>) -> Result<(), StoreError> {
+        for (seq, bytes) in self.events.get(instance).into_iter().flatten() {
+            out.extend(decode::<Vec<Event>>(
+                &format!("events/{instance}/{seq}"),
+                bytes,
+            )?);
+        }
+        Ok(())
+    }
+
+    /// `instances` of a durable store: the database's checkpoints (`stored`,
+    /// id and decoded state, in id order), with the group's newer ones in
+    /// their place and its new ones added.
+    pub fn merge_instances(
+        &self,
+        stored: Vec<(String, InstanceState)>,
+    ) -> Result<Vec<InstanceState>, StoreError> {
+        if self.checkpoints.is_empty() {
+            return Ok(stored.into_iter().map(|(_, s)| s).collect());
+        }
+        let mut all: std::collections::BTreeMap<String, InstanceState> =
+            stored.into_iter().collect();
+        for (id, bytes) in &self.checkpoints {
+            all.insert(id.clone(), decode(&format!("checkpoints/{id}"), bytes)?);
+        }
+        Ok(all.into_values().collect())
+    }
 }

@@ -3,17 +3,23 @@
 //! Guarantees:
 //! - Four tables (layout in `docs/persistence.md`): `meta` (layout version
 //!   and instance counter), `deployments`, `checkpoints` and `events`, keyed
-//!   by (instance id, sequence number) so that an instance's log reads back
-//!   in order.
+//!   by (instance id, commit sequence number) so that an instance's log
+//!   reads back in order.
 //! - [`Store::commit`] (events + checkpoint) is one redb write transaction:
 //!   after a crash either all of it is there or none.
 //! - With [`Durability::Immediate`] the transaction commits with redb's
 //!   `Durability::Immediate`, so it is on disk (fsynced) when `commit`
-//!   returns. With [`Durability::Deferred`] it commits with redb's
-//!   `Durability::None` (visible to this process at once, lost in a crash)
-//!   and reaches the disk with the next [`Store::flush`] (an empty
-//!   Immediate transaction, which persists every earlier one) or when the
-//!   store is dropped.
+//!   returns. With [`Durability::Deferred`] commits wait in memory
+//!   ([`Pending`], read by `load`/`events`/`instances`) and are written in
+//!   one transaction (a group write, each command's records together in
+//!   it): committed with redb's `Durability::Immediate` at the next
+//!   [`Store::flush`] or when the store is dropped, and with redb's
+//!   `Durability::None` (reaching the disk with the next durable
+//!   transaction) when the group reaches [`Pending::MAX_COMMITS`] commits
+//!   or [`Pending::MAX_BYTES`] bytes.
+//! - The `events` table holds one record per command: the command's events
+//!   under (instance id, commit sequence number); `events` concatenates
+//!   them.
 //! - Instance numbers are reserved in durable blocks of [`RESERVE`] (an
 //!   Immediate transaction, whatever the store's durability), so a number is
 //!   never handed out twice, also across a crash; the unused rest of a
@@ -36,11 +42,11 @@ use ::redb::{
     TableError, WriteTransaction,
 };
 
-use super::{DeploymentRecord, Durability, Store, StoreError, decode, encode};
+use super::{DeploymentRecord, Durability, Pending, Store, StoreError, decode, encode};
 use crate::core::{Event, InstanceState};
 
 /// Version of this store's table layout.
-pub const LAYOUT_VERSION: u32 = 1;
+pub const LAYOUT_VERSION: u32 = 2;
 
 /// How many instance numbers one durable reservation covers.
 pub const RESERVE: u64 = 64;
@@ -61,8 +67,10 @@ pub struct RedbStore {
     next_number: u64,
     /// Numbers below this bound are reserved durably.
     reserved: u64,
-    /// Commits not yet made durable (Deferred only).
+    /// Transactions committed but not yet made durable (Deferred only).
     dirty: bool,
+    /// Deferred commits not yet written to redb (see [`Pending`]).
+    pending: Pending,
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -206,6 +214,7 @@ impl RedbStore {
             next_number: reserved + 1,
             reserved: reserved + 1,
             dirty: false,
+            pending: Pending::default(),
         })
     }
 
@@ -215,7 +224,17 @@ impl RedbStore {
         &mut self,
         f: impl FnOnce(&WriteTransaction) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let durability = match self.durability {
+        self.write_with(self.durability, f)
+    }
+
+    /// Runs `f` in one write transaction and commits it with `durability`
+    /// (Deferred: redb's `Durability::None`).
+    fn write_with(
+        &mut self,
+        durability: Durability,
+        f: impl FnOnce(&WriteTransaction) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let durability = match durability {
             Durability::Immediate => ::redb::Durability::Immediate,
             Durability::Deferred => ::redb::Durability::None,
         };
@@ -226,11 +245,78 @@ impl RedbStore {
             f(&txn)?;
             txn.commit().map_err(|e| io("commit", e))
         })?;
-        if self.durability == Durability::Deferred {
-            self.dirty = true;
+        match durability {
+            // An Immediate commit also persists every earlier one.
+            ::redb::Durability::Immediate => self.dirty = false,
+            _ => self.dirty = true,
         }
         Ok(())
     }
+
+    /// Writes the waiting Deferred commits in one transaction (a group
+    /// write), committed with `durability`.
+    fn write_pending(&mut self, durability: Durability) -> Result<(), StoreError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let result = self.write_with(durability, |txn| {
+            write_records(txn, &pending.events, &pending.checkpoints)
+        });
+        match result {
+            Ok(()) => {
+                self.pending = pending;
+                self.pending.clear();
+                Ok(())
+            }
+            Err(e) => {
+                // Nothing was written: the commits keep waiting.
+                self.pending = pending;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The last event record's sequence number of `id`, if it has one.
+fn last_event_seq(
+    log: &impl ReadableTable<(&'static str, u64), &'static [u8]>,
+    id: &str,
+) -> Result<Option<u64>, StoreError> {
+    Ok(log
+        .range((id, 0)..=(id, u64::MAX))
+        .map_err(|e| io("read", e))?
+        .next_back()
+        .transpose()
+        .map_err(|e| io("read", e))?
+        .map(|(k, _)| k.value().1))
+}
+
+/// Inserts event records and checkpoints in one transaction.
+fn write_records(
+    txn: &WriteTransaction,
+    events: &std::collections::BTreeMap<String, Vec<(u64, Vec<u8>)>>,
+    checkpoints: &std::collections::BTreeMap<String, Vec<u8>>,
+) -> Result<(), StoreError> {
+    if !events.is_empty() {
+        let mut log = txn
+            .open_table(EVENTS)
+            .map_err(|e| table_error("events", e))?;
+        for (id, records) in events {
+            for (seq, bytes) in records {
+                log.insert((id.as_str(), *seq), bytes.as_slice())
+                    .map_err(|e| io("write", e))?;
+            }
+        }
+    }
+    let mut t = txn
+        .open_table(CHECKPOINTS)
+        .map_err(|e| table_error("checkpoints", e))?;
+    for (id, bytes) in checkpoints {
+        t.insert(id.as_str(), bytes.as_slice())
+            .map_err(|e| io("write", e))?;
+    }
+    Ok(())
 }
 
 impl Store for RedbStore {
@@ -266,6 +352,9 @@ impl Store for RedbStore {
     }
 
     fn load(&self, instance: &str) -> Result<Option<InstanceState>, StoreError> {
+        if let Some(bytes) = self.pending.checkpoints.get(instance) {
+            return decode(&format!("checkpoints/{instance}"), bytes).map(Some);
+        }
         read(&self.db, |txn| {
             let t = txn
                 .open_table(CHECKPOINTS)
@@ -278,22 +367,33 @@ impl Store for RedbStore {
     }
 
     fn commit(&mut self, state: &InstanceState, events: &[Event]) -> Result<(), StoreError> {
+        // One record per command: all its events under (instance, commit
+        // sequence number).
         let checkpoint = encode(state);
-        let encoded: Vec<Vec<u8>> = events.iter().map(encode).collect();
+        let record = (!events.is_empty()).then(|| encode(&events));
         let id = state.id.as_str();
+        if self.durability == Durability::Deferred {
+            let seq = match self.pending.next_seq(id) {
+                Some(seq) => seq,
+                None => read(&self.db, |txn| {
+                    let log = txn
+                        .open_table(EVENTS)
+                        .map_err(|e| table_error("events", e))?;
+                    Ok(last_event_seq(&log, id)?.map_or(0, |s| s + 1))
+                })?,
+            };
+            if self.pending.add(id, seq, record, checkpoint) {
+                self.write_pending(Durability::Deferred)?;
+            }
+            return Ok(());
+        }
         self.write(|txn| {
-            let mut log = txn
-                .open_table(EVENTS)
-                .map_err(|e| table_error("events", e))?;
-            let first = log
-                .range((id, 0)..=(id, u64::MAX))
-                .map_err(|e| io("read", e))?
-                .next_back()
-                .transpose()
-                .map_err(|e| io("read", e))?
-                .map_or(0, |(k, _)| k.value().1 + 1);
-            for (seq, e) in (first..).zip(&encoded) {
-                log.insert((id, seq), e.as_slice())
+            if let Some(record) = &record {
+                let mut log = txn
+                    .open_table(EVENTS)
+                    .map_err(|e| table_error("events", e))?;
+                let seq = last_event_seq(&log, id)?.map_or(0, |s| s + 1);
+                log.insert((id, seq), record.as_slice())
                     .map_err(|e| io("write", e))?;
             }
             let mut t = txn
@@ -310,13 +410,19 @@ impl Store for RedbStore {
             let t = txn
                 .open_table(EVENTS)
                 .map_err(|e| table_error("events", e))?;
-            t.range((instance, 0)..=(instance, u64::MAX))
+            let mut out = Vec::new();
+            for r in t
+                .range((instance, 0)..=(instance, u64::MAX))
                 .map_err(|e| io("scan", e))?
-                .map(|r| {
-                    let (k, v) = r.map_err(|e| io("scan", e))?;
-                    decode(&format!("events/{instance}/{}", k.value().1), v.value())
-                })
-                .collect()
+            {
+                let (k, v) = r.map_err(|e| io("scan", e))?;
+                out.extend(decode::<Vec<Event>>(
+                    &format!("events/{instance}/{}", k.value().1),
+                    v.value(),
+                )?);
+            }
+            self.pending.read_events(instance, &mut out)?;
+            Ok(out)
         })
     }
 
@@ -329,10 +435,13 @@ impl Store for RedbStore {
                 .map_err(|e| io("scan", e))?
                 .map(|r| {
                     let (k, v) = r.map_err(|e| io("scan", e))?;
-                    decode(&format!("checkpoints/{}", k.value()), v.value())
+                    let id = k.value().to_string();
+                    let state = decode(&format!("checkpoints/{id}"), v.value())?;
+                    Ok((id, state))
                 })
-                .collect()
+                .collect::<Result<Vec<_>, StoreError>>()
         })
+        .and_then(|stored| self.pending.merge_instances(stored))
     }
 
     fn next_instance_number(&mut self) -> Result<u64, StoreError> {
@@ -359,6 +468,11 @@ impl Store for RedbStore {
     }
 
     fn flush(&mut self) -> Result<(), StoreError> {
+        if !self.pending.is_empty() {
+            // The group write, committed durably: it persists every earlier
+            // non-durable transaction as well.
+            return self.write_pending(Durability::Immediate);
+        }
         if self.dirty {
             // An empty Immediate transaction makes every earlier
             // non-durable one durable.

@@ -10,9 +10,15 @@
 //!   file has returned. (sled 0.34 itself waits with `sync_file_range` on
 //!   Linux, which survives a killed process but not a power cut: it does
 //!   not flush the drive's cache or the file's size.)
-//!   With [`Durability::Deferred`] the batch reaches the disk at the next
-//!   [`Store::flush`], at sled's own periodic flush (every 500 ms by
-//!   default), or when the store is dropped.
+//!   With [`Durability::Deferred`] commits wait in memory ([`Pending`],
+//!   read by `load`/`events`/`instances`) and are applied as one batch (a
+//!   group write, each command's records together in it) at the next
+//!   [`Store::flush`], when the store is dropped, or when the group reaches
+//!   [`Pending::MAX_COMMITS`] commits or [`Pending::MAX_BYTES`] bytes; a
+//!   group applied that way reaches the disk at the next `flush`, at sled's
+//!   own periodic flush (every 500 ms by default) or on drop.
+//! - The event log holds one record per command: the command's events
+//!   under (instance, commit sequence number); `events` concatenates them.
 //! - Instance numbers are reserved in durable blocks of [`RESERVE`]: the
 //!   bound is flushed before any number below it is handed out, so a number
 //!   is never handed out twice, also across a crash (numbers of a block not
@@ -43,14 +49,17 @@ use std::path::Path;
 
 use ::sled::{Batch, Db, IVec};
 
-use super::{DeploymentRecord, Durability, Store, StoreError, decode, encode};
+use super::{DeploymentRecord, Durability, Pending, Store, StoreError, decode, encode};
 use crate::core::{Event, InstanceState};
 
 /// Version of this store's key layout.
-pub const LAYOUT_VERSION: u32 = 1;
+pub const LAYOUT_VERSION: u32 = 2;
 
 /// How many instance numbers one durable reservation covers.
 pub const RESERVE: u64 = 64;
+
+/// How long `open` waits for sled's file lock (see [`SledStore::open`]).
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// A file next to sled's own, written once the store exists. sled recovers
 /// a data file it cannot read as an empty database; the marker tells that
@@ -70,8 +79,10 @@ pub struct SledStore {
     next_number: u64,
     /// Numbers below this bound are reserved durably.
     reserved: u64,
-    /// Commits not yet flushed (Deferred only).
+    /// Batches applied but not yet flushed (Deferred only).
     dirty: bool,
+    /// Deferred commits not yet applied to sled (see [`Pending`]).
+    pending: Pending,
     /// sled's data file, opened again to fsync it (see [`SledStore::sync`]).
     data: std::fs::File,
 }
@@ -197,7 +208,22 @@ impl SledStore {
         let config = ::sled::Config::new().path(path);
         // sled 0.34 can panic on a damaged file instead of returning its
         // `Corruption` error; contain that here.
-        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
+        let open_once = || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
+        let mut opened = open_once();
+        // Dropping a sled `Db` does not release its file lock at once: sled's
+        // background threads (the pool that writes sealed log buffers after
+        // a large batch, deferred epoch cleanup) hold the database a moment
+        // longer. So that a store can be reopened right after it was
+        // dropped, a held lock is retried for up to LOCK_WAIT before it is
+        // reported (a store really open elsewhere stays an error).
+        let waited = std::time::Instant::now();
+        while let Ok(Err(::sled::Error::Io(e))) = &opened
+            && e.to_string().contains("could not acquire lock")
+            && waited.elapsed() < LOCK_WAIT
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            opened = open_once();
+        }
         let db = match opened {
             Ok(Ok(db)) => db,
             Ok(Err(::sled::Error::Corruption { at, .. })) => {
@@ -281,6 +307,7 @@ impl SledStore {
             next_number: reserved + 1,
             reserved: reserved + 1,
             dirty: false,
+            pending: Pending::default(),
             data,
         })
     }
@@ -305,15 +332,41 @@ impl SledStore {
         Ok(())
     }
 
+    /// Applies the waiting Deferred commits as one batch (a group write;
+    /// not yet flushed).
+    fn write_pending(&mut self) -> Result<(), StoreError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut b = Batch::default();
+        for (id, records) in &self.pending.events {
+            let prefix = event_prefix(id);
+            for (seq, bytes) in records {
+                let mut key = prefix.clone();
+                key.extend_from_slice(&seq.to_be_bytes());
+                b.insert(key, bytes.as_slice());
+            }
+        }
+        for (id, bytes) in &self.pending.checkpoints {
+            b.insert(checkpoint_key(id), bytes.as_slice());
+        }
+        self.db.apply_batch(b).map_err(|e| io("write", e))?;
+        self.pending.clear();
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Every record under `prefix`, decoded, in key order.
     fn scan<T: for<'de> serde::Deserialize<'de>>(
         &self,
         prefix: &[u8],
-    ) -> Result<Vec<T>, StoreError> {
+    ) -> Result<Vec<(IVec, T)>, StoreError> {
         self.db
             .scan_prefix(prefix)
             .map(|r| {
                 let (k, v): (IVec, IVec) = r.map_err(|e| io("scan", e))?;
-                decode(&show(&k), &v)
+                let value = decode(&show(&k), &v)?;
+                Ok((k, value))
             })
             .collect()
     }
@@ -330,10 +383,17 @@ impl Store for SledStore {
     }
 
     fn deployments(&self) -> Result<Vec<DeploymentRecord>, StoreError> {
-        self.scan(PREFIX_DEPLOYMENT)
+        Ok(self
+            .scan(PREFIX_DEPLOYMENT)?
+            .into_iter()
+            .map(|(_, d)| d)
+            .collect())
     }
 
     fn load(&self, instance: &str) -> Result<Option<InstanceState>, StoreError> {
+        if let Some(bytes) = self.pending.checkpoints.get(instance) {
+            return decode(&format!("checkpoints/{instance}"), bytes).map(Some);
+        }
         let key = checkpoint_key(instance);
         match self.db.get(&key).map_err(|e| io("read", e))? {
             Some(v) => decode(&show(&key), &v).map(Some),
@@ -342,24 +402,54 @@ impl Store for SledStore {
     }
 
     fn commit(&mut self, state: &InstanceState, events: &[Event]) -> Result<(), StoreError> {
+        // One record per command: all its events under (instance, commit
+        // sequence number).
         let prefix = event_prefix(&state.id);
-        let first = last_seq(&self.db, &prefix)?.map_or(0, |s| s + 1);
-        let mut b = Batch::default();
-        for (seq, e) in (first..).zip(events) {
-            let mut key = prefix.clone();
-            key.extend_from_slice(&seq.to_be_bytes());
-            b.insert(key, encode(e));
+        let seq = match self.pending.next_seq(&state.id) {
+            Some(seq) => seq,
+            None => last_seq(&self.db, &prefix)?.map_or(0, |s| s + 1),
+        };
+        let record = (!events.is_empty()).then(|| encode(&events));
+        let checkpoint = encode(state);
+        match self.durability {
+            Durability::Immediate => {
+                let mut b = Batch::default();
+                if let Some(record) = record {
+                    let mut key = prefix;
+                    key.extend_from_slice(&seq.to_be_bytes());
+                    b.insert(key, record);
+                }
+                b.insert(checkpoint_key(&state.id), checkpoint);
+                self.write(b)
+            }
+            Durability::Deferred => {
+                if self.pending.add(&state.id, seq, record, checkpoint) {
+                    self.write_pending()?;
+                }
+                Ok(())
+            }
         }
-        b.insert(checkpoint_key(&state.id), encode(state));
-        self.write(b)
     }
 
     fn events(&self, instance: &str) -> Result<Vec<Event>, StoreError> {
-        self.scan(&event_prefix(instance))
+        let mut out = Vec::new();
+        for (_, batch) in self.scan::<Vec<Event>>(&event_prefix(instance))? {
+            out.extend(batch);
+        }
+        self.pending.read_events(instance, &mut out)?;
+        Ok(out)
     }
 
     fn instances(&self) -> Result<Vec<InstanceState>, StoreError> {
-        self.scan(PREFIX_CHECKPOINT)
+        let stored = self
+            .scan(PREFIX_CHECKPOINT)?
+            .into_iter()
+            .map(|(k, s)| {
+                let id = String::from_utf8_lossy(&k[PREFIX_CHECKPOINT.len()..]).into_owned();
+                (id, s)
+            })
+            .collect();
+        self.pending.merge_instances(stored)
     }
 
     fn next_instance_number(&mut self) -> Result<u64, StoreError> {
@@ -379,6 +469,7 @@ impl Store for SledStore {
     }
 
     fn flush(&mut self) -> Result<(), StoreError> {
+        self.write_pending()?;
         self.sync()?;
         self.dirty = false;
         Ok(())
@@ -390,8 +481,8 @@ impl Drop for SledStore {
         // Deferred commits reach the disk here at the latest. A failure
         // cannot be reported from `drop`; callers that need to know call
         // `flush` first (sled's own drop flushes once more as well).
-        if self.dirty {
-            let _ = self.sync();
+        if self.dirty || !self.pending.is_empty() {
+            let _ = self.flush();
         }
     }
 }
