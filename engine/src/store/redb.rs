@@ -42,7 +42,9 @@ use ::redb::{
     TableError, WriteTransaction,
 };
 
-use super::{DeploymentRecord, Durability, Pending, Store, StoreError, decode, encode};
+use super::{
+    DeploymentRecord, Durability, Pending, Store, StoreError, Wal, WalCommit, decode, encode,
+};
 use crate::core::{Event, InstanceState};
 
 /// Version of this store's table layout.
@@ -71,6 +73,15 @@ pub struct RedbStore {
     dirty: bool,
     /// Deferred commits not yet written to redb (see [`Pending`]).
     pending: Pending,
+    /// The write-ahead log of Immediate commits, next to the file.
+    wal: Wal,
+}
+
+/// Where the write-ahead log of the store at `path` lives: `PATH-wal`.
+pub fn wal_path(path: &Path) -> std::path::PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push("-wal");
+    p.into()
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -169,8 +180,10 @@ impl RedbStore {
             }
         })?;
         match format {
-            // A new (empty) database: create the layout.
+            // A new (empty) database: create the layout (a log left by a
+            // store that was deleted is not this one's).
             None => contain(|| {
+                Wal::discard(&wal_path(path))?;
                 let txn = db.begin_write().map_err(|e| io("begin write", e))?;
                 {
                     let mut meta = txn.open_table(META).map_err(|e| io("create", e))?;
@@ -208,6 +221,21 @@ impl RedbStore {
                     message: "the instance counter is missing".to_string(),
                 })
         })?;
+        let (mut wal, replay) = Wal::open(&wal_path(path))?;
+        if !replay.is_empty() {
+            // Commands acknowledged since the last checkpoint: applied
+            // again in order, durably, then the log is emptied.
+            contain(|| {
+                let mut txn = db.begin_write().map_err(|e| io("begin write", e))?;
+                txn.set_durability(::redb::Durability::Immediate)
+                    .map_err(|e| io("set durability", e))?;
+                for c in &replay {
+                    put(&txn, c)?;
+                }
+                txn.commit().map_err(|e| io("replay", e))
+            })?;
+            wal.reset()?;
+        }
         Ok(RedbStore {
             db,
             durability,
@@ -215,6 +243,7 @@ impl RedbStore {
             reserved: reserved + 1,
             dirty: false,
             pending: Pending::default(),
+            wal,
         })
     }
 
@@ -276,6 +305,23 @@ impl RedbStore {
             }
         }
     }
+}
+
+/// Writes the records of one command.
+fn put(txn: &WriteTransaction, c: &WalCommit) -> Result<(), StoreError> {
+    if let Some(events) = &c.events {
+        let mut log = txn
+            .open_table(EVENTS)
+            .map_err(|e| table_error("events", e))?;
+        log.insert((c.instance.as_str(), c.seq), events.as_slice())
+            .map_err(|e| io("write", e))?;
+    }
+    let mut t = txn
+        .open_table(CHECKPOINTS)
+        .map_err(|e| table_error("checkpoints", e))?;
+    t.insert(c.instance.as_str(), c.checkpoint.as_slice())
+        .map_err(|e| io("write", e))?;
+    Ok(())
 }
 
 /// The last event record's sequence number of `id`, if it has one.
@@ -372,37 +418,37 @@ impl Store for RedbStore {
         let checkpoint = encode(state);
         let record = (!events.is_empty()).then(|| encode(&events));
         let id = state.id.as_str();
+        let seq = match self.pending.next_seq(id) {
+            Some(seq) => seq,
+            None => read(&self.db, |txn| {
+                let log = txn
+                    .open_table(EVENTS)
+                    .map_err(|e| table_error("events", e))?;
+                Ok(last_event_seq(&log, id)?.map_or(0, |s| s + 1))
+            })?,
+        };
         if self.durability == Durability::Deferred {
-            let seq = match self.pending.next_seq(id) {
-                Some(seq) => seq,
-                None => read(&self.db, |txn| {
-                    let log = txn
-                        .open_table(EVENTS)
-                        .map_err(|e| table_error("events", e))?;
-                    Ok(last_event_seq(&log, id)?.map_or(0, |s| s + 1))
-                })?,
-            };
             if self.pending.add(id, seq, record, checkpoint) {
                 self.write_pending(Durability::Deferred)?;
             }
             return Ok(());
         }
-        self.write(|txn| {
-            if let Some(record) = &record {
-                let mut log = txn
-                    .open_table(EVENTS)
-                    .map_err(|e| table_error("events", e))?;
-                let seq = last_event_seq(&log, id)?.map_or(0, |s| s + 1);
-                log.insert((id, seq), record.as_slice())
-                    .map_err(|e| io("write", e))?;
-            }
-            let mut t = txn
-                .open_table(CHECKPOINTS)
-                .map_err(|e| table_error("checkpoints", e))?;
-            t.insert(id, checkpoint.as_slice())
-                .map_err(|e| io("write", e))?;
-            Ok(())
-        })
+        // Logged and synced first, then written in a transaction that is
+        // not synced: the database never holds a command the log does not.
+        let c = WalCommit {
+            instance: state.id.clone(),
+            seq,
+            events: record,
+            checkpoint,
+        };
+        if self.wal.append(&c)? {
+            self.write_with(Durability::Deferred, |txn| put(txn, &c))
+        } else {
+            // The log is full: a durable transaction makes this command
+            // and every earlier one durable; then the log is emptied.
+            self.write_with(Durability::Immediate, |txn| put(txn, &c))?;
+            self.wal.reset()
+        }
     }
 
     fn events(&self, instance: &str) -> Result<Vec<Event>, StoreError> {
@@ -492,5 +538,10 @@ impl Drop for RedbStore {
         // cannot be reported from `drop`; callers that need to know call
         // `flush` first.
         let _ = self.flush();
+        // A clean close leaves an empty log behind: one durable
+        // transaction, then the log is emptied.
+        if !self.wal.is_empty() && self.write_with(Durability::Immediate, |_| Ok(())).is_ok() {
+            let _ = self.wal.reset();
+        }
     }
 }

@@ -49,7 +49,9 @@ use std::path::Path;
 
 use ::sled::{Batch, Db, IVec};
 
-use super::{DeploymentRecord, Durability, Pending, Store, StoreError, decode, encode};
+use super::{
+    DeploymentRecord, Durability, Pending, Store, StoreError, Wal, WalCommit, decode, encode,
+};
 use crate::core::{Event, InstanceState};
 
 /// Version of this store's key layout.
@@ -65,6 +67,8 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 /// a data file it cannot read as an empty database; the marker tells that
 /// apart from a new store.
 const MARKER: &str = "orchid-store";
+/// The write-ahead log of Immediate commits (see [`Wal`]).
+const WAL_FILE: &str = "orchid-wal";
 const KEY_FORMAT: &[u8] = b"m/format";
 const KEY_COUNTER: &[u8] = b"m/counter";
 const PREFIX_DEPLOYMENT: &[u8] = b"d/";
@@ -85,6 +89,8 @@ pub struct SledStore {
     pending: Pending,
     /// sled's data file, opened again to fsync it (see [`SledStore::sync`]).
     data: std::fs::File,
+    /// The write-ahead log of Immediate commits.
+    wal: Wal,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -156,6 +162,16 @@ fn write_marker(dir: &Path) -> std::io::Result<()> {
 fn sync(db: &Db, data: &std::fs::File) -> Result<(), StoreError> {
     db.flush().map_err(|e| io("flush", e))?;
     data.sync_data().map_err(|e| io("fsync", e))
+}
+
+/// Adds the records of one command to a batch.
+fn put(b: &mut Batch, c: &WalCommit) {
+    if let Some(events) = &c.events {
+        let mut key = event_prefix(&c.instance);
+        key.extend_from_slice(&c.seq.to_be_bytes());
+        b.insert(key, events.as_slice());
+    }
+    b.insert(checkpoint_key(&c.instance), c.checkpoint.as_slice());
 }
 
 fn read_u64(key: &[u8], bytes: &[u8]) -> Result<u64, StoreError> {
@@ -276,6 +292,8 @@ impl SledStore {
                 });
             }
             None if db.is_empty() => {
+                // A log left by a store that was deleted is not this one's.
+                Wal::discard(&path.join(WAL_FILE))?;
                 let mut b = Batch::default();
                 b.insert(KEY_FORMAT, &LAYOUT_VERSION.to_be_bytes());
                 b.insert(KEY_COUNTER, &0u64.to_be_bytes());
@@ -299,6 +317,18 @@ impl SledStore {
                 });
             }
         };
+        let (mut wal, replay) = Wal::open(&path.join(WAL_FILE))?;
+        if !replay.is_empty() {
+            // Commands acknowledged since the last checkpoint: applied
+            // again (in order; later puts win), made durable, log emptied.
+            let mut b = Batch::default();
+            for c in &replay {
+                put(&mut b, c);
+            }
+            db.apply_batch(b).map_err(|e| io("replay", e))?;
+            sync(&db, &data)?;
+            wal.reset()?;
+        }
         Ok(SledStore {
             db,
             durability,
@@ -309,6 +339,7 @@ impl SledStore {
             dirty: false,
             pending: Pending::default(),
             data,
+            wal,
         })
     }
 
@@ -318,6 +349,12 @@ impl SledStore {
     /// `fdatasync` of the data file that follows does both.
     fn sync(&self) -> Result<(), StoreError> {
         sync(&self.db, &self.data)
+    }
+
+    /// Syncs the database and empties the write-ahead log.
+    fn checkpoint(&mut self) -> Result<(), StoreError> {
+        self.sync()?;
+        self.wal.reset()
     }
 
     /// Applies one batch and, with Immediate durability, flushes it.
@@ -413,14 +450,36 @@ impl Store for SledStore {
         let checkpoint = encode(state);
         match self.durability {
             Durability::Immediate => {
-                let mut b = Batch::default();
-                if let Some(record) = record {
-                    let mut key = prefix;
-                    key.extend_from_slice(&seq.to_be_bytes());
-                    b.insert(key, record);
+                // Logged and synced first, then applied without a sync: the
+                // database never holds a command the log does not.
+                let c = WalCommit {
+                    instance: state.id.clone(),
+                    seq,
+                    events: record,
+                    checkpoint,
+                };
+                let logged = self.wal.append(&c)?;
+                // Plain inserts, not a `Batch`: the log already makes the
+                // command atomic (a crash between the two inserts is
+                // repaired by the replay on open), and a sled batch costs
+                // a log-buffer write and a `sync_file_range` of its own (it
+                // seals sled's I/O buffer).
+                if let Some(events) = &c.events {
+                    let mut key = event_prefix(&c.instance);
+                    key.extend_from_slice(&c.seq.to_be_bytes());
+                    self.db
+                        .insert(key, events.as_slice())
+                        .map_err(|e| io("write", e))?;
                 }
-                b.insert(checkpoint_key(&state.id), checkpoint);
-                self.write(b)
+                self.db
+                    .insert(checkpoint_key(&c.instance), c.checkpoint.as_slice())
+                    .map_err(|e| io("write", e))?;
+                if !logged {
+                    // The log is full: a checkpoint makes everything in the
+                    // database durable, this command included.
+                    self.checkpoint()?;
+                }
+                Ok(())
             }
             Durability::Deferred => {
                 if self.pending.add(&state.id, seq, record, checkpoint) {
@@ -483,6 +542,10 @@ impl Drop for SledStore {
         // `flush` first (sled's own drop flushes once more as well).
         if self.dirty || !self.pending.is_empty() {
             let _ = self.flush();
+        }
+        // A clean close leaves an empty log behind.
+        if !self.wal.is_empty() {
+            let _ = self.checkpoint();
         }
     }
 }
