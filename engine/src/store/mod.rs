@@ -594,3 +594,74 @@ impl Wal {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commit(i: u64) -> WalCommit {
+        WalCommit {
+            instance: format!("{i}"),
+            seq: i,
+            events: (i % 2 == 0).then(|| vec![b'e'; i as usize]),
+            checkpoint: format!("checkpoint {i}").into_bytes(),
+        }
+    }
+
+    #[test]
+    fn wal_replays_its_epoch_up_to_the_first_torn_record() {
+        use std::os::unix::fs::FileExt;
+        let dir = std::env::temp_dir().join(format!("orchid-wal-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("wal");
+        let _ = std::fs::remove_file(&path);
+        let (mut wal, replay) = Wal::open(&path).expect("creates");
+        assert!(replay.is_empty() && wal.is_empty());
+        for i in 0..3 {
+            assert!(wal.append(&commit(i)).expect("appends"));
+        }
+        let third = wal.offset - Wal::START;
+        drop(wal);
+        let (wal, replay) = Wal::open(&path).expect("reopens");
+        assert_eq!(replay, (0..3).map(commit).collect::<Vec<_>>());
+        drop(wal);
+        // A torn last record (one byte of its body changed) ends the log.
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .expect("opens");
+        f.write_all_at(b"X", Wal::START + third - 2)
+            .expect("writes");
+        drop(f);
+        let (mut wal, replay) = Wal::open(&path).expect("reopens");
+        assert_eq!(replay, (0..2).map(commit).collect::<Vec<_>>());
+        // After a reset, older records are not replayed, newer ones are.
+        wal.reset().expect("resets");
+        assert!(wal.append(&commit(7)).expect("appends"));
+        drop(wal);
+        let (mut wal, replay) = Wal::open(&path).expect("reopens");
+        assert_eq!(replay, vec![commit(7)]);
+        wal.reset().expect("resets");
+        drop(wal);
+        let (_, replay) = Wal::open(&path).expect("reopens");
+        assert!(replay.is_empty());
+        // A record that does not fit is refused, nothing written.
+        let (mut wal, _) = Wal::open(&path).expect("reopens");
+        let huge = WalCommit {
+            checkpoint: vec![0; Wal::SIZE as usize],
+            ..commit(1)
+        };
+        assert!(!wal.append(&huge).expect("no error"));
+        assert!(wal.is_empty());
+        drop(wal);
+        // Both header slots damaged: an error naming the file.
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .expect("opens");
+        f.write_all_at(&[0; 1024], 0).expect("writes");
+        drop(f);
+        assert!(matches!(Wal::open(&path), Err(StoreError::Corrupt { .. })));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
