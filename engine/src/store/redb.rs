@@ -433,21 +433,29 @@ impl Store for RedbStore {
             }
             return Ok(());
         }
-        // Logged and synced first, then written in a transaction that is
-        // not synced: the database never holds a command the log does not.
+        // Logged and synced first; then the command joins the group of
+        // commits waiting for a transaction (as with Deferred durability):
+        // it is durable in the log, so redb's transaction per command (about
+        // ten pages written) is saved. The database never holds a command
+        // the log does not.
         let c = WalCommit {
             instance: state.id.clone(),
             seq,
             events: record,
             checkpoint,
         };
-        if self.wal.append(&c)? {
-            self.write_with(Durability::Deferred, |txn| put(txn, &c))
-        } else {
-            // The log is full: a durable transaction makes this command
-            // and every earlier one durable; then the log is emptied.
-            self.write_with(Durability::Immediate, |txn| put(txn, &c))?;
+        let logged = self.wal.append(&c)?;
+        let full = self.pending.add(id, seq, c.events, c.checkpoint);
+        if !logged {
+            // The log is full: the group, this command included, is written
+            // in a durable transaction (which also persists every earlier
+            // one); then the log is emptied.
+            self.write_pending(Durability::Immediate)?;
             self.wal.reset()
+        } else if full {
+            self.write_pending(Durability::Deferred)
+        } else {
+            Ok(())
         }
     }
 
