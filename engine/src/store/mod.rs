@@ -2,8 +2,9 @@
 //!
 //! A [`Store`] keeps, per instance, the event log and a checkpoint (the
 //! state after the last command), written together atomically: one command
-//! is one batch. With [`Durability::Immediate`] (the default) the batch is
-//! flushed to disk before the command is acknowledged, so reopening after a
+//! is one batch. With [`Durability::Immediate`] (the default) the command is
+//! on disk before it is acknowledged (the durable stores write it to their
+//! write-ahead log, [`Wal`], and sync that), so reopening after a
 //! crash restores every instance exactly as of its last acknowledged
 //! command. [`Durability::Deferred`] leaves flushing to [`Store::flush`]
 //! (bulk loads, benchmarks): the durable stores then keep commits in memory

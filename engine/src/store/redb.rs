@@ -5,11 +5,15 @@
 //!   and instance counter), `deployments`, `checkpoints` and `events`, keyed
 //!   by (instance id, commit sequence number) so that an instance's log
 //!   reads back in order.
-//! - [`Store::commit`] (events + checkpoint) is one redb write transaction:
-//!   after a crash either all of it is there or none.
-//! - With [`Durability::Immediate`] the transaction commits with redb's
-//!   `Durability::Immediate`, so it is on disk (fsynced) when `commit`
-//!   returns. With [`Durability::Deferred`] commits wait in memory
+//! - [`Store::commit`] (events + checkpoint) is atomic: after a crash (and
+//!   the replay on open) either all of it is there or none.
+//! - With [`Durability::Immediate`] `commit` returns only after the command
+//!   is in the write-ahead log ([`Wal`], `PATH-wal`, see [`wal_path`]) and
+//!   the log's `fdatasync` has returned; the command then joins the group
+//!   of waiting commits (below), written in one transaction with redb's
+//!   `Durability::None` per [`Pending::MAX_COMMITS`] commits, and durably
+//!   at `flush`, at a checkpoint (log full) and on drop, after which the
+//!   log is emptied. `open` replays the log. With [`Durability::Deferred`] commits wait in memory
 //!   ([`Pending`], read by `load`/`events`/`instances`) and are written in
 //!   one transaction (a group write, each command's records together in
 //!   it): committed with redb's `Durability::Immediate` at the next

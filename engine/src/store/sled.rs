@@ -2,14 +2,19 @@
 //!
 //! Guarantees:
 //! - Everything lives in sled's default tree under prefixed keys (layout in
-//!   `docs/persistence.md`), so that one [`::sled::Batch`] covers every
-//!   record a command writes: [`Store::commit`] (events + checkpoint) is
-//!   applied atomically — after a crash either all of it is there or none.
-//! - With [`Durability::Immediate`] `commit` returns only after
-//!   `Db::flush` has written sled's log and an `fdatasync` of sled's data
-//!   file has returned. (sled 0.34 itself waits with `sync_file_range` on
-//!   Linux, which survives a killed process but not a power cut: it does
-//!   not flush the drive's cache or the file's size.)
+//!   `docs/persistence.md`). [`Store::commit`] (events + checkpoint) is
+//!   atomic — after a crash (and the replay on open) either all of it is
+//!   there or none: Deferred groups are one [`::sled::Batch`], Immediate
+//!   commands are first written whole to the write-ahead log.
+//! - With [`Durability::Immediate`] `commit` returns only after the command
+//!   is in the write-ahead log ([`Wal`], `orchid-wal` in the directory) and
+//!   the log's `fdatasync` has returned; the command is then inserted into
+//!   sled without a flush. At a checkpoint (log full, or the store closed)
+//!   `Db::flush` writes sled's log and an `fdatasync` of sled's data file
+//!   follows (sled 0.34 itself waits with `sync_file_range` on Linux, which
+//!   survives a killed process but not a power cut: it does not flush the
+//!   drive's cache or the file's size); then the log is emptied. `open`
+//!   replays the log.
 //!   With [`Durability::Deferred`] commits wait in memory ([`Pending`],
 //!   read by `load`/`events`/`instances`) and are applied as one batch (a
 //!   group write, each command's records together in it) at the next
