@@ -645,3 +645,58 @@ fn read_all(kind: StoreKind, path: &Path) -> Result<Snapshot, StoreError> {
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Snapshot { instances, events })
 }
+
+/// Immediate commits go through the write-ahead log; large commands fill
+/// it (a checkpoint empties it) and one larger than the log is applied and
+/// synced directly. Everything is there after reopening.
+#[test]
+fn immediate_commits_survive_full_write_ahead_logs() {
+    for kind in [StoreKind::Sled, StoreKind::Redb] {
+        let path = fresh(&format!("wal-full-{kind}"));
+        let mut engine =
+            engine_on(store::open(kind, &path, Durability::Immediate).expect("creates"));
+        engine
+            .deploy("review.bpmn", &fork_join_xml())
+            .expect("deploys");
+        // About 0.5 MB per start (the variable is in the event and in the
+        // checkpoint): the 8 MiB log fills every ~16 commands.
+        let big = "x".repeat(250_000);
+        let mut ids = Vec::new();
+        for i in 0..40 {
+            let id = engine
+                .start("review", vars(json!({ "i": i, "blob": big })))
+                .expect("starts");
+            if i % 3 == 0 {
+                engine
+                    .complete_task(&id, "legal", Map::new())
+                    .expect("completes");
+            }
+            ids.push(id);
+        }
+        // Larger than the whole log.
+        let huge = "y".repeat(5_000_000);
+        let last = engine
+            .start("review", vars(json!({ "blob": huge })))
+            .expect("starts");
+        let before = snapshot(&mut engine);
+        drop(engine);
+        let mut engine =
+            engine_on(store::open(kind, &path, Durability::Immediate).expect("reopens"));
+        assert_eq!(snapshot(&mut engine), before, "{kind}");
+        let s = engine.instance(&last).expect("reads").expect("exists");
+        assert_eq!(s.variables().get("blob"), Some(&json!(huge)), "{kind}");
+        for (i, id) in ids.iter().enumerate() {
+            let s = engine.instance(id).expect("reads").expect("exists");
+            assert_eq!(s.variables().get("i"), Some(&json!(i)), "{kind}");
+            let log = engine.store_mut().events(id).expect("events");
+            assert_eq!(
+                InstanceState::replay(&log).as_ref(),
+                Some(&s),
+                "{kind} {id}"
+            );
+        }
+        drop(engine);
+        remove(&path);
+        let _ = std::fs::remove_file(store::redb::wal_path(&path));
+    }
+}

@@ -463,12 +463,21 @@ impl Store for SledStore {
                     events: record,
                     checkpoint,
                 };
-                let logged = self.wal.append(&c)?;
-                // Plain inserts, not a `Batch`: the log already makes the
-                // command atomic (a crash between the two inserts is
-                // repaired by the replay on open), and a sled batch costs
-                // a log-buffer write and a `sync_file_range` of its own (it
-                // seals sled's I/O buffer).
+                if !self.wal.append(&c)? {
+                    // The log has no room: the command is applied as one
+                    // batch (atomic without the log), then a checkpoint
+                    // makes everything in the database durable, this
+                    // command included, and empties the log.
+                    let mut b = Batch::default();
+                    put(&mut b, &c);
+                    self.db.apply_batch(b).map_err(|e| io("write", e))?;
+                    return self.checkpoint();
+                }
+                // Logged: plain inserts, not a `Batch`. The log already
+                // makes the command atomic (a crash between the two inserts
+                // is repaired by the replay on open), and a sled batch
+                // costs a log-buffer write and a `sync_file_range` of its
+                // own (it seals sled's I/O buffer).
                 if let Some(events) = &c.events {
                     let mut key = event_prefix(&c.instance);
                     key.extend_from_slice(&c.seq.to_be_bytes());
@@ -479,11 +488,6 @@ impl Store for SledStore {
                 self.db
                     .insert(checkpoint_key(&c.instance), c.checkpoint.as_slice())
                     .map_err(|e| io("write", e))?;
-                if !logged {
-                    // The log is full: a checkpoint makes everything in the
-                    // database durable, this command included.
-                    self.checkpoint()?;
-                }
                 Ok(())
             }
             Durability::Deferred => {
