@@ -202,6 +202,8 @@ fn survives_reopen(kind: StoreKind, durability: Durability) {
 fn remove(path: &Path) {
     let _ = std::fs::remove_dir_all(path);
     let _ = std::fs::remove_file(path);
+    // A redb store's write-ahead log lives next to its file.
+    let _ = std::fs::remove_file(store::redb::wal_path(path));
 }
 
 #[test]
@@ -697,6 +699,5 @@ fn immediate_commits_survive_full_write_ahead_logs() {
         }
         drop(engine);
         remove(&path);
-        let _ = std::fs::remove_file(store::redb::wal_path(&path));
     }
 }
