@@ -71,6 +71,8 @@ fn fresh_path(kind: StoreKind) -> PathBuf {
     // A store left by an earlier run with the same pid.
     let _ = std::fs::remove_dir_all(&path);
     let _ = std::fs::remove_file(&path);
+    // A redb store's write-ahead log lives next to its file.
+    let _ = std::fs::remove_file(store::redb::wal_path(&path));
     path
 }
 
@@ -384,6 +386,8 @@ fn crash_test(kind: StoreKind) {
     );
     let _ = std::fs::remove_dir_all(&path);
     let _ = std::fs::remove_file(&path);
+    // A redb store's write-ahead log lives next to its file.
+    let _ = std::fs::remove_file(store::redb::wal_path(&path));
 }
 
 #[test]
