@@ -207,8 +207,8 @@ fn exec_exit_codes() {
     assert!(err.contains("BPMN012"), "{err}");
     assert!(err.contains("BPMN012-crossing-flow.bpmn:8:7"), "{err}");
 
-    // 3: a model the engine cannot run yet (a timer event).
-    let o = run(&["exec"], &[fixture("bpmn/reminder-timer.bpmn")]);
+    // 3: a model the engine cannot run yet (a message catch event).
+    let o = run(&["exec"], &[fixture("bpmn/payment-message.bpmn")]);
     assert_eq!(o.status.code(), Some(3));
     assert!(stderr(&o).contains("ENG010"), "{}", stderr(&o));
 

@@ -163,6 +163,27 @@ impl ProcessBuilder {
         ))
     }
 
+    /// An intermediate timer catch event with one body: `kind` says whether
+    /// `text` is a timeDate, timeDuration or timeCycle (`=…` FEEL or `${…}`
+    /// JUEL for an expression).
+    pub fn timer_catch(self, id: &str, kind: bpmn_models::timer::TimerKind, text: &str) -> Self {
+        use bpmn_models::timer::TimerKind;
+        let body = Some(Expression::new(text));
+        let mut t = TimerDefinition::default();
+        match kind {
+            TimerKind::Date => t.time_date = body,
+            TimerKind::Duration => t.time_duration = body,
+            TimerKind::Cycle => t.time_cycle = body,
+        }
+        self.add(node(
+            id,
+            event(
+                EventKind::IntermediateCatch,
+                vec![EventDefinitionKind::Timer(t)],
+            ),
+        ))
+    }
+
     pub fn task(self, id: &str) -> Self {
         self.add(node(id, activity(ActivityKind::Task)))
     }

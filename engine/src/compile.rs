@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use bpmn_models::ext::{camunda, zeebe};
 use bpmn_models::lang::Language;
+use bpmn_models::timer::{TimerKind, TimerValue};
 use bpmn_models::{
     Activity, ActivityKind, Definitions, EventDefinitionKind, EventKind, FlowElement, FlowNode,
     FlowNodeKind, GatewayKind, LoopCharacteristics, Process, Severity, Span,
@@ -25,6 +26,7 @@ use petgraph::visit::{Dfs, Reversed};
 use serde::{Deserialize, Serialize};
 
 use crate::expr::Expr;
+use crate::schedule::Schedule;
 use crate::script::{Script, ScriptEngine};
 
 /// Index of an element in [`CompiledProcess::elements`].
@@ -158,6 +160,21 @@ pub enum ElementKind {
     SubProcess {
         scope: ScopeIdx,
     },
+    /// An intermediate timer catch event: the token waits until the timer
+    /// is due and fired (BPMN 2.0.2 §10.5.5).
+    TimerCatch {
+        timer: TimerSpec,
+    },
+}
+
+/// The body of a timer event definition, compiled.
+#[derive(Debug, Clone)]
+pub enum TimerSpec {
+    /// A literal date, duration or cycle, parsed at deploy time.
+    Static(Schedule),
+    /// A FEEL (`=…`) or JUEL (`${…}`) expression evaluated on activation to
+    /// a text read as `kind` by [`Schedule::from_text`].
+    Expression { kind: TimerKind, expr: Expr },
 }
 
 impl ElementKind {
@@ -165,7 +182,10 @@ impl ElementKind {
     pub fn is_wait_state(&self) -> bool {
         matches!(
             self,
-            ElementKind::UserTask | ElementKind::ReceiveTask | ElementKind::Job { .. }
+            ElementKind::UserTask
+                | ElementKind::ReceiveTask
+                | ElementKind::Job { .. }
+                | ElementKind::TimerCatch { .. }
         )
     }
 }
@@ -445,6 +465,16 @@ impl Compiler<'_> {
                         Some(ElementKind::TerminateEndEvent)
                     }
                     (EventKind::IntermediateThrow, []) => Some(ElementKind::PassThrough),
+                    (EventKind::IntermediateCatch, [d])
+                        if matches!(d.kind, EventDefinitionKind::Timer(_)) =>
+                    {
+                        match &d.kind {
+                            EventDefinitionKind::Timer(t) => self
+                                .timer(n, t)
+                                .map(|timer| ElementKind::TimerCatch { timer }),
+                            _ => None,
+                        }
+                    }
                     (kind, defs) => {
                         let what = match defs.first() {
                             Some(d) => {
@@ -486,6 +516,56 @@ impl Compiler<'_> {
                 }
             }
             FlowNodeKind::Activity(a) => self.activity(scope, n, a),
+        }
+    }
+
+    /// Compiles a timer body: a literal is scheduled now (an invalid or
+    /// out-of-range one is a deploy error), an expression is compiled.
+    fn timer(&mut self, n: &FlowNode, t: &bpmn_models::TimerDefinition) -> Option<TimerSpec> {
+        let bodies = [
+            (TimerKind::Date, "timeDate", &t.time_date),
+            (TimerKind::Duration, "timeDuration", &t.time_duration),
+            (TimerKind::Cycle, "timeCycle", &t.time_cycle),
+        ];
+        let present: Vec<_> = bodies
+            .iter()
+            .filter_map(|(k, name, e)| e.as_ref().map(|e| (*k, *name, e)))
+            .collect();
+        let [(kind, name, e)] = present[..] else {
+            // Validation reports this first; be safe if it did not.
+            self.problem(
+                "ENG013",
+                n,
+                format!(
+                    "timer of `{}`: expected exactly one of timeDate, timeDuration or timeCycle, found {}",
+                    n.id,
+                    present.len()
+                ),
+            );
+            return None;
+        };
+        let value = match bpmn_models::timer::parse_timer(kind, &e.body) {
+            Ok(v) => v,
+            Err(err) => {
+                self.problem(
+                    "ENG013",
+                    n,
+                    format!("{name} of `{}` is not a valid timer: {err}", n.id),
+                );
+                return None;
+            }
+        };
+        match value {
+            TimerValue::Expression { .. } => self
+                .expr(n, e.language.as_deref(), &e.body)
+                .map(|expr| TimerSpec::Expression { kind, expr }),
+            v => match Schedule::new(&v) {
+                Ok(s) => Some(TimerSpec::Static(s)),
+                Err(err) => {
+                    self.problem("ENG013", n, format!("{name} of `{}`: {err}", n.id));
+                    None
+                }
+            },
         }
     }
 

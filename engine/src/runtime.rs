@@ -20,6 +20,9 @@ use crate::core::{
 use crate::script::ScriptEngine;
 use crate::store::{DeploymentRecord, Store, StoreError};
 
+/// Most timers [`Engine::fire_due_timers`] fires in one call.
+pub const MAX_TIMER_FIRINGS: usize = 100_000;
+
 /// Where time comes from. The core never reads a clock; the engine reads
 /// this one and passes the time in with each command.
 pub trait Clock: Send + Sync {
@@ -407,6 +410,55 @@ impl Engine {
         self.execute(instance, Command::Cancel)
     }
 
+    /// Fires every timer due at the clock's time (`due <= now`) across all
+    /// stored instances, earliest first (ties by instance, then timer id),
+    /// and returns how many fired. Each firing is one command; a firing can
+    /// schedule or cancel other timers, so the next one is looked up again
+    /// after each. This scans every stored instance per firing (fine for
+    /// now; a due-time index in the store replaces it later). At most
+    /// [`MAX_TIMER_FIRINGS`] fire per call, so a loop of zero-length timers
+    /// cannot hang the caller.
+    pub fn fire_due_timers(&mut self) -> Result<usize, EngineError> {
+        let mut fired = 0;
+        while fired < MAX_TIMER_FIRINGS {
+            let now = self.clock.now_millis();
+            let Some((due, instance, timer)) = self.earliest_timer()? else {
+                break;
+            };
+            if due > now {
+                break;
+            }
+            self.execute(&instance, Command::FireTimer { timer })?;
+            fired += 1;
+        }
+        Ok(fired)
+    }
+
+    /// When the earliest pending timer of any active instance is due.
+    pub fn next_timer_due(&self) -> Result<Option<i64>, EngineError> {
+        Ok(self.earliest_timer()?.map(|(due, _, _)| due))
+    }
+
+    /// The earliest pending timer: (due, instance, timer); scans the store.
+    fn earliest_timer(&self) -> Result<Option<(i64, String, core::TimerId)>, EngineError> {
+        let mut best: Option<(i64, String, core::TimerId)> = None;
+        for s in self.store.instances()? {
+            if s.status != Status::Active {
+                continue;
+            }
+            for (id, t) in &s.timers {
+                let better = match &best {
+                    None => true,
+                    Some((due, inst, tid)) => (t.due, &s.id, *id) < (*due, inst, *tid),
+                };
+                if better {
+                    best = Some((t.due, s.id.clone(), *id));
+                }
+            }
+        }
+        Ok(best)
+    }
+
     /// The current state of an instance.
     pub fn instance(&self, id: &str) -> Result<Option<InstanceState>, EngineError> {
         Ok(self.store.load(id)?)
@@ -526,12 +578,17 @@ pub fn job_at(state: &InstanceState, element: crate::compile::ElementIdx) -> Opt
 }
 
 /// Element ids where tokens wait for something from outside (user and
-/// receive tasks, jobs), in token order.
+/// receive tasks, jobs, timers), in token order.
 pub fn waiting_at(state: &InstanceState, process: &CompiledProcess) -> Vec<String> {
     state
         .tokens
         .values()
-        .filter(|t| matches!(t.state, TokenState::Waiting | TokenState::Job(_)))
+        .filter(|t| {
+            matches!(
+                t.state,
+                TokenState::Waiting | TokenState::Job(_) | TokenState::Timer(_)
+            )
+        })
         .map(|t| process.element(t.element).id.clone())
         .collect()
 }

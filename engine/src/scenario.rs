@@ -16,7 +16,9 @@
 //! `counts`, `incidents` as the set of elements with open incidents),
 //! `completeTask` (a user task, receive task or job, by element id, with
 //! `variables`), `failJob` (`message`, `retries`), `resolveIncident` (by
-//! element id, `retries`), `advanceClock` (an ISO 8601 duration). Messages
+//! element id, `retries`), `advanceClock` (an ISO 8601 duration; every
+//! timer that falls due in the window fires, in due order, with the clock
+//! set to its due time, then the clock stands at the end). Messages
 //! (`correlateMessage`) and signals (`broadcastSignal`) are read but fail
 //! the step: the engine has no message or signal events yet. A scenario
 //! stops at the first step that fails.
@@ -935,7 +937,28 @@ impl Runner {
                 let later = crate::schedule::add_duration(now, duration, 0).ok_or_else(|| {
                     format!("advanceClock `{text}`: expected a duration that keeps the clock within years 0 to 9999, found one that does not")
                 })?;
-                // No timers exist in the engine yet, so nothing becomes due.
+                // Fire every timer due in the window, in due order, each at
+                // its due time; then the clock stands at the target.
+                let mut rounds = 0;
+                while let Some(due) = self
+                    .engine
+                    .next_timer_due()
+                    .map_err(|e| format!("advanceClock `{text}`: {e}"))?
+                    .filter(|d| *d <= later)
+                {
+                    rounds += 1;
+                    if rounds > crate::runtime::MAX_TIMER_FIRINGS {
+                        return Err(format!(
+                            "advanceClock `{text}`: expected timers to stop becoming due, found more than {} firings (a loop of zero-length timers?)",
+                            crate::runtime::MAX_TIMER_FIRINGS
+                        ));
+                    }
+                    let at = due.max(crate::Clock::now_millis(self.clock.as_ref()));
+                    self.clock.set(at);
+                    self.engine
+                        .fire_due_timers()
+                        .map_err(|e| format!("advanceClock `{text}`: {e}"))?;
+                }
                 self.clock.set(later);
                 Ok(())
             }

@@ -1,8 +1,9 @@
 //! The token machine, driven through the builder (no XML): every element
 //! family of the engine core, including the tricky inclusive joins.
 
+use bpmn_models::timer::TimerKind;
 use engine::builder::ProcessBuilder;
-use engine::core::{InstanceState, Status};
+use engine::core::{Command, InstanceState, Status, TokenState};
 use engine::runtime::{visited, waiting_at};
 use engine::{Engine, TaskResult};
 use serde_json::{Map, Value, json};
@@ -600,4 +601,230 @@ fn redeploying_changed_text_makes_a_new_version_and_running_instances_keep_their
         engine.instance(&new).unwrap().unwrap().variables()["stamped"],
         json!(true)
     );
+}
+
+// ------------------------------------------------------------------ timers
+
+const T0: i64 = 1_700_000_000_000;
+const HOUR: i64 = 3_600_000;
+
+/// An engine on a virtual clock at `T0`, with `defs` deployed and started.
+fn timed(defs: bpmn_models::Definitions, v: Value) -> (Run, std::sync::Arc<engine::VirtualClock>) {
+    let clock = std::sync::Arc::new(engine::VirtualClock::new(T0));
+    let mut engine = Engine::with_store(
+        Box::new(engine::store::memory::MemoryStore::new()),
+        clock.clone(),
+        engine::EngineOptions::default(),
+    );
+    let pid = deploy(&mut engine, &defs);
+    let id = engine.start(&pid, vars(v)).expect("starts");
+    (Run { engine, id }, clock)
+}
+
+fn one_timer(kind: TimerKind, text: &str) -> bpmn_models::Definitions {
+    ProcessBuilder::new("P")
+        .start("s")
+        .timer_catch("t", kind, text)
+        .end("e")
+        .flow("s", "t")
+        .flow("t", "e")
+        .build()
+}
+
+#[test]
+fn a_timer_catch_event_is_due_from_its_activation() {
+    let (r, _) = timed(one_timer(TimerKind::Duration, "PT1H"), json!({}));
+    let s = r.state();
+    assert_eq!(r.waiting(), ["t"]);
+    let (&id, timer) = s.timers.iter().next().expect("a timer");
+    assert_eq!(timer.due, T0 + HOUR);
+    assert_eq!(timer.fired, 0);
+    assert_eq!(
+        s.tokens.get(&timer.token).map(|t| t.state),
+        Some(TokenState::Timer(id))
+    );
+    assert_eq!(r.engine.next_timer_due().expect("store"), Some(T0 + HOUR));
+
+    // A date is due at that instant, whenever the token arrives.
+    let (r, _) = timed(
+        one_timer(TimerKind::Date, "2030-01-01T00:00:00Z"),
+        json!({}),
+    );
+    let due = r.state().timers.values().next().map(|t| t.due);
+    assert_eq!(due, Some(1_893_456_000_000));
+
+    // An expression is evaluated on activation (tz offset 0 = UTC).
+    let (r, _) = timed(
+        one_timer(TimerKind::Duration, "=duration(wait)"),
+        json!({"wait": "PT10M"}),
+    );
+    let due = r.state().timers.values().next().map(|t| t.due);
+    assert_eq!(due, Some(T0 + 600_000));
+}
+
+#[test]
+fn a_timer_is_refused_before_it_is_due_and_fires_after() {
+    let (mut r, clock) = timed(one_timer(TimerKind::Duration, "PT1H"), json!({}));
+    let id = *r.state().timers.keys().next().expect("a timer");
+    clock.advance(HOUR - 1);
+    assert_eq!(r.engine.fire_due_timers().expect("fires"), 0);
+    let err = r
+        .engine
+        .execute(&r.id, Command::FireTimer { timer: id })
+        .expect_err("not due");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "timer {id} is not due: expected now ({} ms) at or after its due time, found due at {} ms",
+            T0 + HOUR - 1,
+            T0 + HOUR
+        )
+    );
+    let err = r
+        .engine
+        .execute(&r.id, Command::FireTimer { timer: 999 })
+        .expect_err("unknown");
+    assert!(err.to_string().starts_with("unknown timer 999"), "{err}");
+    assert_eq!(r.waiting(), ["t"]);
+
+    clock.advance(1);
+    assert_eq!(r.engine.fire_due_timers().expect("fires"), 1);
+    let s = r.state();
+    assert_eq!(s.status, Status::Completed);
+    assert!(s.timers.is_empty());
+    assert_eq!(r.visited(), ["s", "t", "e"]);
+    assert_eq!(r.engine.next_timer_due().expect("store"), None);
+}
+
+#[test]
+fn due_timers_fire_earliest_first_across_instances() {
+    let defs = ProcessBuilder::new("P")
+        .start("s")
+        .timer_catch("t", TimerKind::Duration, "=wait")
+        .service("record", "record", 3)
+        .end("e")
+        .flow("s", "t")
+        .flow("t", "record")
+        .flow("record", "e")
+        .build();
+    let (mut r, clock) = timed(defs, json!({"wait": "PT2H"}));
+    let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = order.clone();
+    r.engine
+        .register_handler("record", move |job: &engine::JobInfo| {
+            if let Ok(mut v) = seen.lock() {
+                v.push(job.instance.clone());
+            }
+            TaskResult::Complete(Map::new())
+        });
+    let first = r.id.clone();
+    let second = r
+        .engine
+        .start("P", vars(json!({"wait": "PT1H"})))
+        .expect("starts");
+    assert_eq!(r.engine.next_timer_due().expect("store"), Some(T0 + HOUR));
+    clock.advance(3 * HOUR);
+    assert_eq!(r.engine.fire_due_timers().expect("fires"), 2);
+    // The later-started instance's timer was due first, so it fired first.
+    assert_eq!(*order.lock().expect("lock"), [second, first]);
+}
+
+#[test]
+fn terminate_and_cancel_remove_pending_timers() {
+    let defs = ProcessBuilder::new("P")
+        .start("s")
+        .sub_process("sub")
+        .start("ss")
+        .parallel("fork")
+        .timer_catch("t", TimerKind::Duration, "PT1H")
+        .user_task("wait")
+        .terminate_end("stop")
+        .flow("ss", "fork")
+        .flow("fork", "t")
+        .flow("fork", "wait")
+        .flow("wait", "stop")
+        .close()
+        .user_task("after")
+        .end("e")
+        .flow("s", "sub")
+        .flow("sub", "after")
+        .flow("after", "e")
+        .build();
+    let (mut r, clock) = timed(defs, json!({}));
+    assert_eq!(r.state().timers.len(), 1);
+    r.complete("wait", json!({}));
+    assert_eq!(r.waiting(), ["after"]);
+    assert!(r.state().timers.is_empty());
+    clock.advance(2 * HOUR);
+    assert_eq!(r.engine.fire_due_timers().expect("fires"), 0);
+    assert_eq!(r.count("t"), 0);
+
+    let (mut r, _) = timed(one_timer(TimerKind::Duration, "PT1H"), json!({}));
+    r.engine.cancel(&r.id).expect("cancels");
+    let s = r.state();
+    assert_eq!(s.status, Status::Cancelled);
+    assert!(s.timers.is_empty());
+    assert_eq!(r.engine.next_timer_due().expect("store"), None);
+    let log = r.engine.store_mut().events(&r.id).expect("log");
+    assert!(
+        log.iter()
+            .any(|e| matches!(e, engine::core::Event::TimerCancelled { .. }))
+    );
+}
+
+#[test]
+fn a_timer_expression_that_gives_no_timer_raises_an_incident() {
+    let (r, _) = timed(
+        one_timer(TimerKind::Duration, "=wait"),
+        json!({"wait": "soon"}),
+    );
+    let s = r.state();
+    assert!(s.timers.is_empty());
+    let incident = s.incidents.values().next().expect("an incident");
+    assert!(
+        incident.message.starts_with("timer: "),
+        "{}",
+        incident.message
+    );
+    assert!(incident.message.contains("soon"), "{}", incident.message);
+}
+
+#[test]
+fn an_out_of_range_timer_is_a_deploy_error_with_the_element_id() {
+    let mut engine = Engine::in_memory();
+    let xml = bpmn_models::write(&one_timer(TimerKind::Duration, "P20000Y"));
+    let err = engine.deploy("t.bpmn", &xml).expect_err("refused");
+    let text = err.to_string();
+    assert!(text.contains("timeDuration of `t`"), "{text}");
+    let engine::EngineError::Deploy { error, .. } = err else {
+        panic!("expected a deploy error, found {text}");
+    };
+    assert_eq!(error.problems[0].code, "ENG013");
+    assert_eq!(error.problems[0].element_id.as_deref(), Some("t"));
+    assert!(text.contains("expected"), "{text}");
+}
+
+#[test]
+fn replaying_a_log_with_timers_rebuilds_the_state() {
+    let defs = ProcessBuilder::new("P")
+        .start("s")
+        .parallel("fork")
+        .timer_catch("a", TimerKind::Duration, "PT1H")
+        .timer_catch("b", TimerKind::Duration, "PT2H")
+        .end("ea")
+        .end("eb")
+        .flow("s", "fork")
+        .flow("fork", "a")
+        .flow("fork", "b")
+        .flow("a", "ea")
+        .flow("b", "eb")
+        .build();
+    let (mut r, clock) = timed(defs, json!({}));
+    clock.advance(HOUR);
+    assert_eq!(r.engine.fire_due_timers().expect("fires"), 1);
+    let state = r.state();
+    assert_eq!(state.timers.len(), 1);
+    assert_eq!(r.waiting(), ["b"]);
+    let log = r.engine.store_mut().events(&r.id).expect("log");
+    assert_eq!(InstanceState::replay(&log).expect("replays"), state);
 }

@@ -110,13 +110,13 @@ fn messages_are_refused_not_skipped() {
 
 #[test]
 fn an_undeployable_process_fails_setup_with_file_line_and_code() {
-    let report = run_file(&fixtures("scenarios-failing/reminder-timer.json"));
+    let report = run_file(&fixtures("scenarios-failing/payment-message.json"));
     let failure = report.failure.expect("fails");
     assert_eq!(failure.step, None);
     assert!(
         failure
             .message
-            .contains("../bpmn/reminder-timer.bpmn:7:5: ENG010 `Wait2Days`"),
+            .contains("../bpmn/payment-message.bpmn:8:5: ENG010 `WaitForPayment`"),
         "{}",
         failure.message
     );

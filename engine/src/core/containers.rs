@@ -72,8 +72,8 @@ pub(crate) fn check_scope_complete(p: &mut Processor<'_, '_>, scope: ScopeId) {
     }
 }
 
-/// Removes everything inside `scope`: tokens, their jobs and incidents,
-/// joins, and nested scopes (terminate end event, cancellation).
+/// Removes everything inside `scope`: tokens, their jobs, timers and
+/// incidents, joins, and nested scopes (terminate end event, cancellation).
 pub(crate) fn clear_scope(p: &mut Processor<'_, '_>, scope: ScopeId) {
     let mut inside = vec![scope];
     let mut i = 0;
@@ -104,6 +104,16 @@ pub(crate) fn clear_scope(p: &mut Processor<'_, '_>, scope: ScopeId) {
         .collect();
     for job in jobs {
         p.emit(Event::JobRemoved { job });
+    }
+    let timers: Vec<u64> = p
+        .state
+        .timers
+        .iter()
+        .filter(|(_, t)| tokens.contains(&t.token))
+        .map(|(id, _)| *id)
+        .collect();
+    for timer in timers {
+        p.emit(Event::TimerCancelled { timer });
     }
     let incidents: Vec<u64> = p
         .state

@@ -12,7 +12,7 @@
 //! never reaches a wait state (it raises an incident instead of hanging).
 //!
 //! Behaviour per element family lives in [`tasks`], [`gateways`],
-//! [`events`] and [`containers`]; [`Processor::activate`] dispatches to them
+//! [`events`] (start, end and timer catch events) and [`containers`]; [`Processor::activate`] dispatches to them
 //! with an exhaustive `match` on [`ElementKind`].
 
 pub mod containers;
@@ -60,6 +60,10 @@ pub enum Command {
         incident: IncidentId,
         retries: Option<u32>,
     },
+    /// Fire a due timer: its token completes the timer catch event and moves on.
+    FireTimer {
+        timer: TimerId,
+    },
     Cancel,
 }
 
@@ -78,6 +82,12 @@ pub enum CommandError {
     UnknownJob(JobId),
     #[error("unknown incident {0}")]
     UnknownIncident(IncidentId),
+    #[error("unknown timer {0}: expected a pending timer of this instance")]
+    UnknownTimer(TimerId),
+    #[error(
+        "timer {timer} is not due: expected now ({now} ms) at or after its due time, found due at {due} ms"
+    )]
+    TimerNotDue { timer: TimerId, due: i64, now: i64 },
     #[error("the process has no none start event")]
     NoStartEvent,
 }
@@ -269,8 +279,28 @@ impl Processor<'_, '_> {
                     }
                 }
             }
+            Command::FireTimer { timer } => {
+                let t = self
+                    .state
+                    .timers
+                    .get(&timer)
+                    .ok_or(CommandError::UnknownTimer(timer))?;
+                if t.due > self.ctx.now {
+                    return Err(CommandError::TimerNotDue {
+                        timer,
+                        due: t.due,
+                        now: self.ctx.now,
+                    });
+                }
+                let token = t.token;
+                self.emit(Event::TimerFired { timer });
+                self.work.push_back(Work::Complete(token));
+            }
             Command::Cancel => {
                 let scopes: Vec<ScopeId> = self.state.scopes.keys().copied().collect();
+                for timer in self.state.timers.keys().copied().collect::<Vec<_>>() {
+                    self.emit(Event::TimerCancelled { timer });
+                }
                 for job in self.state.jobs.keys().copied().collect::<Vec<_>>() {
                     self.emit(Event::JobRemoved { job });
                 }
@@ -374,6 +404,7 @@ impl Processor<'_, '_> {
             ElementKind::ParallelGateway => gateways::parallel(self, token),
             ElementKind::InclusiveGateway { .. } => gateways::inclusive(self, token),
             ElementKind::SubProcess { scope } => containers::enter(self, token, *scope),
+            ElementKind::TimerCatch { timer } => events::timer_catch(self, token, timer),
         }
     }
 

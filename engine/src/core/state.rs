@@ -20,6 +20,7 @@ pub type TokenId = u64;
 pub type ScopeId = u64;
 pub type JobId = u64;
 pub type IncidentId = u64;
+pub type TimerId = u64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -42,6 +43,9 @@ pub struct InstanceState {
     pub joins: Vec<JoinState>,
     pub jobs: BTreeMap<JobId, Job>,
     pub incidents: BTreeMap<IncidentId, Incident>,
+    /// Pending timers (absent in states written before timers existed).
+    #[serde(default)]
+    pub timers: BTreeMap<TimerId, Timer>,
     /// Elements in the order they completed.
     pub completed: Vec<ElementIdx>,
     /// Source of token, scope, job and incident ids (deterministic).
@@ -197,6 +201,19 @@ pub enum TokenState {
     Incident(IncidentId),
     /// Waiting for the sub-process scope it opened.
     InScope(ScopeId),
+    /// Waiting for its timer to fire.
+    Timer(TimerId),
+}
+
+/// A pending timer of an intermediate timer catch event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Timer {
+    pub token: TokenId,
+    pub element: ElementIdx,
+    /// When it is due, ms since the epoch.
+    pub due: i64,
+    /// How many times it has fired (0 for a catch event's pending timer).
+    pub fired: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -314,6 +331,21 @@ pub enum Event {
     IncidentResolved {
         incident: IncidentId,
     },
+    /// A timer was set for the token waiting at `element`.
+    TimerScheduled {
+        timer: TimerId,
+        token: TokenId,
+        element: ElementIdx,
+        due: i64,
+    },
+    /// The timer fired; its token moves on.
+    TimerFired {
+        timer: TimerId,
+    },
+    /// The timer's token was removed before it fired.
+    TimerCancelled {
+        timer: TimerId,
+    },
     InstanceCompleted {
         at: i64,
     },
@@ -334,6 +366,7 @@ impl InstanceState {
             joins: Vec::new(),
             jobs: BTreeMap::new(),
             incidents: BTreeMap::new(),
+            timers: BTreeMap::new(),
             completed: Vec::new(),
             next_id: 1,
             started_at: 0,
@@ -560,6 +593,38 @@ impl InstanceState {
             }
             Event::IncidentResolved { incident } => {
                 self.incidents.remove(incident);
+            }
+            Event::TimerScheduled {
+                timer,
+                token,
+                element,
+                due,
+            } => {
+                self.saw_id(*timer);
+                self.timers.insert(
+                    *timer,
+                    Timer {
+                        token: *token,
+                        element: *element,
+                        due: *due,
+                        fired: 0,
+                    },
+                );
+                if let Some(t) = self.tokens.get_mut(token) {
+                    t.state = TokenState::Timer(*timer);
+                }
+            }
+            Event::TimerFired { timer } => {
+                // A catch event fires once: the timer is done.
+                if let Some(t) = self.timers.remove(timer)
+                    && let Some(tk) = self.tokens.get_mut(&t.token)
+                    && tk.state == TokenState::Timer(*timer)
+                {
+                    tk.state = TokenState::Active;
+                }
+            }
+            Event::TimerCancelled { timer } => {
+                self.timers.remove(timer);
             }
             Event::InstanceCompleted { at } => {
                 self.status = Status::Completed;
