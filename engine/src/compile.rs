@@ -465,16 +465,17 @@ impl Compiler<'_> {
                         Some(ElementKind::TerminateEndEvent)
                     }
                     (EventKind::IntermediateThrow, []) => Some(ElementKind::PassThrough),
-                    (EventKind::IntermediateCatch, [d])
-                        if matches!(d.kind, EventDefinitionKind::Timer(_)) =>
-                    {
-                        match &d.kind {
-                            EventDefinitionKind::Timer(t) => self
-                                .timer(n, t)
-                                .map(|timer| ElementKind::TimerCatch { timer }),
-                            _ => None,
-                        }
-                    }
+                    (
+                        EventKind::IntermediateCatch,
+                        [
+                            bpmn_models::EventDefinition {
+                                kind: EventDefinitionKind::Timer(t),
+                                ..
+                            },
+                        ],
+                    ) => self
+                        .timer(n, t)
+                        .map(|timer| ElementKind::TimerCatch { timer }),
                     (kind, defs) => {
                         let what = match defs.first() {
                             Some(d) => {
