@@ -701,3 +701,54 @@ fn immediate_commits_survive_full_write_ahead_logs() {
         remove(&path);
     }
 }
+
+/// A pending timer is part of the stored state: an engine opened later on
+/// the same store knows when it is due and fires it.
+fn timers_survive_reopen(kind: StoreKind) {
+    let path = fresh(&format!("timers-{kind}"));
+    let t0 = 1_700_000_000_000;
+    let xml = bpmn_models::write(
+        &ProcessBuilder::new("remind")
+            .start("start")
+            .timer_catch("wait", bpmn_models::timer::TimerKind::Duration, "PT1H")
+            .end("end")
+            .flow("start", "wait")
+            .flow("wait", "end")
+            .build(),
+    );
+    let mut engine = engine_on(store::open(kind, &path, Durability::Immediate).expect("creates"));
+    engine.deploy("remind.bpmn", &xml).expect("deploys");
+    let id = engine.start("remind", Map::new()).expect("starts");
+    drop(engine);
+
+    let clock = Arc::new(VirtualClock::new(t0 + 3_600_000));
+    let mut engine = Engine::open(
+        store::open(kind, &path, Durability::Immediate).expect("reopens"),
+        clock,
+        EngineOptions::default(),
+    )
+    .expect("engine opens");
+    assert_eq!(waiting(&engine, &id), ["wait"]);
+    assert_eq!(
+        engine.next_timer_due().expect("reads"),
+        Some(t0 + 3_600_000)
+    );
+    assert_eq!(engine.fire_due_timers().expect("fires"), 1);
+    let s = engine.instance(&id).expect("reads").expect("exists");
+    assert_eq!(s.status, Status::Completed, "{kind}");
+    assert!(s.timers.is_empty());
+    let log = engine.store_mut().events(&id).expect("log");
+    assert_eq!(InstanceState::replay(&log).as_ref(), Some(&s), "{kind}");
+    drop(engine);
+    remove(&path);
+}
+
+#[test]
+fn sled_timers_survive_reopen() {
+    timers_survive_reopen(StoreKind::Sled);
+}
+
+#[test]
+fn redb_timers_survive_reopen() {
+    timers_survive_reopen(StoreKind::Redb);
+}
