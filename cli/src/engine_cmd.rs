@@ -1,6 +1,11 @@
-//! `exec`, `instances`, `task`, `job` and `incident`: run a process and act
-//! on its instances. Files and stores are opened here; the engine crate
-//! only sees texts and a [`engine::store::Store`].
+//! `exec`, `instances`, `task`, `job`, `incident` and `run`: run a process
+//! and act on its instances. Files and stores are opened here; the engine
+//! crate only sees texts and a [`engine::store::Store`].
+//!
+//! Timers: every command that opens a store first fires the timers that
+//! became due while nothing was running; `exec` waits in real time for a
+//! timer due within `--wait`; `run` is the long-running worker that fires
+//! timers as they fall due.
 //!
 //! Exit codes: 0 the instance completed or is active (or a listing was
 //! printed); 1 the instance has an open incident, or the command was
@@ -11,6 +16,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bpmn_models::Severity;
 use clap::{Args, Subcommand, ValueEnum};
@@ -18,7 +24,7 @@ use engine::compile::CompiledProcess;
 use engine::core::{IncidentId, InstanceState, JobId, TokenState};
 use engine::scenario::{InstanceStateName, Snapshot, describe_engine_error};
 use engine::store::{Durability, StoreKind};
-use engine::{Engine, EngineError, EngineOptions, SystemClock};
+use engine::{Clock, Engine, EngineError, EngineOptions, SystemClock};
 use miette::{GraphicalReportHandler, GraphicalTheme, miette};
 use serde_json::{Map, Value};
 
@@ -82,9 +88,28 @@ pub struct ExecArgs {
     /// The store implementation for `--db`.
     #[arg(long, value_enum, default_value_t = StoreArg::Sled, requires = "db")]
     store: StoreArg,
+    /// Wait in real time for a timer due within this ISO 8601 duration
+    /// (`PT30S`, `PT5M`, `P1DT2H`; no years or months), firing it and
+    /// running on; a timer due later stays scheduled (with `--db`, a later
+    /// `orchid-bpmn run` fires it). `PT0S` never waits.
+    #[arg(long, value_name = "DURATION", default_value = "PT5M", value_parser = parse_wait)]
+    wait: Duration,
     /// Print one JSON object on standard output and nothing else.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Fire the timers that are due and exit, instead of running until killed.
+    #[arg(long)]
+    once: bool,
+    /// The longest sleep between two looks at the store, as an ISO 8601
+    /// duration longer than zero.
+    #[arg(long, value_name = "DURATION", default_value = "PT1S", value_parser = parse_poll)]
+    poll: Duration,
 }
 
 #[derive(Debug, Args)]
@@ -236,6 +261,79 @@ fn parse_var(s: &str) -> Result<(String, Value), String> {
     Ok((name.to_string(), value))
 }
 
+/// An ISO 8601 duration of fixed length (`PT30S`, `PT5M`, `P1DT2H`).
+fn parse_wait(s: &str) -> Result<Duration, String> {
+    let d = bpmn_models::timer::parse_time_duration(s).map_err(|e| {
+        format!("expected an ISO 8601 duration such as PT30S or PT5M, found `{s}` ({e})")
+    })?;
+    d.fixed_length().ok_or_else(|| {
+        format!(
+            "expected a duration of days, hours, minutes and seconds, found `{s}` (years and months have no fixed length)"
+        )
+    })
+}
+
+/// Like [`parse_wait`], but longer than zero.
+fn parse_poll(s: &str) -> Result<Duration, String> {
+    let d = parse_wait(s)?;
+    if d.is_zero() {
+        return Err(format!(
+            "expected a poll interval longer than zero, found `{s}`"
+        ));
+    }
+    Ok(d)
+}
+
+/// An instant as UTC, `2026-11-24T03:40:12Z` (milliseconds only when not zero).
+fn utc(millis: i64) -> String {
+    let days = millis.div_euclid(86_400_000);
+    let ms = millis.rem_euclid(86_400_000);
+    let leap = |y: i64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let year_len = |y: i64| if leap(y) { 366 } else { 365 };
+    // Walk from 1970 a year at a time: timers are due within centuries.
+    let (mut year, mut rest) = (1970_i64, days);
+    while rest < 0 {
+        year -= 1;
+        rest += year_len(year);
+    }
+    while rest >= year_len(year) {
+        rest -= year_len(year);
+        year += 1;
+    }
+    let month_lens = [
+        31,
+        if leap(year) { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    let mut month = 1;
+    for len in month_lens {
+        if rest < len {
+            break;
+        }
+        rest -= len;
+        month += 1;
+    }
+    let (h, m, sec, milli) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
+    let frac = if milli == 0 {
+        String::new()
+    } else {
+        format!(".{milli:03}")
+    };
+    format!(
+        "{year:04}-{month:02}-{:02}T{h:02}:{m:02}:{sec:02}{frac}Z",
+        rest + 1
+    )
+}
+
 impl VarArgs {
     fn collect(&self) -> Result<Map<String, Value>, Fail> {
         let mut out = Map::new();
@@ -307,9 +405,26 @@ fn deploy_failure(text: &str, error: EngineError) -> Fail {
     Fail::Printed(3)
 }
 
-/// Opens the engine on a durable store. With `create`, a missing store is
-/// made; otherwise a missing path is a usage error.
+/// Opens the engine on a durable store and fires the timers that became
+/// due while nothing was running. With `create`, a missing store is made;
+/// otherwise a missing path is a usage error.
 fn open_engine(path: &Path, kind: StoreArg, create: bool) -> Result<Engine, Fail> {
+    let mut engine = open_store(path, kind, create)?;
+    fire_timers(&mut engine)?;
+    Ok(engine)
+}
+
+/// Fires every timer due now (of every instance in the store); how many fired.
+fn fire_timers(engine: &mut Engine) -> Result<usize, Fail> {
+    let fired = engine
+        .fire_due_timers()
+        .map_err(|e| refused(format!("firing due timers: {}", describe_engine_error(&e))))?;
+    engine.flush().map_err(refused)?;
+    Ok(fired)
+}
+
+/// Opens the engine on a durable store, firing nothing.
+fn open_store(path: &Path, kind: StoreArg, create: bool) -> Result<Engine, Fail> {
     if !create && !path.exists() {
         return Err(usage(format!(
             "no store at {}: expected the --db path of an earlier `orchid-bpmn exec --db`",
@@ -416,6 +531,14 @@ fn print_instance(state: &InstanceState, process: &CompiledProcess, json: bool) 
                     .unwrap_or_default();
                 println!("  waiting   {}  ({detail})", label(process, id));
             }
+            TokenState::Timer(timer) => match state.timers.get(&timer) {
+                Some(t) => println!(
+                    "  waiting   {}  (timer due {})",
+                    label(process, id),
+                    utc(t.due)
+                ),
+                None => println!("  waiting   {}  (timer)", label(process, id)),
+            },
             _ => {}
         }
     }
@@ -477,9 +600,50 @@ fn exec_inner(args: ExecArgs) -> Result<ExitCode, Fail> {
         .start(&process_id, variables)
         .map_err(|e| refused(describe_engine_error(&e)))?;
     engine.flush().map_err(refused)?;
+    wait_for_timers(&mut engine, &id, &args)?;
     let (state, process) = load(&engine, &id)?;
     print_instance(&state, &process, args.json);
     Ok(exit_for(&state))
+}
+
+/// Fires due timers and, while the instance is active and its next timer
+/// is due within `--wait`, sleeps until it is due and fires it. A timer
+/// due later stays scheduled; the text output says so.
+fn wait_for_timers(engine: &mut Engine, id: &str, args: &ExecArgs) -> Result<(), Fail> {
+    let deadline = Instant::now() + args.wait;
+    loop {
+        fire_timers(engine)?;
+        let (state, process) = load(engine, id)?;
+        if state.status != engine::core::Status::Active {
+            return Ok(());
+        }
+        let Some(next) = state.timers.values().min_by_key(|t| t.due) else {
+            return Ok(());
+        };
+        let at = &process.element(next.element).id;
+        // At least a millisecond, so that a clock that has not reached the
+        // due time yet cannot make this loop spin.
+        let ms = next.due.saturating_sub(SystemClock.now_millis()).max(1);
+        let sleep = Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX));
+        if sleep > deadline.saturating_duration_since(Instant::now()) {
+            if !args.json {
+                let later = if args.db.is_some() {
+                    "`orchid-bpmn run --db` fires it when it is due"
+                } else {
+                    "the store is in memory, so it is dropped on exit; use --db to keep it"
+                };
+                println!(
+                    "timer at `{at}` due {} is beyond --wait; it stays scheduled ({later})",
+                    utc(next.due)
+                );
+            }
+            return Ok(());
+        }
+        if !args.json {
+            println!("waiting for timer at `{at}` due {}", utc(next.due));
+        }
+        std::thread::sleep(sleep);
+    }
 }
 
 pub fn instances(args: InstancesArgs) -> ExitCode {
@@ -765,4 +929,64 @@ fn incident_list(db: &DbArgs, instance: Option<String>, json: bool) -> Result<Ex
         println!("{inst:<10} {:<9} {:<24} {}", i.id, i.element, i.message);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+pub fn run(args: RunArgs) -> ExitCode {
+    finish(run_inner(args))
+}
+
+/// The worker: fires due timers, sleeps until the next one is due (at most
+/// `--poll`), until killed; with `--once`, one pass.
+fn run_inner(args: RunArgs) -> Result<ExitCode, Fail> {
+    let path = &args.db.db;
+    let mut engine = open_store(path, args.db.store, false)?;
+    if !args.once {
+        println!(
+            "orchid-bpmn run: firing the timers of {} as they fall due (stop with Ctrl-C)",
+            path.display()
+        );
+    }
+    loop {
+        let fired = fire_timers(&mut engine)?;
+        if fired > 0 {
+            println!(
+                "{} fired {fired} timer{}",
+                utc(SystemClock.now_millis()),
+                if fired == 1 { "" } else { "s" }
+            );
+        }
+        let next = engine
+            .next_timer_due()
+            .map_err(|e| refused(describe_engine_error(&e)))?;
+        if args.once {
+            match next {
+                Some(due) => println!("next timer due {}", utc(due)),
+                None => println!("no pending timers"),
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        let sleep = match next {
+            Some(due) => {
+                let ms = due.saturating_sub(SystemClock.now_millis()).max(1);
+                Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX)).min(args.poll)
+            }
+            None => args.poll,
+        };
+        std::thread::sleep(sleep);
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::utc;
+
+    #[test]
+    fn utc_formats_instants_in_the_gregorian_calendar() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(1_795_000_000_000), "2026-11-18T11:06:40Z");
+        assert_eq!(utc(951_782_400_123), "2000-02-29T00:00:00.123Z");
+        assert_eq!(utc(951_868_800_000), "2000-03-01T00:00:00Z");
+        assert_eq!(utc(4_107_542_399_000), "2100-02-28T23:59:59Z");
+        assert_eq!(utc(4_107_542_400_000), "2100-03-01T00:00:00Z");
+        assert_eq!(utc(-1), "1969-12-31T23:59:59.999Z");
+    }
 }

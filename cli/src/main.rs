@@ -48,6 +48,8 @@ enum Command {
     /// Incidents of stored instances: list and retry.
     #[command(subcommand)]
     Incident(engine_cmd::IncidentCommand),
+    /// Fire the timers of a store's instances as they fall due (until killed, or `--once`).
+    Run(engine_cmd::RunArgs),
     /// Run process scenarios (JSON files) against an in-memory engine with a virtual clock.
     Test(scenario_cmd::TestArgs),
 }
@@ -86,6 +88,7 @@ fn run(command: Command) -> ExitCode {
         Command::Task(cmd) => engine_cmd::task(cmd),
         Command::Job(cmd) => engine_cmd::job(cmd),
         Command::Incident(cmd) => engine_cmd::incident(cmd),
+        Command::Run(args) => engine_cmd::run(args),
         Command::Test(args) => scenario_cmd::test(args),
     }
 }

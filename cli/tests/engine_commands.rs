@@ -464,3 +464,170 @@ fn a_redb_store_works_the_same_way() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("state: completed"), "{}", stdout(&o));
 }
+
+/// A process that waits `duration` on a timer catch event, written to `dir`.
+fn timer_process(dir: &Path, duration: &str) -> PathBuf {
+    let file = dir.join("short-timer.bpmn");
+    std::fs::write(
+        &file,
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D" targetNamespace="http://example.com/short">
+  <bpmn:process id="Short" isExecutable="true">
+    <bpmn:startEvent id="Start"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:intermediateCatchEvent id="Wait">
+      <bpmn:incoming>F1</bpmn:incoming>
+      <bpmn:outgoing>F2</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeDuration>{duration}</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="End"><bpmn:incoming>F2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="F1" sourceRef="Start" targetRef="Wait" />
+    <bpmn:sequenceFlow id="F2" sourceRef="Wait" targetRef="End" />
+  </bpmn:process>
+</bpmn:definitions>
+"#
+        ),
+    )
+    .expect("write");
+    file
+}
+
+#[test]
+fn exec_leaves_a_timer_beyond_wait_scheduled() {
+    let o = run(
+        &["exec", "--wait", "PT0S", "--json"],
+        &[fixture("bpmn/reminder-timer.bpmn")],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json_out(&o);
+    assert_eq!(v["state"], "active");
+    assert_eq!(v["waitingAt"], json!(["Wait2Days"]));
+
+    // The default wait (five minutes) is shorter than two days too.
+    let o = run(&["exec"], &[fixture("bpmn/reminder-timer.bpmn")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("timer at `Wait2Days` due 20") && out.contains("stays scheduled"),
+        "{out}"
+    );
+    assert!(
+        out.contains("waiting   Two days later [Wait2Days]  (timer due 20"),
+        "{out}"
+    );
+    assert!(out.contains("state: active"), "{out}");
+}
+
+#[test]
+fn exec_waits_for_a_timer_due_within_wait() {
+    let dir = scratch("wait");
+    let file = timer_process(&dir, "PT1S");
+    let o = run(&["exec", "--wait", "PT5S"], &[file]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("waiting for timer at `Wait` due 20"), "{out}");
+    assert!(out.contains("done      Wait"), "{out}");
+    assert!(out.contains("state: completed"), "{out}");
+}
+
+#[test]
+fn bad_wait_and_poll_values_are_usage_errors() {
+    for (args, expected) in [
+        (vec!["--wait", "30s"], "expected an ISO 8601 duration"),
+        (vec!["--wait", "P1M"], "expected a duration of days, hours"),
+        (vec!["--wait", ""], "expected an ISO 8601 duration"),
+    ] {
+        let mut all = vec!["exec"];
+        all.extend(args.iter().copied());
+        let o = run(&all, &[fixture("bpmn/reminder-timer.bpmn")]);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(expected), "{args:?}: {}", stderr(&o));
+    }
+    let dir = scratch("bad-poll");
+    let o = bin()
+        .args(["run", "--poll", "PT0S", "--db"])
+        .arg(dir.join("store"))
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("expected a poll interval longer than zero"),
+        "{}",
+        stderr(&o)
+    );
+    let o = bin()
+        .args(["run", "--once", "--db"])
+        .arg(dir.join("nothing-here"))
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no store at"), "{}", stderr(&o));
+}
+
+#[test]
+fn stored_timers_fire_on_run_and_on_start_up_once_due() {
+    let dir = scratch("run");
+    let exec_into = |db: &Path, file: &Path| {
+        let o = bin()
+            .arg("exec")
+            .arg(file)
+            .args(["--wait", "PT0S", "--json", "--db"])
+            .arg(db)
+            .output()
+            .expect("runs");
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let v = json_out(&o);
+        assert_eq!(v["state"], "active", "{v}");
+        v["instance"].as_str().expect("id").to_string()
+    };
+
+    // Not yet due: `run --once` leaves it waiting.
+    let later = dir.join("later");
+    exec_into(&later, &fixture("bpmn/reminder-timer.bpmn"));
+    let o = bin()
+        .args(["run", "--once", "--db"])
+        .arg(&later)
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("next timer due 20") && !stdout(&o).contains("fired"),
+        "{}",
+        stdout(&o)
+    );
+    let o = bin()
+        .args(["instances", "--json", "--db"])
+        .arg(&later)
+        .output()
+        .expect("runs");
+    assert_eq!(json_out(&o)[0]["waitingAt"], json!(["Wait2Days"]));
+
+    // Due a second later: `run --once` fires it, and so does any command
+    // that opens the store (here `instances`).
+    let file = timer_process(&dir, "PT1S");
+    let by_run = dir.join("by-run");
+    let by_open = dir.join("by-open");
+    exec_into(&by_run, &file);
+    exec_into(&by_open, &file);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let o = bin()
+        .args(["run", "--once", "--db"])
+        .arg(&by_run)
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains(" fired 1 timer\n") && out.ends_with("no pending timers\n"),
+        "{out}"
+    );
+    for db in [&by_run, &by_open] {
+        let o = bin()
+            .args(["instances", "--json", "--db"])
+            .arg(db)
+            .output()
+            .expect("runs");
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert_eq!(json_out(&o)[0]["state"], "completed", "{}", db.display());
+    }
+}
