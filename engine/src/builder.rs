@@ -184,6 +184,36 @@ impl ProcessBuilder {
         ))
     }
 
+    /// A timer boundary event on `attached_to` (interrupting when
+    /// `cancel_activity`), with one body as in [`Self::timer_catch`].
+    pub fn boundary_timer(
+        self,
+        id: &str,
+        attached_to: &str,
+        cancel_activity: bool,
+        kind: bpmn_models::timer::TimerKind,
+        text: &str,
+    ) -> Self {
+        use bpmn_models::timer::TimerKind;
+        let body = Some(Expression::new(text));
+        let mut t = TimerDefinition::default();
+        match kind {
+            TimerKind::Date => t.time_date = body,
+            TimerKind::Duration => t.time_duration = body,
+            TimerKind::Cycle => t.time_cycle = body,
+        }
+        self.add(node(
+            id,
+            event(
+                EventKind::Boundary {
+                    attached_to_ref: attached_to.to_string(),
+                    cancel_activity,
+                },
+                vec![EventDefinitionKind::Timer(t)],
+            ),
+        ))
+    }
+
     pub fn task(self, id: &str) -> Self {
         self.add(node(id, activity(ActivityKind::Task)))
     }

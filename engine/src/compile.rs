@@ -114,6 +114,9 @@ pub struct Element {
     /// false for Camunda 7 (`camunda:outputParameter`), where variables set
     /// on completion propagate as usual and the outputs come on top.
     pub outputs_only: bool,
+    /// Boundary events attached to this activity (BPMN 2.0.2 §10.5.3), in
+    /// document order; empty for everything else.
+    pub boundaries: Vec<ElementIdx>,
     pub kind: ElementKind,
     pub span: Span,
 }
@@ -164,6 +167,15 @@ pub enum ElementKind {
     /// is due and fired (BPMN 2.0.2 §10.5.5).
     TimerCatch {
         timer: TimerSpec,
+    },
+    /// A timer boundary event on `attached_to` (BPMN 2.0.2 §10.5.3,
+    /// §10.5.5): its timer runs while the activity is active; firing it
+    /// cancels the activity when `cancel_activity` (interrupting) and
+    /// starts a token here that leaves by the event's outgoing flows.
+    TimerBoundary {
+        timer: TimerSpec,
+        attached_to: ElementIdx,
+        cancel_activity: bool,
     },
 }
 
@@ -385,8 +397,13 @@ impl Compiler<'_> {
             start_events: Vec::new(),
         });
         let mut pending = Vec::new();
+        let mut boundaries = Vec::new();
         for fe in elements {
             match fe {
+                FlowElement::FlowNode(n) if matches!(&n.kind, FlowNodeKind::Event(e) if matches!(e.kind, EventKind::Boundary { .. })) =>
+                {
+                    boundaries.push(n);
+                }
                 FlowElement::FlowNode(n) => self.node(idx, n),
                 FlowElement::SequenceFlow(f) => pending.push(f),
                 // Data objects and stores carry no behaviour in this engine yet;
@@ -395,6 +412,10 @@ impl Compiler<'_> {
                 | FlowElement::DataObjectReference(_)
                 | FlowElement::DataStoreReference(_) => {}
             }
+        }
+        // Boundary events after the activities they are attached to.
+        for n in boundaries {
+            self.boundary(idx, n, elements);
         }
         for f in pending {
             let (Some(&source), Some(&target)) = (
@@ -449,6 +470,7 @@ impl Compiler<'_> {
             inputs: Vec::new(),
             outputs: None,
             outputs_only: false,
+            boundaries: Vec::new(),
             kind,
             span: n.base.span,
         });
@@ -518,6 +540,74 @@ impl Compiler<'_> {
             }
             FlowNodeKind::Activity(a) => self.activity(scope, n, a),
         }
+    }
+
+    /// A boundary event: only a timer on an activity of the same scope that
+    /// the engine runs; the activity lists it in [`Element::boundaries`].
+    fn boundary(&mut self, scope: ScopeIdx, n: &FlowNode, siblings: &[FlowElement]) {
+        let FlowNodeKind::Event(e) = &n.kind else {
+            return;
+        };
+        let EventKind::Boundary {
+            attached_to_ref,
+            cancel_activity,
+        } = &e.kind
+        else {
+            return;
+        };
+        let t = match e.event_definitions.as_slice() {
+            [
+                bpmn_models::EventDefinition {
+                    kind: EventDefinitionKind::Timer(t),
+                    ..
+                },
+            ] => t,
+            defs => {
+                let what = match defs.first() {
+                    Some(d) => format!("boundaryEvent with a {}", d.kind.element_name()),
+                    None => "boundaryEvent without an event definition".to_string(),
+                };
+                self.unsupported(n, &what);
+                return;
+            }
+        };
+        let is_activity = siblings.iter().any(|fe| {
+            matches!(fe, FlowElement::FlowNode(a) if a.id == *attached_to_ref && matches!(a.kind, FlowNodeKind::Activity(_)))
+        });
+        let attached = self
+            .index
+            .get(attached_to_ref.as_str())
+            .copied()
+            .filter(|a| is_activity && self.elements[a.0 as usize].scope == scope);
+        let Some(attached_to) = attached else {
+            if is_activity {
+                // The activity itself was refused; that problem is reported.
+                return;
+            }
+            self.problem(
+                "ENG014",
+                n,
+                format!(
+                    "boundary event `{}`: expected attachedToRef to name an activity of the same process or sub-process, found `{attached_to_ref}`",
+                    n.id
+                ),
+            );
+            return;
+        };
+        let Some(timer) = self.timer(n, t) else {
+            return;
+        };
+        let idx = self.push(
+            scope,
+            n,
+            ElementKind::TimerBoundary {
+                timer,
+                attached_to,
+                cancel_activity: *cancel_activity,
+            },
+        );
+        self.mappings(idx, n);
+        self.elements[attached_to.0 as usize].boundaries.push(idx);
     }
 
     /// Compiles a timer body: a literal is scheduled now (an invalid or
@@ -900,6 +990,21 @@ impl Compiler<'_> {
             .collect();
         for (i, d) in defaults {
             self.elements[i].default_flow = d;
+        }
+        // A boundary event is started by its activity, never by a flow.
+        for e in &self.elements {
+            if matches!(e.kind, ElementKind::TimerBoundary { .. }) && !e.incoming.is_empty() {
+                self.problems.push(DeployProblem {
+                    code: "ENG014",
+                    element_id: Some(e.id.clone()),
+                    span: e.span,
+                    message: format!(
+                        "boundary event `{}`: expected no incoming sequence flow, found {}",
+                        e.id,
+                        e.incoming.len()
+                    ),
+                });
+            }
         }
     }
 

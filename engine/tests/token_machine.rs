@@ -828,3 +828,228 @@ fn replaying_a_log_with_timers_rebuilds_the_state() {
     let log = r.engine.store_mut().events(&r.id).expect("log");
     assert_eq!(InstanceState::replay(&log).expect("replays"), state);
 }
+
+// --------------------------------------------------------- boundary timers
+
+/// `review` (a user task) with a timer boundary event `late` leading to
+/// `escalate` (a user task); the task itself leads to `done`.
+fn review_with_timer(
+    cancel_activity: bool,
+    kind: TimerKind,
+    text: &str,
+) -> bpmn_models::Definitions {
+    ProcessBuilder::new("P")
+        .start("s")
+        .user_task("review")
+        .boundary_timer("late", "review", cancel_activity, kind, text)
+        .user_task("escalate")
+        .end("done")
+        .end("escalated")
+        .flow("s", "review")
+        .flow("review", "done")
+        .flow("late", "escalate")
+        .flow("escalate", "escalated")
+        .build()
+}
+
+fn log_replays(r: &mut Run) {
+    let state = r.state();
+    let log = r.engine.store_mut().events(&r.id).expect("log");
+    assert_eq!(InstanceState::replay(&log).expect("replays"), state);
+}
+
+#[test]
+fn an_interrupting_boundary_timer_cancels_its_user_task() {
+    let (mut r, clock) = timed(
+        review_with_timer(true, TimerKind::Duration, "PT2H"),
+        json!({}),
+    );
+    assert_eq!(r.waiting(), ["review"]);
+    let s = r.state();
+    let timer = s.timers.values().next().expect("a boundary timer");
+    assert!(timer.boundary);
+    assert_eq!(timer.due, T0 + 2 * HOUR);
+    // The task's token waits at the task, not at the timer.
+    assert_eq!(
+        s.tokens.get(&timer.token).map(|t| t.state),
+        Some(TokenState::Waiting)
+    );
+    clock.advance(2 * HOUR);
+    assert_eq!(r.engine.fire_due_timers().expect("fires"), 1);
+    assert_eq!(r.waiting(), ["escalate"]);
+    assert!(r.state().timers.is_empty());
+    assert_eq!(r.visited(), ["s", "late"]);
+    let err = r
+        .engine
+        .complete_task(&r.id, "review", Map::new())
+        .expect_err("the task was cancelled");
+    assert!(
+        err.to_string().contains("nothing waits at `review`"),
+        "{err}"
+    );
+    log_replays(&mut r);
+    assert_eq!(r.complete("escalate", json!({})), Status::Completed);
+    assert_eq!(r.visited(), ["s", "late", "escalate", "escalated"]);
+}
+
+#[test]
+fn completing_the_task_first_cancels_its_boundary_timer() {
+    let (mut r, clock) = timed(
+        review_with_timer(true, TimerKind::Duration, "PT2H"),
+        json!({}),
+    );
+    assert_eq!(r.state().timers.len(), 1);
+    assert_eq!(r.complete("review", json!({})), Status::Completed);
+    assert!(r.state().timers.is_empty());
+    clock.advance(3 * HOUR);
+    assert_eq!(r.engine.fire_due_timers().expect("fires"), 0);
+    assert_eq!(r.visited(), ["s", "review", "done"]);
+    let log = r.engine.store_mut().events(&r.id).expect("log");
+    assert!(
+        log.iter()
+            .any(|e| matches!(e, engine::core::Event::TimerCancelled { .. }))
+    );
+    log_replays(&mut r);
+}
+
+#[test]
+fn an_interrupting_boundary_timer_cancels_a_sub_process_and_all_inside() {
+    let defs = ProcessBuilder::new("P")
+        .start("s")
+        .sub_process("sub")
+        .start("ss")
+        .parallel("fork")
+        .user_task("a")
+        .service("b", "work", 3)
+        .timer_catch("c", TimerKind::Duration, "PT5H")
+        .end("ea")
+        .end("eb")
+        .end("ec")
+        .flow("ss", "fork")
+        .flow("fork", "a")
+        .flow("fork", "b")
+        .flow("fork", "c")
+        .flow("a", "ea")
+        .flow("b", "eb")
+        .flow("c", "ec")
+        .close()
+        .boundary_timer("deadline", "sub", true, TimerKind::Duration, "PT1H")
+        .end("e")
+        .end("timedOut")
+        .flow("s", "sub")
+        .flow("sub", "e")
+        .flow("deadline", "timedOut")
+        .build();
+    let (mut r, clock) = timed(defs, json!({}));
+    let s = r.state();
+    assert_eq!(r.waiting(), ["a", "b", "c"]);
+    assert_eq!(s.timers.len(), 2);
+    assert_eq!(s.jobs.len(), 1);
+    clock.advance(HOUR);
+    assert_eq!(r.engine.fire_due_timers().expect("fires"), 1);
+    let s = r.state();
+    assert_eq!(s.status, Status::Completed);
+    assert!(s.timers.is_empty() && s.jobs.is_empty() && s.tokens.is_empty());
+    assert_eq!(s.scopes.len(), 1, "only the process scope is left");
+    assert_eq!(r.visited(), ["s", "ss", "fork", "deadline", "timedOut"]);
+    log_replays(&mut r);
+}
+
+#[test]
+fn a_non_interrupting_boundary_cycle_fires_while_the_task_waits() {
+    let defs = ProcessBuilder::new("P")
+        .start("s")
+        .user_task("review")
+        .boundary_timer("remind", "review", false, TimerKind::Cycle, "R3/PT1H")
+        .script("count", "reminders = reminders + 1")
+        .end("done")
+        .end("reminded")
+        .flow("s", "review")
+        .flow("review", "done")
+        .flow("remind", "count")
+        .flow("count", "reminded")
+        .build();
+    let (mut r, clock) = timed(defs, json!({"reminders": 0}));
+    for n in 1..=3 {
+        let due = r.state().timers.values().next().map(|t| (t.due, t.fired));
+        assert_eq!(due, Some((T0 + n * HOUR, (n - 1) as u32)), "firing {n}");
+        clock.advance(HOUR);
+        assert_eq!(r.engine.fire_due_timers().expect("fires"), 1);
+        assert_eq!(r.var("reminders"), json!(n));
+        assert_eq!(r.waiting(), ["review"]);
+    }
+    // Exhausted: no fourth reminder.
+    assert!(r.state().timers.is_empty());
+    clock.advance(5 * HOUR);
+    assert_eq!(r.engine.fire_due_timers().expect("fires"), 0);
+    log_replays(&mut r);
+    assert_eq!(r.complete("review", json!({})), Status::Completed);
+    assert_eq!(r.count("remind"), 3);
+    assert_eq!(r.count("review"), 1);
+    log_replays(&mut r);
+}
+
+#[test]
+fn a_non_interrupting_cycle_is_cancelled_with_its_task() {
+    let (mut r, clock) = timed(
+        review_with_timer(false, TimerKind::Cycle, "R/PT1H"),
+        json!({}),
+    );
+    clock.advance(HOUR);
+    assert_eq!(r.engine.fire_due_timers().expect("fires"), 1);
+    assert_eq!(r.waiting(), ["review", "escalate"]);
+    assert_eq!(r.state().timers.len(), 1);
+    r.complete("review", json!({}));
+    assert!(r.state().timers.is_empty());
+    assert_eq!(r.waiting(), ["escalate"]);
+    log_replays(&mut r);
+}
+
+#[test]
+fn other_boundary_events_and_bad_attachments_are_refused() {
+    let mut engine = Engine::in_memory();
+    let defs = ProcessBuilder::new("P")
+        .start("s")
+        .boundary_timer("late", "nowhere", true, TimerKind::Duration, "PT1H")
+        .end("e")
+        .flow("s", "e")
+        .flow("late", "e")
+        .build();
+    let err = engine
+        .deploy("b.bpmn", &bpmn_models::write(&defs))
+        .expect_err("refused");
+    let text = err.to_string();
+    assert!(text.contains("expected"), "{text}");
+}
+
+#[test]
+fn a_boundary_timer_expression_is_evaluated_on_activation() {
+    let (r, _) = timed(
+        review_with_timer(true, TimerKind::Duration, "=wait"),
+        json!({"wait": "PT30M"}),
+    );
+    let due = r
+        .state()
+        .timers
+        .values()
+        .next()
+        .map(|t| (t.due, t.boundary));
+    assert_eq!(due, Some((T0 + 1_800_000, true)));
+    assert_eq!(r.waiting(), ["review"]);
+
+    let (r, _) = timed(
+        review_with_timer(true, TimerKind::Duration, "=wait"),
+        json!({"wait": "soon"}),
+    );
+    let s = r.state();
+    assert!(s.timers.is_empty());
+    let incident = s.incidents.values().next().expect("an incident");
+    assert!(
+        incident
+            .message
+            .starts_with("boundary event `late`: timer: "),
+        "{}",
+        incident.message
+    );
+    assert!(r.waiting().is_empty());
+}

@@ -12,7 +12,7 @@
 //! never reaches a wait state (it raises an incident instead of hanging).
 //!
 //! Behaviour per element family lives in [`tasks`], [`gateways`],
-//! [`events`] (start, end and timer catch events) and [`containers`]; [`Processor::activate`] dispatches to them
+//! [`events`] (start, end, timer catch and timer boundary events) and [`containers`]; [`Processor::activate`] dispatches to them
 //! with an exhaustive `match` on [`ElementKind`].
 
 pub mod containers;
@@ -60,7 +60,9 @@ pub enum Command {
         incident: IncidentId,
         retries: Option<u32>,
     },
-    /// Fire a due timer: its token completes the timer catch event and moves on.
+    /// Fire a due timer: its token completes the timer catch event and moves
+    /// on; a boundary timer starts a token at its boundary event (and
+    /// cancels the activity when interrupting).
     FireTimer {
         timer: TimerId,
     },
@@ -292,9 +294,13 @@ impl Processor<'_, '_> {
                         now: self.ctx.now,
                     });
                 }
-                let token = t.token;
-                self.emit(Event::TimerFired { timer });
-                self.work.push_back(Work::Complete(token));
+                if t.boundary {
+                    events::fire_boundary(self, timer);
+                } else {
+                    let token = t.token;
+                    self.emit(Event::TimerFired { timer });
+                    self.work.push_back(Work::Complete(token));
+                }
             }
             Command::Cancel => {
                 let scopes: Vec<ScopeId> = self.state.scopes.keys().copied().collect();
@@ -385,6 +391,9 @@ impl Processor<'_, '_> {
         if !el.inputs.is_empty() && t.local.is_none() && !own_scope && !self.apply_inputs(token) {
             return;
         }
+        if !el.boundaries.is_empty() && !events::schedule_boundaries(self, token) {
+            return;
+        }
         match &el.kind {
             ElementKind::StartEvent => events::start(self, token),
             ElementKind::EndEvent => events::end(self, token),
@@ -405,6 +414,9 @@ impl Processor<'_, '_> {
             ElementKind::InclusiveGateway { .. } => gateways::inclusive(self, token),
             ElementKind::SubProcess { scope } => containers::enter(self, token, *scope),
             ElementKind::TimerCatch { timer } => events::timer_catch(self, token, timer),
+            // Started by its activity's timer, never by a flow (compile
+            // refuses incoming flows); a token here just completes it.
+            ElementKind::TimerBoundary { .. } => self.schedule_complete(token),
         }
     }
 
@@ -416,6 +428,9 @@ impl Processor<'_, '_> {
         let element = t.element;
         if !self.apply_outputs(token) {
             return;
+        }
+        if !self.ctx.process.element(element).boundaries.is_empty() {
+            events::cancel_boundaries(self, token);
         }
         self.emit(Event::ElementCompleted { token, element });
         self.leave(token);

@@ -205,15 +205,21 @@ pub enum TokenState {
     Timer(TimerId),
 }
 
-/// A pending timer of an intermediate timer catch event.
+/// A pending timer of an intermediate timer catch event or of a timer
+/// boundary event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Timer {
+    /// The waiting token, or for a boundary timer the activity's token.
     pub token: TokenId,
+    /// The timer catch event or the boundary event.
     pub element: ElementIdx,
     /// When it is due, ms since the epoch.
     pub due: i64,
-    /// How many times it has fired (0 for a catch event's pending timer).
+    /// How many times it has fired (a non-interrupting cycle fires again).
     pub fired: u32,
+    /// A boundary event's timer: the token stays at its activity.
+    #[serde(default)]
+    pub boundary: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -338,9 +344,22 @@ pub enum Event {
         element: ElementIdx,
         due: i64,
     },
+    /// A timer was set for the boundary event `element` of the activity
+    /// where `token` is; the token's state does not change.
+    BoundaryTimerScheduled {
+        timer: TimerId,
+        token: TokenId,
+        element: ElementIdx,
+        due: i64,
+    },
     /// The timer fired; its token moves on.
     TimerFired {
         timer: TimerId,
+    },
+    /// A non-interrupting boundary cycle fired and is due again at `due`.
+    TimerRescheduled {
+        timer: TimerId,
+        due: i64,
     },
     /// The timer's token was removed before it fired.
     TimerCancelled {
@@ -608,14 +627,40 @@ impl InstanceState {
                         element: *element,
                         due: *due,
                         fired: 0,
+                        boundary: false,
                     },
                 );
                 if let Some(t) = self.tokens.get_mut(token) {
                     t.state = TokenState::Timer(*timer);
                 }
             }
+            Event::BoundaryTimerScheduled {
+                timer,
+                token,
+                element,
+                due,
+            } => {
+                self.saw_id(*timer);
+                self.timers.insert(
+                    *timer,
+                    Timer {
+                        token: *token,
+                        element: *element,
+                        due: *due,
+                        fired: 0,
+                        boundary: true,
+                    },
+                );
+            }
+            Event::TimerRescheduled { timer, due } => {
+                if let Some(t) = self.timers.get_mut(timer) {
+                    t.fired = t.fired.saturating_add(1);
+                    t.due = *due;
+                }
+            }
             Event::TimerFired { timer } => {
-                // A catch event fires once: the timer is done.
+                // A catch event fires once, and so does a boundary timer
+                // that is not rescheduled: the timer is done.
                 if let Some(t) = self.timers.remove(timer)
                     && let Some(tk) = self.tokens.get_mut(&t.token)
                     && tk.state == TokenState::Timer(*timer)
