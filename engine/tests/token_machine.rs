@@ -1053,3 +1053,93 @@ fn a_boundary_timer_expression_is_evaluated_on_activation() {
     );
     assert!(r.waiting().is_empty());
 }
+
+#[test]
+fn an_interrupting_boundary_timer_removes_its_job() {
+    let defs = ProcessBuilder::new("P")
+        .start("s")
+        .service("charge", "charge", 3)
+        .boundary_timer("slow", "charge", true, TimerKind::Duration, "PT1H")
+        .end("e")
+        .end("gaveUp")
+        .flow("s", "charge")
+        .flow("charge", "e")
+        .flow("slow", "gaveUp")
+        .build();
+    let (mut r, clock) = timed(defs, json!({}));
+    let job = *r.state().jobs.keys().next().expect("a job");
+    assert_eq!(r.state().timers.len(), 1);
+    clock.advance(HOUR);
+    assert_eq!(r.engine.fire_due_timers().expect("fires"), 1);
+    let s = r.state();
+    assert_eq!(s.status, Status::Completed);
+    assert!(s.jobs.is_empty() && s.timers.is_empty());
+    assert_eq!(r.visited(), ["s", "slow", "gaveUp"]);
+    let err = r
+        .engine
+        .execute(
+            &r.id,
+            Command::CompleteJob {
+                job,
+                variables: Map::new(),
+            },
+        )
+        .expect_err("the job is gone");
+    assert!(
+        err.to_string().contains("expected an active instance"),
+        "{err}"
+    );
+    log_replays(&mut r);
+}
+
+const BOUNDARY_XML: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D" targetNamespace="t">
+  <bpmn:message id="M" name="m"/>
+  <bpmn:process id="P" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:userTask id="review"/>
+    <bpmn:boundaryEvent id="b" attachedToRef="review">BODY</bpmn:boundaryEvent>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="review"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="e"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="b" targetRef="e"/>
+    EXTRA
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+fn deploy_problem(body: &str, extra: &str) -> (String, String) {
+    let xml = BOUNDARY_XML.replace("BODY", body).replace("EXTRA", extra);
+    let mut engine = Engine::in_memory();
+    let err = engine.deploy("b.bpmn", &xml).expect_err("refused");
+    let engine::EngineError::Deploy { error, .. } = err else {
+        panic!("expected a deploy error, found {err}");
+    };
+    let p = &error.problems[0];
+    (p.code.to_string(), p.message.clone())
+}
+
+#[test]
+fn boundary_events_other_than_timers_and_flows_into_one_are_refused() {
+    let (code, message) = deploy_problem(r#"<bpmn:messageEventDefinition messageRef="M"/>"#, "");
+    assert_eq!(code, "ENG010", "{message}");
+    assert!(
+        message.contains("boundaryEvent with a messageEventDefinition"),
+        "{message}"
+    );
+
+    let timer = "<bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition>";
+    let (code, message) = deploy_problem(
+        timer,
+        r#"<bpmn:sequenceFlow id="f4" sourceRef="s" targetRef="b"/>"#,
+    );
+    assert!(
+        code == "ENG014" || code.starts_with("BPMN"),
+        "{code}: {message}"
+    );
+    assert!(message.contains("expected"), "{message}");
+
+    // The timer alone deploys.
+    let mut engine = Engine::in_memory();
+    let xml = BOUNDARY_XML.replace("BODY", timer).replace("EXTRA", "");
+    engine.deploy("b.bpmn", &xml).expect("deploys");
+}
