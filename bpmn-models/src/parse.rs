@@ -625,72 +625,62 @@ impl Parser<'_> {
             "process" => RootElement::Process(self.process(c)?),
             "collaboration" => RootElement::Collaboration(self.collaboration(c)?),
             "itemDefinition" => {
-                let mut a = Attrs::new(self, c);
-                let mut base = self.base(c);
-                let x = ItemDefinition {
-                    id: a.required("id")?,
-                    structure_ref: a.get("structureRef"),
-                    import_ref: a.get("import"),
-                    is_collection: a.bool("isCollection")?.unwrap_or(false),
-                    item_kind: a.get("itemKind"),
-                    base: Base::default(),
-                };
-                self.leaf_children(c, &mut base)?;
-                self.finish(a, &mut base);
+                let (x, base) = self.leaf(c, |a| {
+                    Ok(ItemDefinition {
+                        id: a.required("id")?,
+                        structure_ref: a.get("structureRef"),
+                        import_ref: a.get("import"),
+                        is_collection: a.bool("isCollection")?.unwrap_or(false),
+                        item_kind: a.get("itemKind"),
+                        base: Base::default(),
+                    })
+                })?;
                 RootElement::ItemDefinition(ItemDefinition { base, ..x })
             }
             "message" => {
-                let mut a = Attrs::new(self, c);
-                let mut base = self.base(c);
-                let x = Message {
-                    id: a.required("id")?,
-                    name: a.get("name"),
-                    item_ref: a.get("itemRef"),
-                    base: Base::default(),
-                };
-                self.leaf_children(c, &mut base)?;
-                self.finish(a, &mut base);
+                let (x, base) = self.leaf(c, |a| {
+                    Ok(Message {
+                        id: a.required("id")?,
+                        name: a.get("name"),
+                        item_ref: a.get("itemRef"),
+                        base: Base::default(),
+                    })
+                })?;
                 RootElement::Message(Message { base, ..x })
             }
             "signal" => {
-                let mut a = Attrs::new(self, c);
-                let mut base = self.base(c);
-                let x = Signal {
-                    id: a.required("id")?,
-                    name: a.get("name"),
-                    structure_ref: a.get("structureRef"),
-                    base: Base::default(),
-                };
-                self.leaf_children(c, &mut base)?;
-                self.finish(a, &mut base);
+                let (x, base) = self.leaf(c, |a| {
+                    Ok(Signal {
+                        id: a.required("id")?,
+                        name: a.get("name"),
+                        structure_ref: a.get("structureRef"),
+                        base: Base::default(),
+                    })
+                })?;
                 RootElement::Signal(Signal { base, ..x })
             }
             "error" => {
-                let mut a = Attrs::new(self, c);
-                let mut base = self.base(c);
-                let x = ErrorDef {
-                    id: a.required("id")?,
-                    name: a.get("name"),
-                    error_code: a.get("errorCode"),
-                    structure_ref: a.get("structureRef"),
-                    base: Base::default(),
-                };
-                self.leaf_children(c, &mut base)?;
-                self.finish(a, &mut base);
+                let (x, base) = self.leaf(c, |a| {
+                    Ok(ErrorDef {
+                        id: a.required("id")?,
+                        name: a.get("name"),
+                        error_code: a.get("errorCode"),
+                        structure_ref: a.get("structureRef"),
+                        base: Base::default(),
+                    })
+                })?;
                 RootElement::Error(ErrorDef { base, ..x })
             }
             "escalation" => {
-                let mut a = Attrs::new(self, c);
-                let mut base = self.base(c);
-                let x = Escalation {
-                    id: a.required("id")?,
-                    name: a.get("name"),
-                    escalation_code: a.get("escalationCode"),
-                    structure_ref: a.get("structureRef"),
-                    base: Base::default(),
-                };
-                self.leaf_children(c, &mut base)?;
-                self.finish(a, &mut base);
+                let (x, base) = self.leaf(c, |a| {
+                    Ok(Escalation {
+                        id: a.required("id")?,
+                        name: a.get("name"),
+                        escalation_code: a.get("escalationCode"),
+                        structure_ref: a.get("structureRef"),
+                        base: Base::default(),
+                    })
+                })?;
                 RootElement::Escalation(Escalation { base, ..x })
             }
             "dataStore" => {
@@ -728,18 +718,16 @@ impl Parser<'_> {
                 for cc in element_children(c) {
                     match bpmn_name(cc) {
                         Some("resourceParameter") => {
-                            let mut pa = Attrs::new(self, cc);
-                            let mut pbase = self.base(cc);
-                            let p = ResourceParameter {
-                                id: pa.get("id"),
-                                name: pa.get("name"),
-                                type_ref: pa.get("type"),
-                                is_required: pa.bool("isRequired")?,
-                                base: Base::default(),
-                            };
-                            self.leaf_children(cc, &mut pbase)?;
-                            self.finish(pa, &mut pbase);
-                            parameters.push(ResourceParameter { base: pbase, ..p });
+                            let (p, base) = self.leaf(cc, |a| {
+                                Ok(ResourceParameter {
+                                    id: a.get("id"),
+                                    name: a.get("name"),
+                                    type_ref: a.get("type"),
+                                    is_required: a.bool("isRequired")?,
+                                    base: Base::default(),
+                                })
+                            })?;
+                            parameters.push(ResourceParameter { base, ..p });
                         }
                         _ => self.common_child(cc, &mut base, "resourceParameter")?,
                     }
@@ -762,17 +750,9 @@ impl Parser<'_> {
                 for cc in element_children(c) {
                     match bpmn_name(cc) {
                         Some("categoryValue") => {
-                            let mut va = Attrs::new(self, cc);
-                            let mut vbase = self.base(cc);
-                            let id = va.required("id")?;
-                            let value = va.get("value");
-                            self.leaf_children(cc, &mut vbase)?;
-                            self.finish(va, &mut vbase);
-                            values.push(CategoryValue {
-                                id,
-                                value,
-                                base: vbase,
-                            });
+                            let ((id, value), base) =
+                                self.leaf(cc, |a| Ok((a.required("id")?, a.get("value"))))?;
+                            values.push(CategoryValue { id, value, base });
                         }
                         _ => self.common_child(cc, &mut base, "categoryValue")?,
                     }
@@ -800,6 +780,22 @@ impl Parser<'_> {
             self.common_child(c, base, "documentation or extensionElements")?;
         }
         Ok(())
+    }
+
+    /// An element made of attributes and the common children only: `read`
+    /// takes the typed attributes, the rest become extension attributes.
+    /// Returns the typed value (its `base` left default) and the base.
+    fn leaf<T>(
+        &self,
+        c: Node<'_, '_>,
+        read: impl FnOnce(&mut Attrs<'_, '_>) -> Result<T>,
+    ) -> Result<(T, Base)> {
+        let mut a = Attrs::new(self, c);
+        let mut base = self.base(c);
+        let value = read(&mut a)?;
+        self.leaf_children(c, &mut base)?;
+        self.finish(a, &mut base);
+        Ok((value, base))
     }
 
     fn interface(&self, c: Node<'_, '_>) -> Result<Interface> {
@@ -1845,23 +1841,17 @@ impl Parser<'_> {
             match bpmn_name(cc) {
                 Some("participant") => col.participants.push(self.participant(cc)?),
                 Some("messageFlow") => {
-                    let mut ma = Attrs::new(self, cc);
-                    let mut mbase = self.base(cc);
-                    let id = ma.required("id")?;
-                    let name = ma.get("name");
-                    let source_ref = ma.required("sourceRef")?;
-                    let target_ref = ma.required("targetRef")?;
-                    let message_ref = ma.get("messageRef");
-                    self.leaf_children(cc, &mut mbase)?;
-                    self.finish(ma, &mut mbase);
-                    col.message_flows.push(MessageFlow {
-                        id,
-                        name,
-                        source_ref,
-                        target_ref,
-                        message_ref,
-                        base: mbase,
-                    });
+                    let (m, base) = self.leaf(cc, |a| {
+                        Ok(MessageFlow {
+                            id: a.required("id")?,
+                            name: a.get("name"),
+                            source_ref: a.required("sourceRef")?,
+                            target_ref: a.required("targetRef")?,
+                            message_ref: a.get("messageRef"),
+                            base: Base::default(),
+                        })
+                    })?;
+                    col.message_flows.push(MessageFlow { base, ..m });
                 }
                 Some(n) => match self.artifact(cc, n)? {
                     Some(art) => col.artifacts.push(art),
