@@ -421,17 +421,14 @@ impl<'a> Validator<'a> {
                     }
                 }
                 FlowElement::DataStoreReference(x) => {
-                    if let Some(r) = &x.data_store_ref
-                        && !self.root_is(r, |r| matches!(r, RootElement::DataStore(_)))
-                    {
-                        self.report(
-                            "BPMN029",
-                            Severity::Error,
-                            Some(&x.id),
+                    if let Some(r) = &x.data_store_ref {
+                        self.check_root_ref(
+                            &x.id,
                             x.base.span,
-                            format!(
-                                "dataStoreRef `{r}`: expected a data store, found none with that id"
-                            ),
+                            "dataStoreRef",
+                            r,
+                            "a data store",
+                            |r| matches!(r, RootElement::DataStore(_)),
                         );
                     }
                 }
@@ -580,7 +577,7 @@ impl<'a> Validator<'a> {
             | ActivityKind::ReceiveTask {
                 message_ref: Some(m),
                 ..
-            } => self.check_root_ref(n, "messageRef", m, "a message", |r| {
+            } => self.check_root_ref(&n.id, n.base.span, "messageRef", m, "a message", |r| {
                 matches!(r, RootElement::Message(_))
             }),
             ActivityKind::ScriptTask { script_format, .. } if scope.executable => {
@@ -704,9 +701,12 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// Reports `attr="r"` of element `owner` unless `r` names a root element
+    /// that `f` accepts; the code follows from the attribute.
     fn check_root_ref(
         &mut self,
-        n: &FlowNode,
+        owner: &str,
+        span: Span,
         attr: &str,
         r: &str,
         expected: &str,
@@ -718,6 +718,8 @@ impl<'a> Validator<'a> {
                 "signalRef" => "BPMN006",
                 "errorRef" => "BPMN007",
                 "escalationRef" => "BPMN008",
+                "processRef" => "BPMN025",
+                "dataStoreRef" => "BPMN029",
                 _ => "BPMN030",
             };
             let found = if self.exists(r) {
@@ -728,12 +730,9 @@ impl<'a> Validator<'a> {
             self.report(
                 code,
                 Severity::Error,
-                Some(&n.id),
-                n.base.span,
-                format!(
-                    "{attr} `{r}` of `{}`: expected {expected}, found {found}",
-                    n.id
-                ),
+                Some(owner),
+                span,
+                format!("{attr} `{r}` of `{owner}`: expected {expected}, found {found}"),
             );
         }
     }
@@ -784,42 +783,43 @@ impl<'a> Validator<'a> {
             }
         }
         for r in &e.event_definition_refs {
-            if !self.root_is(r, |r| matches!(r, RootElement::EventDefinition(_))) {
-                self.report(
-                    "BPMN030",
-                    Severity::Error,
-                    Some(&n.id),
-                    n.base.span,
-                    format!(
-                        "eventDefinitionRef `{r}` of `{}`: expected an event definition, found none with that id",
-                        n.id
-                    ),
-                );
-            }
+            self.check_root_ref(
+                &n.id,
+                n.base.span,
+                "eventDefinitionRef",
+                r,
+                "an event definition",
+                |r| matches!(r, RootElement::EventDefinition(_)),
+            );
         }
         for d in &e.event_definitions {
             match &d.kind {
                 EventDefinitionKind::Message {
                     message_ref: Some(m),
                     ..
-                } => self.check_root_ref(n, "messageRef", m, "a message", |r| {
+                } => self.check_root_ref(&n.id, n.base.span, "messageRef", m, "a message", |r| {
                     matches!(r, RootElement::Message(_))
                 }),
                 EventDefinitionKind::Signal {
                     signal_ref: Some(s),
-                } => self.check_root_ref(n, "signalRef", s, "a signal", |r| {
+                } => self.check_root_ref(&n.id, n.base.span, "signalRef", s, "a signal", |r| {
                     matches!(r, RootElement::Signal(_))
                 }),
                 EventDefinitionKind::Error { error_ref: Some(x) } => {
-                    self.check_root_ref(n, "errorRef", x, "an error", |r| {
+                    self.check_root_ref(&n.id, n.base.span, "errorRef", x, "an error", |r| {
                         matches!(r, RootElement::Error(_))
                     })
                 }
                 EventDefinitionKind::Escalation {
                     escalation_ref: Some(x),
-                } => self.check_root_ref(n, "escalationRef", x, "an escalation", |r| {
-                    matches!(r, RootElement::Escalation(_))
-                }),
+                } => self.check_root_ref(
+                    &n.id,
+                    n.base.span,
+                    "escalationRef",
+                    x,
+                    "an escalation",
+                    |r| matches!(r, RootElement::Escalation(_)),
+                ),
                 EventDefinitionKind::Compensate {
                     activity_ref: Some(x),
                     ..
@@ -1126,16 +1126,10 @@ impl<'a> Validator<'a> {
 
     fn check_collaboration(&mut self, c: &'a Collaboration) {
         for p in &c.participants {
-            if let Some(r) = &p.process_ref
-                && !self.root_is(r, |r| matches!(r, RootElement::Process(_)))
-            {
-                self.report(
-                    "BPMN025",
-                    Severity::Error,
-                    Some(&p.id),
-                    p.base.span,
-                    format!("participant `{}` has processRef `{r}`: expected a process, found none with that id", p.id),
-                );
+            if let Some(r) = &p.process_ref {
+                self.check_root_ref(&p.id, p.base.span, "processRef", r, "a process", |r| {
+                    matches!(r, RootElement::Process(_))
+                });
             }
         }
         for m in &c.message_flows {
@@ -1150,19 +1144,10 @@ impl<'a> Validator<'a> {
                     );
                 }
             }
-            if let Some(r) = &m.message_ref
-                && !self.root_is(r, |r| matches!(r, RootElement::Message(_)))
-            {
-                self.report(
-                    "BPMN005",
-                    Severity::Error,
-                    Some(&m.id),
-                    m.base.span,
-                    format!(
-                        "messageRef `{r}` of `{}`: expected a message, found none with that id",
-                        m.id
-                    ),
-                );
+            if let Some(r) = &m.message_ref {
+                self.check_root_ref(&m.id, m.base.span, "messageRef", r, "a message", |r| {
+                    matches!(r, RootElement::Message(_))
+                });
             }
         }
         self.check_artifacts(&c.artifacts);
