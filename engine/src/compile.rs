@@ -64,10 +64,28 @@ pub struct CompiledProcess {
     pub elements: Vec<Element>,
     pub flows: Vec<Flow>,
     pub scopes: Vec<ScopeDef>,
+    /// Where an event starts an instance: the process's start events with
+    /// a message, signal or timer definition, and the targets of an
+    /// instantiating event-based gateway.
+    pub starts: Vec<ElementIdx>,
     index: HashMap<String, ElementIdx>,
 }
 
 impl CompiledProcess {
+    /// The triggers that start an instance, by the element they start at.
+    pub fn start_triggers(&self) -> impl Iterator<Item = (ElementIdx, &Trigger)> {
+        self.starts.iter().flat_map(move |&e| {
+            let triggers: &[Trigger] = match &self.element(e).kind {
+                ElementKind::EventStart { triggers, .. } | ElementKind::Catch { triggers, .. } => {
+                    triggers
+                }
+                ElementKind::ReceiveTask { message: Some(m) } => std::slice::from_ref(m),
+                _ => &[],
+            };
+            triggers.iter().map(move |t| (e, t))
+        })
+    }
+
     pub fn element(&self, i: ElementIdx) -> &Element {
         &self.elements[i.0 as usize]
     }
@@ -93,6 +111,9 @@ pub struct ScopeDef {
     pub owner: Option<ElementIdx>,
     /// None start events, where a new instance of this scope begins.
     pub start_events: Vec<ElementIdx>,
+    /// Start events of the event sub-processes directly in this scope:
+    /// their triggers are open while an instance of the scope is.
+    pub event_starts: Vec<ElementIdx>,
 }
 
 #[derive(Debug)]
@@ -151,31 +172,109 @@ pub enum ElementKind {
     },
     /// User task: waits until completed from outside.
     UserTask,
-    /// Receive task: waits until completed from outside (messages: events issue).
-    ReceiveTask,
+    /// Receive task: waits for its message, or without one until completed
+    /// from outside.
+    ReceiveTask {
+        message: Option<Trigger>,
+    },
     ExclusiveGateway,
     ParallelGateway,
     /// `upstream[e]` is true when element `e` of the same scope can reach this gateway.
     InclusiveGateway {
         upstream: Vec<bool>,
     },
+    /// Event-based gateway: the token waits for the events of the catch
+    /// events and receive tasks its flows lead to; the first one wins
+    /// (BPMN 2.0.2 §13.4.4).
+    EventGateway,
     /// An embedded sub-process with its own scope.
     SubProcess {
         scope: ScopeIdx,
     },
-    /// An intermediate timer catch event: the token waits until the timer
-    /// is due and fired (BPMN 2.0.2 §10.5.5).
-    TimerCatch {
-        timer: TimerSpec,
+    /// An event sub-process (BPMN 2.0.2 §10.3.5): started by the trigger of
+    /// its start event while its enclosing scope is active.
+    EventSubProcess {
+        scope: ScopeIdx,
     },
-    /// A timer boundary event on `attached_to` (BPMN 2.0.2 §10.5.3,
-    /// §10.5.5): its timer runs while the activity is active; firing it
-    /// cancels the activity when `cancel_activity` (interrupting) and
-    /// starts a token here that leaves by the event's outgoing flows.
-    TimerBoundary {
-        timer: TimerSpec,
+    /// A start event with event definitions: of the process (a message,
+    /// signal or timer starts an instance) or of an event sub-process.
+    EventStart {
+        triggers: Vec<Trigger>,
+        interrupting: bool,
+    },
+    /// An intermediate catch event: the token waits for one of its triggers
+    /// (all of them when `parallel`) (BPMN 2.0.2 §10.5.4).
+    Catch {
+        triggers: Vec<Trigger>,
+        parallel: bool,
+    },
+    /// A boundary event on `attached_to` (BPMN 2.0.2 §10.5.3): while the
+    /// activity is active its triggers are open; firing cancels the
+    /// activity when `cancel_activity` (interrupting) and starts a token
+    /// here that leaves by the event's outgoing flows.
+    Boundary {
+        triggers: Vec<Trigger>,
         attached_to: ElementIdx,
         cancel_activity: bool,
+        parallel: bool,
+    },
+    /// An intermediate throw or end event (or a send task delivering over a
+    /// message flow) that throws: every definition in order, then the token
+    /// leaves (an end event has no outgoing flow and is consumed).
+    Throw {
+        throws: Vec<Throw>,
+    },
+    /// A link intermediate throw event: the token continues at the catching
+    /// link event of the same name in the same process level.
+    LinkThrow {
+        target: ElementIdx,
+    },
+}
+
+/// A catching event definition, compiled.
+#[derive(Debug, Clone)]
+pub enum Trigger {
+    Timer(TimerSpec),
+    /// `key`: the correlation key expression (Camunda 8 `zeebe:subscription
+    /// correlationKey`); without it any message of the name correlates.
+    Message {
+        name: String,
+        key: Option<Expr>,
+    },
+    Signal {
+        name: String,
+    },
+    Conditional {
+        condition: Expr,
+    },
+    /// `None` catches every error.
+    Error {
+        code: Option<String>,
+    },
+    /// `None` catches every escalation.
+    Escalation {
+        code: Option<String>,
+    },
+}
+
+/// A throwing event definition, compiled.
+#[derive(Debug, Clone)]
+pub enum Throw {
+    /// Published by the engine after the command; `key` is the receiving
+    /// message's correlation key expression, evaluated with the thrower's
+    /// variables.
+    Message {
+        name: String,
+        key: Option<Expr>,
+    },
+    Signal {
+        name: String,
+    },
+    Error {
+        code: String,
+    },
+    Escalation {
+        code: String,
     },
 }
 
@@ -195,9 +294,10 @@ impl ElementKind {
         matches!(
             self,
             ElementKind::UserTask
-                | ElementKind::ReceiveTask
+                | ElementKind::ReceiveTask { .. }
                 | ElementKind::Job { .. }
-                | ElementKind::TimerCatch { .. }
+                | ElementKind::Catch { .. }
+                | ElementKind::EventGateway
         )
     }
 }
@@ -298,10 +398,25 @@ pub fn compile(
         });
     }
     let mut out = Vec::new();
+    let message_flows: HashMap<String, String> = defs
+        .root_elements
+        .iter()
+        .filter_map(|r| match r {
+            bpmn_models::RootElement::Collaboration(c) => Some(c),
+            _ => None,
+        })
+        .flat_map(|c| c.message_flows.iter())
+        .map(|f| (f.source_ref.clone(), f.target_ref.clone()))
+        .collect();
     if problems.is_empty() {
         for p in executable {
             let mut c = Compiler {
                 scripts,
+                defs,
+                message_flows: &message_flows,
+                link_throws: Vec::new(),
+                instantiating: Vec::new(),
+                link_catches: HashMap::new(),
                 problems: &mut problems,
                 elements: Vec::new(),
                 flows: Vec::new(),
@@ -311,7 +426,9 @@ pub fn compile(
             };
             c.scope(None, &p.flow_elements);
             c.link_flows();
+            c.resolve_links();
             c.precompute_inclusive();
+            let starts = c.starts();
             let Compiler {
                 elements,
                 flows,
@@ -319,15 +436,12 @@ pub fn compile(
                 index,
                 ..
             } = c;
-            if scopes[0].start_events.is_empty() {
+            if scopes[0].start_events.is_empty() && starts.is_empty() {
                 problems.push(DeployProblem {
                     code: "ENG002",
                     element_id: Some(p.id.clone()),
                     span: p.base.span,
-                    message: format!(
-                        "process `{}`: expected a none start event, found none",
-                        p.id
-                    ),
+                    message: format!("process `{}`: expected a start event, found none", p.id),
                 });
             }
             out.push(Arc::new(CompiledProcess {
@@ -336,6 +450,7 @@ pub fn compile(
                 elements,
                 flows,
                 scopes,
+                starts,
                 index,
             }));
         }
@@ -349,6 +464,15 @@ pub fn compile(
 
 struct Compiler<'a> {
     scripts: &'a ScriptEngine,
+    defs: &'a Definitions,
+    /// Message flow source id → target id, over every collaboration.
+    message_flows: &'a HashMap<String, String>,
+    /// Link throw events waiting for their target: (throw, scope, link name).
+    link_throws: Vec<(ElementIdx, ScopeIdx, String)>,
+    /// Instantiating event-based gateways.
+    instantiating: Vec<ElementIdx>,
+    /// Catching link events by scope and link name.
+    link_catches: HashMap<(ScopeIdx, String), ElementIdx>,
     problems: &'a mut Vec<DeployProblem>,
     elements: Vec<Element>,
     flows: Vec<Flow>,
@@ -395,6 +519,7 @@ impl Compiler<'_> {
         self.scopes.push(ScopeDef {
             owner,
             start_events: Vec::new(),
+            event_starts: Vec::new(),
         });
         let mut pending = Vec::new();
         let mut boundaries = Vec::new();
@@ -479,45 +604,7 @@ impl Compiler<'_> {
 
     fn node(&mut self, scope: ScopeIdx, n: &FlowNode) {
         match &n.kind {
-            FlowNodeKind::Event(e) => {
-                let kind = match (&e.kind, e.event_definitions.as_slice()) {
-                    (EventKind::Start { .. }, []) => Some(ElementKind::StartEvent),
-                    (EventKind::End, []) => Some(ElementKind::EndEvent),
-                    (EventKind::End, [d]) if matches!(d.kind, EventDefinitionKind::Terminate) => {
-                        Some(ElementKind::TerminateEndEvent)
-                    }
-                    (EventKind::IntermediateThrow, []) => Some(ElementKind::PassThrough),
-                    (
-                        EventKind::IntermediateCatch,
-                        [
-                            bpmn_models::EventDefinition {
-                                kind: EventDefinitionKind::Timer(t),
-                                ..
-                            },
-                        ],
-                    ) => self
-                        .timer(n, t)
-                        .map(|timer| ElementKind::TimerCatch { timer }),
-                    (kind, defs) => {
-                        let what = match defs.first() {
-                            Some(d) => {
-                                format!("{} with a {}", kind.element_name(), d.kind.element_name())
-                            }
-                            None => kind.element_name().to_string(),
-                        };
-                        self.unsupported(n, &what);
-                        None
-                    }
-                };
-                if let Some(kind) = kind {
-                    let start = matches!(kind, ElementKind::StartEvent);
-                    let idx = self.push(scope, n, kind);
-                    if start {
-                        self.scopes[scope.0 as usize].start_events.push(idx);
-                    }
-                    self.mappings(idx, n);
-                }
-            }
+            FlowNodeKind::Event(e) => self.event(scope, n, e),
             FlowNodeKind::Gateway(g) => {
                 let kind = match &g.kind {
                     GatewayKind::Exclusive { .. } => Some(ElementKind::ExclusiveGateway),
@@ -525,9 +612,20 @@ impl Compiler<'_> {
                     GatewayKind::Inclusive { .. } => Some(ElementKind::InclusiveGateway {
                         upstream: Vec::new(),
                     }),
-                    GatewayKind::EventBased { .. } => {
-                        self.unsupported(n, "event-based gateway");
-                        None
+                    GatewayKind::EventBased {
+                        instantiate,
+                        event_gateway_type,
+                    } => {
+                        if event_gateway_type.as_deref() == Some("Parallel") {
+                            self.unsupported(n, "parallel event-based gateway");
+                            None
+                        } else {
+                            if *instantiate {
+                                let idx = ElementIdx(self.elements.len() as u32);
+                                self.instantiating.push(idx);
+                            }
+                            Some(ElementKind::EventGateway)
+                        }
                     }
                     GatewayKind::Complex { .. } => {
                         self.unsupported(n, "complex gateway");
@@ -542,8 +640,8 @@ impl Compiler<'_> {
         }
     }
 
-    /// A boundary event: only a timer on an activity of the same scope that
-    /// the engine runs; the activity lists it in [`Element::boundaries`].
+    /// A boundary event on an activity of the same scope that the engine
+    /// runs; the activity lists it in [`Element::boundaries`].
     fn boundary(&mut self, scope: ScopeIdx, n: &FlowNode, siblings: &[FlowElement]) {
         let FlowNodeKind::Event(e) = &n.kind else {
             return;
@@ -555,21 +653,8 @@ impl Compiler<'_> {
         else {
             return;
         };
-        let t = match e.event_definitions.as_slice() {
-            [
-                bpmn_models::EventDefinition {
-                    kind: EventDefinitionKind::Timer(t),
-                    ..
-                },
-            ] => t,
-            defs => {
-                let what = match defs.first() {
-                    Some(d) => format!("boundaryEvent with a {}", d.kind.element_name()),
-                    None => "boundaryEvent without an event definition".to_string(),
-                };
-                self.unsupported(n, &what);
-                return;
-            }
+        let Some(triggers) = self.triggers(n, e, Position::Boundary) else {
+            return;
         };
         let is_activity = siblings.iter().any(|fe| {
             matches!(fe, FlowElement::FlowNode(a) if a.id == *attached_to_ref && matches!(a.kind, FlowNodeKind::Activity(_)))
@@ -594,20 +679,432 @@ impl Compiler<'_> {
             );
             return;
         };
-        let Some(timer) = self.timer(n, t) else {
+        let interrupting_only = triggers.iter().any(|t| matches!(t, Trigger::Error { .. }));
+        if interrupting_only && !*cancel_activity {
+            self.problem(
+                "ENG015",
+                n,
+                format!(
+                    "error boundary event `{}`: expected cancelActivity=\"true\" (an error always interrupts), found \"false\"",
+                    n.id
+                ),
+            );
             return;
-        };
+        }
         let idx = self.push(
             scope,
             n,
-            ElementKind::TimerBoundary {
-                timer,
+            ElementKind::Boundary {
+                triggers,
                 attached_to,
                 cancel_activity: *cancel_activity,
+                parallel: e.parallel_multiple,
             },
         );
         self.mappings(idx, n);
         self.elements[attached_to.0 as usize].boundaries.push(idx);
+    }
+
+    /// A start, end, intermediate catch or intermediate throw event.
+    fn event(&mut self, scope: ScopeIdx, n: &FlowNode, e: &bpmn_models::Event) {
+        if !e.event_definition_refs.is_empty() {
+            self.unsupported(n, "event with eventDefinitionRef");
+            return;
+        }
+        let defs = e.event_definitions.as_slice();
+        let kind = match &e.kind {
+            EventKind::Start { is_interrupting } => {
+                if defs.is_empty() {
+                    Some(ElementKind::StartEvent)
+                } else {
+                    let owner = self.scopes[scope.0 as usize].owner;
+                    let position = match owner.map(|o| &self.elements[o.0 as usize].kind) {
+                        None => Position::ProcessStart,
+                        Some(ElementKind::EventSubProcess { .. }) => Position::EventSubStart,
+                        Some(_) => {
+                            self.problem(
+                                "ENG015",
+                                n,
+                                format!(
+                                    "start event `{}` of an embedded sub-process: expected a none start event, found a {}",
+                                    n.id,
+                                    defs[0].kind.element_name()
+                                ),
+                            );
+                            return;
+                        }
+                    };
+                    self.triggers(n, e, position)
+                        .map(|triggers| ElementKind::EventStart {
+                            triggers,
+                            interrupting: *is_interrupting,
+                        })
+                }
+            }
+            EventKind::End => match defs {
+                [] => Some(ElementKind::EndEvent),
+                [d] if matches!(d.kind, EventDefinitionKind::Terminate) => {
+                    Some(ElementKind::TerminateEndEvent)
+                }
+                _ => self.throw_kind(n, e),
+            },
+            EventKind::IntermediateThrow => match defs {
+                [] => Some(ElementKind::PassThrough),
+                [
+                    bpmn_models::EventDefinition {
+                        kind: EventDefinitionKind::Link { name, .. },
+                        ..
+                    },
+                ] => {
+                    let idx = ElementIdx(self.elements.len() as u32);
+                    self.link_throws
+                        .push((idx, scope, name.clone().unwrap_or_default()));
+                    // Resolved to a LinkThrow once every catch is known.
+                    Some(ElementKind::PassThrough)
+                }
+                _ => self.throw_kind(n, e),
+            },
+            EventKind::IntermediateCatch => match defs {
+                [
+                    bpmn_models::EventDefinition {
+                        kind: EventDefinitionKind::Link { name, .. },
+                        ..
+                    },
+                ] => {
+                    let idx = ElementIdx(self.elements.len() as u32);
+                    let name = name.clone().unwrap_or_default();
+                    if self
+                        .link_catches
+                        .insert((scope, name.clone()), idx)
+                        .is_some()
+                    {
+                        self.problem(
+                            "ENG016",
+                            n,
+                            format!(
+                                "link catch event `{}`: expected one catching link named `{name}` per process level, found several",
+                                n.id
+                            ),
+                        );
+                    }
+                    Some(ElementKind::PassThrough)
+                }
+                _ => self
+                    .triggers(n, e, Position::Catch)
+                    .map(|triggers| ElementKind::Catch {
+                        triggers,
+                        parallel: e.parallel_multiple,
+                    }),
+            },
+            EventKind::Boundary { .. } => None,
+        };
+        if let Some(kind) = kind {
+            let start = matches!(kind, ElementKind::StartEvent);
+            let idx = self.push(scope, n, kind);
+            if start {
+                self.scopes[scope.0 as usize].start_events.push(idx);
+            }
+            self.mappings(idx, n);
+        }
+    }
+
+    /// What a throw or end event with definitions does: a job when it names
+    /// one (Camunda 8 message throw events are served by job workers; a
+    /// Camunda 7 one by its delegate), otherwise it throws.
+    fn throw_kind(&mut self, n: &FlowNode, e: &bpmn_models::Event) -> Option<ElementKind> {
+        if let [
+            bpmn_models::EventDefinition {
+                kind: EventDefinitionKind::Message { .. },
+                ..
+            },
+        ] = e.event_definitions.as_slice()
+        {
+            let (Ok(c7), Ok(c8)) = (camunda::camunda(&n.base), zeebe::zeebe(&n.base)) else {
+                return None;
+            };
+            match self.job(n, &c7, &c8) {
+                Err(()) => return None,
+                Ok(Some(kind)) => return Some(kind),
+                Ok(None) => {}
+            }
+        }
+        let mut throws = Vec::new();
+        for d in &e.event_definitions {
+            let t = match &d.kind {
+                EventDefinitionKind::Message { message_ref, .. } => {
+                    self.message_throw(n, message_ref.as_deref())?
+                }
+                EventDefinitionKind::Signal { signal_ref } => Throw::Signal {
+                    name: self.signal_name(n, signal_ref.as_deref())?,
+                },
+                EventDefinitionKind::Error { error_ref } => {
+                    let code = error_ref.as_deref().and_then(|r| self.error_code(r));
+                    let Some(code) = code else {
+                        self.problem(
+                            "ENG015",
+                            n,
+                            format!(
+                                "error event `{}`: expected an errorRef naming an error, found {}",
+                                n.id,
+                                error_ref
+                                    .as_deref()
+                                    .map_or("none".to_string(), |r| format!("`{r}`"))
+                            ),
+                        );
+                        return None;
+                    };
+                    Throw::Error { code }
+                }
+                EventDefinitionKind::Escalation { escalation_ref } => {
+                    let code = escalation_ref
+                        .as_deref()
+                        .and_then(|r| self.escalation_code(r));
+                    let Some(code) = code else {
+                        self.problem(
+                            "ENG015",
+                            n,
+                            format!(
+                                "escalation event `{}`: expected an escalationRef naming an escalation, found {}",
+                                n.id,
+                                escalation_ref.as_deref().map_or("none".to_string(), |r| format!("`{r}`"))
+                            ),
+                        );
+                        return None;
+                    };
+                    Throw::Escalation { code }
+                }
+                other => {
+                    let kind = if matches!(e.kind, EventKind::End) {
+                        "endEvent"
+                    } else {
+                        "intermediateThrowEvent"
+                    };
+                    self.unsupported(n, &format!("{kind} with a {}", other.element_name()));
+                    return None;
+                }
+            };
+            throws.push(t);
+        }
+        Some(ElementKind::Throw { throws })
+    }
+
+    /// The catching definitions of an event at `position`.
+    fn triggers(
+        &mut self,
+        n: &FlowNode,
+        e: &bpmn_models::Event,
+        position: Position,
+    ) -> Option<Vec<Trigger>> {
+        let what = |d: &bpmn_models::EventDefinition| {
+            format!("{} with a {}", e.kind.element_name(), d.kind.element_name())
+        };
+        if e.event_definitions.is_empty() {
+            self.unsupported(
+                n,
+                &format!("{} without an event definition", e.kind.element_name()),
+            );
+            return None;
+        }
+        let mut out = Vec::new();
+        for d in &e.event_definitions {
+            let allowed = match (&d.kind, position) {
+                (EventDefinitionKind::Timer(_), _)
+                | (EventDefinitionKind::Message { .. }, _)
+                | (EventDefinitionKind::Signal { .. }, _) => true,
+                (EventDefinitionKind::Conditional { .. }, p) => p != Position::ProcessStart,
+                (
+                    EventDefinitionKind::Error { .. } | EventDefinitionKind::Escalation { .. },
+                    Position::EventSubStart | Position::Boundary,
+                ) => true,
+                _ => false,
+            };
+            if !allowed {
+                self.unsupported(n, &what(d));
+                return None;
+            }
+            let t = match &d.kind {
+                EventDefinitionKind::Timer(t) => Trigger::Timer(self.timer(n, t)?),
+                EventDefinitionKind::Message { message_ref, .. } => {
+                    let Some(m) = message_ref else {
+                        self.problem(
+                            "ENG015",
+                            n,
+                            format!(
+                                "message event `{}`: expected a messageRef, found none",
+                                n.id
+                            ),
+                        );
+                        return None;
+                    };
+                    let (name, key) = self.message(n, m)?;
+                    Trigger::Message { name, key }
+                }
+                EventDefinitionKind::Signal { signal_ref } => Trigger::Signal {
+                    name: self.signal_name(n, signal_ref.as_deref())?,
+                },
+                EventDefinitionKind::Conditional { condition } => {
+                    let Some(c) = condition.as_ref().filter(|c| !c.body.trim().is_empty()) else {
+                        self.problem(
+                            "ENG015",
+                            n,
+                            format!(
+                                "conditional event `{}`: expected a condition, found none",
+                                n.id
+                            ),
+                        );
+                        return None;
+                    };
+                    Trigger::Conditional {
+                        condition: self.expr(n, c.language.as_deref(), &c.body)?,
+                    }
+                }
+                EventDefinitionKind::Error { error_ref } => Trigger::Error {
+                    code: error_ref.as_deref().and_then(|r| self.error_code(r)),
+                },
+                EventDefinitionKind::Escalation { escalation_ref } => Trigger::Escalation {
+                    code: escalation_ref
+                        .as_deref()
+                        .and_then(|r| self.escalation_code(r)),
+                },
+                _ => {
+                    self.unsupported(n, &what(d));
+                    return None;
+                }
+            };
+            out.push(t);
+        }
+        Some(out)
+    }
+
+    /// The name and correlation key expression of the message `id` refers to.
+    fn message(&mut self, n: &FlowNode, id: &str) -> Option<(String, Option<Expr>)> {
+        let Some(bpmn_models::RootElement::Message(m)) = self.defs.root_element(id) else {
+            self.problem(
+                "ENG015",
+                n,
+                format!(
+                    "`{}`: expected messageRef to name a message, found `{id}`",
+                    n.id
+                ),
+            );
+            return None;
+        };
+        let name = m.name.clone().unwrap_or_else(|| m.id.clone());
+        let key = match zeebe::zeebe(&m.base) {
+            Ok(z) => z.subscription.and_then(|s| s.correlation_key),
+            Err(e) => {
+                self.problem("BPMN031", n, e.message);
+                return None;
+            }
+        };
+        let key = match key.filter(|k| !k.trim().is_empty()) {
+            Some(k) => Some(self.expr(n, None, &k)?),
+            None => None,
+        };
+        Some((name, key))
+    }
+
+    /// A message thrown by `n`: its own messageRef, or the message of the
+    /// element its message flow leads to.
+    fn message_throw(&mut self, n: &FlowNode, message_ref: Option<&str>) -> Option<Throw> {
+        let target_ref = self
+            .message_flows
+            .get(&n.id)
+            .and_then(|t| find_node(self.defs, t))
+            .and_then(node_message_ref);
+        let Some(m) = message_ref.or(target_ref.as_deref()) else {
+            self.problem(
+                "ENG017",
+                n,
+                format!(
+                    "`{}` throws a message: expected a messageRef, a message flow to an element that names one, or a job implementation, found none",
+                    n.id
+                ),
+            );
+            return None;
+        };
+        let m = m.to_string();
+        let (name, key) = self.message(n, &m)?;
+        Some(Throw::Message { name, key })
+    }
+
+    fn signal_name(&mut self, n: &FlowNode, signal_ref: Option<&str>) -> Option<String> {
+        match signal_ref.and_then(|r| self.defs.root_element(r)) {
+            Some(bpmn_models::RootElement::Signal(s)) => {
+                Some(s.name.clone().unwrap_or_else(|| s.id.clone()))
+            }
+            _ => {
+                self.problem(
+                    "ENG015",
+                    n,
+                    format!(
+                        "signal event `{}`: expected a signalRef naming a signal, found {}",
+                        n.id,
+                        signal_ref.map_or("none".to_string(), |r| format!("`{r}`"))
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// The error code of error `id`; `None` when it has none (or there is
+    /// no such error: validation reports that).
+    fn error_code(&self, id: &str) -> Option<String> {
+        match self.defs.root_element(id) {
+            Some(bpmn_models::RootElement::Error(e)) => e.error_code.clone(),
+            _ => None,
+        }
+    }
+
+    fn escalation_code(&self, id: &str) -> Option<String> {
+        match self.defs.root_element(id) {
+            Some(bpmn_models::RootElement::Escalation(e)) => e.escalation_code.clone(),
+            _ => None,
+        }
+    }
+
+    /// Points each link throw event at its catching link event.
+    fn resolve_links(&mut self) {
+        for (throw, scope, name) in std::mem::take(&mut self.link_throws) {
+            match self.link_catches.get(&(scope, name.clone())) {
+                Some(&target) => {
+                    self.elements[throw.0 as usize].kind = ElementKind::LinkThrow { target };
+                }
+                None => {
+                    let e = &self.elements[throw.0 as usize];
+                    self.problems.push(DeployProblem {
+                        code: "ENG016",
+                        element_id: Some(e.id.clone()),
+                        span: e.span,
+                        message: format!(
+                            "link throw event `{}`: expected a catching link event named `{name}` in the same process level, found none",
+                            e.id
+                        ),
+                    });
+                }
+            }
+        }
+    }
+
+    /// The process's event starts: start events with definitions at
+    /// process level, and the targets of instantiating event gateways.
+    fn starts(&self) -> Vec<ElementIdx> {
+        let mut out: Vec<ElementIdx> = self
+            .elements
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| {
+                e.scope == ScopeIdx(0) && matches!(e.kind, ElementKind::EventStart { .. })
+            })
+            .map(|(i, _)| ElementIdx(i as u32))
+            .collect();
+        for g in &self.instantiating {
+            for f in &self.elements[g.0 as usize].outgoing {
+                out.push(self.flows[f.0 as usize].target);
+            }
+        }
+        out
     }
 
     /// Compiles a timer body: a literal is scheduled now (an invalid or
@@ -690,7 +1187,16 @@ impl Compiler<'_> {
         let kind = match &a.kind {
             ActivityKind::Task | ActivityKind::ManualTask => ElementKind::PassThrough,
             ActivityKind::UserTask { .. } => ElementKind::UserTask,
-            ActivityKind::ReceiveTask { .. } => ElementKind::ReceiveTask,
+            ActivityKind::ReceiveTask { message_ref, .. } => {
+                let message = match message_ref {
+                    Some(m) => match self.message(n, m) {
+                        Some((name, key)) => Some(Trigger::Message { name, key }),
+                        None => return,
+                    },
+                    None => None,
+                };
+                ElementKind::ReceiveTask { message }
+            }
             ActivityKind::ScriptTask {
                 script_format,
                 script,
@@ -743,58 +1249,63 @@ impl Compiler<'_> {
             ActivityKind::ServiceTask { .. }
             | ActivityKind::SendTask { .. }
             | ActivityKind::BusinessRuleTask { .. } => {
-                let job_type = if let Some(td) = &c8.task_definition {
-                    Some(td.job_type.clone())
-                } else if c7.task_type.as_deref() == Some("external") {
-                    c7.topic.clone()
-                } else {
-                    c7.class.clone().or(c7.delegate_expression.clone())
+                let send_message = match &a.kind {
+                    ActivityKind::SendTask { message_ref, .. } => Some(message_ref),
+                    _ => None,
                 };
-                let retries = c8
-                    .task_definition
-                    .as_ref()
-                    .and_then(|t| t.retries.as_deref())
-                    .and_then(|r| r.trim().parse::<u32>().ok())
-                    .or_else(|| {
-                        c7.failed_job_retry_time_cycle
-                            .as_deref()
-                            .and_then(retries_from_cycle)
-                    })
-                    .unwrap_or(3);
-                match (job_type, &c7.expression) {
-                    (Some(t), _) => {
-                        let job_type = if t.trim_start().starts_with('=') {
-                            match self.expr(n, None, &t) {
-                                Some(e) => JobType::Expression(e),
-                                None => return,
-                            }
-                        } else {
-                            JobType::Fixed(t)
-                        };
-                        ElementKind::Job { job_type, retries }
-                    }
-                    (None, Some(x)) => match self.expr(n, None, x) {
-                        Some(expr) => ElementKind::ExpressionTask {
-                            expr,
-                            result_variable: c7.result_variable.clone(),
+                match self.job(n, &c7, &c8) {
+                    Err(()) => return,
+                    Ok(Some(kind)) => kind,
+                    Ok(None) => match send_message {
+                        Some(message_ref) => match self.message_throw(n, message_ref.as_deref()) {
+                            Some(t) => ElementKind::Throw { throws: vec![t] },
+                            None => return,
                         },
-                        None => return,
+                        None => {
+                            self.problem(
+                                "ENG012",
+                                n,
+                                format!(
+                                    "`{}` has no implementation: expected zeebe:taskDefinition type, camunda:type=\"external\" with camunda:topic, camunda:class, camunda:delegateExpression or camunda:expression, found none",
+                                    n.id
+                                ),
+                            );
+                            return;
+                        }
                     },
-                    (None, None) => {
-                        self.problem(
-                            "ENG012",
-                            n,
-                            format!(
-                                "`{}` has no implementation: expected zeebe:taskDefinition type, camunda:type=\"external\" with camunda:topic, camunda:class, camunda:delegateExpression or camunda:expression, found none",
-                                n.id
-                            ),
-                        );
-                        return;
-                    }
                 }
             }
             ActivityKind::SubProcess(sp) if sp.triggered_by_event => {
-                self.unsupported(n, "event sub-process");
+                // The scope it opens is the next one: known before its
+                // start event is compiled, which asks.
+                let next = ScopeIdx(self.scopes.len() as u32);
+                let idx = self.push(scope, n, ElementKind::EventSubProcess { scope: next });
+                self.mappings(idx, n);
+                let inner = self.scope(Some(idx), &sp.flow_elements);
+                let starts: Vec<ElementIdx> = self
+                    .elements
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| {
+                        e.scope == inner && matches!(e.kind, ElementKind::EventStart { .. })
+                    })
+                    .map(|(i, _)| ElementIdx(i as u32))
+                    .collect();
+                match starts[..] {
+                    [start] if self.scopes[inner.0 as usize].start_events.is_empty() => {
+                        self.scopes[scope.0 as usize].event_starts.push(start);
+                    }
+                    _ => self.problem(
+                        "ENG003",
+                        n,
+                        format!(
+                            "event sub-process `{}`: expected exactly one start event with an event definition and no none start event, found {} and {}",
+                            n.id,
+                            starts.len(),
+                            self.scopes[inner.0 as usize].start_events.len()
+                        ),
+                    ),
+                }
                 return;
             }
             ActivityKind::SubProcess(sp) => {
@@ -830,6 +1341,53 @@ impl Compiler<'_> {
         };
         let idx = self.push(scope, n, kind);
         self.mappings(idx, n);
+    }
+
+    /// The job (or JUEL expression) that implements a task or a throwing
+    /// event: `Ok(None)` when it names no implementation, `Err` when a
+    /// problem was reported.
+    fn job(
+        &mut self,
+        n: &FlowNode,
+        c7: &camunda::Camunda7,
+        c8: &zeebe::Zeebe,
+    ) -> Result<Option<ElementKind>, ()> {
+        let job_type = if let Some(td) = &c8.task_definition {
+            Some(td.job_type.clone())
+        } else if c7.task_type.as_deref() == Some("external") {
+            c7.topic.clone()
+        } else {
+            c7.class.clone().or(c7.delegate_expression.clone())
+        };
+        let retries = c8
+            .task_definition
+            .as_ref()
+            .and_then(|t| t.retries.as_deref())
+            .and_then(|r| r.trim().parse::<u32>().ok())
+            .or_else(|| {
+                c7.failed_job_retry_time_cycle
+                    .as_deref()
+                    .and_then(retries_from_cycle)
+            })
+            .unwrap_or(3);
+        match (job_type, &c7.expression) {
+            (Some(t), _) => {
+                let job_type = if t.trim_start().starts_with('=') {
+                    JobType::Expression(self.expr(n, None, &t).ok_or(())?)
+                } else {
+                    JobType::Fixed(t)
+                };
+                Ok(Some(ElementKind::Job { job_type, retries }))
+            }
+            (None, Some(x)) => {
+                let expr = self.expr(n, None, x).ok_or(())?;
+                Ok(Some(ElementKind::ExpressionTask {
+                    expr,
+                    result_variable: c7.result_variable.clone(),
+                }))
+            }
+            (None, None) => Ok(None),
+        }
     }
 
     /// Input/output mappings of both dialects.
@@ -993,7 +1551,7 @@ impl Compiler<'_> {
         }
         // A boundary event is started by its activity, never by a flow.
         for e in &self.elements {
-            if matches!(e.kind, ElementKind::TimerBoundary { .. }) && !e.incoming.is_empty() {
+            if matches!(e.kind, ElementKind::Boundary { .. }) && !e.incoming.is_empty() {
                 self.problems.push(DeployProblem {
                     code: "ENG014",
                     element_id: Some(e.id.clone()),
@@ -1043,4 +1601,50 @@ impl Compiler<'_> {
 fn retries_from_cycle(cycle: &str) -> Option<u32> {
     let rest = cycle.trim().strip_prefix('R')?;
     rest.split('/').next()?.parse().ok()
+}
+
+/// Where a catching event definition stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Position {
+    ProcessStart,
+    EventSubStart,
+    Catch,
+    Boundary,
+}
+
+/// A flow node of any process of the file, by id.
+fn find_node<'d>(defs: &'d Definitions, id: &str) -> Option<&'d FlowNode> {
+    fn walk<'d>(elements: &'d [FlowElement], id: &str) -> Option<&'d FlowNode> {
+        for fe in elements {
+            if let FlowElement::FlowNode(n) = fe {
+                if n.id == id {
+                    return Some(n);
+                }
+                if let FlowNodeKind::Activity(a) = &n.kind
+                    && let Some(sp) = a.kind.sub_process()
+                    && let Some(found) = walk(&sp.flow_elements, id)
+                {
+                    return Some(found);
+                }
+            }
+        }
+        None
+    }
+    defs.processes().find_map(|p| walk(&p.flow_elements, id))
+}
+
+/// The messageRef of a catching element: a message event definition's or a
+/// receive task's.
+fn node_message_ref(n: &FlowNode) -> Option<String> {
+    match &n.kind {
+        FlowNodeKind::Event(e) => e.event_definitions.iter().find_map(|d| match &d.kind {
+            EventDefinitionKind::Message { message_ref, .. } => message_ref.clone(),
+            _ => None,
+        }),
+        FlowNodeKind::Activity(a) => match &a.kind {
+            ActivityKind::ReceiveTask { message_ref, .. } => message_ref.clone(),
+            _ => None,
+        },
+        FlowNodeKind::Gateway(_) => None,
+    }
 }

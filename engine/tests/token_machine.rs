@@ -1119,11 +1119,11 @@ fn deploy_problem(body: &str, extra: &str) -> (String, String) {
 }
 
 #[test]
-fn boundary_events_other_than_timers_and_flows_into_one_are_refused() {
-    let (code, message) = deploy_problem(r#"<bpmn:messageEventDefinition messageRef="M"/>"#, "");
+fn unsupported_boundary_events_and_flows_into_one_are_refused() {
+    let (code, message) = deploy_problem(r#"<bpmn:compensateEventDefinition/>"#, "");
     assert_eq!(code, "ENG010", "{message}");
     assert!(
-        message.contains("boundaryEvent with a messageEventDefinition"),
+        message.contains("boundaryEvent with a compensateEventDefinition"),
         "{message}"
     );
 

@@ -1,4 +1,12 @@
-//! Embedded sub-processes and scope completion (BPMN 2.0.2 §10.3.5, §13.3.4).
+//! Embedded sub-processes, event sub-processes and scope completion (BPMN
+//! 2.0.2 §10.3.5, §13.3.4).
+//!
+//! An event sub-process is entered by the trigger of its start event
+//! ([`super::triggers::start_event_sub`]), never by a flow: its token stands
+//! in the enclosing scope while its own scope runs, and completing it
+//! consumes that token (it has no outgoing flows), so the enclosing scope
+//! waits for it. Opening a scope instance opens the starts of the event
+//! sub-processes directly in it.
 //!
 //! Entering a sub-process opens a scope instance whose variables are its
 //! own (input mappings are written there) and starts a token at its none
@@ -8,8 +16,10 @@
 //! while variables that already existed outside were updated in place by
 //! propagation. The process scope completing completes the instance.
 
-use super::{Event, Processor, ScopeId, TokenId, TokenState};
-use crate::compile::ScopeIdx;
+use serde_json::{Map, Value};
+
+use super::{Event, Processor, ScopeId, TokenId, TokenState, triggers};
+use crate::compile::{ElementIdx, ScopeIdx};
 
 pub(crate) fn enter(p: &mut Processor<'_, '_>, token: TokenId, def: ScopeIdx) {
     let Some(t) = p.state.tokens.get(&token) else {
@@ -34,6 +44,7 @@ pub(crate) fn enter(p: &mut Processor<'_, '_>, token: TokenId, def: ScopeIdx) {
         token,
         state: TokenState::InScope(scope),
     });
+    triggers::open_event_subs(p, scope);
     let Some(&start) = p.ctx.process.scope(def).start_events.first() else {
         return;
     };
@@ -43,6 +54,49 @@ pub(crate) fn enter(p: &mut Processor<'_, '_>, token: TokenId, def: ScopeIdx) {
         element: start,
         scope,
     });
+    p.schedule_activate(inner);
+}
+
+/// Enters an event sub-process: `token` stands on it, its scope opens with
+/// a token at the start event that was triggered, which carries the
+/// trigger's variables.
+pub(crate) fn enter_at(
+    p: &mut Processor<'_, '_>,
+    token: TokenId,
+    def: ScopeIdx,
+    start: ElementIdx,
+    variables: Map<String, Value>,
+) {
+    let Some(t) = p.state.tokens.get(&token) else {
+        return;
+    };
+    let parent = t.scope;
+    let scope = p.new_id();
+    p.emit(Event::ScopeOpened {
+        scope,
+        parent: Some(parent),
+        def: Some(def),
+        owner: Some(token),
+    });
+    p.emit(Event::TokenLocalScope {
+        token,
+        scope: Some(scope),
+    });
+    if !p.apply_inputs_into(token, scope) {
+        return;
+    }
+    p.emit(Event::TokenStateChanged {
+        token,
+        state: TokenState::InScope(scope),
+    });
+    triggers::open_event_subs(p, scope);
+    let inner = p.new_id();
+    p.emit(Event::TokenCreated {
+        token: inner,
+        element: start,
+        scope,
+    });
+    p.set_result_variables(inner, variables.into_iter().collect());
     p.schedule_activate(inner);
 }
 

@@ -1,46 +1,49 @@
-//! Start, end, intermediate timer catch and timer boundary events (BPMN
-//! 2.0.2 §10.5.2, §10.5.3 boundary events, §10.5.5 timer events).
+//! Start, end, intermediate catch and throw events, link events (BPMN
+//! 2.0.2 §10.5.2 start, §10.5.3 end, §10.5.4 intermediate, §10.5.5 event
+//! definitions).
 //!
-//! This module covers the none start event, the none end event, the
-//! terminate end event and the intermediate timer catch event. A none end event consumes its token; the scope ends
-//! when its last token is gone (§10.5.3 "implicit end"). A terminate end
-//! event ends its whole scope at once: every token, job and incident inside
+//! A none start event completes at once; so does a start event with
+//! definitions once a trigger placed a token on it (the instance or event
+//! sub-process was started by its message, signal, timer or condition). A
+//! none end event consumes its token; the scope ends when its last token is
+//! gone (§10.5.3 "implicit end"). A terminate end event ends its whole
+//! scope at once: every token, job, timer, subscription and incident inside
 //! it (nested scopes included) is removed and the scope completes normally
 //! (§10.5.4; Camunda does the same, the instance counts as completed).
-
 //!
-//! A timer catch event computes its due time when the token arrives, from
-//! the command's `now` ([`crate::schedule::Schedule::first_due`]), and waits
-//! in [`super::TokenState::Timer`] until a `FireTimer` command at or after
-//! that time completes it. Deviations: local times without an offset are
-//! read as UTC (the core has no time zone; offset 0); a `timeCycle` on a
-//! catch event fires once, at its first occurrence (Camunda 8 allows only
-//! dates and durations there); an expression that does not evaluate to a
-//! text the timer parses, or a timer that never fires, raises an incident.
+//! An intermediate catch event waits in [`super::TokenState::Event`] for
+//! its triggers, opened by [`super::triggers`]: the first to fire wins and
+//! the others are closed; with `parallelMultiple` every one must fire.
+//! A lone timer definition keeps the older form: the token waits in
+//! [`super::TokenState::Timer`] until a `FireTimer` command at or after its
+//! due time. Timers are computed from the command's `now`
+//! ([`crate::schedule::Schedule::first_due`]). Deviations: local times
+//! without an offset are read as UTC (the core has no time zone); a
+//! `timeCycle` on a catch event fires once, at its first occurrence
+//! (Camunda 8 allows only dates and durations there); an expression that
+//! does not evaluate to a text the timer parses, or a timer that never
+//! fires, raises an incident.
 //!
-//! A timer boundary event (§10.5.3) is scheduled when its activity is
-//! activated (user or receive task, job, sub-process), one timer per boundary
-//! event bound to the activity's token, and cancelled when the activity
-//! completes or is removed. Firing an interrupting one (`cancelActivity`,
-//! the default) cancels the activity and everything inside it; a
-//! non-interrupting one leaves it running, and a `timeCycle` there fires
-//! again at each occurrence until exhausted. Either way a new token
-//! completes the boundary event and leaves by its outgoing flows (their
-//! output mappings apply). Deviations: an activity that completes within
-//! the command that activated it (script, pass-through) schedules no
-//! boundary timer, as none could fire before it ends; a cycle given by an
-//! expression is evaluated again at each firing, and one that then gives
-//! no timer ends the cycle; a sub-process's boundary timer expression sees
-//! the variables around the sub-process, not its input mappings.
+//! A throw or end event throws each of its definitions in order: a message
+//! or a signal is recorded in the log ([`super::Event::MessageSent`],
+//! [`super::Event::SignalSent`], with the variables of the event's input
+//! mappings as payload) and published by the engine after the command; an
+//! error or escalation is propagated to its catcher by
+//! [`super::propagation`] — an error nobody catches raises an incident at
+//! the throwing event, an escalation nobody catches is dropped (§10.5.4
+//! escalation: "does not affect the flow"). A link throw event moves its
+//! token to the catching link event of the same name (§10.5.4 link).
 
-use super::{Event, IncidentId, JobId, Processor, TimerId, TokenId};
-use crate::compile::{ElementKind, TimerSpec};
+use super::propagation::{self, Thrown};
+use super::triggers::{self, VarsAt};
+use super::{Event, Processor, TokenId, TokenState};
+use crate::compile::{ElementIdx, ElementKind, Throw, TimerSpec, Trigger};
 use crate::core::containers;
 use crate::schedule::Schedule;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// The engine core's UTC offset for timers: UTC.
-const TZ_OFFSET_MINUTES: i32 = 0;
+pub(crate) const TZ_OFFSET_MINUTES: i32 = 0;
 
 pub(crate) fn start(p: &mut Processor<'_, '_>, token: TokenId) {
     p.schedule_complete(token);
@@ -67,7 +70,7 @@ pub(crate) fn timer_catch(p: &mut Processor<'_, '_>, token: TokenId, spec: &Time
     let Some(element) = p.state.tokens.get(&token).map(|t| t.element) else {
         return;
     };
-    let due = match first_due(p, token, spec) {
+    let due = match first_due(p, VarsAt::Token(token), spec) {
         Ok((due, _)) => due,
         Err(msg) => {
             p.incident(token, false, msg);
@@ -84,16 +87,16 @@ pub(crate) fn timer_catch(p: &mut Processor<'_, '_>, token: TokenId, spec: &Time
 }
 
 /// The schedule of a timer body: a literal's, or the one an expression
-/// gives with the token's variables. `Err` is the incident message.
-fn schedule_of(
+/// gives with the variables at `at`. `Err` is the incident message.
+pub(crate) fn schedule_of(
     p: &Processor<'_, '_>,
-    token: TokenId,
+    at: VarsAt,
     spec: &TimerSpec,
 ) -> Result<Schedule, String> {
     match spec {
         TimerSpec::Static(s) => Ok(s.clone()),
         TimerSpec::Expression { kind, expr } => {
-            let text = match p.eval(token, expr) {
+            let text = match p.eval_at(at, expr) {
                 Ok(Value::String(s)) => s,
                 Ok(other) => {
                     return Err(format!(
@@ -108,12 +111,12 @@ fn schedule_of(
 }
 
 /// When a timer activated now is first due, with its schedule.
-fn first_due(
+pub(crate) fn first_due(
     p: &Processor<'_, '_>,
-    token: TokenId,
+    at: VarsAt,
     spec: &TimerSpec,
 ) -> Result<(i64, Schedule), String> {
-    let schedule = schedule_of(p, token, spec)?;
+    let schedule = schedule_of(p, at, spec)?;
     match schedule.first_due(p.ctx.now, TZ_OFFSET_MINUTES) {
         Ok(Some(due)) => Ok((due, schedule)),
         Ok(None) => Err("timer: expected a time at which the timer fires, found none (all occurrences lie in the past)".into()),
@@ -121,144 +124,138 @@ fn first_due(
     }
 }
 
-/// An activity with timer boundary events is activated (after its input
-/// mappings, before its work): one timer per boundary event, bound to the
-/// activity's token, for activities that wait (user and receive tasks,
-/// jobs, sub-processes). All due times are computed before any timer is
-/// set: one that gives no timer raises an incident at the activity and
-/// returns false (the activity does not start; resolving retries it).
-pub(crate) fn schedule_boundaries(p: &mut Processor<'_, '_>, token: TokenId) -> bool {
-    let Some(t) = p.state.tokens.get(&token) else {
-        return false;
-    };
-    let process = p.ctx.process;
-    let el = process.element(t.element);
-    let waits = matches!(
-        el.kind,
-        ElementKind::UserTask
-            | ElementKind::ReceiveTask
-            | ElementKind::Job { .. }
-            | ElementKind::SubProcess { .. }
-    );
-    if !waits
-        || p.state
-            .timers
-            .values()
-            .any(|x| x.boundary && x.token == token)
-    {
-        return true;
+/// An intermediate catch event: its triggers are opened and the token
+/// waits for them.
+pub(crate) fn catch(p: &mut Processor<'_, '_>, token: TokenId, triggers: &[Trigger]) {
+    if let [Trigger::Timer(spec)] = triggers {
+        timer_catch(p, token, spec);
+        return;
     }
-    let mut dues = Vec::with_capacity(el.boundaries.len());
-    for &b in &el.boundaries {
-        let ElementKind::TimerBoundary { timer: spec, .. } = &process.element(b).kind else {
-            continue;
-        };
-        match first_due(p, token, spec) {
-            Ok((due, _)) => dues.push((b, due)),
-            Err(msg) => {
-                let id = &process.element(b).id;
-                p.incident(token, false, format!("boundary event `{id}`: {msg}"));
-                return false;
+    wait_for(p, token, triggers);
+}
+
+/// A receive task: waits for its message, or without one for completion.
+pub(crate) fn receive(p: &mut Processor<'_, '_>, token: TokenId, message: Option<&Trigger>) {
+    match message {
+        Some(m) => wait_for(p, token, std::slice::from_ref(m)),
+        None => super::tasks::wait(p, token),
+    }
+}
+
+/// Opens `triggers` for the token at its element and parks it.
+fn wait_for(p: &mut Processor<'_, '_>, token: TokenId, triggers: &[Trigger]) {
+    let Some((element, scope)) = p.state.tokens.get(&token).map(|t| (t.element, t.scope)) else {
+        return;
+    };
+    match triggers::prepare(p, VarsAt::Token(token), triggers) {
+        Ok(prepared) => {
+            p.emit(Event::TokenStateChanged {
+                token,
+                state: TokenState::Event,
+            });
+            triggers::open(p, Some(token), scope, element, prepared);
+        }
+        Err(msg) => p.incident(token, false, msg),
+    }
+}
+
+/// A start event with definitions: the trigger already happened.
+pub(crate) fn event_start(p: &mut Processor<'_, '_>, token: TokenId) {
+    p.schedule_complete(token);
+}
+
+/// Throws every definition in order, then the token leaves (or, at an end
+/// event, is consumed) unless a catcher removed it or an incident stopped it.
+pub(crate) fn throw(p: &mut Processor<'_, '_>, token: TokenId, throws: &[Throw]) {
+    for t in throws {
+        let payload = local_variables(p, token);
+        match t {
+            Throw::Message { name, key } => {
+                let key = match key {
+                    None => None,
+                    Some(k) => match p.eval(token, k).and_then(|v| triggers::key_text(&v)) {
+                        Ok(k) => Some(k),
+                        Err(msg) => {
+                            p.incident(token, false, format!("correlation key: {msg}"));
+                            return;
+                        }
+                    },
+                };
+                p.emit(Event::MessageSent {
+                    name: name.clone(),
+                    key,
+                    variables: payload,
+                });
+            }
+            Throw::Signal { name } => p.emit(Event::SignalSent {
+                name: name.clone(),
+                variables: payload,
+            }),
+            Throw::Error { code } => {
+                let thrown = Thrown::Error {
+                    code: code.clone(),
+                    message: None,
+                };
+                if !propagation::propagate(p, token, false, &thrown, payload) {
+                    let id = p.element_id_of(token);
+                    p.incident(
+                        token,
+                        false,
+                        format!(
+                            "error `{code}` thrown at `{id}` was not caught: expected an error boundary event or error event sub-process that catches it, found none"
+                        ),
+                    );
+                    return;
+                }
+            }
+            Throw::Escalation { code } => {
+                let thrown = Thrown::Escalation { code: code.clone() };
+                propagation::propagate(p, token, false, &thrown, payload);
             }
         }
-    }
-    for (element, due) in dues {
-        let timer = p.new_id();
-        p.emit(Event::BoundaryTimerScheduled {
-            timer,
-            token,
-            element,
-            due,
-        });
-    }
-    true
-}
-
-/// The activity of `token` is done: its boundary timers are cancelled.
-pub(crate) fn cancel_boundaries(p: &mut Processor<'_, '_>, token: TokenId) {
-    let timers: Vec<TimerId> = p
-        .state
-        .timers
-        .iter()
-        .filter(|(_, t)| t.boundary && t.token == token)
-        .map(|(id, _)| *id)
-        .collect();
-    for timer in timers {
-        p.emit(Event::TimerCancelled { timer });
-    }
-}
-
-/// A due boundary timer fires. Interrupting: the activity is cancelled
-/// (its job, incidents, local scope and everything inside a sub-process,
-/// its other boundary timers). Non-interrupting: the activity goes on and a
-/// cycle is due again until exhausted. Either way a new token completes the
-/// boundary event and leaves by its outgoing flows.
-pub(crate) fn fire_boundary(p: &mut Processor<'_, '_>, timer: TimerId) {
-    let Some(t) = p.state.timers.get(&timer).cloned() else {
-        return;
-    };
-    let process = p.ctx.process;
-    let ElementKind::TimerBoundary {
-        timer: spec,
-        cancel_activity,
-        ..
-    } = &process.element(t.element).kind
-    else {
-        return;
-    };
-    let Some((scope, local)) = p.state.tokens.get(&t.token).map(|a| (a.scope, a.local)) else {
-        p.emit(Event::TimerCancelled { timer });
-        return;
-    };
-    if *cancel_activity {
-        p.emit(Event::TimerFired { timer });
-        cancel_boundaries(p, t.token);
-        let jobs: Vec<JobId> = p
-            .state
-            .jobs
-            .iter()
-            .filter(|(_, j)| j.token == t.token)
-            .map(|(id, _)| *id)
-            .collect();
-        for job in jobs {
-            p.emit(Event::JobRemoved { job });
-        }
-        let incidents: Vec<IncidentId> = p
-            .state
-            .incidents
-            .iter()
-            .filter(|(_, x)| x.token == t.token)
-            .map(|(id, _)| *id)
-            .collect();
-        for incident in incidents {
-            p.emit(Event::IncidentResolved { incident });
-        }
-        if let Some(l) = local {
-            containers::clear_scope(p, l);
-            p.emit(Event::TokenLocalScope {
-                token: t.token,
-                scope: None,
-            });
-            p.emit(Event::ScopeClosed { scope: l });
-        }
-        p.emit(Event::TokenRemoved { token: t.token });
-    } else {
-        // A cycle's schedule: the literal, or the expression evaluated
-        // again now (a failure ends the cycle with this firing).
-        let next = schedule_of(p, t.token, spec)
-            .ok()
-            .and_then(|s| s.next_due(t.due, t.fired + 1, TZ_OFFSET_MINUTES).ok())
-            .flatten();
-        match next {
-            Some(due) => p.emit(Event::TimerRescheduled { timer, due }),
-            None => p.emit(Event::TimerFired { timer }),
+        if p.state
+            .tokens
+            .get(&token)
+            .is_none_or(|t| t.state != TokenState::Active)
+        {
+            return;
         }
     }
-    let token = p.new_id();
-    p.emit(Event::TokenCreated {
-        token,
-        element: t.element,
-        scope,
-    });
     p.schedule_complete(token);
+}
+
+/// The variables of the token's local scope (its input mappings): the
+/// payload of what it throws.
+fn local_variables(p: &Processor<'_, '_>, token: TokenId) -> Map<String, Value> {
+    p.state
+        .tokens
+        .get(&token)
+        .and_then(|t| t.local)
+        .and_then(|l| p.state.scopes.get(&l))
+        .map(|s| s.variables.clone())
+        .unwrap_or_default()
+}
+
+/// A link throw event: the token continues at the catching link event.
+pub(crate) fn link(p: &mut Processor<'_, '_>, token: TokenId, target: ElementIdx) {
+    let Some(element) = p.state.tokens.get(&token).map(|t| t.element) else {
+        return;
+    };
+    p.emit(Event::ElementCompleted { token, element });
+    p.emit(Event::TokenMoved {
+        token,
+        element: target,
+    });
+    p.schedule_activate(token);
+}
+
+/// Whether `kind` is an element whose token may be parked on triggers.
+pub(crate) fn catches(kind: &ElementKind) -> Option<&[Trigger]> {
+    match kind {
+        ElementKind::Catch { triggers, .. }
+        | ElementKind::Boundary { triggers, .. }
+        | ElementKind::EventStart { triggers, .. } => Some(triggers),
+        ElementKind::ReceiveTask { message: Some(m) } => Some(std::slice::from_ref(m)),
+        _ => None,
+    }
 }

@@ -13,9 +13,47 @@
 //!   joins — can still reach the gateway (§13.4.2). Reachability per gateway
 //!   is precomputed at deploy time; the join is re-checked whenever the
 //!   instance is otherwise quiescent, so tokens that end elsewhere release it.
+//! - Event-based (§13.4.4): the token waits for the events of the catch
+//!   events and receive tasks its flows lead to (their triggers open bound
+//!   to the gateway's token); the first to fire completes the gateway, moves
+//!   the token to its event, which completes, and closes the others. As the
+//!   instantiating form (`instantiate="true"`, no incoming flow) its
+//!   targets start instances ([`crate::compile::CompiledProcess::starts`]).
+//!   A trigger that cannot open (a correlation key that fails) raises an
+//!   incident at the gateway.
 
-use super::{Event, Processor, ScopeId, TokenId};
+use super::triggers::{self, VarsAt};
+use super::{Event, Processor, ScopeId, TokenId, TokenState};
 use crate::compile::{ElementIdx, ElementKind, FlowIdx};
+
+pub(crate) fn event_based(p: &mut Processor<'_, '_>, token: TokenId) {
+    let Some((element, scope)) = p.state.tokens.get(&token).map(|t| (t.element, t.scope)) else {
+        return;
+    };
+    let process = p.ctx.process;
+    let mut all = Vec::new();
+    for &f in &process.element(element).outgoing {
+        let target = process.flow(f).target;
+        let Some(triggers) = super::events::catches(&process.element(target).kind) else {
+            continue;
+        };
+        match triggers::prepare(p, VarsAt::Token(token), triggers) {
+            Ok(prepared) => all.push((target, prepared)),
+            Err(msg) => {
+                let id = &process.element(target).id;
+                p.incident(token, false, format!("`{id}`: {msg}"));
+                return;
+            }
+        }
+    }
+    p.emit(Event::TokenStateChanged {
+        token,
+        state: TokenState::Event,
+    });
+    for (target, prepared) in all {
+        triggers::open(p, Some(token), scope, target, prepared);
+    }
+}
 
 pub(crate) fn exclusive(p: &mut Processor<'_, '_>, token: TokenId) {
     split(p, token, true);

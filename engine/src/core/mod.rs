@@ -12,20 +12,25 @@
 //! never reaches a wait state (it raises an incident instead of hanging).
 //!
 //! Behaviour per element family lives in [`tasks`], [`gateways`],
-//! [`events`] (start, end, timer catch and timer boundary events) and [`containers`]; [`Processor::activate`] dispatches to them
-//! with an exhaustive `match` on [`ElementKind`].
+//! [`events`] (start, end, catch, throw and link events), [`triggers`]
+//! (timers and subscriptions of catching elements, boundary events, event
+//! sub-process starts), [`propagation`] (errors and escalations finding
+//! their catcher) and [`containers`]; [`Processor::activate`] dispatches
+//! to them with an exhaustive `match` on [`ElementKind`].
 
 pub mod containers;
 pub mod events;
 pub mod gateways;
+pub mod propagation;
 pub mod state;
 pub mod tasks;
+pub mod triggers;
 
 use std::collections::VecDeque;
 
 use serde_json::{Map, Value};
 
-use crate::compile::{CompiledProcess, ElementKind, FlowIdx, MappingSource};
+use crate::compile::{CompiledProcess, ElementIdx, ElementKind, FlowIdx, MappingSource};
 use crate::expr::Vars;
 use crate::script::ScriptEngine;
 pub use state::*;
@@ -38,6 +43,31 @@ pub const DEFAULT_STEP_BUDGET: u64 = 1_000_000;
 pub enum Command {
     /// Start the instance (state must be fresh) at the process's none start event.
     Start {
+        variables: Map<String, Value>,
+    },
+    /// Start the instance (state must be fresh) at a start event with a
+    /// message, signal or timer definition, or at a target of an
+    /// instantiating event-based gateway: its trigger happened.
+    StartAt {
+        element: ElementIdx,
+        variables: Map<String, Value>,
+    },
+    /// A message or signal reached an open subscription: it fires with the
+    /// payload's variables.
+    Trigger {
+        subscription: SubscriptionId,
+        variables: Map<String, Value>,
+    },
+    /// A job's worker reports a BPMN error: the job ends and the error
+    /// travels to its nearest catcher (an incident when none catches it).
+    ThrowError {
+        job: JobId,
+        code: String,
+        message: Option<String>,
+        variables: Map<String, Value>,
+    },
+    /// Set process-level variables from outside (conditions are evaluated).
+    SetVariables {
         variables: Map<String, Value>,
     },
     /// Complete a user task, receive task or job waiting at an element (by BPMN id).
@@ -92,6 +122,12 @@ pub enum CommandError {
     TimerNotDue { timer: TimerId, due: i64, now: i64 },
     #[error("the process has no none start event")]
     NoStartEvent,
+    #[error("unknown subscription {0}: expected an open subscription of this instance")]
+    UnknownSubscription(SubscriptionId),
+    #[error(
+        "`{0}` does not start the process: expected a start event with a message, signal or timer, or a target of an instantiating event-based gateway"
+    )]
+    NotAStart(String),
 }
 
 /// What the core needs besides the state: the compiled process, the script
@@ -118,6 +154,7 @@ pub fn process(
         events: Vec::new(),
         work: VecDeque::new(),
         steps: 0,
+        conditions_dirty: false,
     };
     p.command(command)?;
     p.run();
@@ -139,13 +176,60 @@ pub(crate) struct Processor<'a, 's> {
     pub events: Vec<Event>,
     work: VecDeque<Work>,
     steps: u64,
+    /// Variables changed or a condition was opened since conditions were
+    /// last evaluated.
+    pub(crate) conditions_dirty: bool,
 }
 
 impl Processor<'_, '_> {
     /// Records an event and applies it: the only way state changes.
     pub fn emit(&mut self, e: Event) {
+        if matches!(
+            e,
+            Event::VariablesSet { .. }
+                | Event::SubscriptionOpened {
+                    kind: SubscriptionKind::Conditional,
+                    ..
+                }
+        ) {
+            self.conditions_dirty = true;
+        }
         self.state.apply(&e);
         self.events.push(e);
+    }
+
+    /// The BPMN id of the element a token stands on.
+    pub(crate) fn element_id_of(&self, token: TokenId) -> String {
+        self.state
+            .tokens
+            .get(&token)
+            .map(|t| self.ctx.process.element(t.element).id.clone())
+            .unwrap_or_default()
+    }
+
+    /// Opens the instance: started event, root scope, start variables.
+    fn open_instance(&mut self, variables: Map<String, Value>) -> ScopeId {
+        let p = self.ctx.process;
+        self.emit(Event::InstanceStarted {
+            id: self.state.id.clone(),
+            process: p.key.clone(),
+            at: self.ctx.now,
+        });
+        let root = self.new_id();
+        self.emit(Event::ScopeOpened {
+            scope: root,
+            parent: None,
+            def: Some(crate::compile::ScopeIdx(0)),
+            owner: None,
+        });
+        if !variables.is_empty() {
+            self.emit(Event::VariablesSet {
+                scope: root,
+                variables: variables.into_iter().collect(),
+            });
+        }
+        triggers::open_event_subs(self, root);
+        root
     }
 
     pub fn new_id(&self) -> u64 {
@@ -167,24 +251,7 @@ impl Processor<'_, '_> {
                 let Some(&start) = p.scopes[0].start_events.first() else {
                     return Err(CommandError::NoStartEvent);
                 };
-                self.emit(Event::InstanceStarted {
-                    id: self.state.id.clone(),
-                    process: p.key.clone(),
-                    at: self.ctx.now,
-                });
-                let root = self.new_id();
-                self.emit(Event::ScopeOpened {
-                    scope: root,
-                    parent: None,
-                    def: Some(crate::compile::ScopeIdx(0)),
-                    owner: None,
-                });
-                if !variables.is_empty() {
-                    self.emit(Event::VariablesSet {
-                        scope: root,
-                        variables: variables.into_iter().collect(),
-                    });
-                }
+                let root = self.open_instance(variables);
                 let token = self.new_id();
                 self.emit(Event::TokenCreated {
                     token,
@@ -193,20 +260,118 @@ impl Processor<'_, '_> {
                 });
                 self.work.push_back(Work::Activate(token));
             }
+            Command::StartAt { element, variables } => {
+                if !self.state.scopes.is_empty() {
+                    return Err(CommandError::AlreadyStarted);
+                }
+                let p = self.ctx.process;
+                if !p.starts.contains(&element) {
+                    return Err(CommandError::NotAStart(p.element(element).id.clone()));
+                }
+                let root = self.open_instance(Map::new());
+                let gateway = match p.element(element).kind {
+                    ElementKind::EventStart { .. } => None,
+                    _ => p
+                        .element(element)
+                        .incoming
+                        .first()
+                        .map(|f| p.flow(*f).source),
+                };
+                let token = self.new_id();
+                self.emit(Event::TokenCreated {
+                    token,
+                    element: gateway.unwrap_or(element),
+                    scope: root,
+                });
+                if gateway.is_some() {
+                    self.emit(Event::ElementCompleted {
+                        token,
+                        element: gateway.unwrap_or(element),
+                    });
+                    self.emit(Event::TokenMoved { token, element });
+                }
+                if !variables.is_empty() {
+                    self.set_result_variables(token, variables.into_iter().collect());
+                }
+                self.work.push_back(Work::Complete(token));
+            }
+            Command::Trigger {
+                subscription,
+                variables,
+            } => {
+                if !self.state.subscriptions.contains_key(&subscription) {
+                    return Err(CommandError::UnknownSubscription(subscription));
+                }
+                triggers::fire(
+                    self,
+                    triggers::Source::Subscription(subscription),
+                    variables,
+                );
+            }
+            Command::ThrowError {
+                job,
+                code,
+                message,
+                variables,
+            } => {
+                let token = self
+                    .state
+                    .jobs
+                    .get(&job)
+                    .map(|j| j.token)
+                    .ok_or(CommandError::UnknownJob(job))?;
+                self.emit(Event::JobRemoved { job });
+                self.emit(Event::TokenStateChanged {
+                    token,
+                    state: TokenState::Active,
+                });
+                self.throw_error(token, code, message, variables);
+            }
+            Command::SetVariables { variables } => {
+                if let Some(root) = self.state.root_scope()
+                    && !variables.is_empty()
+                {
+                    self.emit(Event::VariablesSet {
+                        scope: root,
+                        variables: variables.into_iter().collect(),
+                    });
+                }
+            }
             Command::CompleteTask { element, variables } => {
                 let e = self
                     .ctx
                     .process
                     .element_by_id(&element)
                     .ok_or_else(|| CommandError::UnknownElement(element.clone()))?;
+                let receive = matches!(
+                    self.ctx.process.element(e).kind,
+                    ElementKind::ReceiveTask { .. }
+                );
                 let found = self.state.tokens.iter().find(|(_, t)| {
-                    t.element == e && matches!(t.state, TokenState::Waiting | TokenState::Job(_))
+                    t.element == e
+                        && (matches!(t.state, TokenState::Waiting | TokenState::Job(_))
+                            || (receive && t.state == TokenState::Event))
                 });
                 let Some((&token, t)) = found else {
                     return Err(CommandError::NothingWaiting(element));
                 };
-                if let TokenState::Job(job) = t.state {
-                    self.emit(Event::JobRemoved { job });
+                match t.state {
+                    TokenState::Job(job) => self.emit(Event::JobRemoved { job }),
+                    TokenState::Event => {
+                        // The receive task's own message subscription ends;
+                        // its boundary events stay until it completes.
+                        let own: Vec<SubscriptionId> = self
+                            .state
+                            .subscriptions
+                            .iter()
+                            .filter(|(_, s)| s.token == Some(token) && s.element == e)
+                            .map(|(id, _)| *id)
+                            .collect();
+                        for subscription in own {
+                            self.emit(Event::SubscriptionClosed { subscription });
+                        }
+                    }
+                    _ => {}
                 }
                 self.complete_with(token, variables);
             }
@@ -294,18 +459,27 @@ impl Processor<'_, '_> {
                         now: self.ctx.now,
                     });
                 }
-                if t.boundary {
-                    events::fire_boundary(self, timer);
-                } else {
-                    let token = t.token;
+                let token = t.token;
+                let legacy = self
+                    .state
+                    .tokens
+                    .get(&token)
+                    .is_some_and(|tk| tk.state == TokenState::Timer(timer));
+                if legacy {
+                    // A lone timer catch event: its token moves on.
                     self.emit(Event::TimerFired { timer });
                     self.work.push_back(Work::Complete(token));
+                } else {
+                    triggers::fire(self, triggers::Source::Timer(timer), Map::new());
                 }
             }
             Command::Cancel => {
                 let scopes: Vec<ScopeId> = self.state.scopes.keys().copied().collect();
                 for timer in self.state.timers.keys().copied().collect::<Vec<_>>() {
                     self.emit(Event::TimerCancelled { timer });
+                }
+                for subscription in self.state.subscriptions.keys().copied().collect::<Vec<_>>() {
+                    self.emit(Event::SubscriptionClosed { subscription });
                 }
                 for job in self.state.jobs.keys().copied().collect::<Vec<_>>() {
                     self.emit(Event::JobRemoved { job });
@@ -364,8 +538,9 @@ impl Processor<'_, '_> {
                     Work::Leave(t) => self.leave(t),
                 }
             }
-            // Quiescent: inclusive joins may now be able to fire.
-            if !gateways::fire_ready_inclusive_joins(self) {
+            // Quiescent: inclusive joins may now be able to fire, and
+            // conditions that changed variables made true.
+            if !gateways::fire_ready_inclusive_joins(self) && !triggers::fire_conditions(self) {
                 return;
             }
         }
@@ -391,7 +566,7 @@ impl Processor<'_, '_> {
         if !el.inputs.is_empty() && t.local.is_none() && !own_scope && !self.apply_inputs(token) {
             return;
         }
-        if !el.boundaries.is_empty() && !events::schedule_boundaries(self, token) {
+        if !el.boundaries.is_empty() && !triggers::open_boundaries(self, token) {
             return;
         }
         match &el.kind {
@@ -408,15 +583,23 @@ impl Processor<'_, '_> {
                 result_variable,
             } => tasks::expression(self, token, expr, result_variable.as_deref()),
             ElementKind::Job { job_type, retries } => tasks::job(self, token, job_type, *retries),
-            ElementKind::UserTask | ElementKind::ReceiveTask => tasks::wait(self, token),
+            ElementKind::UserTask => tasks::wait(self, token),
+            ElementKind::ReceiveTask { message } => events::receive(self, token, message.as_ref()),
             ElementKind::ExclusiveGateway => gateways::exclusive(self, token),
             ElementKind::ParallelGateway => gateways::parallel(self, token),
             ElementKind::InclusiveGateway { .. } => gateways::inclusive(self, token),
+            ElementKind::EventGateway => gateways::event_based(self, token),
             ElementKind::SubProcess { scope } => containers::enter(self, token, *scope),
-            ElementKind::TimerCatch { timer } => events::timer_catch(self, token, timer),
-            // Started by its activity's timer, never by a flow (compile
+            // Entered by the trigger of its start event, never by a flow
+            // (tokens are placed here by `triggers::start_event_sub`).
+            ElementKind::EventSubProcess { .. } => {}
+            ElementKind::EventStart { .. } => events::event_start(self, token),
+            ElementKind::Catch { triggers, .. } => events::catch(self, token, triggers),
+            // Started by its activity's trigger, never by a flow (compile
             // refuses incoming flows); a token here just completes it.
-            ElementKind::TimerBoundary { .. } => self.schedule_complete(token),
+            ElementKind::Boundary { .. } => self.schedule_complete(token),
+            ElementKind::Throw { throws } => events::throw(self, token, throws),
+            ElementKind::LinkThrow { target } => events::link(self, token, *target),
         }
     }
 
@@ -430,7 +613,7 @@ impl Processor<'_, '_> {
             return;
         }
         if !self.ctx.process.element(element).boundaries.is_empty() {
-            events::cancel_boundaries(self, token);
+            triggers::close_token(self, token);
         }
         self.emit(Event::ElementCompleted { token, element });
         self.leave(token);
@@ -581,6 +764,75 @@ impl Processor<'_, '_> {
     }
 
     // ------------------------------------------------------------ variables
+
+    /// Throws a BPMN error at the token's own activity: its boundary events
+    /// first, then outwards; an incident when nothing catches it.
+    pub(crate) fn throw_error(
+        &mut self,
+        token: TokenId,
+        code: String,
+        message: Option<String>,
+        variables: Map<String, Value>,
+    ) {
+        let thrown = propagation::Thrown::Error {
+            code: code.clone(),
+            message: message.clone(),
+        };
+        if !propagation::propagate(self, token, true, &thrown, variables) {
+            let id = self.element_id_of(token);
+            let detail = message.map(|m| format!(" ({m})")).unwrap_or_default();
+            self.incident(
+                token,
+                false,
+                format!(
+                    "error `{code}`{detail} thrown at `{id}` was not caught: expected an error boundary event or error event sub-process that catches it, found none"
+                ),
+            );
+        }
+    }
+
+    /// Evaluates with the variables at `at`.
+    pub(crate) fn eval_at(
+        &self,
+        at: triggers::VarsAt,
+        c: &crate::expr::Expr,
+    ) -> Result<Value, String> {
+        match at {
+            triggers::VarsAt::Token(t) => self.eval(t, c),
+            triggers::VarsAt::Scope(s) => {
+                let scripts = self.ctx.scripts;
+                self.with_scope_vars(s, |v| c.eval(scripts, v))
+                    .map_err(|e| e.message)
+            }
+        }
+    }
+
+    pub(crate) fn eval_bool_at(
+        &self,
+        at: triggers::VarsAt,
+        c: &crate::expr::Expr,
+    ) -> Result<bool, String> {
+        match at {
+            triggers::VarsAt::Token(t) => self.eval_bool(t, c),
+            triggers::VarsAt::Scope(s) => {
+                let scripts = self.ctx.scripts;
+                self.with_scope_vars(s, |v| c.eval_bool(scripts, v))
+                    .map_err(|e| e.message)
+            }
+        }
+    }
+
+    /// Evaluates with the variables visible in a scope instance.
+    fn with_scope_vars<R>(&self, scope: ScopeId, f: impl FnOnce(Vars<'_>) -> R) -> R {
+        let scopes = &self.state.scopes;
+        let chain: Vec<&Map<String, Value>> = std::iter::successors(scopes.get(&scope), |s| {
+            s.parent.and_then(|p| scopes.get(&p))
+        })
+        .take(10_000)
+        .map(|s| &s.variables)
+        .collect();
+        f(Vars::new(&chain))
+    }
 
     /// Evaluates with the token's visible variables.
     pub(crate) fn with_vars<R>(&self, token: TokenId, f: impl FnOnce(Vars<'_>) -> R) -> R {

@@ -21,6 +21,7 @@ pub type ScopeId = u64;
 pub type JobId = u64;
 pub type IncidentId = u64;
 pub type TimerId = u64;
+pub type SubscriptionId = u64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -46,6 +47,10 @@ pub struct InstanceState {
     /// Pending timers (absent in states written before timers existed).
     #[serde(default)]
     pub timers: BTreeMap<TimerId, Timer>,
+    /// Open message, signal and conditional subscriptions (absent in
+    /// states written before they existed).
+    #[serde(default)]
+    pub subscriptions: BTreeMap<SubscriptionId, Subscription>,
     /// Elements in the order they completed.
     pub completed: Vec<ElementIdx>,
     /// Source of token, scope, job and incident ids (deterministic).
@@ -203,15 +208,21 @@ pub enum TokenState {
     InScope(ScopeId),
     /// Waiting for its timer to fire.
     Timer(TimerId),
+    /// Waiting at a catch event, receive task or event-based gateway for
+    /// one of its subscriptions or timers (several definitions, messages,
+    /// signals, conditions).
+    Event,
 }
 
-/// A pending timer of an intermediate timer catch event or of a timer
-/// boundary event.
+/// A pending timer of an intermediate timer catch event, a boundary event,
+/// an event-based gateway's target or an event sub-process start.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Timer {
-    /// The waiting token, or for a boundary timer the activity's token.
+    /// The waiting token, or for a boundary timer the activity's token;
+    /// 0 (never a token id) for an event sub-process start's timer.
     pub token: TokenId,
-    /// The timer catch event or the boundary event.
+    /// The catching element: timer catch event, boundary event, a target
+    /// of an event-based gateway, or an event sub-process's start event.
     pub element: ElementIdx,
     /// When it is due, ms since the epoch.
     pub due: i64,
@@ -220,6 +231,41 @@ pub struct Timer {
     /// A boundary event's timer: the token stays at its activity.
     #[serde(default)]
     pub boundary: bool,
+    /// The scope instance whose event sub-process this timer starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<ScopeId>,
+}
+
+/// What a subscription waits for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum SubscriptionKind {
+    /// A message by name; `key` is the correlation key the subscription
+    /// was opened with (`None`: any message of that name correlates).
+    Message {
+        name: String,
+        key: Option<String>,
+    },
+    Signal {
+        name: String,
+    },
+    /// A condition, evaluated whenever variables change.
+    Conditional,
+}
+
+/// An open subscription of a catching element.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Subscription {
+    pub kind: SubscriptionKind,
+    /// The waiting token (catch event, receive task, event-based gateway),
+    /// or for a boundary event the activity's token; `None` for an event
+    /// sub-process start.
+    pub token: Option<TokenId>,
+    /// The scope instance: the token's, or the one whose event sub-process
+    /// the subscription starts.
+    pub scope: ScopeId,
+    /// The catching element.
+    pub element: ElementIdx,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -365,6 +411,39 @@ pub enum Event {
     TimerCancelled {
         timer: TimerId,
     },
+    /// A timer that does not change its token's state: one of several
+    /// definitions of a catch event, an event-based gateway's target, or an
+    /// event sub-process start (`token` 0, `scope` set).
+    TimerOpened {
+        timer: TimerId,
+        token: TokenId,
+        scope: Option<ScopeId>,
+        element: ElementIdx,
+        due: i64,
+    },
+    SubscriptionOpened {
+        subscription: SubscriptionId,
+        kind: SubscriptionKind,
+        token: Option<TokenId>,
+        scope: ScopeId,
+        element: ElementIdx,
+    },
+    SubscriptionClosed {
+        subscription: SubscriptionId,
+    },
+    /// A message thrown by this instance, for the engine to publish after
+    /// the command (an outbox record; the instance state does not change).
+    MessageSent {
+        name: String,
+        key: Option<String>,
+        variables: Map<String, Value>,
+    },
+    /// A signal thrown by this instance, for the engine to broadcast after
+    /// the command (an outbox record).
+    SignalSent {
+        name: String,
+        variables: Map<String, Value>,
+    },
     InstanceCompleted {
         at: i64,
     },
@@ -386,6 +465,7 @@ impl InstanceState {
             jobs: BTreeMap::new(),
             incidents: BTreeMap::new(),
             timers: BTreeMap::new(),
+            subscriptions: BTreeMap::new(),
             completed: Vec::new(),
             next_id: 1,
             started_at: 0,
@@ -447,6 +527,9 @@ impl InstanceState {
             Event::ScopeClosed { scope } => {
                 self.scopes.remove(scope);
                 self.joins.retain(|j| j.scope != *scope);
+                // What waited on the scope ends with it.
+                self.subscriptions.retain(|_, x| x.scope != *scope);
+                self.timers.retain(|_, x| x.scope != Some(*scope));
             }
             Event::VariablesSet { scope, variables } => {
                 if let Some(s) = self.scopes.get_mut(scope) {
@@ -501,6 +584,13 @@ impl InstanceState {
                     && let Some(s) = self.scopes.get_mut(&t.scope)
                 {
                     s.tokens = s.tokens.saturating_sub(1);
+                }
+                // What waited with the token ends with it.
+                if !self.subscriptions.is_empty() {
+                    self.subscriptions.retain(|_, x| x.token != Some(*token));
+                }
+                if !self.timers.is_empty() {
+                    self.timers.retain(|_, x| x.token != *token);
                 }
             }
             Event::ElementCompleted { element, .. } => self.completed.push(*element),
@@ -628,6 +718,7 @@ impl InstanceState {
                         due: *due,
                         fired: 0,
                         boundary: false,
+                        scope: None,
                     },
                 );
                 if let Some(t) = self.tokens.get_mut(token) {
@@ -649,6 +740,7 @@ impl InstanceState {
                         due: *due,
                         fired: 0,
                         boundary: true,
+                        scope: None,
                     },
                 );
             }
@@ -671,6 +763,48 @@ impl InstanceState {
             Event::TimerCancelled { timer } => {
                 self.timers.remove(timer);
             }
+            Event::TimerOpened {
+                timer,
+                token,
+                scope,
+                element,
+                due,
+            } => {
+                self.saw_id(*timer);
+                self.timers.insert(
+                    *timer,
+                    Timer {
+                        token: *token,
+                        element: *element,
+                        due: *due,
+                        fired: 0,
+                        boundary: false,
+                        scope: *scope,
+                    },
+                );
+            }
+            Event::SubscriptionOpened {
+                subscription,
+                kind,
+                token,
+                scope,
+                element,
+            } => {
+                self.saw_id(*subscription);
+                self.subscriptions.insert(
+                    *subscription,
+                    Subscription {
+                        kind: kind.clone(),
+                        token: *token,
+                        scope: *scope,
+                        element: *element,
+                    },
+                );
+            }
+            Event::SubscriptionClosed { subscription } => {
+                self.subscriptions.remove(subscription);
+            }
+            Event::MessageSent { .. } | Event::SignalSent { .. } => {}
             Event::InstanceCompleted { at } => {
                 self.status = Status::Completed;
                 self.ended_at = Some(*at);

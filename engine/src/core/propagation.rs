@@ -1,0 +1,128 @@
+//! Errors and escalations finding their catcher (BPMN 2.0.2 §10.5.4 error
+//! and escalation events, §10.5.3 boundary events, §10.3.5 event
+//! sub-processes).
+//!
+//! A thrown error or escalation travels outwards from where it was thrown:
+//! first the boundary events of the activity that threw it (a job worker,
+//! handler or script reporting a BPMN error), then, scope by scope, the
+//! event sub-processes of the scope the thrower stands in and the boundary
+//! events of the sub-process that owns that scope, up to the process. The
+//! first level with a catcher takes it: a catcher naming the thrown code
+//! wins over a catch-all (no errorRef/escalationRef, or one without a code)
+//! at the same level. An error always interrupts (the thrower is cancelled
+//! with its scope or activity); an escalation interrupts when its catcher
+//! does, and otherwise the thrower goes on. The thrown variables (a
+//! worker's, or the throw event's input mappings) are set at the catching
+//! event and propagate from there.
+//!
+//! Deviation: an error or escalation thrown inside an event sub-process may
+//! be caught by another event sub-process of the same scope.
+
+use serde_json::{Map, Value};
+
+use super::triggers;
+use super::{Processor, ScopeId, TokenId};
+use crate::compile::{ElementIdx, ElementKind, Trigger};
+
+/// What is thrown.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Thrown {
+    Error {
+        code: String,
+        message: Option<String>,
+    },
+    Escalation {
+        code: String,
+    },
+}
+
+/// How well a trigger catches `thrown`: 2 by code, 1 as a catch-all.
+fn score(t: &Trigger, thrown: &Thrown) -> u8 {
+    match (t, thrown) {
+        (Trigger::Error { code: Some(c) }, Thrown::Error { code, .. })
+        | (Trigger::Escalation { code: Some(c) }, Thrown::Escalation { code })
+            if c == code =>
+        {
+            2
+        }
+        (Trigger::Error { code: None }, Thrown::Error { .. })
+        | (Trigger::Escalation { code: None }, Thrown::Escalation { .. }) => 1,
+        _ => 0,
+    }
+}
+
+/// The best catcher among `elements` (boundary events or event sub-process
+/// starts), with whether it interrupts.
+fn best(
+    p: &Processor<'_, '_>,
+    elements: &[ElementIdx],
+    thrown: &Thrown,
+) -> Option<(ElementIdx, bool)> {
+    let process = p.ctx.process;
+    let mut found: Option<(u8, ElementIdx, bool)> = None;
+    for &e in elements {
+        let (triggers, interrupting) = match &process.element(e).kind {
+            ElementKind::Boundary {
+                triggers,
+                cancel_activity,
+                ..
+            } => (triggers, *cancel_activity),
+            ElementKind::EventStart {
+                triggers,
+                interrupting,
+            } => (triggers, *interrupting),
+            _ => continue,
+        };
+        let s = triggers.iter().map(|t| score(t, thrown)).max().unwrap_or(0);
+        if s > found.map_or(0, |f| f.0) {
+            found = Some((s, e, interrupting));
+        }
+    }
+    // An error always interrupts.
+    found.map(|(_, e, i)| (e, i || matches!(thrown, Thrown::Error { .. })))
+}
+
+/// Delivers `thrown` from `token` to its nearest catcher; `own` when the
+/// token's own activity threw it (its boundary events are looked at first).
+/// Returns false when nothing catches it.
+pub(crate) fn propagate(
+    p: &mut Processor<'_, '_>,
+    token: TokenId,
+    own: bool,
+    thrown: &Thrown,
+    variables: Map<String, Value>,
+) -> bool {
+    let process = p.ctx.process;
+    let Some(t) = p.state.tokens.get(&token) else {
+        return false;
+    };
+    if own && let Some((b, interrupting)) = best(p, &process.element(t.element).boundaries, thrown)
+    {
+        triggers::fire_boundary(p, token, b, interrupting, variables);
+        return true;
+    }
+    let mut scope: ScopeId = t.scope;
+    for _ in 0..10_000 {
+        let Some(s) = p.state.scopes.get(&scope) else {
+            return false;
+        };
+        if let Some(def) = s.def
+            && let Some((start, interrupting)) = best(p, &process.scope(def).event_starts, thrown)
+        {
+            triggers::start_event_sub(p, scope, start, interrupting, variables);
+            return true;
+        }
+        let Some(owner) = s.owner else {
+            return false;
+        };
+        let Some(o) = p.state.tokens.get(&owner) else {
+            return false;
+        };
+        if let Some((b, interrupting)) = best(p, &process.element(o.element).boundaries, thrown) {
+            triggers::fire_boundary(p, owner, b, interrupting, variables);
+            return true;
+        }
+        scope = o.scope;
+    }
+    false
+}
