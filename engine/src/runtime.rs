@@ -340,6 +340,36 @@ impl Engine {
         Ok(id)
     }
 
+    /// Starts an instance of the latest version of `process_id` at the
+    /// element with BPMN id `element`: a start event with a message, signal
+    /// or timer, or a target of an instantiating event-based gateway (its
+    /// trigger happened, carrying `variables`). Returns the instance id.
+    pub fn start_at(
+        &mut self,
+        process_id: &str,
+        element: &str,
+        variables: Map<String, Value>,
+    ) -> Result<String, EngineError> {
+        let process = self
+            .process(process_id)
+            .cloned()
+            .ok_or_else(|| EngineError::UnknownProcess(process_id.to_string()))?;
+        let e = process
+            .element_by_id(element)
+            .ok_or_else(|| CommandError::UnknownElement(element.to_string()))?;
+        let id = self.store.next_instance_number()?.to_string();
+        let state = InstanceState::empty(&id, process.key.clone());
+        self.run(
+            state,
+            &process,
+            Command::StartAt {
+                element: e,
+                variables,
+            },
+        )?;
+        Ok(id)
+    }
+
     /// Runs a command on an existing instance.
     pub fn execute(&mut self, instance: &str, command: Command) -> Result<Status, EngineError> {
         let state = self
@@ -578,7 +608,8 @@ pub fn job_at(state: &InstanceState, element: crate::compile::ElementIdx) -> Opt
 }
 
 /// Element ids where tokens wait for something from outside (user and
-/// receive tasks, jobs, timers), in token order.
+/// receive tasks, jobs, timers, messages, signals, conditions; an
+/// event-based gateway's token at the gateway), in token order.
 pub fn waiting_at(state: &InstanceState, process: &CompiledProcess) -> Vec<String> {
     state
         .tokens
@@ -586,7 +617,7 @@ pub fn waiting_at(state: &InstanceState, process: &CompiledProcess) -> Vec<Strin
         .filter(|t| {
             matches!(
                 t.state,
-                TokenState::Waiting | TokenState::Job(_) | TokenState::Timer(_)
+                TokenState::Waiting | TokenState::Job(_) | TokenState::Timer(_) | TokenState::Event
             )
         })
         .map(|t| process.element(t.element).id.clone())

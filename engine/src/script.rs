@@ -139,6 +139,13 @@ pub enum ScriptError {
         line: usize,
         column: usize,
     },
+    /// The script threw a BPMN error with `throw_error(code)` or
+    /// `throw_error(code, message)`: it travels to an error catch event.
+    #[error("BPMN error `{code}`{}", message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
+    BpmnError {
+        code: String,
+        message: Option<String>,
+    },
     /// The script hit one of the [`ScriptLimits`].
     #[error("the script exceeded the limit of {limit} {which}")]
     LimitExceeded { which: &'static str, limit: u64 },
@@ -446,6 +453,16 @@ impl ScriptEngine {
         engine.on_print(move |text| {
             LOG.with(|log| log.borrow_mut().push(text.to_owned(), max_log));
         });
+        engine.register_fn(
+            "throw_error",
+            |code: &str| -> Result<(), Box<EvalAltResult>> { Err(bpmn_error(code, None)) },
+        );
+        engine.register_fn(
+            "throw_error",
+            |code: &str, message: &str| -> Result<(), Box<EvalAltResult>> {
+                Err(bpmn_error(code, Some(message)))
+            },
+        );
         engine.on_debug(move |text, _source, pos| {
             let line = match (pos.line(), pos.position()) {
                 (Some(l), Some(c)) => format!("[debug {l}:{c}] {text}"),
@@ -725,6 +742,22 @@ impl ScriptEngine {
             EvalAltResult::ErrorParsing(kind, pos) => {
                 self.parse_error(ParseError(kind.into(), pos))
             }
+            EvalAltResult::ErrorRuntime(thrown, _)
+                if thrown
+                    .read_lock::<rhai::Map>()
+                    .is_some_and(|m| m.contains_key(BPMN_ERROR_KEY)) =>
+            {
+                let map = thrown.cast::<rhai::Map>();
+                let text = |k: &str| {
+                    map.get(k)
+                        .and_then(|v| v.clone().into_immutable_string().ok())
+                        .map(|s| s.to_string())
+                };
+                ScriptError::BpmnError {
+                    code: text(BPMN_ERROR_KEY).unwrap_or_default(),
+                    message: text("message"),
+                }
+            }
             EvalAltResult::ErrorRuntime(thrown, pos) => {
                 let (line, column) = position(pos);
                 let message = match thrown.as_immutable_string_ref() {
@@ -747,6 +780,19 @@ impl ScriptEngine {
             }
         }
     }
+}
+
+/// The key that marks a value thrown by `throw_error`.
+const BPMN_ERROR_KEY: &str = "__bpmnErrorCode";
+
+/// The value `throw_error` throws.
+fn bpmn_error(code: &str, message: Option<&str>) -> Box<EvalAltResult> {
+    let mut map = rhai::Map::new();
+    map.insert(BPMN_ERROR_KEY.into(), code.into());
+    if let Some(m) = message {
+        map.insert("message".into(), m.into());
+    }
+    Box::new(EvalAltResult::ErrorRuntime(map.into(), Position::NONE))
 }
 
 fn position(pos: Position) -> (usize, usize) {

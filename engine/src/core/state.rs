@@ -808,10 +808,15 @@ impl InstanceState {
             Event::InstanceCompleted { at } => {
                 self.status = Status::Completed;
                 self.ended_at = Some(*at);
+                // The process scope's event sub-process starts end with it.
+                self.subscriptions.clear();
+                self.timers.clear();
             }
             Event::InstanceCancelled { at } => {
                 self.status = Status::Cancelled;
                 self.ended_at = Some(*at);
+                self.subscriptions.clear();
+                self.timers.clear();
             }
         }
     }

@@ -10,7 +10,11 @@
 //! - user and receive tasks wait until completed from outside.
 //!
 //! A script or expression that fails raises an incident at the task; the
-//! engine keeps serving and the incident can be retried.
+//! engine keeps serving and the incident can be retried. A Rhai script may
+//! instead throw a BPMN error with `throw_error(code)` or
+//! `throw_error(code, message)`: it travels to the nearest error catch
+//! event, the task's own boundary events first
+//! ([`super::propagation`]).
 
 use serde_json::Value;
 
@@ -38,12 +42,17 @@ pub(crate) fn script(
     let outcome = match body {
         ScriptBody::Rhai(s) => {
             let scripts = p.ctx.scripts;
-            p.with_vars(token, |v| match scripts.run_fast(s, |name| v.get(name)) {
+            let result = p.with_vars(token, |v| match scripts.run_fast(s, |name| v.get(name)) {
                 Some(outcome) => Ok(outcome),
                 None => scripts.run(s, &v.merged()),
-            })
-            .map(|o| (o.value, o.updates))
-            .map_err(|e| format!("Rhai: {e}"))
+            });
+            if let Err(crate::script::ScriptError::BpmnError { code, message }) = result {
+                p.throw_error(token, code, message, serde_json::Map::new());
+                return;
+            }
+            result
+                .map(|o| (o.value, o.updates))
+                .map_err(|e| format!("Rhai: {e}"))
         }
         ScriptBody::Expression(e) => p.eval(token, e).map(|v| (v, Vec::new())),
     };
