@@ -6,22 +6,58 @@
 //! [`TaskHandler`]s serve the jobs the command created (each handler result
 //! is another command), and commits all resulting events with the new
 //! checkpoint in one store batch.
+//!
+//! Events between instances: the engine keeps in-memory indexes of what
+//! active instances wait for ([`Indexes`]: pending timers by due time,
+//! message subscriptions by name and correlation key, signal subscriptions
+//! by name), built on [`Engine::open`] from the store and brought up to
+//! date after every committed command (only that instance's entries), so
+//! that firing a timer or correlating a message is a lookup, not a scan.
+//! [`Engine::publish_message`] correlates a message to at most one open
+//! subscription per process (the oldest instance's), starts instances at
+//! message start events and otherwise buffers it for its time-to-live in
+//! the store (delivered once when a matching subscription opens);
+//! [`Engine::broadcast_signal`] reaches every open signal subscription and
+//! signal start event. Messages and signals that processes throw
+//! ([`Event::MessageSent`], [`Event::SignalSent`]) are published after the
+//! command commits, up to [`MAX_CASCADE_DEPTH`] rounds deep. Timer start
+//! events are scheduled at deploy time and kept in the store
+//! ([`StartTimer`]); [`Engine::fire_due_timers`] fires them with the
+//! instances' timers, in due order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::compile::{self, CompiledProcess, DeployError, ProcessKey, content_hash};
+use crate::compile::{
+    self, CompiledProcess, DeployError, ElementIdx, ProcessKey, TimerSpec, Trigger, content_hash,
+};
 use crate::core::{
     self, Command, CommandError, Context, Event, IncidentId, InstanceState, JobId, Status,
-    TokenState,
+    SubscriptionId, SubscriptionKind, TimerId, TokenState,
 };
+use crate::schedule::Schedule;
 use crate::script::ScriptEngine;
-use crate::store::{DeploymentRecord, Store, StoreError};
+use crate::store::{DeploymentRecord, Store, StoreError, decode, encode};
 
 /// Most timers [`Engine::fire_due_timers`] fires in one call.
 pub const MAX_TIMER_FIRINGS: usize = 100_000;
+
+/// How deep messages and signals thrown by processes may cascade (a thrown
+/// message reaching an instance that throws again is one round deeper)
+/// before the engine stops with [`EngineError::Cascade`].
+pub const MAX_CASCADE_DEPTH: u32 = 1_000;
+
+/// Store record keys of buffered messages: `msg/` + 20-digit sequence.
+const BUFFER_PREFIX: &str = "msg/";
+/// Store record keys of start timers: `start-timer/` + process id + `/` +
+/// element index.
+const START_TIMER_PREFIX: &str = "start-timer/";
+
+/// The time zone offset timers are computed in (UTC, as in the core).
+const TZ_OFFSET_MINUTES: i32 = 0;
 
 /// Where time comes from. The core never reads a clock; the engine reads
 /// this one and passes the time in with each command.
@@ -94,6 +130,13 @@ pub enum TaskResult {
         /// Remaining retries; `None` means one fewer than before.
         retries: Option<u32>,
     },
+    /// A BPMN error: caught by the nearest matching error boundary or
+    /// error event sub-process, an incident when none catches it.
+    Error {
+        code: String,
+        message: Option<String>,
+        variables: Map<String, Value>,
+    },
 }
 
 /// Rust code that serves service tasks of one job type, in process.
@@ -126,6 +169,266 @@ pub enum EngineError {
     UnknownInstance(String),
     #[error("instance `{instance}` runs process {key}, which is not deployed")]
     MissingDeployment { instance: String, key: ProcessKey },
+    #[error("process `{process}`: timer start event `{element}`: {message}")]
+    StartTimer {
+        process: String,
+        element: String,
+        message: String,
+    },
+    #[error(
+        "messages and signals thrown by processes cascaded more than {limit} rounds deep: \
+         expected them to settle, found a cycle (processes answering each other forever?)"
+    )]
+    Cascade { limit: u32 },
+    #[error("store record `{key}`: expected {expected}, found {found}")]
+    BadRecord {
+        key: String,
+        expected: String,
+        found: String,
+    },
+}
+
+/// Where a message or signal went: the instance, its process and the
+/// BPMN id of the element that caught it (or the start element).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub instance: String,
+    pub process: String,
+    pub element: String,
+}
+
+/// What [`Engine::publish_message`] did with a message.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MessageOutcome {
+    /// Open subscriptions that took it (at most one per process).
+    pub correlated: Vec<Delivery>,
+    /// Instances it started at a message start event.
+    pub started: Vec<Delivery>,
+    /// Nothing took it and it had a time-to-live: buffered in the store
+    /// until this instant (ms since the epoch).
+    pub buffered_until: Option<i64>,
+}
+
+impl MessageOutcome {
+    /// Nothing took the message and it was not buffered.
+    pub fn is_dropped(&self) -> bool {
+        self.correlated.is_empty() && self.started.is_empty() && self.buffered_until.is_none()
+    }
+}
+
+/// What [`Engine::broadcast_signal_outcome`] did with a signal.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SignalOutcome {
+    /// Open signal subscriptions it triggered, in instance order.
+    pub triggered: Vec<Delivery>,
+    /// Instances it started at a signal start event.
+    pub started: Vec<Delivery>,
+}
+
+/// A message published with a time-to-live that nothing took yet, as kept
+/// in the store (record `msg/<sequence>`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BufferedMessage {
+    pub name: String,
+    pub key: Option<String>,
+    pub variables: Map<String, Value>,
+    /// When it is dropped, ms since the epoch.
+    pub expires_at: i64,
+}
+
+/// The schedule of a timer start event, as kept in the store (record
+/// `start-timer/<process id>/<element index>`): the next firing starts an
+/// instance of `process` at `element`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StartTimer {
+    pub process: ProcessKey,
+    pub element: ElementIdx,
+    /// When it fires next, ms since the epoch.
+    pub due: i64,
+    /// How many times it has fired.
+    pub fired: u32,
+}
+
+/// An instance id, ordered as instance numbers: shorter first, so that
+/// `"9"` comes before `"10"` (older instances first).
+type InstanceOrd = (usize, String);
+
+fn ord(id: &str) -> InstanceOrd {
+    (id.len(), id.to_string())
+}
+
+/// A due-time index entry.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Due {
+    /// A pending timer of an active instance.
+    Instance(InstanceOrd, TimerId),
+    /// A timer start event: process id and start element.
+    Start(String, ElementIdx),
+}
+
+/// A message index key: name and correlation key (`None`: a subscription
+/// without one).
+type MessageKey = (String, Option<String>);
+
+/// What one active instance has in the indexes (to remove it again).
+#[derive(Debug, Default)]
+struct Entries {
+    process: String,
+    timers: Vec<(i64, TimerId)>,
+    messages: Vec<(SubscriptionId, MessageKey)>,
+    signals: Vec<(SubscriptionId, String)>,
+}
+
+/// The engine's in-memory indexes of what active instances wait for.
+/// Maintained per committed command: an instance's old entries are
+/// removed and its new ones added (O(its timers and subscriptions)).
+#[derive(Debug, Default)]
+struct Indexes {
+    /// Pending timers and start timers by due time.
+    due: BTreeSet<(i64, Due)>,
+    /// Message subscriptions by (name, key), then process id, oldest
+    /// instance first.
+    messages: HashMap<MessageKey, BTreeMap<String, BTreeSet<(InstanceOrd, SubscriptionId)>>>,
+    /// Signal subscriptions by name, in instance order.
+    signals: HashMap<String, BTreeSet<(InstanceOrd, SubscriptionId)>>,
+    by_instance: HashMap<String, Entries>,
+}
+
+impl Indexes {
+    /// Replaces the entries of `state`'s instance with its current ones.
+    /// Returns the message subscriptions that were not indexed before
+    /// (newly opened): (subscription, name, key).
+    fn update(&mut self, state: &InstanceState) -> Vec<(SubscriptionId, MessageKey)> {
+        let old = self.remove(&state.id);
+        if state.status != Status::Active {
+            return Vec::new();
+        }
+        let inst = ord(&state.id);
+        let mut entries = Entries {
+            process: state.process.id.clone(),
+            ..Entries::default()
+        };
+        for (id, t) in &state.timers {
+            self.due.insert((t.due, Due::Instance(inst.clone(), *id)));
+            entries.timers.push((t.due, *id));
+        }
+        let mut opened = Vec::new();
+        for (id, sub) in &state.subscriptions {
+            match &sub.kind {
+                SubscriptionKind::Message { name, key } => {
+                    let mk = (name.clone(), key.clone());
+                    self.messages
+                        .entry(mk.clone())
+                        .or_default()
+                        .entry(state.process.id.clone())
+                        .or_default()
+                        .insert((inst.clone(), *id));
+                    if !old
+                        .as_ref()
+                        .is_some_and(|o| o.messages.iter().any(|(s, _)| s == id))
+                    {
+                        opened.push((*id, mk.clone()));
+                    }
+                    entries.messages.push((*id, mk));
+                }
+                SubscriptionKind::Signal { name } => {
+                    self.signals
+                        .entry(name.clone())
+                        .or_default()
+                        .insert((inst.clone(), *id));
+                    entries.signals.push((*id, name.clone()));
+                }
+                SubscriptionKind::Conditional => {}
+            }
+        }
+        if !entries.timers.is_empty() || !entries.messages.is_empty() || !entries.signals.is_empty()
+        {
+            self.by_instance.insert(state.id.clone(), entries);
+        }
+        opened
+    }
+
+    /// Removes an instance's entries; returns them.
+    fn remove(&mut self, id: &str) -> Option<Entries> {
+        let old = self.by_instance.remove(id)?;
+        let inst = ord(id);
+        for (due, timer) in &old.timers {
+            self.due
+                .remove(&(*due, Due::Instance(inst.clone(), *timer)));
+        }
+        for (sub, mk) in &old.messages {
+            if let Some(by_process) = self.messages.get_mut(mk) {
+                if let Some(set) = by_process.get_mut(&old.process) {
+                    set.remove(&(inst.clone(), *sub));
+                    if set.is_empty() {
+                        by_process.remove(&old.process);
+                    }
+                }
+                if by_process.is_empty() {
+                    self.messages.remove(mk);
+                }
+            }
+        }
+        for (sub, name) in &old.signals {
+            if let Some(set) = self.signals.get_mut(name) {
+                set.remove(&(inst.clone(), *sub));
+                if set.is_empty() {
+                    self.signals.remove(name);
+                }
+            }
+        }
+        Some(old)
+    }
+
+    /// The subscriptions a message correlates to: per process, the oldest
+    /// instance's lowest subscription among those with exactly `key` and
+    /// those without a key (a message without a key: only the latter).
+    fn message_targets(
+        &self,
+        name: &str,
+        key: Option<&str>,
+    ) -> BTreeMap<String, (InstanceOrd, SubscriptionId)> {
+        let mut out: BTreeMap<String, (InstanceOrd, SubscriptionId)> = BTreeMap::new();
+        let mut lookups = vec![(name.to_string(), None)];
+        if let Some(k) = key {
+            lookups.push((name.to_string(), Some(k.to_string())));
+        }
+        for mk in &lookups {
+            for (process, set) in self.messages.get(mk).into_iter().flatten() {
+                let Some(first) = set.first() else { continue };
+                match out.get_mut(process) {
+                    Some(best) if *first < *best => *best = first.clone(),
+                    Some(_) => {}
+                    None => {
+                        out.insert(process.clone(), first.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Work the engine does after a command commits: publishing what the
+/// process threw, delivering buffered messages to new subscriptions.
+#[derive(Debug)]
+enum Outgoing {
+    Message {
+        name: String,
+        key: Option<String>,
+        variables: Map<String, Value>,
+    },
+    Signal {
+        name: String,
+        variables: Map<String, Value>,
+    },
+    /// A message subscription opened: a buffered message may match it.
+    Opened {
+        instance: String,
+        subscription: SubscriptionId,
+        name: String,
+        key: Option<String>,
+    },
 }
 
 /// Engine settings.
@@ -159,6 +462,15 @@ pub struct Engine {
     store: Box<dyn Store>,
     clock: Arc<dyn Clock>,
     options: EngineOptions,
+    indexes: Indexes,
+    /// Buffered messages by sequence number (mirrors the store's records).
+    buffered: BTreeMap<u64, BufferedMessage>,
+    /// Timer start events by (process id, element) (mirrors the store).
+    start_timers: BTreeMap<(String, ElementIdx), StartTimer>,
+    /// Work after the current command, with its cascade depth.
+    outbox: VecDeque<(u32, Outgoing)>,
+    /// The cascade depth of the work being done now (0: a caller's call).
+    depth: u32,
 }
 
 impl std::fmt::Debug for Engine {
@@ -183,6 +495,31 @@ impl Engine {
         let mut engine = Engine::with_store(store, clock, options);
         for d in engine.store.deployments()? {
             engine.install(&d)?;
+        }
+        for state in engine.store.instances()? {
+            engine.indexes.update(&state);
+        }
+        for (key, bytes) in engine.store.records(BUFFER_PREFIX)? {
+            let seq =
+                key[BUFFER_PREFIX.len()..]
+                    .parse::<u64>()
+                    .map_err(|_| EngineError::BadRecord {
+                        key: key.clone(),
+                        expected: "a buffered message key `msg/` and a sequence number".into(),
+                        found: format!("`{key}`"),
+                    })?;
+            let m: BufferedMessage = decode(&key, &bytes)?;
+            engine.buffered.insert(seq, m);
+        }
+        for (key, bytes) in engine.store.records(START_TIMER_PREFIX)? {
+            let t: StartTimer = decode(&key, &bytes)?;
+            engine
+                .indexes
+                .due
+                .insert((t.due, Due::Start(t.process.id.clone(), t.element)));
+            engine
+                .start_timers
+                .insert((t.process.id.clone(), t.element), t);
         }
         Ok(engine)
     }
@@ -210,6 +547,11 @@ impl Engine {
             store,
             clock,
             options,
+            indexes: Indexes::default(),
+            buffered: BTreeMap::new(),
+            start_timers: BTreeMap::new(),
+            outbox: VecDeque::new(),
+            depth: 0,
         }
     }
 
@@ -222,6 +564,8 @@ impl Engine {
         &self.clock
     }
 
+    /// The store, for reading logs and counters. Instances written through
+    /// it directly are not in the engine's indexes until it is reopened.
     pub fn store_mut(&mut self) -> &mut dyn Store {
         self.store.as_mut()
     }
@@ -293,16 +637,126 @@ impl Engine {
         })?;
         let keys: Vec<ProcessKey> = compiled.iter().map(|p| p.key.clone()).collect();
         if fresh {
+            // Timer start events are scheduled from the deploy time; a
+            // schedule that cannot be computed refuses the deployment.
+            let now = self.clock.now_millis();
+            let mut timers = Vec::new();
+            for p in &compiled {
+                for (element, trigger) in p.start_triggers() {
+                    let Trigger::Timer(spec) = trigger else {
+                        continue;
+                    };
+                    let schedule = self.start_schedule(p, element, spec)?;
+                    let due = schedule
+                        .first_due(now, TZ_OFFSET_MINUTES)
+                        .map_err(|e| start_timer_error(p, element, e.to_string()))?;
+                    if let Some(due) = due {
+                        timers.push(StartTimer {
+                            process: p.key.clone(),
+                            element,
+                            due,
+                            fired: 0,
+                        });
+                    }
+                }
+            }
             self.store.save_deployment(&DeploymentRecord {
                 keys: keys.clone(),
                 name: name.to_string(),
                 source: source.to_string(),
             })?;
+            for p in &compiled {
+                // A new version replaces the older versions' schedules.
+                let old: Vec<(String, ElementIdx)> = self
+                    .start_timers
+                    .range(
+                        (p.key.id.clone(), ElementIdx(0))
+                            ..=(p.key.id.clone(), ElementIdx(u32::MAX)),
+                    )
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for k in old {
+                    self.remove_start_timer(&k)?;
+                }
+            }
+            for t in timers {
+                self.save_start_timer(t)?;
+            }
             for p in compiled {
                 self.register(p);
             }
         }
         Ok(keys)
+    }
+
+    /// The schedule of a timer start event: its literal, or its expression
+    /// evaluated without variables.
+    fn start_schedule(
+        &self,
+        p: &CompiledProcess,
+        element: ElementIdx,
+        spec: &TimerSpec,
+    ) -> Result<Schedule, EngineError> {
+        match spec {
+            TimerSpec::Static(s) => Ok(s.clone()),
+            TimerSpec::Expression { kind, expr } => {
+                let text = match expr.eval(&self.scripts, crate::expr::Vars::new(&[])) {
+                    Ok(Value::String(s)) => s,
+                    Ok(other) => {
+                        return Err(start_timer_error(
+                            p,
+                            element,
+                            format!("expected the expression to give a text, found `{other}`"),
+                        ));
+                    }
+                    Err(e) => return Err(start_timer_error(p, element, e.to_string())),
+                };
+                Schedule::from_text(*kind, &text)
+                    .map_err(|e| start_timer_error(p, element, e.to_string()))
+            }
+        }
+    }
+
+    fn start_timer_key(process: &str, element: ElementIdx) -> String {
+        format!("{START_TIMER_PREFIX}{process}/{}", element.0)
+    }
+
+    fn save_start_timer(&mut self, t: StartTimer) -> Result<(), EngineError> {
+        let k = (t.process.id.clone(), t.element);
+        if let Some(old) = self.start_timers.get(&k) {
+            self.indexes
+                .due
+                .remove(&(old.due, Due::Start(k.0.clone(), k.1)));
+        }
+        self.store
+            .put_record(&Self::start_timer_key(&k.0, k.1), &encode(&t))?;
+        self.indexes
+            .due
+            .insert((t.due, Due::Start(k.0.clone(), k.1)));
+        self.start_timers.insert(k, t);
+        Ok(())
+    }
+
+    fn remove_start_timer(&mut self, k: &(String, ElementIdx)) -> Result<(), EngineError> {
+        if let Some(old) = self.start_timers.remove(k) {
+            self.indexes
+                .due
+                .remove(&(old.due, Due::Start(k.0.clone(), k.1)));
+            self.store
+                .delete_record(&Self::start_timer_key(&k.0, k.1))?;
+        }
+        Ok(())
+    }
+
+    /// The scheduled timer start events, by process id.
+    pub fn start_timers(&self) -> Vec<StartTimer> {
+        self.start_timers.values().cloned().collect()
+    }
+
+    /// The buffered messages not yet delivered (expired ones included
+    /// until the next publication or delivery drops them).
+    pub fn buffered_messages(&self) -> Vec<BufferedMessage> {
+        self.buffered.values().cloned().collect()
     }
 
     /// The latest version of a process.
@@ -323,8 +777,10 @@ impl Engine {
         v
     }
 
-    /// Starts an instance of the latest version of `process_id` and runs it
-    /// until it completes or every token waits. Returns the instance id.
+    /// Starts an instance of the latest version of `process_id` at its
+    /// none start event and runs it until it completes or every token
+    /// waits (messages and signals it throws are published before this
+    /// returns). Returns the instance id.
     pub fn start(
         &mut self,
         process_id: &str,
@@ -337,41 +793,38 @@ impl Engine {
         let id = self.store.next_instance_number()?.to_string();
         let state = InstanceState::empty(&id, process.key.clone());
         self.run(state, &process, Command::Start { variables })?;
+        self.drain()?;
         Ok(id)
     }
 
-    /// Starts an instance of the latest version of `process_id` at the
-    /// element with BPMN id `element`: a start event with a message, signal
-    /// or timer, or a target of an instantiating event-based gateway (its
-    /// trigger happened, carrying `variables`). Returns the instance id.
-    pub fn start_at(
+    /// Starts a fresh instance of `process` at `element` (a start event
+    /// with a trigger, or an instantiating gateway's target). No drain.
+    fn start_at(
         &mut self,
-        process_id: &str,
-        element: &str,
+        process: &Arc<CompiledProcess>,
+        element: ElementIdx,
         variables: Map<String, Value>,
-    ) -> Result<String, EngineError> {
-        let process = self
-            .process(process_id)
-            .cloned()
-            .ok_or_else(|| EngineError::UnknownProcess(process_id.to_string()))?;
-        let e = process
-            .element_by_id(element)
-            .ok_or_else(|| CommandError::UnknownElement(element.to_string()))?;
+    ) -> Result<Delivery, EngineError> {
         let id = self.store.next_instance_number()?.to_string();
         let state = InstanceState::empty(&id, process.key.clone());
-        self.run(
-            state,
-            &process,
-            Command::StartAt {
-                element: e,
-                variables,
-            },
-        )?;
-        Ok(id)
+        self.run(state, process, Command::StartAt { element, variables })?;
+        Ok(Delivery {
+            instance: id,
+            process: process.key.id.clone(),
+            element: process.element(element).id.clone(),
+        })
     }
 
-    /// Runs a command on an existing instance.
+    /// Runs a command on an existing instance (then publishes what it
+    /// threw).
     pub fn execute(&mut self, instance: &str, command: Command) -> Result<Status, EngineError> {
+        let status = self.execute_now(instance, command)?;
+        self.drain()?;
+        Ok(status)
+    }
+
+    /// Runs a command on an existing instance, leaving the outbox alone.
+    fn execute_now(&mut self, instance: &str, command: Command) -> Result<Status, EngineError> {
         let state = self
             .store
             .load(instance)?
@@ -427,6 +880,35 @@ impl Engine {
         )
     }
 
+    /// A job's worker throws a BPMN error with `code`.
+    pub fn throw_error(
+        &mut self,
+        instance: &str,
+        job: JobId,
+        code: &str,
+        message: Option<&str>,
+        variables: Map<String, Value>,
+    ) -> Result<Status, EngineError> {
+        self.execute(
+            instance,
+            Command::ThrowError {
+                job,
+                code: code.to_string(),
+                message: message.map(str::to_string),
+                variables,
+            },
+        )
+    }
+
+    /// Sets process-level variables of an instance from outside.
+    pub fn set_variables(
+        &mut self,
+        instance: &str,
+        variables: Map<String, Value>,
+    ) -> Result<Status, EngineError> {
+        self.execute(instance, Command::SetVariables { variables })
+    }
+
     pub fn resolve_incident(
         &mut self,
         instance: &str,
@@ -440,53 +922,346 @@ impl Engine {
         self.execute(instance, Command::Cancel)
     }
 
-    /// Fires every timer due at the clock's time (`due <= now`) across all
-    /// stored instances, earliest first (ties by instance, then timer id),
-    /// and returns how many fired. Each firing is one command; a firing can
-    /// schedule or cancel other timers, so the next one is looked up again
-    /// after each. This scans every stored instance per firing (fine for
-    /// now; a due-time index in the store replaces it later). At most
-    /// [`MAX_TIMER_FIRINGS`] fire per call, so a loop of zero-length timers
-    /// cannot hang the caller.
+    /// Publishes a message: it correlates to the open message
+    /// subscriptions of that name — with a `key`, those opened with exactly
+    /// that correlation key and those without one; without a `key`, only
+    /// those without one — at most one per process (the oldest instance's,
+    /// then the lowest subscription id), and starts an instance of every
+    /// deployed process (latest version) with a message start event of
+    /// that name, unless the message already correlated to an instance of
+    /// that process. When nothing took it and `ttl_millis` is above zero,
+    /// it is buffered in the store until the clock's time plus the ttl and
+    /// delivered once to the first matching subscription that opens.
+    pub fn publish_message(
+        &mut self,
+        name: &str,
+        key: Option<&str>,
+        variables: Map<String, Value>,
+        ttl_millis: Option<i64>,
+    ) -> Result<MessageOutcome, EngineError> {
+        let outcome = self.publish_now(name, key, variables, ttl_millis)?;
+        self.drain()?;
+        Ok(outcome)
+    }
+
+    fn publish_now(
+        &mut self,
+        name: &str,
+        key: Option<&str>,
+        variables: Map<String, Value>,
+        ttl_millis: Option<i64>,
+    ) -> Result<MessageOutcome, EngineError> {
+        let mut outcome = MessageOutcome::default();
+        let mut took: HashSet<String> = HashSet::new();
+        for (process, (inst, sub)) in self.indexes.message_targets(name, key) {
+            if let Some(d) = self.trigger(&inst.1, sub, variables.clone())? {
+                outcome.correlated.push(d);
+                took.insert(process);
+            }
+        }
+        for process in
+            self.startable(|t| matches!(t, Trigger::Message { name: n, .. } if n == name))
+        {
+            if took.contains(&process.0.key.id) {
+                continue;
+            }
+            outcome
+                .started
+                .push(self.start_at(&process.0, process.1, variables.clone())?);
+        }
+        let ttl = ttl_millis.unwrap_or(0);
+        if outcome.correlated.is_empty() && outcome.started.is_empty() && ttl > 0 {
+            let now = self.clock.now_millis();
+            self.drop_expired(now)?;
+            let expires_at = now.saturating_add(ttl);
+            let seq = self.buffered.last_key_value().map_or(0, |(k, _)| k + 1);
+            let m = BufferedMessage {
+                name: name.to_string(),
+                key: key.map(str::to_string),
+                variables,
+                expires_at,
+            };
+            self.store
+                .put_record(&format!("{BUFFER_PREFIX}{seq:020}"), &encode(&m))?;
+            self.buffered.insert(seq, m);
+            outcome.buffered_until = Some(expires_at);
+        }
+        Ok(outcome)
+    }
+
+    /// Removes buffered messages whose time-to-live ended at `now`.
+    fn drop_expired(&mut self, now: i64) -> Result<(), EngineError> {
+        let expired: Vec<u64> = self
+            .buffered
+            .iter()
+            .filter(|(_, m)| m.expires_at <= now)
+            .map(|(k, _)| *k)
+            .collect();
+        for seq in expired {
+            self.store
+                .delete_record(&format!("{BUFFER_PREFIX}{seq:020}"))?;
+            self.buffered.remove(&seq);
+        }
+        Ok(())
+    }
+
+    /// The latest version of every deployed process with a start trigger
+    /// matching `want`, with the first such start element, by process id.
+    fn startable(
+        &self,
+        want: impl Fn(&Trigger) -> bool,
+    ) -> Vec<(Arc<CompiledProcess>, ElementIdx)> {
+        let mut out = Vec::new();
+        for id in self.process_ids() {
+            let Some(p) = self.process(&id) else { continue };
+            if let Some((element, _)) = p.start_triggers().find(|(_, t)| want(t)) {
+                out.push((Arc::clone(p), element));
+            }
+        }
+        out
+    }
+
+    /// Triggers an open subscription of an instance; `None` when the
+    /// instance is gone or no longer has it open.
+    fn trigger(
+        &mut self,
+        instance: &str,
+        subscription: SubscriptionId,
+        variables: Map<String, Value>,
+    ) -> Result<Option<Delivery>, EngineError> {
+        let Some(state) = self.store.load(instance)? else {
+            return Ok(None);
+        };
+        if state.status != Status::Active {
+            return Ok(None);
+        }
+        let Some(sub) = state.subscriptions.get(&subscription) else {
+            return Ok(None);
+        };
+        let process = self
+            .process_version(&state.process)
+            .cloned()
+            .ok_or_else(|| EngineError::MissingDeployment {
+                instance: instance.to_string(),
+                key: state.process.clone(),
+            })?;
+        let element = process.element(sub.element).id.clone();
+        self.run(
+            state,
+            &process,
+            Command::Trigger {
+                subscription,
+                variables,
+            },
+        )?;
+        Ok(Some(Delivery {
+            instance: instance.to_string(),
+            process: process.key.id.clone(),
+            element,
+        }))
+    }
+
+    /// Broadcasts a signal: it triggers every open signal subscription of
+    /// that name in every active instance (in instance order) and starts an
+    /// instance of every deployed process (latest version) with a signal
+    /// start event of that name. Returns how many subscriptions it
+    /// triggered and instances it started.
+    pub fn broadcast_signal(
+        &mut self,
+        name: &str,
+        variables: Map<String, Value>,
+    ) -> Result<usize, EngineError> {
+        let o = self.broadcast_signal_outcome(name, variables)?;
+        Ok(o.triggered.len() + o.started.len())
+    }
+
+    /// [`Engine::broadcast_signal`], saying where the signal went.
+    pub fn broadcast_signal_outcome(
+        &mut self,
+        name: &str,
+        variables: Map<String, Value>,
+    ) -> Result<SignalOutcome, EngineError> {
+        let outcome = self.broadcast_now(name, variables)?;
+        self.drain()?;
+        Ok(outcome)
+    }
+
+    fn broadcast_now(
+        &mut self,
+        name: &str,
+        variables: Map<String, Value>,
+    ) -> Result<SignalOutcome, EngineError> {
+        let mut outcome = SignalOutcome::default();
+        // Taken before anything runs: subscriptions opened by this
+        // broadcast's own effects do not catch it.
+        let targets: Vec<(InstanceOrd, SubscriptionId)> = self
+            .indexes
+            .signals
+            .get(name)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default();
+        let starts = self.startable(|t| matches!(t, Trigger::Signal { name: n } if n == name));
+        for (inst, sub) in targets {
+            if let Some(d) = self.trigger(&inst.1, sub, variables.clone())? {
+                outcome.triggered.push(d);
+            }
+        }
+        for (process, element) in starts {
+            outcome
+                .started
+                .push(self.start_at(&process, element, variables.clone())?);
+        }
+        Ok(outcome)
+    }
+
+    /// Does the work commands left behind (thrown messages and signals,
+    /// buffered messages for new subscriptions), breadth first, until none
+    /// is left or the cascade is [`MAX_CASCADE_DEPTH`] rounds deep.
+    fn drain(&mut self) -> Result<(), EngineError> {
+        let result = self.drain_outbox();
+        self.depth = 0;
+        if result.is_err() {
+            self.outbox.clear();
+        }
+        result
+    }
+
+    fn drain_outbox(&mut self) -> Result<(), EngineError> {
+        while let Some((depth, work)) = self.outbox.pop_front() {
+            if depth > MAX_CASCADE_DEPTH {
+                return Err(EngineError::Cascade {
+                    limit: MAX_CASCADE_DEPTH,
+                });
+            }
+            self.depth = depth;
+            match work {
+                Outgoing::Message {
+                    name,
+                    key,
+                    variables,
+                } => {
+                    self.publish_now(&name, key.as_deref(), variables, None)?;
+                }
+                Outgoing::Signal { name, variables } => {
+                    self.broadcast_now(&name, variables)?;
+                }
+                Outgoing::Opened {
+                    instance,
+                    subscription,
+                    name,
+                    key,
+                } => self.deliver_buffered(&instance, subscription, &name, key.as_deref())?,
+            }
+        }
+        Ok(())
+    }
+
+    /// A message subscription opened: the oldest unexpired buffered message
+    /// that matches it (same name; the same key, or any key when the
+    /// subscription has none) is delivered to it and removed.
+    fn deliver_buffered(
+        &mut self,
+        instance: &str,
+        subscription: SubscriptionId,
+        name: &str,
+        key: Option<&str>,
+    ) -> Result<(), EngineError> {
+        if self.buffered.is_empty() {
+            return Ok(());
+        }
+        let now = self.clock.now_millis();
+        self.drop_expired(now)?;
+        let found = self
+            .buffered
+            .iter()
+            .find(|(_, m)| m.name == name && (key.is_none() || m.key.as_deref() == key));
+        let Some((&seq, _)) = found else {
+            return Ok(());
+        };
+        let still_open = self.store.load(instance)?.is_some_and(|s| {
+            s.status == Status::Active && s.subscriptions.contains_key(&subscription)
+        });
+        if !still_open {
+            return Ok(());
+        }
+        let Some(m) = self.buffered.remove(&seq) else {
+            return Ok(());
+        };
+        self.store
+            .delete_record(&format!("{BUFFER_PREFIX}{seq:020}"))?;
+        self.trigger(instance, subscription, m.variables)?;
+        Ok(())
+    }
+
+    /// Fires every timer due at the clock's time (`due <= now`): the
+    /// pending timers of active instances and the timer start events,
+    /// earliest first (ties: instance timers by instance, then timer id,
+    /// before start timers by process id), and returns how many fired. Each
+    /// firing is one command (a start timer's starts an instance and
+    /// schedules its next firing for a cycle); a firing can schedule or
+    /// cancel other timers, so the next one is looked up again after each,
+    /// in the due-time index. At most [`MAX_TIMER_FIRINGS`] fire per call,
+    /// so a loop of zero-length timers cannot hang the caller.
     pub fn fire_due_timers(&mut self) -> Result<usize, EngineError> {
         let mut fired = 0;
         while fired < MAX_TIMER_FIRINGS {
             let now = self.clock.now_millis();
-            let Some((due, instance, timer)) = self.earliest_timer()? else {
+            let Some((due, what)) = self.indexes.due.first().cloned() else {
                 break;
             };
             if due > now {
                 break;
             }
-            self.execute(&instance, Command::FireTimer { timer })?;
+            match what {
+                Due::Instance(inst, timer) => {
+                    self.execute_now(&inst.1, Command::FireTimer { timer })?;
+                }
+                Due::Start(process, element) => self.fire_start_timer(&(process, element))?,
+            }
+            self.drain()?;
             fired += 1;
         }
         Ok(fired)
     }
 
-    /// When the earliest pending timer of any active instance is due.
-    pub fn next_timer_due(&self) -> Result<Option<i64>, EngineError> {
-        Ok(self.earliest_timer()?.map(|(due, _, _)| due))
+    /// Starts an instance for a due timer start event and schedules its
+    /// next firing (a cycle) or removes it.
+    fn fire_start_timer(&mut self, k: &(String, ElementIdx)) -> Result<(), EngineError> {
+        let Some(t) = self.start_timers.get(k).cloned() else {
+            return Ok(());
+        };
+        let Some(process) = self.process_version(&t.process).cloned() else {
+            // Its deployment is gone: nothing to start.
+            return self.remove_start_timer(k);
+        };
+        self.start_at(&process, t.element, Map::new())?;
+        let spec = process.start_triggers().find_map(|(e, tr)| match tr {
+            Trigger::Timer(spec) if e == t.element => Some(spec.clone()),
+            _ => None,
+        });
+        let next = match spec {
+            Some(spec) => {
+                let schedule = self.start_schedule(&process, t.element, &spec)?;
+                schedule
+                    .next_due(t.due, t.fired + 1, TZ_OFFSET_MINUTES)
+                    .map_err(|e| start_timer_error(&process, t.element, e.to_string()))?
+            }
+            None => None,
+        };
+        match next {
+            Some(due) => self.save_start_timer(StartTimer {
+                due,
+                fired: t.fired + 1,
+                ..t
+            }),
+            None => self.remove_start_timer(k),
+        }
     }
 
-    /// The earliest pending timer: (due, instance, timer); scans the store.
-    fn earliest_timer(&self) -> Result<Option<(i64, String, core::TimerId)>, EngineError> {
-        let mut best: Option<(i64, String, core::TimerId)> = None;
-        for s in self.store.instances()? {
-            if s.status != Status::Active {
-                continue;
-            }
-            for (id, t) in &s.timers {
-                let better = match &best {
-                    None => true,
-                    Some((due, inst, tid)) => (t.due, &s.id, *id) < (*due, inst, *tid),
-                };
-                if better {
-                    best = Some((t.due, s.id.clone(), *id));
-                }
-            }
-        }
-        Ok(best)
+    /// When the earliest pending timer (of any active instance, or a timer
+    /// start event) is due.
+    pub fn next_timer_due(&self) -> Result<Option<i64>, EngineError> {
+        Ok(self.indexes.due.first().map(|(due, _)| *due))
     }
 
     /// The current state of an instance.
@@ -532,6 +1307,16 @@ impl Engine {
                         message,
                         retries,
                     },
+                    TaskResult::Error {
+                        code,
+                        message,
+                        variables,
+                    } => Command::ThrowError {
+                        job,
+                        code,
+                        message,
+                        variables,
+                    },
                 };
                 let ctx = Context {
                     now: self.clock.now_millis(),
@@ -542,7 +1327,49 @@ impl Engine {
         }
         let status = state.status;
         self.store.commit(&state, &events)?;
+        self.after_commit(&state, events);
         Ok(status)
+    }
+
+    /// Brings the indexes up to date with a committed state and queues the
+    /// work the command left: thrown messages and signals, and a look at
+    /// the buffered messages for each new message subscription.
+    fn after_commit(&mut self, state: &InstanceState, events: Vec<Event>) {
+        let opened = self.indexes.update(state);
+        let depth = self.depth + 1;
+        for e in events {
+            match e {
+                Event::MessageSent {
+                    name,
+                    key,
+                    variables,
+                } => self.outbox.push_back((
+                    depth,
+                    Outgoing::Message {
+                        name,
+                        key,
+                        variables,
+                    },
+                )),
+                Event::SignalSent { name, variables } => self
+                    .outbox
+                    .push_back((depth, Outgoing::Signal { name, variables })),
+                _ => {}
+            }
+        }
+        if !self.buffered.is_empty() {
+            for (subscription, (name, key)) in opened {
+                self.outbox.push_back((
+                    depth,
+                    Outgoing::Opened {
+                        instance: state.id.clone(),
+                        subscription,
+                        name,
+                        key,
+                    },
+                ));
+            }
+        }
     }
 
     /// A job waiting for a handler that is registered, if any.
@@ -574,6 +1401,14 @@ impl Engine {
                 },
             ))
         })
+    }
+}
+
+fn start_timer_error(p: &CompiledProcess, element: ElementIdx, message: String) -> EngineError {
+    EngineError::StartTimer {
+        process: p.key.id.clone(),
+        element: p.element(element).id.clone(),
+        message,
     }
 }
 

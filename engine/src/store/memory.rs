@@ -16,6 +16,8 @@ pub struct MemoryStore {
     /// don't read them back, so keeping them is a choice.
     logs: Option<BTreeMap<String, Vec<Event>>>,
     counter: u64,
+    /// Engine records (buffered messages, start timers) by key.
+    records: BTreeMap<String, Vec<u8>>,
 }
 
 impl MemoryStore {
@@ -89,5 +91,24 @@ impl Store for MemoryStore {
 
     fn flush(&mut self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    fn put_record(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.records.insert(key.to_string(), value.to_vec());
+        Ok(())
+    }
+
+    fn delete_record(&mut self, key: &str) -> Result<(), StoreError> {
+        self.records.remove(key);
+        Ok(())
+    }
+
+    fn records(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        Ok(self
+            .records
+            .range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
     }
 }

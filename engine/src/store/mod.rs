@@ -136,6 +136,14 @@ pub trait Store: Send {
     /// A new, never reused instance number.
     fn next_instance_number(&mut self) -> Result<u64, StoreError>;
     fn flush(&mut self) -> Result<(), StoreError>;
+    /// Stores a small engine record (a buffered message, a start timer's
+    /// schedule) under `key`, replacing one already there. Written with the
+    /// store's durability, on its own (not part of an instance's commit).
+    fn put_record(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+    /// Removes the record under `key`; removing a missing one is no error.
+    fn delete_record(&mut self, key: &str) -> Result<(), StoreError>;
+    /// Every record whose key starts with `prefix`, in key order.
+    fn records(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
 }
 
 #[derive(Serialize, Deserialize)]

@@ -61,6 +61,9 @@ const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const DEPLOYMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("deployments");
 const CHECKPOINTS: TableDefinition<&str, &[u8]> = TableDefinition::new("checkpoints");
 const EVENTS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("events");
+/// Engine records ([`Store::put_record`]). Added within layout 2: created
+/// by the first write; a store without the table has no records.
+const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records");
 
 const FORMAT: &str = "format";
 const COUNTER: &str = "counter";
@@ -541,6 +544,46 @@ impl Store for RedbStore {
             self.dirty = false;
         }
         Ok(())
+    }
+
+    fn put_record(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.write(|txn| {
+            let mut t = txn
+                .open_table(RECORDS)
+                .map_err(|e| table_error("records", e))?;
+            t.insert(key, value).map_err(|e| io("write", e))?;
+            Ok(())
+        })
+    }
+
+    fn delete_record(&mut self, key: &str) -> Result<(), StoreError> {
+        self.write(|txn| {
+            let mut t = txn
+                .open_table(RECORDS)
+                .map_err(|e| table_error("records", e))?;
+            t.remove(key).map_err(|e| io("write", e))?;
+            Ok(())
+        })
+    }
+
+    fn records(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        read(&self.db, |txn| {
+            let t = match txn.open_table(RECORDS) {
+                Ok(t) => t,
+                // A store that never held a record.
+                Err(TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+                Err(e) => return Err(table_error("records", e)),
+            };
+            let mut out = Vec::new();
+            for r in t.range(prefix..).map_err(|e| io("scan", e))? {
+                let (k, v) = r.map_err(|e| io("scan", e))?;
+                if !k.value().starts_with(prefix) {
+                    break;
+                }
+                out.push((k.value().to_string(), v.value().to_vec()));
+            }
+            Ok(out)
+        })
     }
 }
 

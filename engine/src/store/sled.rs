@@ -79,6 +79,15 @@ const KEY_COUNTER: &[u8] = b"m/counter";
 const PREFIX_DEPLOYMENT: &[u8] = b"d/";
 const PREFIX_CHECKPOINT: &[u8] = b"c/";
 const PREFIX_EVENT: &[u8] = b"e/";
+/// Engine records ([`Store::put_record`]): `r/` + the record's key. Added
+/// within layout 2: a store without any simply has none.
+const PREFIX_RECORD: &[u8] = b"r/";
+
+fn record_key(key: &str) -> Vec<u8> {
+    let mut k = PREFIX_RECORD.to_vec();
+    k.extend_from_slice(key.as_bytes());
+    k
+}
 
 /// The store. Opening locks the directory for this process.
 pub struct SledStore {
@@ -148,6 +157,9 @@ fn show(key: &[u8]) -> String {
     }
     if let Some(rest) = key.strip_prefix(PREFIX_CHECKPOINT) {
         return format!("checkpoints/{}", String::from_utf8_lossy(rest));
+    }
+    if let Some(rest) = key.strip_prefix(PREFIX_RECORD) {
+        return format!("records/{}", String::from_utf8_lossy(rest));
     }
     String::from_utf8_lossy(key).into_owned()
 }
@@ -541,6 +553,29 @@ impl Store for SledStore {
         self.sync()?;
         self.dirty = false;
         Ok(())
+    }
+
+    fn put_record(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        let mut b = Batch::default();
+        b.insert(record_key(key), value);
+        self.write(b)
+    }
+
+    fn delete_record(&mut self, key: &str) -> Result<(), StoreError> {
+        let mut b = Batch::default();
+        b.remove(record_key(key));
+        self.write(b)
+    }
+
+    fn records(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.db
+            .scan_prefix(record_key(prefix))
+            .map(|r| {
+                let (k, v) = r.map_err(|e| io("scan", e))?;
+                let key = String::from_utf8_lossy(&k[PREFIX_RECORD.len()..]).into_owned();
+                Ok((key, v.to_vec()))
+            })
+            .collect()
     }
 }
 
