@@ -1084,7 +1084,15 @@ impl<'a> Validator<'a> {
                         }
                     }
                 }
-                FlowNodeKind::Gateway(_) => {}
+                // An instantiating event-based gateway without incoming
+                // flows starts the process (BPMN 2.0.2 §10.6.6).
+                FlowNodeKind::Gateway(g) => {
+                    if matches!(g.kind, GatewayKind::EventBased { instantiate: true, .. })
+                        && n.incoming.is_empty()
+                    {
+                        starts.push(id);
+                    }
+                }
             }
         }
         for (id, key) in link_throw {
