@@ -138,6 +138,9 @@ pub struct Element {
     /// Boundary events attached to this activity (BPMN 2.0.2 §10.5.3), in
     /// document order; empty for everything else.
     pub boundaries: Vec<ElementIdx>,
+    /// Multi-instance or standard loop characteristics: the element runs as
+    /// a body of inner instances ([`crate::core::loops`]).
+    pub looping: Option<Box<LoopSpec>>,
     pub kind: ElementKind,
     pub span: Span,
 }
@@ -228,6 +231,39 @@ pub enum ElementKind {
     /// link event of the same name in the same process level.
     LinkThrow {
         target: ElementIdx,
+    },
+}
+
+/// How an activity repeats (BPMN 2.0.2 §10.3.8 loop characteristics).
+#[derive(Debug, Clone)]
+pub struct LoopSpec {
+    pub kind: LoopKind,
+    /// `loopCounter` of the first instance: 1 in Camunda 8, 0 otherwise
+    /// (Camunda 7 counts from 0).
+    pub counter_base: i64,
+}
+
+// Both variants live behind the `Box<LoopSpec>` of an element.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum LoopKind {
+    /// Multi-instance: one inner instance per item of `collection` or
+    /// `cardinality` times, all at once or `sequential`.
+    Multi {
+        sequential: bool,
+        cardinality: Option<Expr>,
+        collection: Option<Expr>,
+        element_variable: Option<String>,
+        output_collection: Option<String>,
+        output_element: Option<Expr>,
+        completion: Option<Expr>,
+    },
+    /// Standard loop: repeat while `condition` holds (checked before each
+    /// iteration when `test_before`, else after), at most `maximum` times.
+    Standard {
+        test_before: bool,
+        maximum: Option<u64>,
+        condition: Option<Expr>,
     },
 }
 
@@ -596,6 +632,7 @@ impl Compiler<'_> {
             outputs: None,
             outputs_only: false,
             boundaries: Vec::new(),
+            looping: None,
             kind,
             span: n.base.span,
         });
@@ -813,19 +850,27 @@ impl Compiler<'_> {
     /// Camunda 7 one by its delegate), otherwise it throws.
     fn throw_kind(&mut self, n: &FlowNode, e: &bpmn_models::Event) -> Option<ElementKind> {
         if let [
-            bpmn_models::EventDefinition {
+            d @ bpmn_models::EventDefinition {
                 kind: EventDefinitionKind::Message { .. },
                 ..
             },
         ] = e.event_definitions.as_slice()
         {
-            let (Ok(c7), Ok(c8)) = (camunda::camunda(&n.base), zeebe::zeebe(&n.base)) else {
+            // Camunda 7 puts the implementation on the event definition,
+            // Camunda 8 on the event.
+            let (Ok(c7n), Ok(c7d), Ok(c8)) = (
+                camunda::camunda(&n.base),
+                camunda::camunda(&d.base),
+                zeebe::zeebe(&n.base),
+            ) else {
                 return None;
             };
-            match self.job(n, &c7, &c8) {
-                Err(()) => return None,
-                Ok(Some(kind)) => return Some(kind),
-                Ok(None) => {}
+            for c7 in [&c7n, &c7d] {
+                match self.job(n, c7, &c8) {
+                    Err(()) => return None,
+                    Ok(Some(kind)) => return Some(kind),
+                    Ok(None) => {}
+                }
             }
         }
         let mut throws = Vec::new();
@@ -1158,14 +1203,118 @@ impl Compiler<'_> {
     }
 
     fn activity(&mut self, scope: ScopeIdx, n: &FlowNode, a: &Activity) {
-        if a.loop_characteristics.is_some() {
-            let what = match a.loop_characteristics {
-                Some(LoopCharacteristics::Standard(_)) => "looping activity",
-                _ => "multi-instance activity",
-            };
-            self.unsupported(n, what);
-            return;
+        let looping = match &a.loop_characteristics {
+            None => None,
+            Some(l) => match self.looping(n, l) {
+                Some(spec) => Some(Box::new(spec)),
+                None => return,
+            },
+        };
+        let first = self.elements.len();
+        self.activity_kind(scope, n, a);
+        // The activity is the first element pushed (a sub-process pushes
+        // its inner elements after itself).
+        if let Some(e) = self.elements.get_mut(first)
+            && e.id == n.id
+        {
+            e.looping = looping;
         }
+    }
+
+    /// Compiles multi-instance or standard loop characteristics.
+    fn looping(&mut self, n: &FlowNode, l: &LoopCharacteristics) -> Option<LoopSpec> {
+        match l {
+            LoopCharacteristics::Standard(sl) => {
+                let condition = match &sl.loop_condition {
+                    Some(c) if !c.body.trim().is_empty() => {
+                        Some(self.expr(n, c.language.as_deref(), &c.body)?)
+                    }
+                    _ => None,
+                };
+                Some(LoopSpec {
+                    kind: LoopKind::Standard {
+                        test_before: sl.test_before,
+                        maximum: sl.loop_maximum,
+                        condition,
+                    },
+                    counter_base: 0,
+                })
+            }
+            LoopCharacteristics::MultiInstance(mi) => {
+                let (Ok(c7), Ok(c8)) = (camunda::camunda(&mi.base), zeebe::zeebe(&mi.base)) else {
+                    self.problem(
+                        "BPMN031",
+                        n,
+                        format!("`{}`: malformed multi-instance extension", n.id),
+                    );
+                    return None;
+                };
+                let z = c8.loop_characteristics;
+                let opt = |c: &mut Self, text: Option<&str>, language: Option<&str>| match text
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                {
+                    Some(t) => c.expr(n, language, t).map(Some).ok_or(()),
+                    None => Ok(None),
+                };
+                let cardinality = opt(
+                    self,
+                    mi.loop_cardinality.as_ref().map(|c| c.body.as_str()),
+                    mi.loop_cardinality
+                        .as_ref()
+                        .and_then(|c| c.language.as_deref()),
+                )
+                .ok()?;
+                let collection_text = z
+                    .as_ref()
+                    .and_then(|z| z.input_collection.clone())
+                    .or(c7.collection.clone());
+                let collection = opt(self, collection_text.as_deref(), None).ok()?;
+                let output_element = opt(
+                    self,
+                    z.as_ref().and_then(|z| z.output_element.as_deref()),
+                    None,
+                )
+                .ok()?;
+                let completion = opt(
+                    self,
+                    mi.completion_condition.as_ref().map(|c| c.body.as_str()),
+                    mi.completion_condition
+                        .as_ref()
+                        .and_then(|c| c.language.as_deref()),
+                )
+                .ok()?;
+                if cardinality.is_none() && collection.is_none() {
+                    self.problem(
+                        "ENG018",
+                        n,
+                        format!(
+                            "multi-instance `{}`: expected a loopCardinality or an input collection (zeebe:loopCharacteristics inputCollection, camunda:collection), found neither",
+                            n.id
+                        ),
+                    );
+                    return None;
+                }
+                Some(LoopSpec {
+                    kind: LoopKind::Multi {
+                        sequential: mi.is_sequential,
+                        cardinality,
+                        collection,
+                        element_variable: z
+                            .as_ref()
+                            .and_then(|z| z.input_element.clone())
+                            .or(c7.element_variable.clone()),
+                        output_collection: z.as_ref().and_then(|z| z.output_collection.clone()),
+                        output_element,
+                        completion,
+                    },
+                    counter_base: if z.is_some() { 1 } else { 0 },
+                })
+            }
+        }
+    }
+
+    fn activity_kind(&mut self, scope: ScopeIdx, n: &FlowNode, a: &Activity) {
         if a.is_for_compensation {
             self.unsupported(n, "compensation handler");
             return;

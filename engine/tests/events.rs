@@ -751,11 +751,12 @@ fn an_instantiating_event_based_gateway_starts_at_the_event_that_happened() {
     assert_eq!(starts, ["paid", "alarm"]);
     let err = r.engine.start("P", Map::new()).expect_err("no none start");
     assert!(err.to_string().contains("no none start event"), "{err}");
-    let id = r
+    let o = r
         .engine
-        .start_at("P", "alarm", vars(json!({"level": 3})))
-        .expect("starts at the signal");
-    r.id = id;
+        .broadcast_signal_outcome("alarm", vars(json!({"level": 3})))
+        .expect("the signal starts an instance");
+    assert_eq!(o.started.len(), 1);
+    r.id = o.started[0].instance.clone();
     assert_eq!(r.visited(), ["gw", "alarm", "e2"]);
     assert_eq!(r.var("level"), json!(3));
 }
@@ -875,16 +876,32 @@ fn a_message_start_event_starts_an_instance_with_the_payload() {
         flows(&[("ordered", "work"), ("work", "e")])
     );
     let mut r = Run::deploy(&body);
-    r.id = r
+    let o = r
         .engine
-        .start_at("P", "ordered", vars(json!({"item": "book"})))
-        .expect("starts");
+        .publish_message("cancel", None, vars(json!({"item": "book"})), None)
+        .expect("publishes");
+    assert_eq!(o.started.len(), 1);
+    r.id = o.started[0].instance.clone();
     assert_eq!(r.waiting(), ["work"]);
     assert_eq!(r.var("item"), json!("book"));
-    let err = r
-        .engine
-        .start_at("P", "work", Map::new())
-        .expect_err("not a start");
+    // The core refuses a start at an element that is no start.
+    let process = r.engine.process("P").unwrap().clone();
+    let mut fresh = InstanceState::empty("x", process.key.clone());
+    let ctx = engine::core::Context {
+        process: &process,
+        scripts: &engine::script::ScriptEngine::new(Default::default()),
+        now: T0,
+        step_budget: 1000,
+    };
+    let err = engine::core::process(
+        ctx,
+        &mut fresh,
+        Command::StartAt {
+            element: r.element("work"),
+            variables: Map::new(),
+        },
+    )
+    .expect_err("not a start");
     assert!(
         err.to_string().contains("does not start the process"),
         "{err}"

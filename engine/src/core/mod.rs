@@ -21,6 +21,7 @@
 pub mod containers;
 pub mod events;
 pub mod gateways;
+pub mod loops;
 pub mod propagation;
 pub mod state;
 pub mod tasks;
@@ -554,6 +555,10 @@ impl Processor<'_, '_> {
         self.work.push_back(Work::Complete(t));
     }
 
+    pub(crate) fn schedule_leave(&mut self, t: TokenId) {
+        self.work.push_back(Work::Leave(t));
+    }
+
     /// Does the work of the element a token stands on.
     fn activate(&mut self, token: TokenId) {
         let Some(t) = self.state.tokens.get(&token) else {
@@ -562,11 +567,18 @@ impl Processor<'_, '_> {
         let element = t.element;
         let p = self.ctx.process;
         let el = p.element(element);
+        let inner = el.looping.is_some() && loops::is_inner(self, token);
+        if let Some(spec) = &el.looping
+            && !inner
+        {
+            loops::activate_body(self, token, spec);
+            return;
+        }
         let own_scope = matches!(el.kind, ElementKind::SubProcess { .. });
         if !el.inputs.is_empty() && t.local.is_none() && !own_scope && !self.apply_inputs(token) {
             return;
         }
-        if !el.boundaries.is_empty() && !triggers::open_boundaries(self, token) {
+        if !el.boundaries.is_empty() && !inner && !triggers::open_boundaries(self, token) {
             return;
         }
         match &el.kind {
@@ -628,6 +640,12 @@ impl Processor<'_, '_> {
             return;
         };
         let el = self.ctx.process.element(t.element);
+        if let Some(spec) = &el.looping
+            && loops::is_inner(self, token)
+        {
+            loops::inner_done(self, token, spec);
+            return;
+        }
         if el.outgoing.is_empty() {
             self.consume(token);
             return;

@@ -96,7 +96,12 @@ pub(crate) fn propagate(
     let Some(t) = p.state.tokens.get(&token) else {
         return false;
     };
-    if own && let Some((b, interrupting)) = best(p, &process.element(t.element).boundaries, thrown)
+    // An inner instance of a multi-instance activity: the boundary events
+    // belong to the body, which the walk below reaches as the owner.
+    let inner = super::loops::is_inner(p, token);
+    if own
+        && !inner
+        && let Some((b, interrupting)) = best(p, &process.element(t.element).boundaries, thrown)
     {
         triggers::fire_boundary(p, token, b, interrupting, variables);
         return true;

@@ -51,6 +51,9 @@ pub struct InstanceState {
     /// states written before they existed).
     #[serde(default)]
     pub subscriptions: BTreeMap<SubscriptionId, Subscription>,
+    /// Multi-instance and loop bodies, by the body's token.
+    #[serde(default)]
+    pub loops: BTreeMap<TokenId, LoopState>,
     /// Elements in the order they completed.
     pub completed: Vec<ElementIdx>,
     /// Source of token, scope, job and incident ids (deterministic).
@@ -234,6 +237,21 @@ pub struct Timer {
     /// The scope instance whose event sub-process this timer starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<ScopeId>,
+}
+
+/// A running multi-instance or loop body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoopState {
+    /// The body's scope (its counters and output collection).
+    pub scope: ScopeId,
+    /// The input collection, evaluated once on entry (empty without one).
+    pub items: Vec<Value>,
+    /// How many inner instances there are in all (multi-instance), or 0
+    /// for a standard loop.
+    pub count: u64,
+    /// Inner instances (iterations) started and completed so far.
+    pub started: u64,
+    pub completed: u64,
 }
 
 /// What a subscription waits for.
@@ -431,6 +449,22 @@ pub enum Event {
     SubscriptionClosed {
         subscription: SubscriptionId,
     },
+    /// A multi-instance or loop body began (its token entered `scope`).
+    LoopEntered {
+        token: TokenId,
+        scope: ScopeId,
+        items: Vec<Value>,
+        count: u64,
+    },
+    LoopInstanceStarted {
+        token: TokenId,
+    },
+    LoopInstanceCompleted {
+        token: TokenId,
+    },
+    LoopLeft {
+        token: TokenId,
+    },
     /// A message thrown by this instance, for the engine to publish after
     /// the command (an outbox record; the instance state does not change).
     MessageSent {
@@ -466,6 +500,7 @@ impl InstanceState {
             incidents: BTreeMap::new(),
             timers: BTreeMap::new(),
             subscriptions: BTreeMap::new(),
+            loops: BTreeMap::new(),
             completed: Vec::new(),
             next_id: 1,
             started_at: 0,
@@ -586,6 +621,9 @@ impl InstanceState {
                     s.tokens = s.tokens.saturating_sub(1);
                 }
                 // What waited with the token ends with it.
+                if !self.loops.is_empty() {
+                    self.loops.remove(token);
+                }
                 if !self.subscriptions.is_empty() {
                     self.subscriptions.retain(|_, x| x.token != Some(*token));
                 }
@@ -803,6 +841,36 @@ impl InstanceState {
             }
             Event::SubscriptionClosed { subscription } => {
                 self.subscriptions.remove(subscription);
+            }
+            Event::LoopEntered {
+                token,
+                scope,
+                items,
+                count,
+            } => {
+                self.loops.insert(
+                    *token,
+                    LoopState {
+                        scope: *scope,
+                        items: items.clone(),
+                        count: *count,
+                        started: 0,
+                        completed: 0,
+                    },
+                );
+            }
+            Event::LoopInstanceStarted { token } => {
+                if let Some(l) = self.loops.get_mut(token) {
+                    l.started += 1;
+                }
+            }
+            Event::LoopInstanceCompleted { token } => {
+                if let Some(l) = self.loops.get_mut(token) {
+                    l.completed += 1;
+                }
+            }
+            Event::LoopLeft { token } => {
+                self.loops.remove(token);
             }
             Event::MessageSent { .. } | Event::SignalSent { .. } => {}
             Event::InstanceCompleted { at } => {

@@ -219,13 +219,14 @@ pub(crate) fn open_boundaries(p: &mut Processor<'_, '_>, token: TokenId) -> bool
     let (element, scope) = (t.element, t.scope);
     let process = p.ctx.process;
     let el = process.element(element);
-    let waits = matches!(
-        el.kind,
-        ElementKind::UserTask
-            | ElementKind::ReceiveTask { .. }
-            | ElementKind::Job { .. }
-            | ElementKind::SubProcess { .. }
-    );
+    let waits = el.looping.is_some()
+        || matches!(
+            el.kind,
+            ElementKind::UserTask
+                | ElementKind::ReceiveTask { .. }
+                | ElementKind::Job { .. }
+                | ElementKind::SubProcess { .. }
+        );
     let already = p.state.timers.values().any(|x| x.token == token)
         || p.state
             .subscriptions
