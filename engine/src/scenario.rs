@@ -1,7 +1,7 @@
 //! Process scenarios: a JSON file that tells the story of one process
 //! instance — start variables, then steps that act on it (complete a task,
-//! fail a job, move the clock) and steps that check it (`expect`) — run
-//! against an in-memory store with a virtual clock.
+//! fail a job, publish a message, move the clock) and steps that check it
+//! (`expect`) — run against an in-memory store with a virtual clock.
 //!
 //! The file format is [`Scenario`] (parsed with [`Scenario::from_json`]; an
 //! unknown key is an error that names it, the step and the line), the runner
@@ -9,19 +9,36 @@
 //! [`run_with_loader`] (the caller supplies a function that loads a file by
 //! the name the scenario uses). Nothing here touches the filesystem.
 //!
+//! The scenario's instance: a process with a none start event is started
+//! before the first step with the scenario's `variables`. A process without
+//! one (message, signal or timer start events, an instantiating event-based
+//! gateway) starts no instance up front: the first instance of it that a
+//! step starts (`correlateMessage`, `broadcastSignal`, `advanceClock`)
+//! becomes the scenario's instance, and a step that needs the instance
+//! before that fails saying so.
+//!
 //! Steps (one action key each, plus an optional `note` that failure
 //! messages repeat): `expect` (checks only the keys it names: `state`,
-//! `waitingAt` as a set, `variables` as a subset with numbers compared by
-//! value, `visited` as a subsequence of the completion order, `notVisited`,
-//! `counts`, `incidents` as the set of elements with open incidents),
+//! `waitingAt` as a set — tokens at tasks, jobs, timers and at events and
+//! event-based gateways waiting for messages, signals or conditions —,
+//! `variables` as a subset with numbers compared by value, `visited` as a
+//! subsequence of the completion order, `notVisited`, `counts`,
+//! `incidents` as the set of elements with open incidents, `instances` as
+//! the number of instances of the scenario's process started so far),
 //! `completeTask` (a user task, receive task or job, by element id, with
-//! `variables`), `failJob` (`message`, `retries`), `resolveIncident` (by
-//! element id, `retries`), `advanceClock` (an ISO 8601 duration; every
-//! timer that falls due in the window fires, in due order, with the clock
-//! set to its due time, then the clock stands at the end). Messages
-//! (`correlateMessage`) and signals (`broadcastSignal`) are read but fail
-//! the step: the engine has no message or signal events yet. A scenario
-//! stops at the first step that fails.
+//! `variables`), `failJob` (`message`, `retries`), `throwError` (the job
+//! at an element throws a BPMN error: `code`, `message`, `variables`),
+//! `resolveIncident` (by element id, `retries`), `setVariables` (an object
+//! of process-level variables of the scenario's instance),
+//! `correlateMessage` (a message name, with `correlationKey`, `ttl` as an
+//! ISO 8601 duration and `variables`: published to the whole engine, see
+//! [`Engine::publish_message`]; the step fails when nothing took the
+//! message and it has no `ttl` to be buffered for), `broadcastSignal` (a
+//! signal name with `variables`; fails when nothing waited for it),
+//! `advanceClock` (an ISO 8601 duration; every timer that falls due in the
+//! window fires — timer start events included —, in due order, with the
+//! clock set to its due time, then the clock stands at the end). A
+//! scenario stops at the first step that fails.
 //!
 //! [`Snapshot`] is an instance as seen from outside — state, process-level
 //! variables, completion order, where tokens wait, open incidents and jobs —
@@ -36,7 +53,7 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::compile::{CompiledProcess, DeployError, ElementIdx, ProcessKey};
+use crate::compile::{CompiledProcess, DeployError, ElementIdx, ProcessKey, ScopeIdx};
 use crate::core::{IncidentId, InstanceState, JobId, Status};
 use crate::runtime::{Engine, EngineError, EngineOptions, VirtualClock, visited, waiting_at};
 use crate::store::memory::MemoryStore;
@@ -101,15 +118,28 @@ pub enum Action {
         /// Retries a job gets back (1 when `None`).
         retries: Option<u32>,
     },
+    /// Publish a message to the engine.
     CorrelateMessage {
         name: String,
         correlation_key: Option<String>,
+        /// How long it is buffered when nothing takes it: the text as
+        /// written and the duration.
+        ttl: Option<(String, Duration)>,
         variables: Map<String, Value>,
     },
     BroadcastSignal {
         name: String,
         variables: Map<String, Value>,
     },
+    /// The job waiting at an element throws a BPMN error.
+    ThrowError {
+        element: String,
+        code: String,
+        message: Option<String>,
+        variables: Map<String, Value>,
+    },
+    /// Set process-level variables of the scenario's instance.
+    SetVariables { variables: Map<String, Value> },
     /// Move the virtual clock forward.
     AdvanceClock { text: String, duration: Duration },
 }
@@ -124,6 +154,8 @@ impl Action {
             Action::ResolveIncident { .. } => "resolveIncident",
             Action::CorrelateMessage { .. } => "correlateMessage",
             Action::BroadcastSignal { .. } => "broadcastSignal",
+            Action::ThrowError { .. } => "throwError",
+            Action::SetVariables { .. } => "setVariables",
             Action::AdvanceClock { .. } => "advanceClock",
         }
     }
@@ -147,6 +179,8 @@ pub struct Expect {
     pub counts: Option<BTreeMap<String, usize>>,
     /// The set of elements with open incidents.
     pub incidents: Option<Vec<String>>,
+    /// How many instances of the scenario's process were started so far.
+    pub instances: Option<usize>,
 }
 
 /// The state of an instance as reported to people and tools: `incident`
@@ -340,11 +374,13 @@ fn steps<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Step>, D::Error> {
     d.deserialize_seq(Steps)
 }
 
-const ACTIONS: [&str; 7] = [
+const ACTIONS: [&str; 9] = [
     "expect",
     "completeTask",
     "failJob",
+    "throwError",
     "resolveIncident",
+    "setVariables",
     "correlateMessage",
     "broadcastSignal",
     "advanceClock",
@@ -457,11 +493,12 @@ impl Step {
             }
         };
         let allowed: &[&str] = match action {
-            "expect" | "advanceClock" => &[],
+            "expect" | "advanceClock" | "setVariables" => &[],
             "completeTask" | "broadcastSignal" => &["variables"],
             "failJob" => &["message", "retries"],
+            "throwError" => &["code", "message", "variables"],
             "resolveIncident" => &["retries"],
-            _ => &["correlationKey", "variables"],
+            _ => &["correlationKey", "ttl", "variables"],
         };
         for k in obj.keys() {
             if k != action && k != "note" && !allowed.contains(&k.as_str()) {
@@ -496,9 +533,35 @@ impl Step {
                 element: element()?,
                 retries: optional_u32(&obj, "retries")?,
             },
+            "throwError" => Action::ThrowError {
+                element: element()?,
+                code: string_of(&obj, "code", "an error code")?,
+                message: optional_string(&obj, "message")?,
+                variables: variables_of(&obj)?,
+            },
+            "setVariables" => match &obj["setVariables"] {
+                Value::Object(m) => Action::SetVariables {
+                    variables: m.clone(),
+                },
+                v => {
+                    return Err(format!(
+                        "expected `setVariables` to be an object of variables, found {}",
+                        kind_of(v)
+                    ));
+                }
+            },
             "correlateMessage" => Action::CorrelateMessage {
                 name: string_of(&obj, action, "a message name")?,
                 correlation_key: optional_string(&obj, "correlationKey")?,
+                ttl: match optional_string(&obj, "ttl")? {
+                    None => None,
+                    Some(text) => {
+                        let d = timer::parse_time_duration(&text).map_err(|e| {
+                            format!("`ttl`: {e} in `{text}`: expected an ISO 8601 duration such as `PT1H`")
+                        })?;
+                        Some((text, d))
+                    }
+                },
                 variables: variables_of(&obj)?,
             },
             "broadcastSignal" => Action::BroadcastSignal {
@@ -718,7 +781,8 @@ pub fn run(scenario: &Scenario, main: &Source, resources: &[Source]) -> Scenario
             EngineOptions::default(),
         ),
         clock,
-        instance: String::new(),
+        process_id: String::new(),
+        instance: None,
     };
     let mut report = ScenarioReport {
         steps: scenario.steps.len(),
@@ -735,7 +799,9 @@ pub fn run(scenario: &Scenario, main: &Source, resources: &[Source]) -> Scenario
         return report;
     }
     for (i, step) in scenario.steps.iter().enumerate() {
-        if let Err(message) = runner.step(&step.action) {
+        let result = runner.step(&step.action);
+        runner.adopt_instance();
+        if let Err(message) = result {
             report.failure = Some(Failure {
                 step: Some(i + 1),
                 note: step.note.clone(),
@@ -752,7 +818,10 @@ pub fn run(scenario: &Scenario, main: &Source, resources: &[Source]) -> Scenario
 struct Runner {
     engine: Engine,
     clock: Arc<VirtualClock>,
-    instance: String,
+    /// The scenario's process.
+    process_id: String,
+    /// The scenario's instance, once there is one.
+    instance: Option<String>,
 }
 
 /// `file:line:col: CODE message` per problem, one per line.
@@ -845,19 +914,73 @@ impl Runner {
                 ));
             }
         };
-        self.instance = self
+        self.process_id = process_id.clone();
+        let has_none_start = self
             .engine
-            .start(&process_id, scenario.variables.clone())
-            .map_err(|e| format!("starting `{process_id}`: {}", describe_engine_error(&e)))?;
+            .process(&process_id)
+            .is_some_and(|p| !p.scope(ScopeIdx(0)).start_events.is_empty());
+        if has_none_start {
+            self.instance = Some(
+                self.engine
+                    .start(&process_id, scenario.variables.clone())
+                    .map_err(|e| {
+                        format!("starting `{process_id}`: {}", describe_engine_error(&e))
+                    })?,
+            );
+        } else if !scenario.variables.is_empty() {
+            return Err(format!(
+                "`variables`: `{process_id}` has no none start event, so the scenario starts no \
+                 instance up front: expected no start variables (give them to the message or \
+                 signal that starts it), found {}",
+                list(scenario.variables.keys())
+            ));
+        }
         Ok(())
     }
 
+    /// The instances of the scenario's process, oldest first.
+    fn instances_of_process(&self) -> Result<Vec<String>, String> {
+        let mut ids: Vec<String> = self
+            .engine
+            .instances()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|s| s.process.id == self.process_id)
+            .map(|s| s.id)
+            .collect();
+        ids.sort_by(|a, b| (a.len(), a).cmp(&(b.len(), b)));
+        Ok(ids)
+    }
+
+    /// Without an instance yet, the first one of the process a step started
+    /// becomes the scenario's instance.
+    fn adopt_instance(&mut self) {
+        if self.instance.is_none()
+            && let Ok(ids) = self.instances_of_process()
+        {
+            self.instance = ids.into_iter().next();
+        }
+    }
+
+    /// The scenario's instance, or why there is none.
+    fn instance(&self) -> Result<&str, String> {
+        self.instance.as_deref().ok_or_else(|| {
+            format!(
+                "expected an instance of `{}`, found none started yet (the process has no none \
+                 start event: a `correlateMessage`, `broadcastSignal` or `advanceClock` step \
+                 starts one)",
+                self.process_id
+            )
+        })
+    }
+
     fn load(&self) -> Result<(InstanceState, Arc<CompiledProcess>), String> {
+        let instance = self.instance()?;
         let state = self
             .engine
-            .instance(&self.instance)
+            .instance(instance)
             .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("instance `{}` vanished from the store", self.instance))?;
+            .ok_or_else(|| format!("instance `{instance}` vanished from the store"))?;
         let process = self
             .engine
             .process_version(&state.process)
@@ -894,24 +1017,66 @@ impl Runner {
 
     fn step(&mut self, action: &Action) -> Result<(), String> {
         match action {
-            Action::Expect(e) => check(&self.snapshot()?, e),
-            Action::CompleteTask { element, variables } => self
-                .engine
-                .complete_task(&self.instance, element, variables.clone())
-                .map(|_| ())
-                .map_err(|e| format!("completeTask `{element}`: {e}; {}", self.situation())),
+            Action::Expect(e) => {
+                if let Some(want) = e.instances {
+                    let found = self.instances_of_process()?.len();
+                    if found != want {
+                        return Err(format!(
+                            "instances: expected {want} instance(s) of `{}` started, found {found}",
+                            self.process_id
+                        ));
+                    }
+                }
+                let only_instances = Expect {
+                    instances: e.instances,
+                    ..Expect::default()
+                } == **e;
+                if only_instances {
+                    return Ok(());
+                }
+                check(&self.snapshot()?, e)
+            }
+            Action::CompleteTask { element, variables } => {
+                let instance = self.instance()?.to_string();
+                self.engine
+                    .complete_task(&instance, element, variables.clone())
+                    .map(|_| ())
+                    .map_err(|e| format!("completeTask `{element}`: {e}; {}", self.situation()))
+            }
             Action::FailJob {
                 element,
                 message,
                 retries,
             } => {
-                let job = self.job_at(element)?;
+                let instance = self.instance()?.to_string();
+                let job = self.job_at("failJob", element)?;
                 self.engine
-                    .fail_job(&self.instance, job, message, *retries)
+                    .fail_job(&instance, job, message, *retries)
                     .map(|_| ())
                     .map_err(|e| format!("failJob `{element}`: {e}"))
             }
+            Action::ThrowError {
+                element,
+                code,
+                message,
+                variables,
+            } => {
+                let instance = self.instance()?.to_string();
+                let job = self.job_at("throwError", element)?;
+                self.engine
+                    .throw_error(&instance, job, code, message.as_deref(), variables.clone())
+                    .map(|_| ())
+                    .map_err(|e| format!("throwError `{element}`: {e}"))
+            }
+            Action::SetVariables { variables } => {
+                let instance = self.instance()?.to_string();
+                self.engine
+                    .set_variables(&instance, variables.clone())
+                    .map(|_| ())
+                    .map_err(|e| format!("setVariables: {e}; {}", self.situation()))
+            }
             Action::ResolveIncident { element, retries } => {
+                let instance = self.instance()?.to_string();
                 let s = self.snapshot()?;
                 let Some(incident) = s.incidents.iter().find(|i| &i.element == element) else {
                     return Err(format!(
@@ -920,18 +1085,59 @@ impl Runner {
                     ));
                 };
                 self.engine
-                    .resolve_incident(&self.instance, incident.id, *retries)
+                    .resolve_incident(&instance, incident.id, *retries)
                     .map(|_| ())
                     .map_err(|e| format!("resolveIncident `{element}`: {e}"))
             }
-            Action::CorrelateMessage { name, .. } => Err(format!(
-                "correlateMessage `{name}`: messages are not supported by the engine yet \
-                 (message events and receive tasks by message belong to the events issue)"
-            )),
-            Action::BroadcastSignal { name, .. } => Err(format!(
-                "broadcastSignal `{name}`: signals are not supported by the engine yet \
-                 (signal events belong to the events issue)"
-            )),
+            Action::CorrelateMessage {
+                name,
+                correlation_key,
+                ttl,
+                variables,
+            } => {
+                let what = match correlation_key {
+                    Some(k) => format!("correlateMessage `{name}` (key `{k}`)"),
+                    None => format!("correlateMessage `{name}`"),
+                };
+                let ttl_ms = match ttl {
+                    None => None,
+                    Some((text, d)) => {
+                        let now = crate::Clock::now_millis(self.clock.as_ref());
+                        let until = crate::schedule::add_duration(now, d, 0).ok_or_else(|| {
+                            format!("{what}: `ttl` `{text}`: expected a duration that keeps the clock within years 0 to 9999, found one that does not")
+                        })?;
+                        Some(until - now)
+                    }
+                };
+                let outcome = self
+                    .engine
+                    .publish_message(name, correlation_key.as_deref(), variables.clone(), ttl_ms)
+                    .map_err(|e| format!("{what}: {}", describe_engine_error(&e)))?;
+                if outcome.is_dropped() && ttl.is_none() {
+                    return Err(format!(
+                        "{what}: expected an open message subscription or a message start event \
+                         to take it (or a `ttl` to buffer it for), found nothing waiting for it; {}",
+                        self.situation()
+                    ));
+                }
+                Ok(())
+            }
+            Action::BroadcastSignal { name, variables } => {
+                let n = self
+                    .engine
+                    .broadcast_signal(name, variables.clone())
+                    .map_err(|e| {
+                        format!("broadcastSignal `{name}`: {}", describe_engine_error(&e))
+                    })?;
+                if n == 0 {
+                    return Err(format!(
+                        "broadcastSignal `{name}`: expected an open signal subscription or a signal \
+                         start event to reach, found nothing waiting for it; {}",
+                        self.situation()
+                    ));
+                }
+                Ok(())
+            }
             Action::AdvanceClock { text, duration } => {
                 let now = crate::Clock::now_millis(self.clock.as_ref());
                 let later = crate::schedule::add_duration(now, duration, 0).ok_or_else(|| {
@@ -965,18 +1171,19 @@ impl Runner {
         }
     }
 
-    /// The job of the token waiting at `element`.
-    fn job_at(&self, element: &str) -> Result<JobId, String> {
+    /// The job of the token waiting at `element`; `step` names the step in
+    /// messages.
+    fn job_at(&self, step: &str, element: &str) -> Result<JobId, String> {
         let (state, process) = self.load()?;
         let Some(idx) = process.element_by_id(element) else {
             return Err(format!(
-                "failJob `{element}`: expected an element id of process `{}`, found `{element}`",
+                "{step} `{element}`: expected an element id of process `{}`, found `{element}`",
                 process.key.id
             ));
         };
         crate::runtime::job_at(&state, idx).ok_or_else(|| {
             format!(
-                "failJob `{element}`: expected a job waiting at `{element}`, found none; {}",
+                "{step} `{element}`: expected a job waiting at `{element}`, found none; {}",
                 self.situation()
             )
         })

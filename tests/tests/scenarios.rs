@@ -1,7 +1,7 @@
 //! Process scenarios: every file in `fixtures/scenarios/` must pass, every
 //! file in `fixtures/scenarios-failing/` must fail, and the failures must say
 //! at which step and what was expected and found. Plus the runner's own
-//! refusals: DMN resources, unsupported steps, ambiguous processes, missing
+//! refusals: DMN resources, messages and signals nothing waits for, ambiguous processes, missing
 //! files.
 
 use std::path::{Path, PathBuf};
@@ -95,32 +95,39 @@ fn a_failed_expectation_names_the_step_and_what_was_expected() {
 }
 
 #[test]
-fn messages_are_refused_not_skipped() {
-    let report = run_file(&fixtures("scenarios-failing/order-c8-paid-by-message.json"));
+fn an_expect_before_the_first_instance_fails_clearly() {
+    let report = run_file(&fixtures(
+        "scenarios-failing/rt-order-expect-before-any-message.json",
+    ));
     let failure = report.failure.expect("fails");
-    assert_eq!(failure.step, Some(2));
+    assert_eq!(failure.step, Some(1));
     assert!(
-        failure
-            .message
-            .starts_with("correlateMessage `Paid`: messages are not supported"),
-        "{}",
-        failure.message
-    );
-}
-
-#[test]
-fn an_undeployable_process_fails_setup_with_file_line_and_code() {
-    let report = run_file(&fixtures("scenarios-failing/payment-message.json"));
-    let failure = report.failure.expect("fails");
-    assert_eq!(failure.step, None);
-    assert!(
-        failure
-            .message
-            .contains("../bpmn/payment-message.bpmn:8:5: ENG010 `WaitForPayment`"),
+        failure.message.starts_with(
+            "expected an instance of `OrderByMessage`, found none started yet (the process has no none start event"
+        ),
         "{}",
         failure.message
     );
     assert!(report.snapshot.is_none());
+}
+
+#[test]
+fn a_message_nothing_waits_for_fails_the_step() {
+    let report = run_file(&fixtures("scenarios-failing/order-c8-paid-by-message.json"));
+    let failure = report.failure.expect("fails");
+    assert_eq!(failure.step, Some(2));
+    assert!(
+        failure.message.starts_with(
+            "correlateMessage `Paid` (key `o-7`): expected an open message subscription or a message start event"
+        ),
+        "{}",
+        failure.message
+    );
+    assert!(
+        failure.message.contains("found nothing waiting for it"),
+        "{}",
+        failure.message
+    );
 }
 
 const TWO_PROCESSES: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -237,7 +244,7 @@ fn bpmn_resources_are_deployed_alongside() {
 }
 
 #[test]
-fn signals_and_unknown_elements_fail_the_step_with_the_situation() {
+fn unheard_signals_and_unknown_elements_fail_the_step_with_the_situation() {
     let report = run_inline(
         r#"{"process": "two.bpmn", "processId": "Wait", "steps": [
             {"advanceClock": "P1M"},
@@ -247,7 +254,9 @@ fn signals_and_unknown_elements_fail_the_step_with_the_situation() {
     let failure = report.failure.expect("refused");
     assert_eq!(failure.step, Some(2));
     assert!(
-        failure.message.contains("signals are not supported"),
+        failure.message.starts_with(
+            "broadcastSignal `Alarm`: expected an open signal subscription or a signal start event to reach, found nothing waiting for it; the instance is active, waiting at [Sign]"
+        ),
         "{}",
         failure.message
     );
