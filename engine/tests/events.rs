@@ -677,7 +677,7 @@ fn message_and_signal_throw_events_leave_outbox_records_with_their_payload() {
     }));
     assert!(log.contains(&Event::SignalSent {
         name: "alarm".into(),
-        variables: Map::new(),
+        variables: vars(json!({"orderId": "o-7", "total": 12})),
     }));
 }
 

@@ -27,7 +27,8 @@
 //! A throw or end event throws each of its definitions in order: a message
 //! or a signal is recorded in the log ([`super::Event::MessageSent`],
 //! [`super::Event::SignalSent`], with the variables of the event's input
-//! mappings as payload) and published by the engine after the command; an
+//! mappings as payload, or without input mappings every variable the event
+//! sees) and published by the engine after the command; an
 //! error or escalation is propagated to its catcher by
 //! [`super::propagation`] — an error nobody catches raises an incident at
 //! the throwing event, an escalation nobody catches is dropped (§10.5.4
@@ -224,16 +225,19 @@ pub(crate) fn throw(p: &mut Processor<'_, '_>, token: TokenId, throws: &[Throw])
     p.schedule_complete(token);
 }
 
-/// The variables of the token's local scope (its input mappings): the
-/// payload of what it throws.
+/// The payload of what a token throws: the variables of its input
+/// mappings when it has any, else every variable it sees.
 fn local_variables(p: &Processor<'_, '_>, token: TokenId) -> Map<String, Value> {
-    p.state
+    let local = p
+        .state
         .tokens
         .get(&token)
         .and_then(|t| t.local)
-        .and_then(|l| p.state.scopes.get(&l))
-        .map(|s| s.variables.clone())
-        .unwrap_or_default()
+        .and_then(|l| p.state.scopes.get(&l));
+    match local {
+        Some(s) => s.variables.clone(),
+        None => p.with_vars(token, |v| v.merged().into_owned()),
+    }
 }
 
 /// A link throw event: the token continues at the catching link event.
