@@ -1,11 +1,16 @@
-//! `exec`, `instances`, `task`, `job`, `incident` and `run`: run a process
-//! and act on its instances. Files and stores are opened here; the engine
+//! `exec`, `instances`, `task`, `job`, `incident`, `var`, `message`,
+//! `signal` and `run`: run a process and act on its instances. Files and stores are opened here; the engine
 //! crate only sees texts and a [`engine::store::Store`].
 //!
 //! Timers: every command that opens a store first fires the timers that
 //! became due while nothing was running; `exec` waits in real time for a
 //! timer due within `--wait`; `run` is the long-running worker that fires
-//! timers as they fall due.
+//! timers (timer start events included) as they fall due.
+//!
+//! Messages and signals: `message publish` correlates a message to the
+//! store's waiting instances (or starts instances at message start events,
+//! or buffers it for `--ttl`), `signal broadcast` reaches every waiting
+//! signal subscription and signal start event.
 //!
 //! Exit codes: 0 the instance completed or is active (or a listing was
 //! printed); 1 the instance has an open incident, or the command was
@@ -21,7 +26,8 @@ use std::time::{Duration, Instant};
 use bpmn_models::Severity;
 use clap::{Args, Subcommand, ValueEnum};
 use engine::compile::CompiledProcess;
-use engine::core::{IncidentId, InstanceState, JobId, TokenState};
+use engine::core::{IncidentId, InstanceState, JobId, SubscriptionKind, TokenState};
+use engine::runtime::Delivery;
 use engine::scenario::{InstanceStateName, Snapshot, describe_engine_error};
 use engine::store::{Durability, StoreKind};
 use engine::{Clock, Engine, EngineError, EngineOptions, SystemClock};
@@ -157,6 +163,27 @@ pub enum JobCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Throw a BPMN error from a job, as a worker that hit a business error:
+    /// the nearest error boundary or error event sub-process matching the
+    /// code catches it (an incident when none does).
+    ThrowError {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The instance id.
+        instance: String,
+        /// The job id, or the BPMN id of the element whose job it is.
+        job: String,
+        /// The error code.
+        code: String,
+        /// The error message.
+        #[arg(long)]
+        message: Option<String>,
+        #[command(flatten)]
+        vars: VarArgs,
+        /// Print the resulting instance as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Report a job as failed; with no retries left it becomes an incident.
     Fail {
         #[command(flatten)]
@@ -172,6 +199,68 @@ pub enum JobCommand {
         #[arg(long)]
         retries: Option<u32>,
         /// Print the resulting instance as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `orchid-bpmn var ...`
+#[derive(Debug, Subcommand)]
+pub enum VarCommand {
+    /// Set process-level variables of an instance (conditions are evaluated).
+    Set {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The instance id.
+        instance: String,
+        #[command(flatten)]
+        vars: VarArgs,
+        /// Print the resulting instance as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `orchid-bpmn message ...`
+#[derive(Debug, Subcommand)]
+pub enum MessageCommand {
+    /// Publish a message: it correlates to the waiting subscriptions of that
+    /// name (and key), at most one instance per process, starts instances at
+    /// message start events, or is buffered for --ttl.
+    Publish {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The message name.
+        name: String,
+        /// The correlation key.
+        #[arg(long, value_name = "KEY")]
+        key: Option<String>,
+        /// Keep the message this long (ISO 8601 duration, e.g. PT1H) when
+        /// nothing waits for it yet; delivered once to the first matching
+        /// subscription that opens in that time.
+        #[arg(long, value_name = "DURATION", value_parser = parse_wait)]
+        ttl: Option<Duration>,
+        #[command(flatten)]
+        vars: VarArgs,
+        /// Print a JSON object saying where the message went.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `orchid-bpmn signal ...`
+#[derive(Debug, Subcommand)]
+pub enum SignalCommand {
+    /// Broadcast a signal to every waiting signal subscription of every
+    /// instance and to every process with a signal start event of that name.
+    Broadcast {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The signal name.
+        name: String,
+        #[command(flatten)]
+        vars: VarArgs,
+        /// Print a JSON object saying where the signal went.
         #[arg(long)]
         json: bool,
     },
@@ -539,6 +628,18 @@ fn print_instance(state: &InstanceState, process: &CompiledProcess, json: bool) 
                 ),
                 None => println!("  waiting   {}  (timer)", label(process, id)),
             },
+            TokenState::Event => {
+                let what = waits_for(state, process, Some(t.element));
+                println!(
+                    "  waiting   {}  ({})",
+                    label(process, id),
+                    if what.is_empty() {
+                        "an event".to_string()
+                    } else {
+                        what.join(", ")
+                    }
+                );
+            }
             _ => {}
         }
     }
@@ -558,6 +659,70 @@ fn print_instance(state: &InstanceState, process: &CompiledProcess, json: bool) 
         for (k, v) in &s.variables {
             println!("  {k} = {v}");
         }
+    }
+}
+
+/// What an instance's open subscriptions (of `element`, or all) wait
+/// for: `message `Paid` (key o-7)`, `signal `Alarm``, `condition`.
+fn waits_for(
+    state: &InstanceState,
+    process: &CompiledProcess,
+    element: Option<engine::compile::ElementIdx>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for sub in state.subscriptions.values() {
+        if element.is_some_and(|e| e != sub.element) {
+            continue;
+        }
+        let at = if element.is_some() {
+            String::new()
+        } else {
+            format!(" at {}", process.element(sub.element).id)
+        };
+        out.push(match &sub.kind {
+            SubscriptionKind::Message { name, key: Some(k) } => {
+                format!("message `{name}` (key {k}){at}")
+            }
+            SubscriptionKind::Message { name, key: None } => format!("message `{name}`{at}"),
+            SubscriptionKind::Signal { name } => format!("signal `{name}`{at}"),
+            SubscriptionKind::Conditional => format!("condition{at}"),
+        });
+    }
+    if element.is_some() {
+        for t in state.timers.values() {
+            if Some(t.element) == element && !t.boundary {
+                out.push(format!("timer due {}", utc(t.due)));
+            }
+        }
+    }
+    out
+}
+
+/// How instances of a process without a none start event begin, for the
+/// error `exec` gives.
+fn how_it_starts(process: &CompiledProcess, db: Option<&Path>) -> String {
+    use engine::compile::Trigger;
+    let db = db.map_or_else(|| "PATH".to_string(), |p| p.display().to_string());
+    let mut ways = Vec::new();
+    for (element, trigger) in process.start_triggers() {
+        let at = &process.element(element).id;
+        match trigger {
+            Trigger::Message { name, .. } => ways.push(format!(
+                "message `{name}` at `{at}` (`orchid-bpmn message publish --db {db} {name}`)"
+            )),
+            Trigger::Signal { name } => ways.push(format!(
+                "signal `{name}` at `{at}` (`orchid-bpmn signal broadcast --db {db} {name}`)"
+            )),
+            Trigger::Timer(_) => ways.push(format!(
+                "timer at `{at}` (`orchid-bpmn run --db {db}` starts instances when it is due)"
+            )),
+            _ => {}
+        }
+    }
+    if ways.is_empty() {
+        "no start event that the engine can trigger".to_string()
+    } else {
+        ways.join("; ")
     }
 }
 
@@ -596,6 +761,23 @@ fn exec_inner(args: ExecArgs) -> Result<ExitCode, Fail> {
             )));
         }
     };
+    if let Some(p) = engine.process(&process_id)
+        && p.scope(engine::compile::ScopeIdx(0))
+            .start_events
+            .is_empty()
+    {
+        let ways = how_it_starts(p, args.db.as_deref());
+        let kept = match &args.db {
+            Some(path) => format!("it is deployed in {}, ", path.display()),
+            None => "deploy it into a store with --db, then ".to_string(),
+        };
+        engine.flush().map_err(refused)?;
+        return Err(refused(format!(
+            "`{process_id}` has no none start event, so `exec` cannot start it: expected a \
+             process with a plain start event, found one that starts by {ways}; {kept}start \
+             instances with those commands"
+        )));
+    }
     let id = engine
         .start(&process_id, variables)
         .map_err(|e| refused(describe_engine_error(&e)))?;
@@ -674,8 +856,10 @@ fn instances_inner(args: InstancesArgs) -> Result<ExitCode, Fail> {
         "{:<10} {:<24} {:<10} WAITING AT / INCIDENTS",
         "INSTANCE", "PROCESS", "STATE"
     );
-    for s in &snapshots {
+    for (state, s) in all.iter().zip(&snapshots) {
+        let (_, process) = load(&engine, &state.id)?;
         let mut at: Vec<String> = s.waiting_at.clone();
+        at.extend(waits_for(state, &process, None));
         at.extend(
             s.incidents
                 .iter()
@@ -848,6 +1032,23 @@ pub fn job(cmd: JobCommand) -> ExitCode {
                     .map_err(|e| command_failure(engine, &instance, e))
             })
         }),
+        JobCommand::ThrowError {
+            db,
+            instance,
+            job,
+            code,
+            message,
+            vars,
+            json,
+        } => vars.collect().and_then(|variables| {
+            act_and_print(&db, &instance, json, |engine| {
+                let id = resolve_job(engine, &instance, &job)?;
+                engine
+                    .throw_error(&instance, id, &code, message.as_deref(), variables)
+                    .map(|_| ())
+                    .map_err(|e| command_failure(engine, &instance, e))
+            })
+        }),
         JobCommand::Fail {
             db,
             instance,
@@ -861,6 +1062,142 @@ pub fn job(cmd: JobCommand) -> ExitCode {
                 .fail_job(&instance, id, &message, retries)
                 .map(|_| ())
                 .map_err(|e| command_failure(engine, &instance, e))
+        }),
+    })
+}
+
+pub fn var(cmd: VarCommand) -> ExitCode {
+    finish(match cmd {
+        VarCommand::Set {
+            db,
+            instance,
+            vars,
+            json,
+        } => vars.collect().and_then(|variables| {
+            if variables.is_empty() {
+                return Err(usage(
+                    "expected variables to set (--var NAME=VALUE or --vars FILE.json), found none",
+                ));
+            }
+            act_and_print(&db, &instance, json, |engine| {
+                load(engine, &instance)?;
+                engine
+                    .set_variables(&instance, variables)
+                    .map(|_| ())
+                    .map_err(|e| command_failure(engine, &instance, e))
+            })
+        }),
+    })
+}
+
+fn delivery_json(d: &Delivery) -> Value {
+    serde_json::json!({"instance": d.instance, "process": d.process, "element": d.element})
+}
+
+pub fn message(cmd: MessageCommand) -> ExitCode {
+    finish(match cmd {
+        MessageCommand::Publish {
+            db,
+            name,
+            key,
+            ttl,
+            vars,
+            json,
+        } => vars
+            .collect()
+            .and_then(|variables| message_publish(&db, &name, key, ttl, variables, json)),
+    })
+}
+
+fn message_publish(
+    db: &DbArgs,
+    name: &str,
+    key: Option<String>,
+    ttl: Option<Duration>,
+    variables: Map<String, Value>,
+    json: bool,
+) -> Result<ExitCode, Fail> {
+    let mut engine = open_engine(&db.db, db.store, false)?;
+    let ttl_ms = ttl.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let outcome = engine
+        .publish_message(name, key.as_deref(), variables, ttl_ms)
+        .map_err(|e| refused(describe_engine_error(&e)))?;
+    engine.flush().map_err(refused)?;
+    if json {
+        print_json(&serde_json::json!({
+            "message": name,
+            "key": key,
+            "correlated": outcome.correlated.iter().map(delivery_json).collect::<Vec<_>>(),
+            "started": outcome.started.iter().map(delivery_json).collect::<Vec<_>>(),
+            "bufferedUntil": outcome.buffered_until.map(utc),
+        }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let shown = match &key {
+        Some(k) => format!("message `{name}` (key {k})"),
+        None => format!("message `{name}`"),
+    };
+    for d in &outcome.correlated {
+        println!(
+            "{shown}: correlated to instance {} of {} at `{}`",
+            d.instance, d.process, d.element
+        );
+    }
+    for d in &outcome.started {
+        println!(
+            "{shown}: started instance {} of {} at `{}`",
+            d.instance, d.process, d.element
+        );
+    }
+    if let Some(until) = outcome.buffered_until {
+        println!(
+            "{shown}: nothing waits for it yet; buffered until {}",
+            utc(until)
+        );
+    }
+    if outcome.is_dropped() {
+        println!("{shown}: nothing waited for it (give --ttl to buffer it)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn signal(cmd: SignalCommand) -> ExitCode {
+    finish(match cmd {
+        SignalCommand::Broadcast {
+            db,
+            name,
+            vars,
+            json,
+        } => vars.collect().and_then(|variables| {
+            let mut engine = open_engine(&db.db, db.store, false)?;
+            let outcome = engine
+                .broadcast_signal_outcome(&name, variables)
+                .map_err(|e| refused(describe_engine_error(&e)))?;
+            engine.flush().map_err(refused)?;
+            if json {
+                print_json(&serde_json::json!({
+                    "signal": name,
+                    "triggered": outcome.triggered.iter().map(delivery_json).collect::<Vec<_>>(),
+                    "started": outcome.started.iter().map(delivery_json).collect::<Vec<_>>(),
+                }));
+                return Ok(ExitCode::SUCCESS);
+            }
+            for d in &outcome.triggered {
+                println!(
+                    "signal `{name}`: caught by instance {} of {} at `{}`",
+                    d.instance, d.process, d.element
+                );
+            }
+            for d in &outcome.started {
+                println!(
+                    "signal `{name}`: started instance {} of {} at `{}`",
+                    d.instance, d.process, d.element
+                );
+            }
+            if outcome.triggered.is_empty() && outcome.started.is_empty() {
+                println!("signal `{name}`: nothing waited for it");
+            }
+            Ok(ExitCode::SUCCESS)
         }),
     })
 }

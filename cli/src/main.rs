@@ -45,10 +45,19 @@ enum Command {
     /// Jobs of stored instances (as an external worker would report them).
     #[command(subcommand)]
     Job(engine_cmd::JobCommand),
+    /// Variables of stored instances.
+    #[command(subcommand)]
+    Var(engine_cmd::VarCommand),
+    /// Publish a message to the instances of a store.
+    #[command(subcommand)]
+    Message(engine_cmd::MessageCommand),
+    /// Broadcast a signal to the instances of a store.
+    #[command(subcommand)]
+    Signal(engine_cmd::SignalCommand),
     /// Incidents of stored instances: list and retry.
     #[command(subcommand)]
     Incident(engine_cmd::IncidentCommand),
-    /// Fire the timers of a store's instances as they fall due (until killed, or `--once`).
+    /// Fire the timers of a store's instances and its timer start events as they fall due (until killed, or `--once`).
     Run(engine_cmd::RunArgs),
     /// Run process scenarios (JSON files) against an in-memory engine with a virtual clock.
     Test(scenario_cmd::TestArgs),
@@ -87,6 +96,9 @@ fn run(command: Command) -> ExitCode {
         Command::Instances(args) => engine_cmd::instances(args),
         Command::Task(cmd) => engine_cmd::task(cmd),
         Command::Job(cmd) => engine_cmd::job(cmd),
+        Command::Var(cmd) => engine_cmd::var(cmd),
+        Command::Message(cmd) => engine_cmd::message(cmd),
+        Command::Signal(cmd) => engine_cmd::signal(cmd),
         Command::Incident(cmd) => engine_cmd::incident(cmd),
         Command::Run(args) => engine_cmd::run(args),
         Command::Test(args) => scenario_cmd::test(args),

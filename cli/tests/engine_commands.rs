@@ -178,6 +178,19 @@ fn vars_file_is_read_and_var_wins() {
     );
 }
 
+/// A complex gateway, which the engine refuses at deploy time (ENG010).
+const COMPLEX_GATEWAY: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D" targetNamespace="t">
+  <bpmn:process id="Complex" isExecutable="true">
+    <bpmn:startEvent id="S"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:complexGateway id="G"><bpmn:incoming>F1</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing></bpmn:complexGateway>
+    <bpmn:endEvent id="E"><bpmn:incoming>F2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="F1" sourceRef="S" targetRef="G" />
+    <bpmn:sequenceFlow id="F2" sourceRef="G" targetRef="E" />
+  </bpmn:process>
+</bpmn:definitions>
+"#;
+
 #[test]
 fn exec_exit_codes() {
     // 1: an incident (a script divides by zero).
@@ -207,10 +220,14 @@ fn exec_exit_codes() {
     assert!(err.contains("BPMN012"), "{err}");
     assert!(err.contains("BPMN012-crossing-flow.bpmn:8:7"), "{err}");
 
-    // 3: a model the engine cannot run yet (a message catch event).
-    let o = run(&["exec"], &[fixture("bpmn/payment-message.bpmn")]);
+    // 3: a model the engine cannot run yet (a complex gateway).
+    let dir = scratch("exit-codes");
+    let complex = dir.join("complex.bpmn");
+    std::fs::write(&complex, COMPLEX_GATEWAY).expect("writes");
+    let o = run(&["exec"], &[complex]);
     assert_eq!(o.status.code(), Some(3));
     assert!(stderr(&o).contains("ENG010"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&dir);
 
     // 3: a file that does not import.
     let o = run(
@@ -630,4 +647,237 @@ fn stored_timers_fire_on_run_and_on_start_up_once_due() {
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         assert_eq!(json_out(&o)[0]["state"], "completed", "{}", db.display());
     }
+}
+
+#[test]
+fn message_publish_starts_correlates_and_buffers_against_a_store() {
+    let dir = scratch("messages");
+    let db = dir.join("db");
+    let db_s = db.to_str().expect("utf-8 path");
+    // A process without a none start event: exec explains how it starts.
+    let o = run(
+        &["exec", "--db", db_s],
+        &[fixture("bpmn/rt-order-by-message.bpmn")],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let e = stderr(&o);
+    assert!(e.contains("has no none start event"), "{e}");
+    assert!(
+        e.contains(&format!(
+            "orchid-bpmn message publish --db {db_s} OrderPlaced"
+        )),
+        "{e}"
+    );
+    // The message starts an instance.
+    let o = run(
+        &[
+            "message",
+            "publish",
+            "--db",
+            db_s,
+            "OrderPlaced",
+            "--var",
+            "orderId=o-1",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(
+            "message `OrderPlaced`: started instance 1 of OrderByMessage at `OrderPlaced`"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    // A process waiting at a catch event, then a message for it.
+    let o = run(
+        &["exec", "--db", db_s, "--json"],
+        &[fixture("bpmn/payment-message.bpmn")],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let waiting = json_out(&o);
+    let id = waiting["instance"].as_str().expect("id").to_string();
+    assert_eq!(waiting["waitingAt"], json!(["WaitForPayment"]));
+    let o = run(&["instances", "--db", db_s], &[]);
+    assert!(
+        stdout(&o).contains("message `Paid` at WaitForPayment"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(
+        &[
+            "message",
+            "publish",
+            "--db",
+            db_s,
+            "Paid",
+            "--var",
+            "receipt=r-1",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = json_out(&o);
+    assert_eq!(out["correlated"][0]["instance"], json!(id));
+    assert_eq!(out["correlated"][0]["element"], json!("WaitForPayment"));
+    let o = run(&["instances", "--db", db_s, "--json"], &[]);
+    let all = json_out(&o);
+    let paid = all
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|i| i["instance"] == json!(id))
+        .expect("listed");
+    assert_eq!(paid["state"], json!("completed"));
+    assert_eq!(paid["variables"]["receipt"], json!("r-1"));
+    // Nothing waits: buffered with --ttl, dropped without; both exit 0.
+    let o = run(
+        &[
+            "message", "publish", "--db", db_s, "Paid", "--key", "k-1", "--ttl", "PT1H",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("message `Paid` (key k-1): nothing waits for it yet; buffered until "),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(&["message", "publish", "--db", db_s, "Unheard"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("nothing waited for it"),
+        "{}",
+        stdout(&o)
+    );
+    // The buffered message survives: the next instance takes it at once
+    // (its subscription has no key, so any key correlates).
+    let o = run(
+        &["exec", "--db", db_s, "--json"],
+        &[fixture("bpmn/payment-message.bpmn")],
+    );
+    assert_eq!(json_out(&o)["state"], json!("completed"), "{}", stdout(&o));
+    // A bad ttl is a usage error.
+    let o = run(
+        &["message", "publish", "--db", db_s, "Paid", "--ttl", "soon"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn signal_broadcast_throw_error_and_var_set_against_a_store() {
+    let dir = scratch("signals");
+    let db = dir.join("db");
+    let db_s = db.to_str().expect("utf-8 path");
+    for order in ["o-1", "o-2"] {
+        let o = run(
+            &[
+                "message",
+                "publish",
+                "--db",
+                db_s,
+                "OrderPlaced",
+                "--var",
+                &format!("orderId={order}"),
+            ],
+            &[],
+        );
+        // The first publish has no store yet: deploy first.
+        if o.status.code() == Some(2) {
+            let o = run(
+                &["exec", "--db", db_s],
+                &[fixture("bpmn/rt-order-by-message.bpmn")],
+            );
+            assert_eq!(o.status.code(), Some(1));
+            let o = run(
+                &[
+                    "message",
+                    "publish",
+                    "--db",
+                    db_s,
+                    "OrderPlaced",
+                    "--var",
+                    &format!("orderId={order}"),
+                ],
+                &[],
+            );
+            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        }
+    }
+    let o = run(
+        &["signal", "broadcast", "--db", db_s, "Recall", "--json"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = json_out(&o);
+    let caught: Vec<&str> = out["triggered"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|d| d["element"].as_str().expect("element"))
+        .collect();
+    assert_eq!(caught, ["Recalled", "Recalled"]);
+    let o = run(&["signal", "broadcast", "--db", db_s, "Recall"], &[]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        stdout(&o).contains("signal `Recall`: nothing waited for it"),
+        "{}",
+        stdout(&o)
+    );
+
+    // A job throws a BPMN error that a boundary event catches.
+    let o = run(
+        &["exec", "--db", db_s, "--json"],
+        &[fixture("bpmn/rt-charge-card.bpmn")],
+    );
+    let id = json_out(&o)["instance"].as_str().expect("id").to_string();
+    let o = run(
+        &[
+            "job",
+            "throw-error",
+            "--db",
+            db_s,
+            &id,
+            "Charge",
+            "CARD_DECLINED",
+            "--message",
+            "no funds",
+            "--var",
+            "reason=funds",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = json_out(&o);
+    assert_eq!(s["waitingAt"], json!(["AskForNewCard"]), "{s}");
+    assert!(
+        s["visited"]
+            .as_array()
+            .expect("array")
+            .contains(&json!("Declined")),
+        "{s}"
+    );
+    // Variables set from outside.
+    let o = run(
+        &[
+            "var", "set", "--db", db_s, &id, "--var", "card=new", "--json",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json_out(&o)["variables"]["card"], json!("new"));
+    let o = run(&["var", "set", "--db", db_s, &id], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = run(&["var", "set", "--db", db_s, "999", "--var", "a=1"], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("unknown instance `999`"),
+        "{}",
+        stderr(&o)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
