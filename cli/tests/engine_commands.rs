@@ -178,12 +178,13 @@ fn vars_file_is_read_and_var_wins() {
     );
 }
 
-/// A complex gateway, which the engine refuses at deploy time (ENG010).
-const COMPLEX_GATEWAY: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+/// A service task without an implementation, which the engine refuses at
+/// deploy time (ENG012).
+const NO_IMPLEMENTATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D" targetNamespace="t">
-  <bpmn:process id="Complex" isExecutable="true">
+  <bpmn:process id="Unrunnable" isExecutable="true">
     <bpmn:startEvent id="S"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:complexGateway id="G"><bpmn:incoming>F1</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing></bpmn:complexGateway>
+    <bpmn:serviceTask id="G"><bpmn:incoming>F1</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing></bpmn:serviceTask>
     <bpmn:endEvent id="E"><bpmn:incoming>F2</bpmn:incoming></bpmn:endEvent>
     <bpmn:sequenceFlow id="F1" sourceRef="S" targetRef="G" />
     <bpmn:sequenceFlow id="F2" sourceRef="G" targetRef="E" />
@@ -220,13 +221,13 @@ fn exec_exit_codes() {
     assert!(err.contains("BPMN012"), "{err}");
     assert!(err.contains("BPMN012-crossing-flow.bpmn:8:7"), "{err}");
 
-    // 3: a model the engine cannot run yet (a complex gateway).
+    // 3: a model the engine cannot run (a service task without a job type).
     let dir = scratch("exit-codes");
-    let complex = dir.join("complex.bpmn");
-    std::fs::write(&complex, COMPLEX_GATEWAY).expect("writes");
-    let o = run(&["exec"], &[complex]);
+    let unrunnable = dir.join("unrunnable.bpmn");
+    std::fs::write(&unrunnable, NO_IMPLEMENTATION).expect("writes");
+    let o = run(&["exec"], &[unrunnable]);
     assert_eq!(o.status.code(), Some(3));
-    assert!(stderr(&o).contains("ENG010"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("ENG012"), "{}", stderr(&o));
     let _ = std::fs::remove_dir_all(&dir);
 
     // 3: a file that does not import.
