@@ -114,6 +114,9 @@ pub struct ScopeDef {
     /// Start events of the event sub-processes directly in this scope:
     /// their triggers are open while an instance of the scope is.
     pub event_starts: Vec<ElementIdx>,
+    /// Variables of the data objects declared in this scope (their names,
+    /// or ids), created empty when an instance of the scope opens.
+    pub data_objects: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -185,6 +188,14 @@ pub enum ElementKind {
     /// `upstream[e]` is true when element `e` of the same scope can reach this gateway.
     InclusiveGateway {
         upstream: Vec<bool>,
+    },
+    /// Complex gateway (BPMN 2.0.2 §10.6.5, §13.3.5): joins when
+    /// `activation` holds (with `activationCount`, the number of incoming
+    /// flows that brought a token) or, without one, when every incoming
+    /// flow has; the tokens that come later are absorbed until each flow
+    /// has brought one. Splits like an inclusive gateway.
+    ComplexGateway {
+        activation: Option<Expr>,
     },
     /// Event-based gateway: the token waits for the events of the catch
     /// events and receive tasks its flows lead to; the first one wins
@@ -367,6 +378,9 @@ pub enum MappingSource {
     Map(Vec<(String, MappingSource)>),
     /// `camunda:script` in Rhai: the script's value.
     Script(Script),
+    /// The value of a visible variable (null when there is none): a data
+    /// association without transformation.
+    Variable(String),
 }
 
 #[derive(Debug)]
@@ -556,6 +570,7 @@ impl Compiler<'_> {
             owner,
             start_events: Vec::new(),
             event_starts: Vec::new(),
+            data_objects: Vec::new(),
         });
         let mut pending = Vec::new();
         let mut boundaries = Vec::new();
@@ -567,11 +582,13 @@ impl Compiler<'_> {
                 }
                 FlowElement::FlowNode(n) => self.node(idx, n),
                 FlowElement::SequenceFlow(f) => pending.push(f),
-                // Data objects and stores carry no behaviour in this engine yet;
-                // Camunda ignores them too.
-                FlowElement::DataObject(_)
-                | FlowElement::DataObjectReference(_)
-                | FlowElement::DataStoreReference(_) => {}
+                // A data object is a variable of its scope; references and
+                // data stores carry no behaviour of their own.
+                FlowElement::DataObject(d) => {
+                    let name = d.name.clone().unwrap_or_else(|| d.id.clone());
+                    self.scopes[idx.0 as usize].data_objects.push(name);
+                }
+                FlowElement::DataObjectReference(_) | FlowElement::DataStoreReference(_) => {}
             }
         }
         // Boundary events after the activities they are attached to.
@@ -664,10 +681,20 @@ impl Compiler<'_> {
                             Some(ElementKind::EventGateway)
                         }
                     }
-                    GatewayKind::Complex { .. } => {
-                        self.unsupported(n, "complex gateway");
-                        None
-                    }
+                    GatewayKind::Complex {
+                        activation_condition,
+                        ..
+                    } => match activation_condition
+                        .as_ref()
+                        .filter(|c| !c.body.trim().is_empty())
+                    {
+                        Some(c) => self.expr(n, c.language.as_deref(), &c.body).map(|e| {
+                            ElementKind::ComplexGateway {
+                                activation: Some(e),
+                            }
+                        }),
+                        None => Some(ElementKind::ComplexGateway { activation: None }),
+                    },
                 };
                 if let Some(kind) = kind {
                     self.push(scope, n, kind);
@@ -1592,10 +1619,136 @@ impl Compiler<'_> {
                 outputs = Some(outs);
             }
         }
+        if let FlowNodeKind::Activity(a) = &n.kind {
+            self.data_associations(n, a, &mut inputs, &mut outputs);
+        }
         let e = &mut self.elements[idx.0 as usize];
         e.inputs = inputs;
         e.outputs = outputs;
         e.outputs_only = outputs_only;
+    }
+
+    /// Data input and output associations (BPMN 2.0.2 §10.4.1): an input
+    /// association sets the activity's data input (a local variable named
+    /// after it) from its source data object or from its transformation;
+    /// an output association sets its target data object from the
+    /// activity's data output or from its transformation. Assignments
+    /// (`from` → `to`) map one expression to one variable each.
+    fn data_associations(
+        &mut self,
+        n: &FlowNode,
+        a: &Activity,
+        inputs: &mut Vec<Mapping>,
+        outputs: &mut Option<Vec<Mapping>>,
+    ) {
+        let io = a.io_specification.as_ref();
+        let data_name = |id: &str| -> String {
+            io.and_then(|io| {
+                io.data_inputs
+                    .iter()
+                    .chain(io.data_outputs.iter())
+                    .find(|d| d.id == id)
+            })
+            .map(|d| d.name.clone().unwrap_or_else(|| d.id.clone()))
+            .unwrap_or_else(|| id.to_string())
+        };
+        for (assoc, is_input) in a
+            .data_input_associations
+            .iter()
+            .map(|x| (x, true))
+            .chain(a.data_output_associations.iter().map(|x| (x, false)))
+        {
+            let mut mapped = Vec::new();
+            for asg in &assoc.assignments {
+                let Some(from) = self.expr(n, asg.from.language.as_deref(), &asg.from.body) else {
+                    continue;
+                };
+                mapped.push(Mapping {
+                    target: asg.to.body.trim().to_string(),
+                    source: MappingSource::Expr(from),
+                });
+            }
+            if assoc.assignments.is_empty() {
+                let target = match &assoc.target_ref {
+                    Some(t) if is_input => data_name(t),
+                    Some(t) => self.data_object_name(t),
+                    None => continue,
+                };
+                let source = match assoc
+                    .transformation
+                    .as_ref()
+                    .filter(|t| !t.body.trim().is_empty())
+                {
+                    Some(t) => match self.expr(n, t.language.as_deref(), &t.body) {
+                        Some(e) => MappingSource::Expr(e),
+                        None => continue,
+                    },
+                    None => match assoc.source_refs.first() {
+                        Some(src) if is_input => {
+                            MappingSource::Variable(self.data_object_name(src))
+                        }
+                        Some(src) => MappingSource::Variable(data_name(src)),
+                        None => continue,
+                    },
+                };
+                mapped.push(Mapping { target, source });
+            }
+            if is_input {
+                inputs.extend(mapped);
+            } else {
+                outputs.get_or_insert_with(Vec::new).extend(mapped);
+            }
+        }
+    }
+
+    /// The variable of a data object, by the id of the object or of a
+    /// reference to it (other ids are taken as variable names).
+    fn data_object_name(&self, id: &str) -> String {
+        /// A data object's variable, or a reference's (object, own name).
+        enum Found {
+            Object(String),
+            Reference(Option<String>, String),
+        }
+        fn walk(elements: &[FlowElement], id: &str) -> Option<Found> {
+            for fe in elements {
+                match fe {
+                    FlowElement::DataObject(d) if d.id == id => {
+                        return Some(Found::Object(
+                            d.name.clone().unwrap_or_else(|| d.id.clone()),
+                        ));
+                    }
+                    FlowElement::DataObjectReference(r) if r.id == id => {
+                        return Some(Found::Reference(
+                            r.data_object_ref.clone(),
+                            r.name.clone().unwrap_or_else(|| r.id.clone()),
+                        ));
+                    }
+                    FlowElement::FlowNode(n) => {
+                        if let FlowNodeKind::Activity(a) = &n.kind
+                            && let Some(sp) = a.kind.sub_process()
+                            && let Some(found) = walk(&sp.flow_elements, id)
+                        {
+                            return Some(found);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            None
+        }
+        let find = |target: &str| {
+            self.defs
+                .processes()
+                .find_map(|p| walk(&p.flow_elements, target))
+        };
+        match find(id) {
+            Some(Found::Object(name)) => name,
+            Some(Found::Reference(object, own)) => match object.as_deref().and_then(find) {
+                Some(Found::Object(name)) => name,
+                _ => own,
+            },
+            None => id.to_string(),
+        }
     }
 
     /// A Zeebe mapping without a source copies the variable of the target's name.

@@ -6,7 +6,8 @@
 //! in the enclosing scope while its own scope runs, and completing it
 //! consumes that token (it has no outgoing flows), so the enclosing scope
 //! waits for it. Opening a scope instance opens the starts of the event
-//! sub-processes directly in it.
+//! sub-processes directly in it and creates the variables of its data
+//! objects (BPMN 2.0.2 §10.4.1: a data object lives as long as its scope).
 //!
 //! Entering a sub-process opens a scope instance whose variables are its
 //! own (input mappings are written there) and starts a token at its none
@@ -44,6 +45,7 @@ pub(crate) fn enter(p: &mut Processor<'_, '_>, token: TokenId, def: ScopeIdx) {
         token,
         state: TokenState::InScope(scope),
     });
+    init_data_objects(p, scope);
     triggers::open_event_subs(p, scope);
     let Some(&start) = p.ctx.process.scope(def).start_events.first() else {
         return;
@@ -89,6 +91,7 @@ pub(crate) fn enter_at(
         token,
         state: TokenState::InScope(scope),
     });
+    init_data_objects(p, scope);
     triggers::open_event_subs(p, scope);
     let inner = p.new_id();
     p.emit(Event::TokenCreated {
@@ -98,6 +101,29 @@ pub(crate) fn enter_at(
     });
     p.set_result_variables(inner, variables.into_iter().collect());
     p.schedule_activate(inner);
+}
+
+/// A scope instance opened: the variables of its data objects are created
+/// (null) unless already there (start variables may give them values).
+pub(crate) fn init_data_objects(p: &mut Processor<'_, '_>, scope: ScopeId) {
+    let Some(s) = p.state.scopes.get(&scope) else {
+        return;
+    };
+    let Some(def) = s.def else {
+        return;
+    };
+    let variables: Vec<(String, Value)> = p
+        .ctx
+        .process
+        .scope(def)
+        .data_objects
+        .iter()
+        .filter(|name| !s.variables.contains_key(name.as_str()))
+        .map(|name| (name.clone(), Value::Null))
+        .collect();
+    if !variables.is_empty() {
+        p.emit(Event::VariablesSet { scope, variables });
+    }
 }
 
 /// Completes `scope` if nothing is left in it.

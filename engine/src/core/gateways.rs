@@ -13,6 +13,16 @@
 //!   joins — can still reach the gateway (§13.4.2). Reachability per gateway
 //!   is precomputed at deploy time; the join is re-checked whenever the
 //!   instance is otherwise quiescent, so tokens that end elsewhere release it.
+//! - Complex (§13.3.5; no Camunda engine has it): tokens wait at the join
+//!   until its `activationCondition` holds — evaluated at each arrival with
+//!   `activationCount`, the number of incoming flows that brought a token —
+//!   or, without a condition, until every incoming flow has brought one.
+//!   Firing consumes one token per flow and splits like an inclusive
+//!   gateway; the gateway then waits for its reset: a token that comes
+//!   later on a flow that had none is absorbed (it does not fire the
+//!   gateway again), and once every flow has delivered, the tokens that
+//!   arrived meanwhile count for the next round. A condition that fails to
+//!   evaluate counts as false (there is no token to raise an incident at).
 //! - Event-based (§13.4.4): the token waits for the events of the catch
 //!   events and receive tasks its flows lead to (their triggers open bound
 //!   to the gateway's token); the first to fire completes the gateway, moves
@@ -127,6 +137,7 @@ pub(crate) fn join_arrive(p: &mut Processor<'_, '_>, token: TokenId, flow: FlowI
                 fire(p, scope, element, incoming.clone());
             }
         }
+        ElementKind::ComplexGateway { .. } => complex_arrive(p, scope, element, flow),
         ElementKind::InclusiveGateway { upstream }
             if inclusive_can_fire(p, scope, element, upstream) =>
         {
@@ -136,6 +147,82 @@ pub(crate) fn join_arrive(p: &mut Processor<'_, '_>, token: TokenId, flow: FlowI
             fire(p, scope, element, flows);
         }
         _ => {}
+    }
+}
+
+/// A token arrived on `flow` at a complex gateway (and waits in its join).
+fn complex_arrive(p: &mut Processor<'_, '_>, scope: ScopeId, element: ElementIdx, flow: FlowIdx) {
+    let resetting = p
+        .state
+        .complex_resets
+        .iter()
+        .find(|r| r.scope == scope && r.element == element)
+        .map(|r| r.awaiting.contains(&flow));
+    match resetting {
+        Some(true) => {
+            p.emit(Event::JoinConsumed {
+                scope,
+                element,
+                flows: vec![flow],
+            });
+            p.emit(Event::ComplexAbsorbed {
+                scope,
+                element,
+                flow,
+            });
+            // Reset: what waited meanwhile is the next round.
+            if !p
+                .state
+                .complex_resets
+                .iter()
+                .any(|r| r.scope == scope && r.element == element)
+            {
+                complex_check(p, scope, element);
+            }
+        }
+        // Waiting for the reset: the token belongs to the next round.
+        Some(false) => {}
+        None => complex_check(p, scope, element),
+    }
+}
+
+/// Fires a complex gateway whose activation condition holds.
+fn complex_check(p: &mut Processor<'_, '_>, scope: ScopeId, element: ElementIdx) {
+    let process = p.ctx.process;
+    let el = process.element(element);
+    let ElementKind::ComplexGateway { activation } = &el.kind else {
+        return;
+    };
+    let mut flows = arrived(p, scope, element).unwrap_or_default().to_vec();
+    flows.sort_unstable();
+    flows.dedup();
+    if flows.is_empty() {
+        return;
+    }
+    let ready = match activation {
+        None => el.incoming.iter().all(|f| flows.binary_search(f).is_ok()),
+        Some(c) => {
+            let mut extra = serde_json::Map::new();
+            extra.insert("activationCount".into(), flows.len().into());
+            p.eval_bool_with(scope, &extra, c).unwrap_or(false)
+        }
+    };
+    if !ready {
+        return;
+    }
+    let awaiting: Vec<FlowIdx> = el
+        .incoming
+        .iter()
+        .copied()
+        .filter(|f| flows.binary_search(f).is_err())
+        .collect();
+    fire(p, scope, element, flows);
+    if !awaiting.is_empty() {
+        p.emit(Event::ComplexFired {
+            scope,
+            element,
+            awaiting,
+        });
     }
 }
 

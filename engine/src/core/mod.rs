@@ -229,6 +229,7 @@ impl Processor<'_, '_> {
                 variables: variables.into_iter().collect(),
             });
         }
+        containers::init_data_objects(self, root);
         triggers::open_event_subs(self, root);
         root
     }
@@ -601,6 +602,7 @@ impl Processor<'_, '_> {
             ElementKind::ParallelGateway => gateways::parallel(self, token),
             ElementKind::InclusiveGateway { .. } => gateways::inclusive(self, token),
             ElementKind::EventGateway => gateways::event_based(self, token),
+            ElementKind::ComplexGateway { .. } => gateways::inclusive(self, token),
             ElementKind::SubProcess { scope } => containers::enter(self, token, *scope),
             // Entered by the trigger of its start event, never by a flow
             // (tokens are placed here by `triggers::start_event_sub`).
@@ -748,7 +750,9 @@ impl Processor<'_, '_> {
         let joins = el.incoming.len() > 1
             && matches!(
                 el.kind,
-                ElementKind::ParallelGateway | ElementKind::InclusiveGateway { .. }
+                ElementKind::ParallelGateway
+                    | ElementKind::InclusiveGateway { .. }
+                    | ElementKind::ComplexGateway { .. }
             );
         if joins {
             gateways::join_arrive(self, token, flow);
@@ -842,14 +846,40 @@ impl Processor<'_, '_> {
 
     /// Evaluates with the variables visible in a scope instance.
     fn with_scope_vars<R>(&self, scope: ScopeId, f: impl FnOnce(Vars<'_>) -> R) -> R {
+        self.with_scope_vars_and(scope, None, f)
+    }
+
+    /// Evaluates with `extra` in front of the variables of a scope instance.
+    fn with_scope_vars_and<R>(
+        &self,
+        scope: ScopeId,
+        extra: Option<&Map<String, Value>>,
+        f: impl FnOnce(Vars<'_>) -> R,
+    ) -> R {
         let scopes = &self.state.scopes;
-        let chain: Vec<&Map<String, Value>> = std::iter::successors(scopes.get(&scope), |s| {
-            s.parent.and_then(|p| scopes.get(&p))
-        })
-        .take(10_000)
-        .map(|s| &s.variables)
-        .collect();
+        let chain: Vec<&Map<String, Value>> = extra
+            .into_iter()
+            .chain(
+                std::iter::successors(scopes.get(&scope), |s| {
+                    s.parent.and_then(|p| scopes.get(&p))
+                })
+                .take(10_000)
+                .map(|s| &s.variables),
+            )
+            .collect();
         f(Vars::new(&chain))
+    }
+
+    /// A condition over a scope instance's variables plus `extra`.
+    pub(crate) fn eval_bool_with(
+        &self,
+        scope: ScopeId,
+        extra: &Map<String, Value>,
+        c: &crate::expr::Expr,
+    ) -> Result<bool, String> {
+        let scripts = self.ctx.scripts;
+        self.with_scope_vars_and(scope, Some(extra), |v| c.eval_bool(scripts, v))
+            .map_err(|e| e.message)
     }
 
     /// Evaluates with the token's visible variables.
@@ -1050,6 +1080,9 @@ impl Processor<'_, '_> {
                 .map(|(k, v)| self.mapping_value(token, v).map(|v| (k.clone(), v)))
                 .collect::<Result<Map<_, _>, _>>()
                 .map(Value::Object),
+            MappingSource::Variable(name) => Ok(self
+                .with_vars(token, |v| v.get(name).cloned())
+                .unwrap_or(Value::Null)),
             MappingSource::Script(s) => {
                 let scripts = self.ctx.scripts;
                 self.with_vars(token, |v| scripts.run(s, &v.merged()))

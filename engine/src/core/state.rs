@@ -54,6 +54,10 @@ pub struct InstanceState {
     /// Multi-instance and loop bodies, by the body's token.
     #[serde(default)]
     pub loops: BTreeMap<TokenId, LoopState>,
+    /// Complex gateways that fired and wait for their reset: the incoming
+    /// flows whose token is still to come (and be absorbed).
+    #[serde(default)]
+    pub complex_resets: Vec<ComplexReset>,
     /// Elements in the order they completed.
     pub completed: Vec<ElementIdx>,
     /// Source of token, scope, job and incident ids (deterministic).
@@ -237,6 +241,14 @@ pub struct Timer {
     /// The scope instance whose event sub-process this timer starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<ScopeId>,
+}
+
+/// A complex gateway waiting for its reset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComplexReset {
+    pub scope: ScopeId,
+    pub element: ElementIdx,
+    pub awaiting: Vec<FlowIdx>,
 }
 
 /// A running multi-instance or loop body.
@@ -449,6 +461,19 @@ pub enum Event {
     SubscriptionClosed {
         subscription: SubscriptionId,
     },
+    /// A complex gateway fired before every incoming flow brought a token:
+    /// the tokens still to come on `awaiting` will be absorbed.
+    ComplexFired {
+        scope: ScopeId,
+        element: ElementIdx,
+        awaiting: Vec<FlowIdx>,
+    },
+    /// A token on an awaited flow was absorbed by a fired complex gateway.
+    ComplexAbsorbed {
+        scope: ScopeId,
+        element: ElementIdx,
+        flow: FlowIdx,
+    },
     /// A multi-instance or loop body began (its token entered `scope`).
     LoopEntered {
         token: TokenId,
@@ -501,6 +526,7 @@ impl InstanceState {
             timers: BTreeMap::new(),
             subscriptions: BTreeMap::new(),
             loops: BTreeMap::new(),
+            complex_resets: Vec::new(),
             completed: Vec::new(),
             next_id: 1,
             started_at: 0,
@@ -562,6 +588,7 @@ impl InstanceState {
             Event::ScopeClosed { scope } => {
                 self.scopes.remove(scope);
                 self.joins.retain(|j| j.scope != *scope);
+                self.complex_resets.retain(|j| j.scope != *scope);
                 // What waited on the scope ends with it.
                 self.subscriptions.retain(|_, x| x.scope != *scope);
                 self.timers.retain(|_, x| x.scope != Some(*scope));
@@ -841,6 +868,34 @@ impl InstanceState {
             }
             Event::SubscriptionClosed { subscription } => {
                 self.subscriptions.remove(subscription);
+            }
+            Event::ComplexFired {
+                scope,
+                element,
+                awaiting,
+            } => self.complex_resets.push(ComplexReset {
+                scope: *scope,
+                element: *element,
+                awaiting: awaiting.clone(),
+            }),
+            Event::ComplexAbsorbed {
+                scope,
+                element,
+                flow,
+            } => {
+                if let Some(i) = self
+                    .complex_resets
+                    .iter()
+                    .position(|r| r.scope == *scope && r.element == *element)
+                {
+                    let r = &mut self.complex_resets[i];
+                    if let Some(f) = r.awaiting.iter().position(|f| f == flow) {
+                        r.awaiting.remove(f);
+                    }
+                    if r.awaiting.is_empty() {
+                        self.complex_resets.remove(i);
+                    }
+                }
             }
             Event::LoopEntered {
                 token,
