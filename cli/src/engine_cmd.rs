@@ -843,9 +843,19 @@ fn instances_inner(args: InstancesArgs) -> Result<ExitCode, Fail> {
         snapshots.push(Snapshot::of(state, &process));
     }
     if args.json {
-        print_json(&Value::Array(
-            snapshots.iter().map(Snapshot::to_json).collect(),
-        ));
+        let mut rows = Vec::with_capacity(snapshots.len());
+        for (state, s) in all.iter().zip(&snapshots) {
+            let (_, process) = load(&engine, &state.id)?;
+            let mut row = s.to_json();
+            if let Value::Object(m) = &mut row {
+                m.insert(
+                    "waitsFor".to_string(),
+                    Value::from(waits_for(state, &process, None)),
+                );
+            }
+            rows.push(row);
+        }
+        print_json(&Value::Array(rows));
         return Ok(ExitCode::SUCCESS);
     }
     if snapshots.is_empty() {

@@ -705,6 +705,15 @@ fn message_publish_starts_correlates_and_buffers_against_a_store() {
         "{}",
         stdout(&o)
     );
+    let o = run(&["instances", "--db", db_s, "--json"], &[]);
+    let listed = json_out(&o);
+    let row = listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|i| i["instance"] == json!(id))
+        .expect("listed");
+    assert_eq!(row["waitsFor"], json!(["message `Paid` at WaitForPayment"]));
     let o = run(
         &[
             "message",
@@ -731,6 +740,7 @@ fn message_publish_starts_correlates_and_buffers_against_a_store() {
         .find(|i| i["instance"] == json!(id))
         .expect("listed");
     assert_eq!(paid["state"], json!("completed"));
+    assert_eq!(paid["waitsFor"], json!([]));
     assert_eq!(paid["variables"]["receipt"], json!("r-1"));
     // Nothing waits: buffered with --ttl, dropped without; both exit 0.
     let o = run(
