@@ -752,3 +752,55 @@ fn sled_timers_survive_reopen() {
 fn redb_timers_survive_reopen() {
     timers_survive_reopen(StoreKind::Redb);
 }
+
+/// The engine's small records (buffered messages, start timers): put,
+/// replace, list by prefix in key order, delete; kept across a reopen of
+/// both durable stores, under either durability. A store that never held
+/// a record (the layout as it was before records) lists none.
+#[test]
+fn records_are_put_listed_by_prefix_and_deleted_in_every_store() {
+    fn exercise(s: &mut dyn Store, label: &str) {
+        assert!(s.records("").expect("lists").is_empty(), "{label}");
+        s.put_record("msg/002", b"two").expect("puts");
+        s.put_record("msg/001", b"one").expect("puts");
+        s.put_record("msh/1", b"other prefix").expect("puts");
+        s.put_record("start-timer/P/3", b"t").expect("puts");
+        s.put_record("msg/001", b"one again").expect("replaces");
+        let got = s.records("msg/").expect("lists");
+        assert_eq!(
+            got,
+            vec![
+                ("msg/001".to_string(), b"one again".to_vec()),
+                ("msg/002".to_string(), b"two".to_vec()),
+            ],
+            "{label}"
+        );
+        s.delete_record("msg/002").expect("deletes");
+        s.delete_record("msg/404")
+            .expect("a missing record is no error");
+        assert_eq!(s.records("msg/").expect("lists").len(), 1, "{label}");
+        assert_eq!(s.records("").expect("lists").len(), 3, "{label}");
+    }
+    exercise(&mut MemoryStore::new(), "memory");
+    for kind in [StoreKind::Sled, StoreKind::Redb] {
+        for durability in [Durability::Immediate, Durability::Deferred] {
+            let path = fresh(&format!("records-{kind}-{durability:?}"));
+            {
+                let mut s = store::open(kind, &path, durability).expect("opens");
+                exercise(s.as_mut(), &format!("{kind} {durability:?}"));
+                s.flush().expect("flushes");
+            }
+            let s = store::open(kind, &path, durability).expect("reopens");
+            let keys: Vec<String> = s
+                .records("")
+                .expect("lists")
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect();
+            assert_eq!(keys, ["msg/001", "msh/1", "start-timer/P/3"], "{kind}");
+            drop(s);
+            let _ = std::fs::remove_dir_all(&path);
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
