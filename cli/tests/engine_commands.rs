@@ -892,3 +892,47 @@ fn signal_broadcast_throw_error_and_var_set_against_a_store() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A timer start event whose date has passed: `exec --db` deploys it and
+/// says how it starts; `run --once` fires it and starts the instance.
+#[test]
+fn run_fires_timer_start_events() {
+    let dir = scratch("start-timer");
+    let model = dir.join("once.bpmn");
+    std::fs::write(
+        &model,
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D" targetNamespace="t">
+  <bpmn:process id="Once" isExecutable="true">
+    <bpmn:startEvent id="At"><bpmn:outgoing>F1</bpmn:outgoing><bpmn:timerEventDefinition><bpmn:timeDate>2020-01-01T00:00:00Z</bpmn:timeDate></bpmn:timerEventDefinition></bpmn:startEvent>
+    <bpmn:userTask id="Look"><bpmn:incoming>F1</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="E"><bpmn:incoming>F2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="F1" sourceRef="At" targetRef="Look" />
+    <bpmn:sequenceFlow id="F2" sourceRef="Look" targetRef="E" />
+  </bpmn:process>
+</bpmn:definitions>
+"#,
+    )
+    .expect("writes");
+    let db = dir.join("db");
+    let db_s = db.to_str().expect("utf-8 path");
+    let o = run(&["exec", "--db", db_s], &[model]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains(&format!("timer at `At` (`orchid-bpmn run --db {db_s}`")),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["run", "--once", "--db", db_s], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("fired 1 timer"), "{}", stdout(&o));
+    let o = run(&["instances", "--db", db_s, "--json"], &[]);
+    let all = json_out(&o);
+    assert_eq!(all.as_array().map(Vec::len), Some(1), "{all}");
+    assert_eq!(all[0]["process"], json!("Once"));
+    assert_eq!(all[0]["waitingAt"], json!(["Look"]));
+    // Fired once: a date does not repeat.
+    let o = run(&["run", "--once", "--db", db_s], &[]);
+    assert!(stdout(&o).contains("no pending timers"), "{}", stdout(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
