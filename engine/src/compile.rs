@@ -144,6 +144,12 @@ pub struct Element {
     /// Multi-instance or standard loop characteristics: the element runs as
     /// a body of inner instances ([`crate::core::loops`]).
     pub looping: Option<Box<LoopSpec>>,
+    /// The compensation handler of this activity (linked by association to
+    /// its compensation boundary event).
+    pub compensation: Option<ElementIdx>,
+    /// This activity is a compensation handler (`isForCompensation`): it
+    /// runs only when compensation calls it, never by a flow.
+    pub for_compensation: bool,
     pub kind: ElementKind,
     pub span: Span,
 }
@@ -201,10 +207,28 @@ pub enum ElementKind {
     /// events and receive tasks its flows lead to; the first one wins
     /// (BPMN 2.0.2 §13.4.4).
     EventGateway,
-    /// An embedded sub-process with its own scope.
+    /// An embedded sub-process with its own scope; a transaction when
+    /// `transaction` (a cancel end event inside cancels it, compensating
+    /// what completed in it, and leaves by its cancel boundary event).
     SubProcess {
         scope: ScopeIdx,
+        transaction: bool,
     },
+    /// An ad-hoc sub-process (BPMN 2.0.2 §10.3.5.2): its activities without
+    /// incoming flows are enabled at once (`sequential`: one after the
+    /// other, in document order; Camunda 8 `activeElementsCollection`
+    /// picks which by id); it completes when nothing runs in it any more or
+    /// when `completion` holds after an activity completed (cancelling the
+    /// rest when `cancel_remaining`).
+    AdHocSubProcess {
+        scope: ScopeIdx,
+        sequential: bool,
+        completion: Option<Expr>,
+        cancel_remaining: bool,
+        active: Option<Expr>,
+    },
+    /// A cancel end event in a transaction.
+    CancelEnd,
     /// An event sub-process (BPMN 2.0.2 §10.3.5): started by the trigger of
     /// its start event while its enclosing scope is active.
     EventSubProcess {
@@ -302,6 +326,13 @@ pub enum Trigger {
     Escalation {
         code: Option<String>,
     },
+    /// A cancel boundary event of a transaction (fired by its cancel end
+    /// event, never a subscription).
+    Cancel,
+    /// A compensation boundary event (its handler is linked to the
+    /// activity, [`Element::compensation`]) or a compensation event
+    /// sub-process start.
+    Compensate,
 }
 
 /// A throwing event definition, compiled.
@@ -322,6 +353,12 @@ pub enum Throw {
     },
     Escalation {
         code: String,
+    },
+    /// Compensate `activity` (a BPMN id), or everything completed in the
+    /// thrower's scope; the thrower waits for the handlers when `wait`.
+    Compensate {
+        activity: Option<String>,
+        wait: bool,
     },
 }
 
@@ -458,6 +495,7 @@ pub fn compile(
         .flat_map(|c| c.message_flows.iter())
         .map(|f| (f.source_ref.clone(), f.target_ref.clone()))
         .collect();
+    let associations = all_associations(defs);
     if problems.is_empty() {
         for p in executable {
             let mut c = Compiler {
@@ -467,6 +505,8 @@ pub fn compile(
                 link_throws: Vec::new(),
                 instantiating: Vec::new(),
                 link_catches: HashMap::new(),
+                associations: &associations,
+                compensation_links: Vec::new(),
                 problems: &mut problems,
                 elements: Vec::new(),
                 flows: Vec::new(),
@@ -477,6 +517,7 @@ pub fn compile(
             c.scope(None, &p.flow_elements);
             c.link_flows();
             c.resolve_links();
+            c.resolve_compensation();
             c.precompute_inclusive();
             let starts = c.starts();
             let Compiler {
@@ -523,6 +564,11 @@ struct Compiler<'a> {
     instantiating: Vec<ElementIdx>,
     /// Catching link events by scope and link name.
     link_catches: HashMap<(ScopeIdx, String), ElementIdx>,
+    /// Association source id → target id, over the whole file.
+    associations: &'a HashMap<String, String>,
+    /// Activities and the ids of their compensation handlers (resolved once
+    /// every element is numbered), with the boundary event's id and span.
+    compensation_links: Vec<(ElementIdx, String, String, Span)>,
     problems: &'a mut Vec<DeployProblem>,
     elements: Vec<Element>,
     flows: Vec<Flow>,
@@ -650,6 +696,8 @@ impl Compiler<'_> {
             outputs_only: false,
             boundaries: Vec::new(),
             looping: None,
+            compensation: None,
+            for_compensation: matches!(&n.kind, FlowNodeKind::Activity(a) if a.is_for_compensation),
             kind,
             span: n.base.span,
         });
@@ -743,7 +791,39 @@ impl Compiler<'_> {
             );
             return;
         };
-        let interrupting_only = triggers.iter().any(|t| matches!(t, Trigger::Error { .. }));
+        if matches!(triggers[..], [Trigger::Compensate]) {
+            // Not a trigger: it links the activity to its handler.
+            match self.associations.get(&n.id) {
+                Some(handler) => self.compensation_links.push((
+                    attached_to,
+                    handler.clone(),
+                    n.id.clone(),
+                    n.base.span,
+                )),
+                None => self.problem(
+                    "ENG015",
+                    n,
+                    format!(
+                        "compensation boundary event `{}`: expected an association to a compensation handler (isForCompensation=\"true\"), found none",
+                        n.id
+                    ),
+                ),
+            }
+            self.push(
+                scope,
+                n,
+                ElementKind::Boundary {
+                    triggers,
+                    attached_to,
+                    cancel_activity: true,
+                    parallel: false,
+                },
+            );
+            return;
+        }
+        let interrupting_only = triggers
+            .iter()
+            .any(|t| matches!(t, Trigger::Error { .. } | Trigger::Cancel));
         if interrupting_only && !*cancel_activity {
             self.problem(
                 "ENG015",
@@ -809,6 +889,30 @@ impl Compiler<'_> {
                 [] => Some(ElementKind::EndEvent),
                 [d] if matches!(d.kind, EventDefinitionKind::Terminate) => {
                     Some(ElementKind::TerminateEndEvent)
+                }
+                [d] if matches!(d.kind, EventDefinitionKind::Cancel) => {
+                    let owner = self.scopes[scope.0 as usize].owner;
+                    let in_transaction = owner.is_some_and(|o| {
+                        matches!(
+                            self.elements[o.0 as usize].kind,
+                            ElementKind::SubProcess {
+                                transaction: true,
+                                ..
+                            }
+                        )
+                    });
+                    if !in_transaction {
+                        self.problem(
+                            "ENG015",
+                            n,
+                            format!(
+                                "cancel end event `{}`: expected it inside a transaction, found it elsewhere",
+                                n.id
+                            ),
+                        );
+                        return;
+                    }
+                    Some(ElementKind::CancelEnd)
                 }
                 _ => self.throw_kind(n, e),
             },
@@ -945,6 +1049,13 @@ impl Compiler<'_> {
                     };
                     Throw::Escalation { code }
                 }
+                EventDefinitionKind::Compensate {
+                    activity_ref,
+                    wait_for_completion,
+                } => Throw::Compensate {
+                    activity: activity_ref.clone(),
+                    wait: wait_for_completion.unwrap_or(true),
+                },
                 other => {
                     let kind = if matches!(e.kind, EventKind::End) {
                         "endEvent"
@@ -985,9 +1096,12 @@ impl Compiler<'_> {
                 | (EventDefinitionKind::Signal { .. }, _) => true,
                 (EventDefinitionKind::Conditional { .. }, p) => p != Position::ProcessStart,
                 (
-                    EventDefinitionKind::Error { .. } | EventDefinitionKind::Escalation { .. },
+                    EventDefinitionKind::Error { .. }
+                    | EventDefinitionKind::Escalation { .. }
+                    | EventDefinitionKind::Compensate { .. },
                     Position::EventSubStart | Position::Boundary,
                 ) => true,
+                (EventDefinitionKind::Cancel, Position::Boundary) => true,
                 _ => false,
             };
             if !allowed {
@@ -1038,6 +1152,8 @@ impl Compiler<'_> {
                         .as_deref()
                         .and_then(|r| self.escalation_code(r)),
                 },
+                EventDefinitionKind::Cancel => Trigger::Cancel,
+                EventDefinitionKind::Compensate { .. } => Trigger::Compensate,
                 _ => {
                     self.unsupported(n, &what(d));
                     return None;
@@ -1133,6 +1249,31 @@ impl Compiler<'_> {
         match self.defs.root_element(id) {
             Some(bpmn_models::RootElement::Escalation(e)) => e.escalation_code.clone(),
             _ => None,
+        }
+    }
+
+    /// Points each activity with a compensation boundary event at its
+    /// handler, which must be `isForCompensation` and have no incoming flow.
+    fn resolve_compensation(&mut self) {
+        for (activity, handler, boundary, span) in std::mem::take(&mut self.compensation_links) {
+            let found = self
+                .index
+                .get(handler.as_str())
+                .copied()
+                .filter(|h| self.elements[h.0 as usize].for_compensation);
+            match found {
+                Some(h) if self.elements[h.0 as usize].incoming.is_empty() => {
+                    self.elements[activity.0 as usize].compensation = Some(h);
+                }
+                _ => self.problems.push(DeployProblem {
+                    code: "ENG015",
+                    element_id: Some(boundary.clone()),
+                    span,
+                    message: format!(
+                        "compensation boundary event `{boundary}`: expected its association to lead to an activity with isForCompensation=\"true\" and no incoming flow, found `{handler}`"
+                    ),
+                }),
+            }
         }
     }
 
@@ -1342,10 +1483,6 @@ impl Compiler<'_> {
     }
 
     fn activity_kind(&mut self, scope: ScopeIdx, n: &FlowNode, a: &Activity) {
-        if a.is_for_compensation {
-            self.unsupported(n, "compensation handler");
-            return;
-        }
         let c7 = match camunda::camunda(&n.base) {
             Ok(v) => v,
             Err(e) => {
@@ -1484,11 +1621,24 @@ impl Compiler<'_> {
                 }
                 return;
             }
-            ActivityKind::SubProcess(sp) => {
-                let idx = self.push(scope, n, ElementKind::PassThrough);
+            ActivityKind::SubProcess(sp)
+            | ActivityKind::Transaction {
+                sub_process: sp, ..
+            } => {
+                let transaction = matches!(a.kind, ActivityKind::Transaction { .. });
+                // The kind is known before the inner elements are compiled
+                // (a cancel end event asks whether it is in a transaction).
+                let next = ScopeIdx(self.scopes.len() as u32);
+                let idx = self.push(
+                    scope,
+                    n,
+                    ElementKind::SubProcess {
+                        scope: next,
+                        transaction,
+                    },
+                );
                 self.mappings(idx, n);
                 let inner = self.scope(Some(idx), &sp.flow_elements);
-                self.elements[idx.0 as usize].kind = ElementKind::SubProcess { scope: inner };
                 if self.scopes[inner.0 as usize].start_events.len() != 1 {
                     let found = self.scopes[inner.0 as usize].start_events.len();
                     self.problem(
@@ -1502,12 +1652,43 @@ impl Compiler<'_> {
                 }
                 return;
             }
-            ActivityKind::Transaction { .. } => {
-                self.unsupported(n, "transaction");
-                return;
-            }
-            ActivityKind::AdHocSubProcess { .. } => {
-                self.unsupported(n, "ad-hoc sub-process");
+            ActivityKind::AdHocSubProcess {
+                sub_process: sp,
+                completion_condition,
+                ordering,
+                cancel_remaining_instances,
+            } => {
+                let completion = match completion_condition
+                    .as_ref()
+                    .filter(|c| !c.body.trim().is_empty())
+                {
+                    Some(c) => match self.expr(n, c.language.as_deref(), &c.body) {
+                        Some(e) => Some(e),
+                        None => return,
+                    },
+                    None => None,
+                };
+                let active = match c8
+                    .ad_hoc
+                    .as_ref()
+                    .and_then(|h| h.active_elements_collection.clone())
+                {
+                    Some(t) if !t.trim().is_empty() => match self.expr(n, None, &t) {
+                        Some(e) => Some(e),
+                        None => return,
+                    },
+                    _ => None,
+                };
+                let idx = self.push(scope, n, ElementKind::PassThrough);
+                self.mappings(idx, n);
+                let inner = self.scope(Some(idx), &sp.flow_elements);
+                self.elements[idx.0 as usize].kind = ElementKind::AdHocSubProcess {
+                    scope: inner,
+                    sequential: ordering.as_deref() == Some("Sequential"),
+                    completion,
+                    cancel_remaining: cancel_remaining_instances.unwrap_or(true),
+                    active,
+                };
                 return;
             }
             ActivityKind::CallActivity { .. } => {
@@ -1949,4 +2130,36 @@ fn node_message_ref(n: &FlowNode) -> Option<String> {
         },
         FlowNodeKind::Gateway(_) => None,
     }
+}
+
+/// Every association of the file, source id → target id.
+fn all_associations(defs: &Definitions) -> HashMap<String, String> {
+    fn walk(
+        elements: &[FlowElement],
+        artifacts: &[bpmn_models::Artifact],
+        out: &mut HashMap<String, String>,
+    ) {
+        for a in artifacts {
+            if let bpmn_models::Artifact::Association(x) = a {
+                out.insert(x.source_ref.clone(), x.target_ref.clone());
+            }
+        }
+        for fe in elements {
+            if let FlowElement::FlowNode(n) = fe
+                && let FlowNodeKind::Activity(a) = &n.kind
+                && let Some(sp) = a.kind.sub_process()
+            {
+                walk(&sp.flow_elements, &sp.artifacts, out);
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    for r in &defs.root_elements {
+        match r {
+            bpmn_models::RootElement::Process(p) => walk(&p.flow_elements, &p.artifacts, &mut out),
+            bpmn_models::RootElement::Collaboration(c) => walk(&[], &c.artifacts, &mut out),
+            _ => {}
+        }
+    }
+    out
 }

@@ -1120,10 +1120,10 @@ fn deploy_problem(body: &str, extra: &str) -> (String, String) {
 
 #[test]
 fn unsupported_boundary_events_and_flows_into_one_are_refused() {
-    let (code, message) = deploy_problem(r#"<bpmn:compensateEventDefinition/>"#, "");
+    let (code, message) = deploy_problem(r#"<bpmn:linkEventDefinition name="x"/>"#, "");
     assert_eq!(code, "ENG010", "{message}");
     assert!(
-        message.contains("boundaryEvent with a compensateEventDefinition"),
+        message.contains("boundaryEvent with a linkEventDefinition"),
         "{message}"
     );
 

@@ -20,11 +20,32 @@
 use serde_json::{Map, Value};
 
 use super::{Event, Processor, ScopeId, TokenId, TokenState, triggers};
-use crate::compile::{ElementIdx, ScopeIdx};
+use crate::compile::{ElementIdx, ElementKind, ScopeIdx};
 
 pub(crate) fn enter(p: &mut Processor<'_, '_>, token: TokenId, def: ScopeIdx) {
-    let Some(t) = p.state.tokens.get(&token) else {
+    if !enter_scope(p, token, def) {
         return;
+    }
+    let Some(scope) = p.state.tokens.get(&token).and_then(|t| t.local) else {
+        return;
+    };
+    let Some(&start) = p.ctx.process.scope(def).start_events.first() else {
+        return;
+    };
+    let inner = p.new_id();
+    p.emit(Event::TokenCreated {
+        token: inner,
+        element: start,
+        scope,
+    });
+    p.schedule_activate(inner);
+}
+
+/// Opens the scope of a sub-process for `token` (input mappings, data
+/// objects, event sub-process starts); false when an input mapping failed.
+fn enter_scope(p: &mut Processor<'_, '_>, token: TokenId, def: ScopeIdx) -> bool {
+    let Some(t) = p.state.tokens.get(&token) else {
+        return false;
     };
     let parent = t.scope;
     let scope = p.new_id();
@@ -39,7 +60,7 @@ pub(crate) fn enter(p: &mut Processor<'_, '_>, token: TokenId, def: ScopeIdx) {
         scope: Some(scope),
     });
     if !p.apply_inputs_into(token, scope) {
-        return;
+        return false;
     }
     p.emit(Event::TokenStateChanged {
         token,
@@ -47,16 +68,7 @@ pub(crate) fn enter(p: &mut Processor<'_, '_>, token: TokenId, def: ScopeIdx) {
     });
     init_data_objects(p, scope);
     triggers::open_event_subs(p, scope);
-    let Some(&start) = p.ctx.process.scope(def).start_events.first() else {
-        return;
-    };
-    let inner = p.new_id();
-    p.emit(Event::TokenCreated {
-        token: inner,
-        element: start,
-        scope,
-    });
-    p.schedule_activate(inner);
+    true
 }
 
 /// Enters an event sub-process: `token` stands on it, its scope opens with
@@ -126,12 +138,208 @@ pub(crate) fn init_data_objects(p: &mut Processor<'_, '_>, scope: ScopeId) {
     }
 }
 
+/// Enters an ad-hoc sub-process: its activities without incoming flows
+/// are enabled (Camunda 8 `activeElementsCollection` picks them by id) —
+/// all at once, or in document order one after the other when sequential.
+pub(crate) fn enter_ad_hoc(p: &mut Processor<'_, '_>, token: TokenId, def: ScopeIdx) {
+    let process = p.ctx.process;
+    let Some(t) = p.state.tokens.get(&token) else {
+        return;
+    };
+    let ElementKind::AdHocSubProcess {
+        sequential, active, ..
+    } = &process.element(t.element).kind
+    else {
+        return;
+    };
+    let chosen: Option<Vec<String>> = match active {
+        None => None,
+        Some(e) => {
+            match p.eval(token, e) {
+                Ok(Value::Array(ids)) => Some(
+                    ids.iter()
+                        .map(|v| {
+                            v.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| v.to_string())
+                        })
+                        .collect(),
+                ),
+                Ok(other) => {
+                    let found = crate::expr::kind_of(&other);
+                    p.incident(
+                    token,
+                    false,
+                    format!("activeElementsCollection: expected a list of element ids, found {found}"),
+                );
+                    return;
+                }
+                Err(msg) => {
+                    p.incident(token, false, format!("activeElementsCollection: {msg}"));
+                    return;
+                }
+            }
+        }
+    };
+    let enabled: Vec<Value> = process
+        .elements
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| {
+            e.scope == def
+                && e.incoming.is_empty()
+                && !e.for_compensation
+                && !matches!(
+                    e.kind,
+                    ElementKind::Boundary { .. }
+                        | ElementKind::EventSubProcess { .. }
+                        | ElementKind::EventStart { .. }
+                        | ElementKind::StartEvent
+                )
+                && chosen.as_ref().is_none_or(|c| c.contains(&e.id))
+        })
+        .map(|(i, _)| Value::from(i as u64))
+        .collect();
+    let sequential = *sequential;
+    if !enter_scope(p, token, def) {
+        return;
+    }
+    let Some(scope) = p.state.tokens.get(&token).and_then(|t| t.local) else {
+        return;
+    };
+    let count = enabled.len() as u64;
+    p.emit(Event::LoopEntered {
+        token,
+        scope,
+        items: enabled,
+        count,
+    });
+    if count == 0 {
+        check_scope_complete(p, scope);
+        return;
+    }
+    let first = if sequential { 1 } else { count };
+    for _ in 0..first {
+        start_ad_hoc_activity(p, token, scope);
+    }
+}
+
+/// Starts the next enabled activity of an ad-hoc sub-process.
+fn start_ad_hoc_activity(p: &mut Processor<'_, '_>, owner: TokenId, scope: ScopeId) {
+    let Some(l) = p.state.loops.get(&owner) else {
+        return;
+    };
+    let Some(element) = l
+        .items
+        .get(l.started as usize)
+        .and_then(Value::as_u64)
+        .map(|i| ElementIdx(i as u32))
+    else {
+        return;
+    };
+    p.emit(Event::LoopInstanceStarted { token: owner });
+    let inner = p.new_id();
+    p.emit(Event::TokenCreated {
+        token: inner,
+        element,
+        scope,
+    });
+    p.schedule_activate(inner);
+}
+
+/// An element completed in `scope`: in an ad-hoc sub-process, its
+/// completion condition is checked (when it holds, the rest is cancelled
+/// if `cancelRemainingInstances`, and the sub-process completes once
+/// nothing runs in it).
+pub(crate) fn after_inner_completion(p: &mut Processor<'_, '_>, scope: ScopeId) {
+    let Some(s) = p.state.scopes.get(&scope) else {
+        return;
+    };
+    let (Some(def), Some(owner)) = (s.def, s.owner) else {
+        return;
+    };
+    let process = p.ctx.process;
+    let Some(owner_el) = process.scope(def).owner else {
+        return;
+    };
+    let ElementKind::AdHocSubProcess {
+        completion: Some(c),
+        cancel_remaining,
+        ..
+    } = &process.element(owner_el).kind
+    else {
+        return;
+    };
+    // A condition that fails to evaluate counts as not holding (the
+    // sub-process's token waits in its scope and cannot take an incident).
+    if let Ok(true) = p.eval_bool_with(scope, &Map::new(), c) {
+        // Nothing more starts; with cancelRemainingInstances what runs
+        // is cancelled (the completing token itself goes on to its end).
+        if let Some(l) = p.state.loops.get(&owner).cloned() {
+            for _ in l.started..l.count {
+                p.emit(Event::LoopInstanceStarted { token: owner });
+            }
+        }
+        if *cancel_remaining {
+            let others: Vec<TokenId> = p
+                .state
+                .tokens
+                .iter()
+                .filter(|(_, t)| t.scope == scope && t.state != TokenState::Active)
+                .map(|(id, _)| *id)
+                .collect();
+            for t in others {
+                let local = p.state.tokens.get(&t).and_then(|x| x.local);
+                if let Some(l) = local {
+                    clear_scope(p, l);
+                    p.emit(Event::TokenLocalScope {
+                        token: t,
+                        scope: None,
+                    });
+                    p.emit(Event::ScopeClosed { scope: l });
+                }
+                super::triggers::close_token(p, t);
+                let jobs: Vec<u64> = p
+                    .state
+                    .jobs
+                    .iter()
+                    .filter(|(_, j)| j.token == t)
+                    .map(|(id, _)| *id)
+                    .collect();
+                for job in jobs {
+                    p.emit(Event::JobRemoved { job });
+                }
+                let incidents: Vec<u64> = p
+                    .state
+                    .incidents
+                    .iter()
+                    .filter(|(_, x)| x.token == t)
+                    .map(|(id, _)| *id)
+                    .collect();
+                for incident in incidents {
+                    p.emit(Event::IncidentResolved { incident });
+                }
+                p.emit(Event::TokenRemoved { token: t });
+            }
+        }
+    }
+}
+
 /// Completes `scope` if nothing is left in it.
 pub(crate) fn check_scope_complete(p: &mut Processor<'_, '_>, scope: ScopeId) {
     let Some(s) = p.state.scopes.get(&scope) else {
         return;
     };
     if s.tokens > 0 || p.state.joins.iter().any(|j| j.scope == scope) {
+        return;
+    }
+    // A sequential ad-hoc sub-process starts its next activity.
+    if let Some(owner) = s.owner
+        && let Some(l) = p.state.loops.get(&owner)
+        && l.scope == scope
+        && l.started < l.count
+    {
+        start_ad_hoc_activity(p, owner, scope);
         return;
     }
     match (s.parent, s.owner) {
@@ -142,6 +350,10 @@ pub(crate) fn check_scope_complete(p: &mut Processor<'_, '_>, scope: ScopeId) {
         (Some(_), Some(owner)) => {
             // The owner's output mappings still read this scope; completing
             // the owner closes it (it is the owner's local scope).
+            if p.state.loops.get(&owner).is_some_and(|l| l.scope == scope) {
+                // An ad-hoc sub-process is done with its activities.
+                p.emit(Event::LoopLeft { token: owner });
+            }
             p.emit(Event::TokenStateChanged {
                 token: owner,
                 state: TokenState::Active,
@@ -167,6 +379,9 @@ pub(crate) fn clear_scope(p: &mut Processor<'_, '_>, scope: ScopeId) {
                 .map(|(id, _)| *id),
         );
         i += 1;
+    }
+    if !p.state.compensations.is_empty() {
+        super::compensation::abort_in(p, &inside);
     }
     let tokens: Vec<TokenId> = p
         .state

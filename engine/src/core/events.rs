@@ -213,6 +213,11 @@ pub(crate) fn throw(p: &mut Processor<'_, '_>, token: TokenId, throws: &[Throw])
                 let thrown = Thrown::Escalation { code: code.clone() };
                 propagation::propagate(p, token, false, &thrown, payload);
             }
+            Throw::Compensate { activity, wait } => {
+                // The compensation continues (or parks) the token itself.
+                super::compensation::throw(p, token, activity.as_deref(), *wait);
+                return;
+            }
         }
         if p.state
             .tokens

@@ -18,6 +18,7 @@
 //! their catcher) and [`containers`]; [`Processor::activate`] dispatches
 //! to them with an exhaustive `match` on [`ElementKind`].
 
+pub mod compensation;
 pub mod containers;
 pub mod events;
 pub mod gateways;
@@ -603,7 +604,11 @@ impl Processor<'_, '_> {
             ElementKind::InclusiveGateway { .. } => gateways::inclusive(self, token),
             ElementKind::EventGateway => gateways::event_based(self, token),
             ElementKind::ComplexGateway { .. } => gateways::inclusive(self, token),
-            ElementKind::SubProcess { scope } => containers::enter(self, token, *scope),
+            ElementKind::SubProcess { scope, .. } => containers::enter(self, token, *scope),
+            ElementKind::AdHocSubProcess { scope, .. } => {
+                containers::enter_ad_hoc(self, token, *scope)
+            }
+            ElementKind::CancelEnd => compensation::cancel_end(self, token),
             // Entered by the trigger of its start event, never by a flow
             // (tokens are placed here by `triggers::start_event_sub`).
             ElementKind::EventSubProcess { .. } => {}
@@ -623,13 +628,30 @@ impl Processor<'_, '_> {
             return;
         };
         let element = t.element;
+        let local = t.local;
         if !self.apply_outputs(token) {
             return;
         }
-        if !self.ctx.process.element(element).boundaries.is_empty() {
+        let el = self.ctx.process.element(element);
+        if el.compensation.is_some()
+            || matches!(
+                el.kind,
+                ElementKind::SubProcess { .. } | ElementKind::AdHocSubProcess { .. }
+            )
+        {
+            compensation::record(self, token, local);
+        }
+        if let Some(l) = local {
+            self.emit(Event::TokenLocalScope { token, scope: None });
+            self.emit(Event::ScopeClosed { scope: l });
+        }
+        if !el.boundaries.is_empty() {
             triggers::close_token(self, token);
         }
         self.emit(Event::ElementCompleted { token, element });
+        if let Some(scope) = self.state.tokens.get(&token).map(|t| t.scope) {
+            containers::after_inner_completion(self, scope);
+        }
         self.leave(token);
     }
 
@@ -646,6 +668,10 @@ impl Processor<'_, '_> {
             && loops::is_inner(self, token)
         {
             loops::inner_done(self, token, spec);
+            return;
+        }
+        if el.for_compensation {
+            compensation::handler_done(self, token);
             return;
         }
         if el.outgoing.is_empty() {
@@ -1092,14 +1118,13 @@ impl Processor<'_, '_> {
         }
     }
 
-    /// Evaluates output mappings and closes the local scope. Returns false
-    /// when an incident stopped the token.
+    /// Evaluates output mappings (the caller closes the local scope).
+    /// Returns false when an incident stopped the token.
     fn apply_outputs(&mut self, token: TokenId) -> bool {
         let Some(t) = self.state.tokens.get(&token) else {
             return false;
         };
         let el = self.ctx.process.element(t.element);
-        let local = t.local;
         if let Some(outputs) = &el.outputs {
             let mut values = Vec::with_capacity(outputs.len());
             for m in outputs {
@@ -1114,10 +1139,6 @@ impl Processor<'_, '_> {
                 values.push((m.target.clone(), value));
             }
             self.set_propagating(token, values);
-        }
-        if let Some(l) = local {
-            self.emit(Event::TokenLocalScope { token, scope: None });
-            self.emit(Event::ScopeClosed { scope: l });
         }
         true
     }

@@ -58,6 +58,12 @@ pub struct InstanceState {
     /// flows whose token is still to come (and be absorbed).
     #[serde(default)]
     pub complex_resets: Vec<ComplexReset>,
+    /// Completed activities that can be compensated, in completion order.
+    #[serde(default)]
+    pub compensables: Vec<Compensable>,
+    /// Compensations under way.
+    #[serde(default)]
+    pub compensations: Vec<CompensationRun>,
     /// Elements in the order they completed.
     pub completed: Vec<ElementIdx>,
     /// Source of token, scope, job and incident ids (deterministic).
@@ -241,6 +247,47 @@ pub struct Timer {
     /// The scope instance whose event sub-process this timer starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<ScopeId>,
+}
+
+/// A completed activity with a compensation handler, or a completed
+/// sub-process with such activities inside (`children`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Compensable {
+    pub id: u64,
+    /// The scope instance the activity ran in.
+    pub scope: ScopeId,
+    pub element: ElementIdx,
+    /// The variables it saw when it completed.
+    pub variables: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<Compensable>,
+}
+
+/// What happens when a compensation has run every handler.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum AfterCompensation {
+    /// The throwing event waited (`waitForCompletion`): it completes.
+    Continue { token: TokenId },
+    /// The thrower went on: nothing, but the scope may now be complete.
+    Nothing,
+    /// A transaction was cancelled: it leaves by its cancel boundary event.
+    CancelTransaction {
+        transaction: TokenId,
+        boundary: Option<ElementIdx>,
+    },
+}
+
+/// A compensation under way: handlers run one at a time, in `queue` order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompensationRun {
+    pub id: u64,
+    /// The scope instance the handlers run in.
+    pub scope: ScopeId,
+    pub queue: Vec<Compensable>,
+    /// The token of the handler running now.
+    pub active: Option<TokenId>,
+    pub then: AfterCompensation,
 }
 
 /// A complex gateway waiting for its reset.
@@ -474,6 +521,44 @@ pub enum Event {
         element: ElementIdx,
         flow: FlowIdx,
     },
+    /// An activity completed that can be compensated; a sub-process takes
+    /// the records of what completed inside it (`inner`, its scope).
+    CompensableRecorded {
+        id: u64,
+        scope: ScopeId,
+        element: ElementIdx,
+        variables: Map<String, Value>,
+        inner: Option<ScopeId>,
+    },
+    /// A compensation began with the records `records` (by id, in the
+    /// order their handlers run), taken out of the compensable ones.
+    CompensationStarted {
+        run: u64,
+        scope: ScopeId,
+        records: Vec<u64>,
+        then: AfterCompensation,
+    },
+    /// The next record is a sub-process without handler of its own: its
+    /// children take its place, last completed first.
+    CompensationExpanded {
+        run: u64,
+    },
+    /// The next record's handler started as `token`.
+    CompensationHandlerStarted {
+        run: u64,
+        token: TokenId,
+    },
+    CompensationHandlerDone {
+        run: u64,
+    },
+    CompensationFinished {
+        run: u64,
+    },
+    /// A compensation was cut short (its scope was cancelled): the records
+    /// it had not reached are compensable again.
+    CompensationAborted {
+        run: u64,
+    },
     /// A multi-instance or loop body began (its token entered `scope`).
     LoopEntered {
         token: TokenId,
@@ -527,6 +612,8 @@ impl InstanceState {
             subscriptions: BTreeMap::new(),
             loops: BTreeMap::new(),
             complex_resets: Vec::new(),
+            compensables: Vec::new(),
+            compensations: Vec::new(),
             completed: Vec::new(),
             next_id: 1,
             started_at: 0,
@@ -589,6 +676,12 @@ impl InstanceState {
                 self.scopes.remove(scope);
                 self.joins.retain(|j| j.scope != *scope);
                 self.complex_resets.retain(|j| j.scope != *scope);
+                // What completed in a scope that closes without completing
+                // (a completing sub-process took its records first) is
+                // never compensated.
+                if !self.compensables.is_empty() {
+                    self.compensables.retain(|c| c.scope != *scope);
+                }
                 // What waited on the scope ends with it.
                 self.subscriptions.retain(|_, x| x.scope != *scope);
                 self.timers.retain(|_, x| x.scope != Some(*scope));
@@ -869,6 +962,86 @@ impl InstanceState {
             Event::SubscriptionClosed { subscription } => {
                 self.subscriptions.remove(subscription);
             }
+            Event::CompensableRecorded {
+                id,
+                scope,
+                element,
+                variables,
+                inner,
+            } => {
+                self.saw_id(*id);
+                let children = match inner {
+                    Some(i) => {
+                        let (inside, rest): (Vec<_>, Vec<_>) =
+                            std::mem::take(&mut self.compensables)
+                                .into_iter()
+                                .partition(|c| c.scope == *i);
+                        self.compensables = rest;
+                        inside
+                    }
+                    None => Vec::new(),
+                };
+                self.compensables.push(Compensable {
+                    id: *id,
+                    scope: *scope,
+                    element: *element,
+                    variables: variables.clone(),
+                    children,
+                });
+            }
+            Event::CompensationStarted {
+                run,
+                scope,
+                records,
+                then,
+            } => {
+                self.saw_id(*run);
+                let mut queue = Vec::with_capacity(records.len());
+                for r in records {
+                    if let Some(i) = self.compensables.iter().position(|c| c.id == *r) {
+                        queue.push(self.compensables.remove(i));
+                    }
+                }
+                self.compensations.push(CompensationRun {
+                    id: *run,
+                    scope: *scope,
+                    queue,
+                    active: None,
+                    then: then.clone(),
+                });
+            }
+            Event::CompensationExpanded { run } => {
+                if let Some(r) = self.compensations.iter_mut().find(|r| r.id == *run)
+                    && !r.queue.is_empty()
+                {
+                    let first = r.queue.remove(0);
+                    for (i, c) in first.children.into_iter().rev().enumerate() {
+                        r.queue.insert(i, c);
+                    }
+                }
+            }
+            Event::CompensationHandlerStarted { run, token } => {
+                if let Some(r) = self.compensations.iter_mut().find(|r| r.id == *run) {
+                    if !r.queue.is_empty() {
+                        r.queue.remove(0);
+                    }
+                    r.active = Some(*token);
+                }
+            }
+            Event::CompensationHandlerDone { run } => {
+                if let Some(r) = self.compensations.iter_mut().find(|r| r.id == *run) {
+                    r.active = None;
+                }
+            }
+            Event::CompensationFinished { run } => {
+                self.compensations.retain(|r| r.id != *run);
+            }
+            Event::CompensationAborted { run } => {
+                if let Some(i) = self.compensations.iter().position(|r| r.id == *run) {
+                    let r = self.compensations.remove(i);
+                    self.compensables.extend(r.queue);
+                }
+            }
             Event::ComplexFired {
                 scope,
                 element,
@@ -934,6 +1107,7 @@ impl InstanceState {
                 // The process scope's event sub-process starts end with it.
                 self.subscriptions.clear();
                 self.timers.clear();
+                self.compensables.clear();
             }
             Event::InstanceCancelled { at } => {
                 self.status = Status::Cancelled;

@@ -112,7 +112,10 @@ pub(crate) fn prepare(
             Trigger::Conditional { .. } => {
                 out.push(Prepared::Subscription(SubscriptionKind::Conditional));
             }
-            Trigger::Error { .. } | Trigger::Escalation { .. } => {}
+            Trigger::Error { .. }
+            | Trigger::Escalation { .. }
+            | Trigger::Cancel
+            | Trigger::Compensate => {}
         }
     }
     Ok(out)

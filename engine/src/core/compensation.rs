@@ -1,0 +1,317 @@
+//! Compensation and transactions (BPMN 2.0.2 §10.5.4 compensation and
+//! cancel events, §10.3.5 transactions, §13.5.5 compensation semantics).
+//!
+//! An activity with a compensation boundary event, whose association leads
+//! to its handler (`isForCompensation`), is recorded when it completes
+//! ([`super::Compensable`]), with its own variables as they were then (its
+//! local scope: input mappings, a sub-process's inner variables, a
+//! multi-instance instance's element variable and counter). A sub-process
+//! (or transaction) that completes takes the records of what completed
+//! inside it as its children, so that compensating it compensates them.
+//! Only completed activities are recorded; what a cancellation removes is
+//! dropped.
+//!
+//! A compensation throw or end event compensates, in reverse order of
+//! completion, the records of its scope — or, inside an event
+//! sub-process, of the scope around it — or only those of `activityRef`.
+//! Each record is taken once. A record with a handler runs it: a token at
+//! the handler, in the compensating scope, with the recorded variables in
+//! its local scope (input mappings on top) over the current variables
+//! around it; a sub-process without a handler
+//! of its own has its children compensated instead, last completed first.
+//! Handlers run one at a time. With `waitForCompletion` (the default) the
+//! throwing event waits until the last handler is done; otherwise it goes
+//! on at once and the handlers run beside it.
+//!
+//! A cancel end event in a transaction cancels everything still running in
+//! it, compensates what completed in it, then leaves the transaction by its
+//! cancel boundary event. Deviations: a transaction without a cancel
+//! boundary event completes normally after its compensation; compensation
+//! event sub-processes are not run (a sub-process's inner handlers are).
+
+use serde_json::{Map, Value};
+
+use super::{
+    AfterCompensation, Compensable, Event, Processor, ScopeId, TokenId, TokenState, containers,
+    triggers,
+};
+use crate::compile::{ElementIdx, ElementKind, Trigger};
+
+/// The scope instance a token's activity counts as running in: its own
+/// scope, past the instance and body scopes of multi-instance activities.
+fn defined_scope(p: &Processor<'_, '_>, mut scope: ScopeId) -> ScopeId {
+    for _ in 0..10_000 {
+        match p.state.scopes.get(&scope) {
+            Some(s) if s.def.is_none() => match s.parent {
+                Some(parent) => scope = parent,
+                None => return scope,
+            },
+            _ => return scope,
+        }
+    }
+    scope
+}
+
+/// An activity completed: record it when it can be compensated. `inner` is
+/// the scope it ran (a sub-process's), whose records it takes.
+pub(crate) fn record(p: &mut Processor<'_, '_>, token: TokenId, inner: Option<ScopeId>) {
+    let Some((element, scope)) = p.state.tokens.get(&token).map(|t| (t.element, t.scope)) else {
+        return;
+    };
+    let el = p.ctx.process.element(element);
+    let inner = inner.filter(|_| {
+        matches!(
+            el.kind,
+            ElementKind::SubProcess { .. } | ElementKind::AdHocSubProcess { .. }
+        )
+    });
+    let has_children = inner.is_some_and(|i| p.state.compensables.iter().any(|c| c.scope == i));
+    if el.compensation.is_none() && !has_children {
+        return;
+    }
+    // The activity's own variables as they were: its local scope (input
+    // mappings; a sub-process's inner variables) and, for an inner instance
+    // of a multi-instance activity, its instance (element variable,
+    // loopCounter). The handler sees the others as they are now.
+    let mut variables = Map::new();
+    let mut layers = Vec::new();
+    if let Some(l) = inner.or_else(|| p.state.tokens.get(&token).and_then(|t| t.local)) {
+        layers.push(l);
+    }
+    let mut cur = Some(scope);
+    while let Some(s) = cur.and_then(|c| p.state.scopes.get(&c).map(|x| (c, x))) {
+        if s.1.def.is_some() {
+            break;
+        }
+        layers.push(s.0);
+        cur = s.1.parent;
+    }
+    for l in layers.iter().rev() {
+        if let Some(s) = p.state.scopes.get(l) {
+            for (k, v) in &s.variables {
+                variables.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    let id = p.new_id();
+    let scope = defined_scope(p, scope);
+    p.emit(Event::CompensableRecorded {
+        id,
+        scope,
+        element,
+        variables,
+        inner,
+    });
+}
+
+/// A compensation throw or end event.
+pub(crate) fn throw(p: &mut Processor<'_, '_>, token: TokenId, activity: Option<&str>, wait: bool) {
+    let Some(scope) = p.state.tokens.get(&token).map(|t| t.scope) else {
+        return;
+    };
+    let process = p.ctx.process;
+    // Inside an event sub-process, the scope around it is compensated.
+    let mut target = defined_scope(p, scope);
+    if let Some(s) = p.state.scopes.get(&target)
+        && let Some(def) = s.def
+        && let Some(owner) = process.scope(def).owner
+        && matches!(
+            process.element(owner).kind,
+            ElementKind::EventSubProcess { .. }
+        )
+        && let Some(parent) = s.parent
+    {
+        target = parent;
+    }
+    let wanted = activity.and_then(|a| process.element_by_id(a));
+    let records: Vec<u64> = p
+        .state
+        .compensables
+        .iter()
+        .rev()
+        .filter(|c| c.scope == target && wanted.is_none_or(|w| w == c.element))
+        .map(|c| c.id)
+        .collect();
+    let then = if wait {
+        p.emit(Event::TokenStateChanged {
+            token,
+            state: TokenState::Waiting,
+        });
+        AfterCompensation::Continue { token }
+    } else {
+        AfterCompensation::Nothing
+    };
+    let run = p.new_id();
+    p.emit(Event::CompensationStarted {
+        run,
+        scope,
+        records,
+        then,
+    });
+    if !wait {
+        p.schedule_complete(token);
+    }
+    next(p, run);
+}
+
+/// A cancel end event: its transaction is cancelled and compensated.
+pub(crate) fn cancel_end(p: &mut Processor<'_, '_>, token: TokenId) {
+    let Some((element, scope)) = p.state.tokens.get(&token).map(|t| (t.element, t.scope)) else {
+        return;
+    };
+    let Some(transaction) = p.state.scopes.get(&scope).and_then(|s| s.owner) else {
+        return;
+    };
+    p.emit(Event::ElementCompleted { token, element });
+    containers::clear_scope(p, scope);
+    let process = p.ctx.process;
+    let boundary = p.state.tokens.get(&transaction).and_then(|t| {
+        process
+            .element(t.element)
+            .boundaries
+            .iter()
+            .copied()
+            .find(|b| {
+                matches!(&process.element(*b).kind,
+                    ElementKind::Boundary { triggers, .. } if triggers.iter().any(|t| matches!(t, Trigger::Cancel)))
+            })
+    });
+    let records: Vec<u64> = p
+        .state
+        .compensables
+        .iter()
+        .rev()
+        .filter(|c| c.scope == scope)
+        .map(|c| c.id)
+        .collect();
+    let run = p.new_id();
+    p.emit(Event::CompensationStarted {
+        run,
+        scope,
+        records,
+        then: AfterCompensation::CancelTransaction {
+            transaction,
+            boundary,
+        },
+    });
+    next(p, run);
+}
+
+/// Starts the next handler of a run, or finishes it.
+fn next(p: &mut Processor<'_, '_>, run: u64) {
+    loop {
+        let Some(r) = p.state.compensations.iter().find(|r| r.id == run) else {
+            return;
+        };
+        let scope = r.scope;
+        let Some(first) = r.queue.first().cloned() else {
+            finish(p, run);
+            return;
+        };
+        let process = p.ctx.process;
+        match process.element(first.element).compensation {
+            Some(handler) => {
+                start_handler(p, run, scope, handler, &first);
+                return;
+            }
+            None => p.emit(Event::CompensationExpanded { run }),
+        }
+    }
+}
+
+fn start_handler(
+    p: &mut Processor<'_, '_>,
+    run: u64,
+    scope: ScopeId,
+    handler: ElementIdx,
+    record: &Compensable,
+) {
+    let token = p.new_id();
+    p.emit(Event::TokenCreated {
+        token,
+        element: handler,
+        scope,
+    });
+    p.emit(Event::CompensationHandlerStarted { run, token });
+    let local = p.new_id();
+    p.emit(Event::ScopeOpened {
+        scope: local,
+        parent: Some(scope),
+        def: None,
+        owner: Some(token),
+    });
+    p.emit(Event::TokenLocalScope {
+        token,
+        scope: Some(local),
+    });
+    p.emit(Event::VariablesSet {
+        scope: local,
+        variables: record
+            .variables
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    });
+    if p.apply_inputs_into(token, local) {
+        p.schedule_activate(token);
+    }
+}
+
+/// A handler's token finished (it has no outgoing flows that matter: a
+/// handler ends where it completes).
+pub(crate) fn handler_done(p: &mut Processor<'_, '_>, token: TokenId) {
+    let run = p
+        .state
+        .compensations
+        .iter()
+        .find(|r| r.active == Some(token))
+        .map(|r| r.id);
+    p.emit(Event::TokenRemoved { token });
+    if let Some(run) = run {
+        p.emit(Event::CompensationHandlerDone { run });
+        next(p, run);
+    }
+}
+
+fn finish(p: &mut Processor<'_, '_>, run: u64) {
+    let Some(r) = p.state.compensations.iter().find(|r| r.id == run).cloned() else {
+        return;
+    };
+    p.emit(Event::CompensationFinished { run });
+    match r.then {
+        AfterCompensation::Continue { token } => {
+            if p.state.tokens.contains_key(&token) {
+                p.emit(Event::TokenStateChanged {
+                    token,
+                    state: TokenState::Active,
+                });
+                p.schedule_complete(token);
+            }
+        }
+        AfterCompensation::Nothing => containers::check_scope_complete(p, r.scope),
+        AfterCompensation::CancelTransaction {
+            transaction,
+            boundary,
+        } => match boundary {
+            Some(b) => {
+                triggers::fire_boundary(p, transaction, b, true, Map::<String, Value>::new())
+            }
+            None => containers::check_scope_complete(p, r.scope),
+        },
+    }
+}
+
+/// Runs of compensation in scopes being cancelled stop; what they had not
+/// reached can be compensated again.
+pub(crate) fn abort_in(p: &mut Processor<'_, '_>, scopes: &[ScopeId]) {
+    let runs: Vec<u64> = p
+        .state
+        .compensations
+        .iter()
+        .filter(|r| scopes.contains(&r.scope))
+        .map(|r| r.id)
+        .collect();
+    for run in runs {
+        p.emit(Event::CompensationAborted { run });
+    }
+}
