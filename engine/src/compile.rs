@@ -229,6 +229,9 @@ pub enum ElementKind {
     },
     /// A cancel end event in a transaction.
     CancelEnd,
+    /// A call activity (BPMN 2.0.2 §10.3.6): starts an instance of another
+    /// process and waits for it ([`crate::core::calls`]).
+    CallActivity(Box<CallSpec>),
     /// An event sub-process (BPMN 2.0.2 §10.3.5): started by the trigger of
     /// its start event while its enclosing scope is active.
     EventSubProcess {
@@ -267,6 +270,35 @@ pub enum ElementKind {
     LinkThrow {
         target: ElementIdx,
     },
+}
+
+/// What a call activity calls and which variables cross.
+#[derive(Debug, Clone)]
+pub struct CallSpec {
+    /// The called process id: literal, or an expression giving it.
+    pub process: CalledProcess,
+    /// A fixed version (Camunda 7 `calledElementBinding="version"`);
+    /// `None` calls the latest.
+    pub version: Option<u32>,
+    /// Variables the child starts with.
+    pub inputs: CallVariables,
+    /// Variables that come back when the child completes.
+    pub outputs: CallVariables,
+}
+
+#[derive(Debug, Clone)]
+pub enum CalledProcess {
+    Id(String),
+    Expression(Expr),
+}
+
+/// Variables crossing a call: every one (`all`), plus mapped ones
+/// (Camunda 7 `camunda:in`/`camunda:out` source or sourceExpression →
+/// target).
+#[derive(Debug, Clone, Default)]
+pub struct CallVariables {
+    pub all: bool,
+    pub mappings: Vec<Mapping>,
 }
 
 /// How an activity repeats (BPMN 2.0.2 §10.3.8 loop characteristics).
@@ -1691,13 +1723,123 @@ impl Compiler<'_> {
                 };
                 return;
             }
-            ActivityKind::CallActivity { .. } => {
-                self.unsupported(n, "call activity");
-                return;
+            ActivityKind::CallActivity { called_element } => {
+                match self.call(n, called_element.as_deref(), &c7, &c8) {
+                    Some(spec) => ElementKind::CallActivity(Box::new(spec)),
+                    None => return,
+                }
             }
         };
         let idx = self.push(scope, n, kind);
         self.mappings(idx, n);
+    }
+
+    /// A call activity's target and variable passing, in either dialect:
+    /// Camunda 8 `zeebe:calledElement` (processId, maybe `=expr`;
+    /// propagateAllParentVariables / propagateAllChildVariables, both
+    /// true by default), Camunda 7 `calledElement` with `camunda:in` /
+    /// `camunda:out` (nothing crosses without them) and
+    /// `calledElementBinding`/`calledElementVersion`.
+    fn call(
+        &mut self,
+        n: &FlowNode,
+        called_element: Option<&str>,
+        c7: &camunda::Camunda7,
+        c8: &zeebe::Zeebe,
+    ) -> Option<CallSpec> {
+        let id = c8
+            .called_element
+            .as_ref()
+            .and_then(|c| c.process_id.clone())
+            .or(called_element.map(str::to_string))
+            .filter(|s| !s.trim().is_empty());
+        let Some(id) = id else {
+            self.problem(
+                "ENG019",
+                n,
+                format!(
+                    "call activity `{}`: expected calledElement or zeebe:calledElement processId, found neither",
+                    n.id
+                ),
+            );
+            return None;
+        };
+        let t = id.trim_start();
+        let process = if t.starts_with('=') || t.contains("${") || t.contains("#{") {
+            CalledProcess::Expression(self.expr(n, None, &id)?)
+        } else {
+            CalledProcess::Id(id)
+        };
+        let version = match c7.called_element_binding {
+            Some(camunda::Binding::Version) => {
+                match c7
+                    .called_element_version
+                    .as_deref()
+                    .and_then(|v| v.trim().parse::<u32>().ok())
+                {
+                    Some(v) => Some(v),
+                    None => {
+                        self.problem(
+                            "ENG019",
+                            n,
+                            format!(
+                                "call activity `{}`: expected camunda:calledElementVersion to be a version number, found {:?}",
+                                n.id, c7.called_element_version
+                            ),
+                        );
+                        return None;
+                    }
+                }
+            }
+            _ => None,
+        };
+        let c7_style = c8.called_element.is_none()
+            && (!c7.ins.is_empty() || !c7.outs.is_empty() || c7.called_element_binding.is_some());
+        let (inputs, outputs) = if c7_style {
+            let mut sides = Vec::new();
+            for list in [&c7.ins, &c7.outs] {
+                let mut side = CallVariables::default();
+                for m in list.iter() {
+                    if m.variables_all {
+                        side.all = true;
+                        continue;
+                    }
+                    let source = match (&m.source, &m.source_expression) {
+                        (_, Some(e)) => MappingSource::Expr(self.expr(n, None, e)?),
+                        (Some(s), None) => MappingSource::Variable(s.clone()),
+                        (None, None) => continue,
+                    };
+                    let target = m.target.clone().or(m.source.clone()).unwrap_or_default();
+                    side.mappings.push(Mapping { target, source });
+                }
+                sides.push(side);
+            }
+            let outputs = sides.pop().unwrap_or_default();
+            let inputs = sides.pop().unwrap_or_default();
+            (inputs, outputs)
+        } else {
+            let ce = c8.called_element.as_ref();
+            (
+                CallVariables {
+                    all: ce
+                        .and_then(|c| c.propagate_all_parent_variables)
+                        .unwrap_or(true),
+                    mappings: Vec::new(),
+                },
+                CallVariables {
+                    all: ce
+                        .and_then(|c| c.propagate_all_child_variables)
+                        .unwrap_or(true),
+                    mappings: Vec::new(),
+                },
+            )
+        };
+        Some(CallSpec {
+            process,
+            version,
+            inputs,
+            outputs,
+        })
     }
 
     /// The job (or JUEL expression) that implements a task or a throwing

@@ -197,21 +197,16 @@ pub(crate) fn throw(p: &mut Processor<'_, '_>, token: TokenId, throws: &[Throw])
                     code: code.clone(),
                     message: None,
                 };
-                if !propagation::propagate(p, token, false, &thrown, payload) {
-                    let id = p.element_id_of(token);
-                    p.incident(
-                        token,
-                        false,
-                        format!(
-                            "error `{code}` thrown at `{id}` was not caught: expected an error boundary event or error event sub-process that catches it, found none"
-                        ),
-                    );
+                if !propagation::propagate(p, token, false, &thrown, payload.clone()) {
+                    p.uncaught(token, &thrown, payload);
                     return;
                 }
             }
             Throw::Escalation { code } => {
                 let thrown = Thrown::Escalation { code: code.clone() };
-                propagation::propagate(p, token, false, &thrown, payload);
+                if !propagation::propagate(p, token, false, &thrown, payload.clone()) {
+                    p.uncaught(token, &thrown, payload);
+                }
             }
             Throw::Compensate { activity, wait } => {
                 // The compensation continues (or parks) the token itself.

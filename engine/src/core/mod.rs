@@ -18,6 +18,7 @@
 //! their catcher) and [`containers`]; [`Processor::activate`] dispatches
 //! to them with an exhaustive `match` on [`ElementKind`].
 
+pub mod calls;
 pub mod compensation;
 pub mod containers;
 pub mod events;
@@ -64,6 +65,28 @@ pub enum Command {
     /// travels to its nearest catcher (an incident when none catches it).
     ThrowError {
         job: JobId,
+        code: String,
+        message: Option<String>,
+        variables: Map<String, Value>,
+    },
+    /// Start the instance (state must be fresh) as the child of a call
+    /// activity: at the none start event, linked to the parent's token.
+    StartCalled {
+        parent: String,
+        token: TokenId,
+        variables: Map<String, Value>,
+    },
+    /// The child instance of the call activity at `token` completed with
+    /// these (process-level) variables.
+    ChildCompleted {
+        token: TokenId,
+        variables: Map<String, Value>,
+    },
+    /// The child of the call activity at `token` did not catch an error
+    /// (`error`) or escalation: it travels on from the call activity.
+    ChildThrew {
+        token: TokenId,
+        error: bool,
         code: String,
         message: Option<String>,
         variables: Map<String, Value>,
@@ -124,6 +147,8 @@ pub enum CommandError {
     TimerNotDue { timer: TimerId, due: i64, now: i64 },
     #[error("the process has no none start event")]
     NoStartEvent,
+    #[error("token {0} is not a call activity waiting for its child")]
+    NotCalling(TokenId),
     #[error("unknown subscription {0}: expected an open subscription of this instance")]
     UnknownSubscription(SubscriptionId),
     #[error(
@@ -476,31 +501,169 @@ impl Processor<'_, '_> {
                     triggers::fire(self, triggers::Source::Timer(timer), Map::new());
                 }
             }
-            Command::Cancel => {
-                let scopes: Vec<ScopeId> = self.state.scopes.keys().copied().collect();
-                for timer in self.state.timers.keys().copied().collect::<Vec<_>>() {
-                    self.emit(Event::TimerCancelled { timer });
+            Command::StartCalled {
+                parent,
+                token,
+                variables,
+            } => {
+                if !self.state.scopes.is_empty() {
+                    return Err(CommandError::AlreadyStarted);
                 }
-                for subscription in self.state.subscriptions.keys().copied().collect::<Vec<_>>() {
-                    self.emit(Event::SubscriptionClosed { subscription });
+                let p = self.ctx.process;
+                let Some(&start) = p.scopes[0].start_events.first() else {
+                    return Err(CommandError::NoStartEvent);
+                };
+                self.emit(Event::InstanceStarted {
+                    id: self.state.id.clone(),
+                    process: p.key.clone(),
+                    at: self.ctx.now,
+                });
+                self.emit(Event::CalledBy {
+                    instance: parent,
+                    token,
+                });
+                let root = self.new_id();
+                self.emit(Event::ScopeOpened {
+                    scope: root,
+                    parent: None,
+                    def: Some(crate::compile::ScopeIdx(0)),
+                    owner: None,
+                });
+                if !variables.is_empty() {
+                    self.emit(Event::VariablesSet {
+                        scope: root,
+                        variables: variables.into_iter().collect(),
+                    });
                 }
-                for job in self.state.jobs.keys().copied().collect::<Vec<_>>() {
-                    self.emit(Event::JobRemoved { job });
-                }
-                for incident in self.state.incidents.keys().copied().collect::<Vec<_>>() {
-                    self.emit(Event::IncidentResolved { incident });
-                }
-                for token in self.state.tokens.keys().copied().collect::<Vec<_>>() {
-                    self.emit(Event::TokenRemoved { token });
-                }
-                let root = self.state.root_scope();
-                for scope in scopes.into_iter().filter(|s| Some(*s) != root) {
-                    self.emit(Event::ScopeClosed { scope });
-                }
-                self.emit(Event::InstanceCancelled { at: self.ctx.now });
+                containers::init_data_objects(self, root);
+                triggers::open_event_subs(self, root);
+                let t = self.new_id();
+                self.emit(Event::TokenCreated {
+                    token: t,
+                    element: start,
+                    scope: root,
+                });
+                self.work.push_back(Work::Activate(t));
             }
+            Command::ChildCompleted { token, variables } => {
+                let spec = self.calling(token)?;
+                self.emit(Event::ChildEnded { token });
+                self.emit(Event::TokenStateChanged {
+                    token,
+                    state: TokenState::Active,
+                });
+                match calls::returned(self, &spec.outputs, &variables) {
+                    Ok(vars) => {
+                        self.set_result_variables(token, vars);
+                        self.work.push_back(Work::Complete(token));
+                    }
+                    Err(msg) => self.incident(token, false, msg),
+                }
+            }
+            Command::ChildThrew {
+                token,
+                error,
+                code,
+                message,
+                variables,
+            } => {
+                self.calling(token)?;
+                let thrown = if error {
+                    self.emit(Event::ChildEnded { token });
+                    self.emit(Event::TokenStateChanged {
+                        token,
+                        state: TokenState::Active,
+                    });
+                    propagation::Thrown::Error { code, message }
+                } else {
+                    propagation::Thrown::Escalation { code }
+                };
+                if !propagation::propagate(self, token, true, &thrown, variables.clone()) {
+                    self.uncaught(token, &thrown, variables);
+                }
+            }
+            Command::Cancel => self.cancel_instance(),
         }
         Ok(())
+    }
+
+    /// The call spec of a call activity waiting for its child.
+    fn calling(&self, token: TokenId) -> Result<Box<crate::compile::CallSpec>, CommandError> {
+        let t = self
+            .state
+            .tokens
+            .get(&token)
+            .filter(|t| t.state == TokenState::Called)
+            .ok_or(CommandError::NotCalling(token))?;
+        match &self.ctx.process.element(t.element).kind {
+            ElementKind::CallActivity(spec) => Ok(spec.clone()),
+            _ => Err(CommandError::NotCalling(token)),
+        }
+    }
+
+    /// An error or escalation nobody in this instance caught. In a called
+    /// instance it goes to the parent's call activity (an error ends this
+    /// instance); otherwise an error raises an incident at the thrower and
+    /// an escalation is dropped.
+    pub(crate) fn uncaught(
+        &mut self,
+        token: TokenId,
+        thrown: &propagation::Thrown,
+        variables: Map<String, Value>,
+    ) {
+        let (error, code, message) = match thrown {
+            propagation::Thrown::Error { code, message } => (true, code.clone(), message.clone()),
+            propagation::Thrown::Escalation { code } => (false, code.clone(), None),
+        };
+        if self.state.parent.is_some() {
+            self.emit(Event::ThrownToParent {
+                error,
+                code,
+                message,
+                variables,
+            });
+            if error {
+                self.cancel_instance();
+            }
+            return;
+        }
+        if error {
+            let id = self.element_id_of(token);
+            let detail = message.map(|m| format!(" ({m})")).unwrap_or_default();
+            self.incident(
+                token,
+                false,
+                format!(
+                    "error `{code}`{detail} thrown at `{id}` was not caught: expected an error boundary event or error event sub-process that catches it, found none"
+                ),
+            );
+        }
+    }
+
+    /// Ends the instance as cancelled, removing everything in it.
+    fn cancel_instance(&mut self) {
+        let scopes: Vec<ScopeId> = self.state.scopes.keys().copied().collect();
+        for timer in self.state.timers.keys().copied().collect::<Vec<_>>() {
+            self.emit(Event::TimerCancelled { timer });
+        }
+        for subscription in self.state.subscriptions.keys().copied().collect::<Vec<_>>() {
+            self.emit(Event::SubscriptionClosed { subscription });
+        }
+        for job in self.state.jobs.keys().copied().collect::<Vec<_>>() {
+            self.emit(Event::JobRemoved { job });
+        }
+        for incident in self.state.incidents.keys().copied().collect::<Vec<_>>() {
+            self.emit(Event::IncidentResolved { incident });
+        }
+        for token in self.state.tokens.keys().copied().collect::<Vec<_>>() {
+            self.emit(Event::TokenRemoved { token });
+        }
+        let root = self.state.root_scope();
+        for scope in scopes.into_iter().filter(|s| Some(*s) != root) {
+            self.emit(Event::ScopeClosed { scope });
+        }
+        self.emit(Event::InstanceCancelled { at: self.ctx.now });
+        self.work.clear();
     }
 
     /// Completes a waiting token with variables from outside.
@@ -609,6 +772,7 @@ impl Processor<'_, '_> {
                 containers::enter_ad_hoc(self, token, *scope)
             }
             ElementKind::CancelEnd => compensation::cancel_end(self, token),
+            ElementKind::CallActivity(spec) => calls::activate(self, token, spec),
             // Entered by the trigger of its start event, never by a flow
             // (tokens are placed here by `triggers::start_event_sub`).
             ElementKind::EventSubProcess { .. } => {}
@@ -822,20 +986,9 @@ impl Processor<'_, '_> {
         message: Option<String>,
         variables: Map<String, Value>,
     ) {
-        let thrown = propagation::Thrown::Error {
-            code: code.clone(),
-            message: message.clone(),
-        };
-        if !propagation::propagate(self, token, true, &thrown, variables) {
-            let id = self.element_id_of(token);
-            let detail = message.map(|m| format!(" ({m})")).unwrap_or_default();
-            self.incident(
-                token,
-                false,
-                format!(
-                    "error `{code}`{detail} thrown at `{id}` was not caught: expected an error boundary event or error event sub-process that catches it, found none"
-                ),
-            );
+        let thrown = propagation::Thrown::Error { code, message };
+        if !propagation::propagate(self, token, true, &thrown, variables.clone()) {
+            self.uncaught(token, &thrown, variables);
         }
     }
 

@@ -64,6 +64,12 @@ pub struct InstanceState {
     /// Compensations under way.
     #[serde(default)]
     pub compensations: Vec<CompensationRun>,
+    /// The call activity that started this instance, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ParentLink>,
+    /// Child instances of waiting call activities, by the call's token.
+    #[serde(default)]
+    pub calls: BTreeMap<TokenId, String>,
     /// Elements in the order they completed.
     pub completed: Vec<ElementIdx>,
     /// Source of token, scope, job and incident ids (deterministic).
@@ -221,6 +227,8 @@ pub enum TokenState {
     InScope(ScopeId),
     /// Waiting for its timer to fire.
     Timer(TimerId),
+    /// Waiting for the child instance of its call activity.
+    Called,
     /// Waiting at a catch event, receive task or event-based gateway for
     /// one of its subscriptions or timers (several definitions, messages,
     /// signals, conditions).
@@ -288,6 +296,14 @@ pub struct CompensationRun {
     /// The token of the handler running now.
     pub active: Option<TokenId>,
     pub then: AfterCompensation,
+}
+
+/// Where a called instance reports back to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParentLink {
+    pub instance: String,
+    /// The call activity's token in the parent.
+    pub token: TokenId,
 }
 
 /// A complex gateway waiting for its reset.
@@ -508,6 +524,33 @@ pub enum Event {
     SubscriptionClosed {
         subscription: SubscriptionId,
     },
+    /// This instance was started by a call activity of `instance`.
+    CalledBy {
+        instance: String,
+        token: TokenId,
+    },
+    /// A call activity asks for a child instance `instance` of `process`
+    /// (the latest version, or `version`) started with `variables`: an
+    /// outbox record the engine acts on after the command.
+    ChildRequested {
+        token: TokenId,
+        instance: String,
+        process: String,
+        version: Option<u32>,
+        variables: Map<String, Value>,
+    },
+    /// The child of a call activity ended (completed, or cancelled).
+    ChildEnded {
+        token: TokenId,
+    },
+    /// An error or escalation nobody caught in this called instance goes to
+    /// the parent's call activity (an outbox record).
+    ThrownToParent {
+        error: bool,
+        code: String,
+        message: Option<String>,
+        variables: Map<String, Value>,
+    },
     /// A complex gateway fired before every incoming flow brought a token:
     /// the tokens still to come on `awaiting` will be absorbed.
     ComplexFired {
@@ -614,6 +657,8 @@ impl InstanceState {
             complex_resets: Vec::new(),
             compensables: Vec::new(),
             compensations: Vec::new(),
+            parent: None,
+            calls: BTreeMap::new(),
             completed: Vec::new(),
             next_id: 1,
             started_at: 0,
@@ -743,6 +788,11 @@ impl InstanceState {
                 // What waited with the token ends with it.
                 if !self.loops.is_empty() {
                     self.loops.remove(token);
+                }
+                // A removed call activity's child is cancelled by the
+                // engine, which sees the call gone.
+                if !self.calls.is_empty() {
+                    self.calls.remove(token);
                 }
                 if !self.subscriptions.is_empty() {
                     self.subscriptions.retain(|_, x| x.token != Some(*token));
@@ -962,6 +1012,24 @@ impl InstanceState {
             Event::SubscriptionClosed { subscription } => {
                 self.subscriptions.remove(subscription);
             }
+            Event::CalledBy { instance, token } => {
+                self.parent = Some(ParentLink {
+                    instance: instance.clone(),
+                    token: *token,
+                });
+            }
+            Event::ChildRequested {
+                token, instance, ..
+            } => {
+                self.calls.insert(*token, instance.clone());
+                if let Some(t) = self.tokens.get_mut(token) {
+                    t.state = TokenState::Called;
+                }
+            }
+            Event::ChildEnded { token } => {
+                self.calls.remove(token);
+            }
+            Event::ThrownToParent { .. } => {}
             Event::CompensableRecorded {
                 id,
                 scope,
