@@ -229,6 +229,9 @@ pub enum ElementKind {
     },
     /// A cancel end event in a transaction.
     CancelEnd,
+    /// A business rule task that evaluates a DMN decision (Camunda 7
+    /// `camunda:decisionRef`, Camunda 8 `zeebe:calledDecision`).
+    BusinessRule(Box<DecisionSpec>),
     /// A call activity (BPMN 2.0.2 §10.3.6): starts an instance of another
     /// process and waits for it ([`crate::core::calls`]).
     CallActivity(Box<CallSpec>),
@@ -270,6 +273,32 @@ pub enum ElementKind {
     LinkThrow {
         target: ElementIdx,
     },
+}
+
+/// The decision a business rule task evaluates and where its result goes.
+#[derive(Debug, Clone)]
+pub struct DecisionSpec {
+    /// The decision id: literal, or an expression giving it.
+    pub decision: CalledProcess,
+    /// A fixed version (Camunda 7 `decisionRefBinding="version"`).
+    pub version: Option<u32>,
+    pub result_variable: Option<String>,
+    pub mapping: DecisionMapping,
+}
+
+/// How a decision's result becomes the result variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecisionMapping {
+    /// Camunda 8: the decision's value as DMN gives it.
+    Value,
+    /// Camunda 7 `mapDecisionResult`: one rule, one output → its value.
+    SingleEntry,
+    /// One rule → its outputs as a map.
+    SingleResult,
+    /// Every rule's one output → a list.
+    CollectEntries,
+    /// Every rule's outputs → a list of maps (Camunda 7's default).
+    ResultList,
 }
 
 /// What a call activity calls and which variables cross.
@@ -1591,6 +1620,14 @@ impl Compiler<'_> {
                     result_variable,
                 }
             }
+            ActivityKind::BusinessRuleTask { .. }
+                if c8.called_decision.is_some() || c7.decision_ref.is_some() =>
+            {
+                match self.decision(n, &c7, &c8) {
+                    Some(spec) => ElementKind::BusinessRule(Box::new(spec)),
+                    None => return,
+                }
+            }
             ActivityKind::ServiceTask { .. }
             | ActivityKind::SendTask { .. }
             | ActivityKind::BusinessRuleTask { .. } => {
@@ -1732,6 +1769,80 @@ impl Compiler<'_> {
         };
         let idx = self.push(scope, n, kind);
         self.mappings(idx, n);
+    }
+
+    /// A business rule task's decision, in either dialect.
+    fn decision(
+        &mut self,
+        n: &FlowNode,
+        c7: &camunda::Camunda7,
+        c8: &zeebe::Zeebe,
+    ) -> Option<DecisionSpec> {
+        let (id, result_variable, mapping) = match &c8.called_decision {
+            Some(d) => (
+                d.decision_id.clone(),
+                d.result_variable.clone(),
+                DecisionMapping::Value,
+            ),
+            None => (
+                c7.decision_ref.clone().unwrap_or_default(),
+                c7.result_variable.clone(),
+                match c7.map_decision_result {
+                    Some(camunda::MapDecisionResult::SingleEntry) => DecisionMapping::SingleEntry,
+                    Some(camunda::MapDecisionResult::SingleResult) => DecisionMapping::SingleResult,
+                    Some(camunda::MapDecisionResult::CollectEntries) => {
+                        DecisionMapping::CollectEntries
+                    }
+                    Some(camunda::MapDecisionResult::ResultList) | None => {
+                        DecisionMapping::ResultList
+                    }
+                },
+            ),
+        };
+        if id.trim().is_empty() {
+            self.problem(
+                "ENG019",
+                n,
+                format!(
+                    "business rule task `{}`: expected a decision id, found none",
+                    n.id
+                ),
+            );
+            return None;
+        }
+        let t = id.trim_start();
+        let decision = if t.starts_with('=') || t.contains("${") || t.contains("#{") {
+            CalledProcess::Expression(self.expr(n, None, &id)?)
+        } else {
+            CalledProcess::Id(id)
+        };
+        let version = match c7.decision_ref_binding {
+            Some(camunda::Binding::Version) => match c7
+                .decision_ref_version
+                .as_deref()
+                .and_then(|v| v.trim().parse::<u32>().ok())
+            {
+                Some(v) => Some(v),
+                None => {
+                    self.problem(
+                        "ENG019",
+                        n,
+                        format!(
+                            "business rule task `{}`: expected camunda:decisionRefVersion to be a version number, found {:?}",
+                            n.id, c7.decision_ref_version
+                        ),
+                    );
+                    return None;
+                }
+            },
+            _ => None,
+        };
+        Some(DecisionSpec {
+            decision,
+            version,
+            result_variable,
+            mapping,
+        })
     }
 
     /// A call activity's target and variable passing, in either dialect:

@@ -1287,6 +1287,7 @@ impl Engine {
         let ctx = Context {
             process,
             scripts: &self.scripts,
+            decisions: None,
             now: self.clock.now_millis(),
             step_budget: self.options.step_budget,
         };

@@ -890,6 +890,7 @@ fn a_message_start_event_starts_an_instance_with_the_payload() {
     let ctx = engine::core::Context {
         process: &process,
         scripts: &engine::script::ScriptEngine::new(Default::default()),
+        decisions: None,
         now: T0,
         step_budget: 1000,
     };

@@ -21,6 +21,7 @@
 pub mod calls;
 pub mod compensation;
 pub mod containers;
+pub mod decisions;
 pub mod events;
 pub mod gateways;
 pub mod loops;
@@ -157,12 +158,26 @@ pub enum CommandError {
     NotAStart(String),
 }
 
+impl std::fmt::Debug for Context<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("process", &self.process.key)
+            .field("decisions", &self.decisions.is_some())
+            .field("now", &self.now)
+            .field("step_budget", &self.step_budget)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What the core needs besides the state: the compiled process, the script
-/// engine, the time of the command and the step budget.
-#[derive(Debug, Clone, Copy)]
+/// engine, the deployed decisions, the time of the command and the step
+/// budget.
+#[derive(Clone, Copy)]
 pub struct Context<'a> {
     pub process: &'a CompiledProcess,
     pub scripts: &'a ScriptEngine,
+    /// Decisions business rule tasks evaluate (`None`: none deployed).
+    pub decisions: Option<&'a dyn decisions::Decisions>,
     /// Milliseconds since the Unix epoch, supplied by the caller's clock.
     pub now: i64,
     pub step_budget: u64,
@@ -773,6 +788,7 @@ impl Processor<'_, '_> {
             }
             ElementKind::CancelEnd => compensation::cancel_end(self, token),
             ElementKind::CallActivity(spec) => calls::activate(self, token, spec),
+            ElementKind::BusinessRule(spec) => decisions::evaluate(self, token, spec),
             // Entered by the trigger of its start event, never by a flow
             // (tokens are placed here by `triggers::start_event_sub`).
             ElementKind::EventSubProcess { .. } => {}
