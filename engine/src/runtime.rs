@@ -471,6 +471,19 @@ pub struct Engine {
     outbox: VecDeque<(u32, Outgoing)>,
     /// The cascade depth of the work being done now (0: a caller's call).
     depth: u32,
+    /// Timers whose firing failed (not for a store error): set aside so
+    /// the others still fire; they stay in the store and are tried again
+    /// when the store is next opened.
+    stalled: Vec<StalledTimer>,
+}
+
+/// A timer [`Engine::fire_due_timers`] could not fire, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StalledTimer {
+    /// The instance, or for a timer start event the process id.
+    pub owner: String,
+    pub due: i64,
+    pub message: String,
 }
 
 impl std::fmt::Debug for Engine {
@@ -552,6 +565,7 @@ impl Engine {
             start_timers: BTreeMap::new(),
             outbox: VecDeque::new(),
             depth: 0,
+            stalled: Vec::new(),
         }
     }
 
@@ -1212,16 +1226,44 @@ impl Engine {
             if due > now {
                 break;
             }
-            match what {
-                Due::Instance(inst, timer) => {
-                    self.execute_now(&inst.1, Command::FireTimer { timer })?;
+            let result = match &what {
+                Due::Instance(inst, timer) => self
+                    .execute_now(&inst.1, Command::FireTimer { timer: *timer })
+                    .map(|_| ()),
+                Due::Start(process, element) => {
+                    self.fire_start_timer(&(process.clone(), *element))
                 }
-                Due::Start(process, element) => self.fire_start_timer(&(process, element))?,
+            };
+            match result {
+                Ok(()) => {}
+                Err(e @ EngineError::Store(_)) => return Err(e),
+                // One timer that cannot fire (its process is no longer
+                // deployed, its instance is damaged) must not hold up the
+                // others: it is set aside for this run of the engine.
+                Err(e) => {
+                    let owner = match &what {
+                        Due::Instance(inst, _) => inst.1.clone(),
+                        Due::Start(process, _) => process.clone(),
+                    };
+                    self.indexes.due.remove(&(due, what));
+                    self.stalled.push(StalledTimer {
+                        owner,
+                        due,
+                        message: e.to_string(),
+                    });
+                    continue;
+                }
             }
             self.drain()?;
             fired += 1;
         }
         Ok(fired)
+    }
+
+    /// Timers that could not fire since the engine was opened (see
+    /// [`StalledTimer`]).
+    pub fn stalled_timers(&self) -> &[StalledTimer] {
+        &self.stalled
     }
 
     /// Starts an instance for a due timer start event and schedules its
