@@ -36,11 +36,15 @@ use crate::compile::{
 };
 use crate::core::{
     self, Command, CommandError, Context, Event, IncidentId, InstanceState, JobId, Status,
-    SubscriptionId, SubscriptionKind, TimerId, TokenState,
+    SubscriptionId, SubscriptionKind, TimerId, TokenId, TokenState,
 };
 use crate::schedule::Schedule;
 use crate::script::ScriptEngine;
-use crate::store::{DeploymentRecord, Store, StoreError, decode, encode};
+use crate::store::{DeploymentRecord, ResourceKind, Store, StoreError, decode, encode};
+
+mod decisions;
+use decisions::DecisionRegistry;
+pub use decisions::DmnProblem;
 
 /// Most timers [`Engine::fire_due_timers`] fires in one call.
 pub const MAX_TIMER_FIRINGS: usize = 100_000;
@@ -159,6 +163,9 @@ pub enum EngineError {
     },
     #[error("{file}: {error}")]
     Deploy { file: String, error: DeployError },
+    /// A DMN file that does not parse or whose expressions do not compile.
+    #[error("{file}:{problem}")]
+    Dmn { file: String, problem: DmnProblem },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -176,8 +183,8 @@ pub enum EngineError {
         message: String,
     },
     #[error(
-        "messages and signals thrown by processes cascaded more than {limit} rounds deep: \
-         expected them to settle, found a cycle (processes answering each other forever?)"
+        "messages, signals and call activities cascaded more than {limit} rounds deep: \
+         expected them to settle, found a cycle (processes answering or calling each other forever?)"
     )]
     Cascade { limit: u32 },
     #[error("store record `{key}`: expected {expected}, found {found}")]
@@ -429,6 +436,19 @@ enum Outgoing {
         name: String,
         key: Option<String>,
     },
+    /// A call activity asked for a child instance.
+    StartChild {
+        parent: String,
+        token: TokenId,
+        instance: String,
+        process: String,
+        version: Option<u32>,
+        variables: Map<String, Value>,
+    },
+    /// A called instance tells its parent (`ChildCompleted`, `ChildThrew`).
+    ToParent { parent: String, command: Command },
+    /// A call activity went away before its child ended.
+    CancelChild { instance: String },
 }
 
 /// Engine settings.
@@ -458,6 +478,8 @@ struct Registry {
 pub struct Engine {
     scripts: Arc<ScriptEngine>,
     registry: Registry,
+    /// Deployed DMN decisions (business rule tasks).
+    decisions: DecisionRegistry,
     handlers: HashMap<String, Arc<dyn TaskHandler>>,
     store: Box<dyn Store>,
     clock: Arc<dyn Clock>,
@@ -556,6 +578,7 @@ impl Engine {
         Engine {
             scripts: Arc::new(ScriptEngine::new(options.script_limits.clone())),
             registry: Registry::default(),
+            decisions: DecisionRegistry::default(),
             handlers: HashMap::new(),
             store,
             clock,
@@ -585,6 +608,15 @@ impl Engine {
     }
 
     fn install(&mut self, d: &DeploymentRecord) -> Result<(), EngineError> {
+        if d.kind == ResourceKind::Dmn {
+            let compiled =
+                decisions::compile_dmn(&d.source).map_err(|problem| EngineError::Dmn {
+                    file: d.name.clone(),
+                    problem,
+                })?;
+            self.decisions.register(&compiled, &d.keys);
+            return Ok(());
+        }
         let defs = bpmn_models::parse(&d.source).map_err(|error| EngineError::Parse {
             file: d.name.clone(),
             error: Box::new(error),
@@ -623,7 +655,15 @@ impl Engine {
     /// Deploys a BPMN file. Deploying the same text again changes nothing;
     /// a changed file gives its processes new versions; running instances
     /// keep the version they started with.
+    ///
+    /// A DMN file (root element `definitions` in a DMN namespace, or a
+    /// `.dmn` name) deploys its decisions the same way, versioned by
+    /// decision id; the keys returned are then decision keys (see
+    /// [`resource_kind`]).
     pub fn deploy(&mut self, name: &str, source: &str) -> Result<Vec<ProcessKey>, EngineError> {
+        if resource_kind(name, source) == ResourceKind::Dmn {
+            return self.deploy_dmn(name, source);
+        }
         let defs = bpmn_models::parse(source).map_err(|error| EngineError::Parse {
             file: name.to_string(),
             error: Box::new(error),
@@ -678,6 +718,7 @@ impl Engine {
                 keys: keys.clone(),
                 name: name.to_string(),
                 source: source.to_string(),
+                kind: ResourceKind::Bpmn,
             })?;
             for p in &compiled {
                 // A new version replaces the older versions' schedules.
@@ -701,6 +742,40 @@ impl Engine {
             }
         }
         Ok(keys)
+    }
+
+    fn deploy_dmn(&mut self, name: &str, source: &str) -> Result<Vec<ProcessKey>, EngineError> {
+        let compiled = decisions::compile_dmn(source).map_err(|problem| EngineError::Dmn {
+            file: name.to_string(),
+            problem,
+        })?;
+        let (keys, fresh) = self.decisions.keys_for(&compiled);
+        if fresh {
+            self.store.save_deployment(&DeploymentRecord {
+                keys: keys.clone(),
+                name: name.to_string(),
+                source: source.to_string(),
+                kind: ResourceKind::Dmn,
+            })?;
+            self.decisions.register(&compiled, &keys);
+        }
+        Ok(keys)
+    }
+
+    /// Ids and versions of the deployed DMN decisions.
+    pub fn decision_keys(&self) -> Vec<ProcessKey> {
+        self.decisions.keys()
+    }
+
+    /// Evaluates a deployed decision (its latest version, or `version`)
+    /// as a business rule task would.
+    pub fn evaluate_decision(
+        &self,
+        id: &str,
+        version: Option<u32>,
+        input: &Map<String, Value>,
+    ) -> Result<core::decisions::DecisionOutcome, String> {
+        core::decisions::Decisions::evaluate(&self.decisions, id, version, input)
     }
 
     /// The schedule of a timer start event: its literal, or its expression
@@ -1165,9 +1240,101 @@ impl Engine {
                     name,
                     key,
                 } => self.deliver_buffered(&instance, subscription, &name, key.as_deref())?,
+                Outgoing::StartChild {
+                    parent,
+                    token,
+                    instance,
+                    process,
+                    version,
+                    variables,
+                } => self.start_child(parent, token, instance, &process, version, variables)?,
+                Outgoing::ToParent { parent, command } => {
+                    self.tell_parent(&parent, command)?;
+                }
+                Outgoing::CancelChild { instance } => {
+                    let active = self
+                        .store
+                        .load(&instance)?
+                        .is_some_and(|s| s.status == Status::Active);
+                    if active {
+                        self.execute_now(&instance, Command::Cancel)?;
+                    }
+                }
             }
         }
         Ok(())
+    }
+
+    /// Starts the child instance a call activity asked for; a process that
+    /// is not deployed (or cannot start) raises an incident at the call
+    /// activity instead.
+    fn start_child(
+        &mut self,
+        parent: String,
+        token: TokenId,
+        instance: String,
+        process: &str,
+        version: Option<u32>,
+        variables: Map<String, Value>,
+    ) -> Result<(), EngineError> {
+        // The parent may have moved on since it asked (cancelled, or the
+        // call activity interrupted, in the same cascade).
+        let still_calling = self
+            .store
+            .load(&parent)?
+            .is_some_and(|s| s.status == Status::Active && s.calls.get(&token) == Some(&instance));
+        if !still_calling {
+            return Ok(());
+        }
+        let compiled = match version {
+            Some(v) => self.registry.by_key.get(&(process.to_string(), v)).cloned(),
+            None => self.process(process).cloned(),
+        };
+        let failure = match compiled {
+            None => Some(match (version, self.registry.latest.get(process)) {
+                (Some(v), Some(latest)) => format!(
+                    "called process `{process}`: expected version {v} to be deployed, found versions 1 to {latest}"
+                ),
+                _ => format!(
+                    "called process `{process}`: expected the id of a deployed executable process, found none deployed with that id"
+                ),
+            }),
+            Some(_) if self.store.load(&instance)?.is_some() => Some(format!(
+                "called process `{process}`: expected to start child instance `{instance}`, found an instance with that id already"
+            )),
+            Some(compiled) => {
+                let state = InstanceState::empty(&instance, compiled.key.clone());
+                let command = Command::StartCalled {
+                    parent: parent.clone(),
+                    token,
+                    variables,
+                };
+                match self.run(state, &compiled, command) {
+                    Ok(_) => None,
+                    Err(EngineError::Command(e)) => {
+                        Some(format!("called process `{process}`: {e}"))
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        if let Some(message) = failure {
+            self.tell_parent(&parent, Command::ChildFailed { token, message })?;
+        }
+        Ok(())
+    }
+
+    /// Runs a command a child sends its parent. A parent that has moved on
+    /// (ended, or no longer waiting at that call activity) ignores it.
+    fn tell_parent(&mut self, parent: &str, command: Command) -> Result<(), EngineError> {
+        match self.execute_now(parent, command) {
+            Ok(_)
+            | Err(EngineError::UnknownInstance(_))
+            | Err(EngineError::Command(
+                CommandError::NotActive { .. } | CommandError::NotCalling(_),
+            )) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// A message subscription opened: the oldest unexpired buffered message
@@ -1230,9 +1397,7 @@ impl Engine {
                 Due::Instance(inst, timer) => self
                     .execute_now(&inst.1, Command::FireTimer { timer: *timer })
                     .map(|_| ()),
-                Due::Start(process, element) => {
-                    self.fire_start_timer(&(process.clone(), *element))
-                }
+                Due::Start(process, element) => self.fire_start_timer(&(process.clone(), *element)),
             };
             match result {
                 Ok(()) => {}
@@ -1326,13 +1491,26 @@ impl Engine {
         process: &Arc<CompiledProcess>,
         command: Command,
     ) -> Result<Status, EngineError> {
+        let decisions: Option<&dyn core::decisions::Decisions> = if self.decisions.is_empty() {
+            None
+        } else {
+            Some(&self.decisions)
+        };
         let ctx = Context {
             process,
             scripts: &self.scripts,
-            decisions: None,
+            decisions,
             now: self.clock.now_millis(),
             step_budget: self.options.step_budget,
         };
+        // The children of call activities before the command: one that
+        // goes away without its child ending has the child cancelled.
+        let calls_before = if state.calls.is_empty() {
+            None
+        } else {
+            Some(state.calls.clone())
+        };
+        let was_active = state.status == Status::Active;
         let mut events = core::process(ctx, &mut state, command)?;
         // Jobs a registered handler serves are done now, in process.
         if !self.handlers.is_empty() {
@@ -1370,18 +1548,78 @@ impl Engine {
         }
         let status = state.status;
         self.store.commit(&state, &events)?;
-        self.after_commit(&state, events);
+        self.after_commit(&state, events, calls_before, was_active);
         Ok(status)
     }
 
     /// Brings the indexes up to date with a committed state and queues the
     /// work the command left: thrown messages and signals, and a look at
     /// the buffered messages for each new message subscription.
-    fn after_commit(&mut self, state: &InstanceState, events: Vec<Event>) {
+    fn after_commit(
+        &mut self,
+        state: &InstanceState,
+        events: Vec<Event>,
+        calls_before: Option<BTreeMap<TokenId, String>>,
+        was_active: bool,
+    ) {
         let opened = self.indexes.update(state);
         let depth = self.depth + 1;
+        if let Some(before) = calls_before {
+            for (token, child) in before {
+                let gone = state.calls.get(&token) != Some(&child);
+                let ended = events
+                    .iter()
+                    .any(|e| matches!(e, Event::ChildEnded { token: t } if *t == token));
+                if gone && !ended {
+                    self.outbox
+                        .push_back((depth, Outgoing::CancelChild { instance: child }));
+                }
+            }
+        }
         for e in events {
             match e {
+                // A child requested and gone within the command never starts.
+                Event::ChildRequested {
+                    token,
+                    instance,
+                    process,
+                    version,
+                    variables,
+                } if state.calls.get(&token) == Some(&instance) => {
+                    self.outbox.push_back((
+                        depth,
+                        Outgoing::StartChild {
+                            parent: state.id.clone(),
+                            token,
+                            instance,
+                            process,
+                            version,
+                            variables,
+                        },
+                    ));
+                }
+                Event::ThrownToParent {
+                    error,
+                    code,
+                    message,
+                    variables,
+                } => {
+                    if let Some(link) = &state.parent {
+                        self.outbox.push_back((
+                            depth,
+                            Outgoing::ToParent {
+                                parent: link.instance.clone(),
+                                command: Command::ChildThrew {
+                                    token: link.token,
+                                    error,
+                                    code,
+                                    message,
+                                    variables,
+                                },
+                            },
+                        ));
+                    }
+                }
                 Event::MessageSent {
                     name,
                     key,
@@ -1399,6 +1637,21 @@ impl Engine {
                     .push_back((depth, Outgoing::Signal { name, variables })),
                 _ => {}
             }
+        }
+        if was_active
+            && state.status == Status::Completed
+            && let Some(link) = &state.parent
+        {
+            self.outbox.push_back((
+                depth,
+                Outgoing::ToParent {
+                    parent: link.instance.clone(),
+                    command: Command::ChildCompleted {
+                        token: link.token,
+                        variables: state.variables(),
+                    },
+                },
+            ));
         }
         if !self.buffered.is_empty() {
             for (subscription, (name, key)) in opened {
@@ -1509,6 +1762,48 @@ pub fn visited(state: &InstanceState, process: &CompiledProcess) -> Vec<String> 
         .iter()
         .map(|e| process.element(*e).id.clone())
         .collect()
+}
+
+/// Whether a file is BPMN or DMN: by its root element's namespace, or
+/// (when that cannot be read) by a `.dmn` name.
+pub fn resource_kind(name: &str, source: &str) -> ResourceKind {
+    if decisions::is_dmn(name, source) {
+        ResourceKind::Dmn
+    } else {
+        ResourceKind::Bpmn
+    }
+}
+
+/// The child instances of `id` (called by its call activities), their
+/// children, and so on: each parent before its children. Instances the store no
+/// longer has are skipped.
+pub fn descendants(engine: &Engine, id: &str) -> Result<Vec<InstanceState>, EngineError> {
+    let mut out = Vec::new();
+    let mut stack: Vec<String> = vec![id.to_string()];
+    let mut seen: HashSet<String> = HashSet::new();
+    // Children are found through the instances that name a parent.
+    let all = engine.instances()?;
+    let mut children: HashMap<String, Vec<InstanceState>> = HashMap::new();
+    for s in all {
+        if let Some(link) = &s.parent {
+            children.entry(link.instance.clone()).or_default().push(s);
+        }
+    }
+    for list in children.values_mut() {
+        list.sort_by_key(|s| ord(&s.id));
+    }
+    while let Some(current) = stack.pop() {
+        if !seen.insert(current.clone()) {
+            continue;
+        }
+        if let Some(list) = children.remove(&current) {
+            for child in list.iter().rev() {
+                stack.push(child.id.clone());
+            }
+            out.extend(list);
+        }
+    }
+    Ok(out)
 }
 
 /// Events that a command produced, for callers that want them.

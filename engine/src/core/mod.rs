@@ -92,6 +92,13 @@ pub enum Command {
         message: Option<String>,
         variables: Map<String, Value>,
     },
+    /// The child of the call activity at `token` could not be started
+    /// (its process is not deployed, …): an incident at the call activity.
+    /// Resolving it activates the call activity again.
+    ChildFailed {
+        token: TokenId,
+        message: String,
+    },
     /// Set process-level variables from outside (conditions are evaluated).
     SetVariables {
         variables: Map<String, Value>,
@@ -596,6 +603,11 @@ impl Processor<'_, '_> {
                 if !propagation::propagate(self, token, true, &thrown, variables.clone()) {
                     self.uncaught(token, &thrown, variables);
                 }
+            }
+            Command::ChildFailed { token, message } => {
+                self.calling(token)?;
+                self.emit(Event::ChildEnded { token });
+                self.incident(token, false, message);
             }
             Command::Cancel => self.cancel_instance(),
         }

@@ -38,6 +38,28 @@ pub struct DeploymentRecord {
     pub name: String,
     /// The file's text.
     pub source: String,
+    /// What the file is: BPMN processes (records written before DMN
+    /// deployments existed have no `kind`) or DMN decisions, whose
+    /// `keys` are then decision ids and versions.
+    #[serde(default, skip_serializing_if = "ResourceKind::is_bpmn")]
+    pub kind: ResourceKind,
+}
+
+/// The kind of a deployed file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResourceKind {
+    /// BPMN 2.0 processes.
+    #[default]
+    Bpmn,
+    /// DMN decisions.
+    Dmn,
+}
+
+impl ResourceKind {
+    pub fn is_bpmn(&self) -> bool {
+        *self == ResourceKind::Bpmn
+    }
 }
 
 /// When a committed batch reaches the disk.
