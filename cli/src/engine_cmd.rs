@@ -82,6 +82,10 @@ pub struct DbArgs {
 pub struct ExecArgs {
     /// The BPMN file to deploy and run.
     file: PathBuf,
+    /// More files to deploy first: .dmn decisions for business rule tasks,
+    /// .bpmn processes that call activities call.
+    #[arg(value_name = "RESOURCE")]
+    resources: Vec<PathBuf>,
     /// Which process to start, when the file holds several executable ones.
     #[arg(long, value_name = "ID")]
     process: Option<String>,
@@ -465,6 +469,35 @@ fn read_model(path: &Path) -> Result<String, Fail> {
     bpmn_models::decode(&bytes).map_err(|e| usage(format!("{}: {e}", path.display())))
 }
 
+/// The span of one character at a 1-based line and column of `text`.
+fn span_at(text: &str, line: u32, column: u32) -> Option<bpmn_models::Span> {
+    if line == 0 {
+        return None;
+    }
+    let start_of_line: usize = text
+        .split_inclusive('\n')
+        .take(line as usize - 1)
+        .map(str::len)
+        .sum();
+    let rest = text.get(start_of_line..)?;
+    let offset = rest
+        .char_indices()
+        .nth(column.saturating_sub(1) as usize)
+        .map_or(rest.len(), |(i, _)| i);
+    let start = u32::try_from(start_of_line + offset).ok()?;
+    let end = if (start as usize) < text.len() {
+        start + 1
+    } else {
+        start
+    };
+    Some(bpmn_models::Span {
+        start,
+        end,
+        line,
+        column,
+    })
+}
+
 /// Renders an invalid model's problems rustc-style on stderr (exit 3);
 /// other engine errors become a refusal (exit 1).
 fn deploy_failure(text: &str, error: EngineError) -> Fail {
@@ -483,6 +516,16 @@ fn deploy_failure(text: &str, error: EngineError) -> Fail {
                     span: p.span.is_known().then_some(p.span),
                 })
                 .collect(),
+        ),
+        EngineError::Dmn { file, problem } => (
+            file.clone(),
+            vec![Problem {
+                code: problem.code.to_string(),
+                severity: Severity::Error,
+                message: problem.message.clone(),
+                element_id: problem.element.clone(),
+                span: span_at(text, problem.line, problem.column),
+            }],
         ),
         _ => return refused(describe_engine_error(&error)),
     };
@@ -740,6 +783,18 @@ fn exec_inner(args: ExecArgs) -> Result<ExitCode, Fail> {
         None => Engine::in_memory(),
     };
     let name = args.file.display().to_string();
+    if engine::runtime::resource_kind(&name, &text) == engine::store::ResourceKind::Dmn {
+        return Err(usage(format!(
+            "{name}: expected a BPMN file to run first (decisions go after it: \
+             `orchid-bpmn exec process.bpmn {name}`), found a DMN file"
+        )));
+    }
+    for r in &args.resources {
+        let rtext = read_model(r)?;
+        engine
+            .deploy(&r.display().to_string(), &rtext)
+            .map_err(|e| deploy_failure(&rtext, e))?;
+    }
     let keys = engine
         .deploy(&name, &text)
         .map_err(|e| deploy_failure(&text, e))?;
@@ -784,8 +839,40 @@ fn exec_inner(args: ExecArgs) -> Result<ExitCode, Fail> {
     engine.flush().map_err(refused)?;
     wait_for_timers(&mut engine, &id, &args)?;
     let (state, process) = load(&engine, &id)?;
-    print_instance(&state, &process, args.json);
+    print_family(&engine, &state, &process, args.json)?;
     Ok(exit_for(&state))
+}
+
+/// Prints an instance and, after it, the instances its call activities
+/// started (at any depth); with `--json`, one object whose `children`
+/// lists them.
+fn print_family(
+    engine: &Engine,
+    state: &InstanceState,
+    process: &CompiledProcess,
+    json: bool,
+) -> Result<(), Fail> {
+    let children = engine::runtime::descendants(engine, &state.id).map_err(refused)?;
+    if json {
+        let s = Snapshot::of(state, process)
+            .with_children(engine)
+            .map_err(refused)?;
+        print_json(&s.to_json());
+        return Ok(());
+    }
+    print_instance(state, process, false);
+    for child in &children {
+        let (_, p) = load(engine, &child.id)?;
+        let by = child
+            .parent
+            .as_ref()
+            .map(|l| format!(" (called by instance {})", l.instance))
+            .unwrap_or_default();
+        println!();
+        println!("child{by}:");
+        print_instance(child, &p, false);
+    }
+    Ok(())
 }
 
 /// Fires due timers and, while the instance is active and its next timer
@@ -863,8 +950,8 @@ fn instances_inner(args: InstancesArgs) -> Result<ExitCode, Fail> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:<10} {:<24} {:<10} WAITING AT / INCIDENTS",
-        "INSTANCE", "PROCESS", "STATE"
+        "{:<10} {:<24} {:<10} {:<10} WAITING AT / INCIDENTS",
+        "INSTANCE", "PROCESS", "STATE", "PARENT"
     );
     for (state, s) in all.iter().zip(&snapshots) {
         let (_, process) = load(&engine, &state.id)?;
@@ -876,10 +963,11 @@ fn instances_inner(args: InstancesArgs) -> Result<ExitCode, Fail> {
                 .map(|i| format!("{} (incident {})", i.element, i.id)),
         );
         println!(
-            "{:<10} {:<24} {:<10} {}",
+            "{:<10} {:<24} {:<10} {:<10} {}",
             s.instance,
             format!("{}:{}", s.process.id, s.process.version),
             s.state.as_str(),
+            s.parent.as_deref().unwrap_or("-"),
             if at.is_empty() {
                 "-".to_string()
             } else {
@@ -977,7 +1065,7 @@ fn act_and_print(
     act(&mut engine)?;
     engine.flush().map_err(refused)?;
     let (state, process) = load(&engine, instance)?;
-    print_instance(&state, &process, json);
+    print_family(&engine, &state, &process, json)?;
     Ok(exit_for(&state))
 }
 

@@ -936,3 +936,122 @@ fn run_fires_timer_start_events() {
     assert!(stdout(&o).contains("no pending timers"), "{}", stdout(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+const PRICING_DMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="defs" name="Pricing" namespace="http://example.com/pricing">
+  <decision id="discount" name="Discount">
+    <decisionTable id="dt" hitPolicy="UNIQUE">
+      <input id="i1"><inputExpression id="ie1" typeRef="number"><text>amount</text></inputExpression></input>
+      <output id="o1" name="rate" typeRef="number"/>
+      <rule id="r1"><inputEntry id="r1i"><text>&lt; 100</text></inputEntry><outputEntry id="r1o"><text>0</text></outputEntry></rule>
+      <rule id="r2"><inputEntry id="r2i"><text>&gt;= 100</text></inputEntry><outputEntry id="r2o"><text>0.1</text></outputEntry></rule>
+    </decisionTable>
+  </decision>
+</definitions>"#;
+
+const RULE_BPMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="D" targetNamespace="t">
+  <bpmn:process id="Pricing" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:businessRuleTask id="rule" camunda:decisionRef="discount" camunda:resultVariable="rate" camunda:mapDecisionResult="singleEntry"/>
+    <bpmn:callActivity id="call" calledElement="Child"><bpmn:extensionElements><camunda:in variables="all"/><camunda:out variables="all"/></bpmn:extensionElements></bpmn:callActivity>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="rule"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="rule" targetRef="call"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="call" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+const CHILD_BPMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="C" targetNamespace="t">
+  <bpmn:process id="Child" isExecutable="true">
+    <bpmn:startEvent id="cs"/>
+    <bpmn:userTask id="approve"/>
+    <bpmn:endEvent id="ce"/>
+    <bpmn:sequenceFlow id="g1" sourceRef="cs" targetRef="approve"/>
+    <bpmn:sequenceFlow id="g2" sourceRef="approve" targetRef="ce"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+#[test]
+fn exec_deploys_dmn_and_called_processes_and_shows_children() {
+    let dir = scratch("dmn-exec");
+    let (main, dmn, child) = (
+        dir.join("pricing.bpmn"),
+        dir.join("pricing.dmn"),
+        dir.join("child.bpmn"),
+    );
+    std::fs::write(&main, RULE_BPMN).unwrap();
+    std::fs::write(&dmn, PRICING_DMN).unwrap();
+    std::fs::write(&child, CHILD_BPMN).unwrap();
+    let db = dir.join("db");
+    let o = bin()
+        .arg("exec")
+        .args([&main, &dmn, &child])
+        .args(["--var", "amount=150", "--json", "--db"])
+        .arg(&db)
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json_out(&o);
+    assert_eq!(v["variables"]["rate"], json!(0.1));
+    assert_eq!(v["waitingAt"], json!([]));
+    let children = v["children"].as_array().expect("children listed");
+    assert_eq!(children.len(), 1);
+    assert_eq!(children[0]["process"], json!("Child"));
+    assert_eq!(children[0]["state"], json!("active"));
+    assert_eq!(children[0]["waitingAt"], json!(["approve"]));
+    assert_eq!(children[0]["parent"], v["instance"]);
+    // The text trail shows the child too; `instances` shows the link.
+    let o = run(&["instances", "--db"], std::slice::from_ref(&db));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("PARENT"), "{text}");
+    let child_id = children[0]["instance"].as_str().unwrap().to_string();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&child_id))
+        .unwrap_or_else(|| panic!("a line for {child_id}: {text}"));
+    assert!(line.contains("approve"), "{line}");
+    assert!(line.contains(v["instance"].as_str().unwrap()), "{line}");
+    // Completing the child's task completes the parent (store reopened:
+    // the decisions and processes are recompiled from it).
+    let o = run(
+        &[
+            "task",
+            "complete",
+            "--db",
+            db.to_str().unwrap(),
+            &child_id,
+            "approve",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let o = run(&["instances", "--json", "--db"], std::slice::from_ref(&db));
+    let rows = json_out(&o);
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["state"] == json!("completed")),
+        "{rows}"
+    );
+}
+
+#[test]
+fn exec_reports_a_broken_dmn_file_with_its_position() {
+    let dir = scratch("dmn-broken");
+    let (main, dmn) = (dir.join("pricing.bpmn"), dir.join("pricing.dmn"));
+    std::fs::write(&main, RULE_BPMN).unwrap();
+    std::fs::write(
+        &dmn,
+        PRICING_DMN.replace("<text>0.1</text>", "<text>0.1 +</text>"),
+    )
+    .unwrap();
+    let o = run(&["exec"], &[main, dmn]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("DMN1"), "{err}");
+    assert!(err.contains("pricing.dmn"), "{err}");
+}

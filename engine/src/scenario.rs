@@ -54,8 +54,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::compile::{CompiledProcess, DeployError, ElementIdx, ProcessKey, ScopeIdx};
-use crate::core::{IncidentId, InstanceState, JobId, Status};
-use crate::runtime::{Engine, EngineError, EngineOptions, VirtualClock, visited, waiting_at};
+use crate::core::{IncidentId, InstanceState, JobId, Status, TokenState};
+use crate::runtime::{
+    Engine, EngineError, EngineOptions, VirtualClock, descendants, visited, waiting_at,
+};
+use crate::store::ResourceKind;
 use crate::store::memory::MemoryStore;
 
 /// Where the virtual clock starts when a scenario names no `clock`:
@@ -615,6 +618,11 @@ pub struct Snapshot {
     pub waiting_at: Vec<String>,
     pub incidents: Vec<IncidentView>,
     pub jobs: Vec<JobView>,
+    /// The instance whose call activity started this one.
+    pub parent: Option<String>,
+    /// Instances its call activities started, their children after them
+    /// (filled by [`Snapshot::with_children`]).
+    pub children: Vec<Snapshot>,
 }
 
 impl Snapshot {
@@ -653,12 +661,25 @@ impl Snapshot {
                     last_error: j.last_error.clone(),
                 })
                 .collect(),
+            parent: state.parent.as_ref().map(|p| p.instance.clone()),
+            children: Vec::new(),
         }
+    }
+
+    /// The snapshot with the instances called from it (at any depth),
+    /// parents before their children.
+    pub fn with_children(mut self, engine: &Engine) -> Result<Snapshot, EngineError> {
+        for child in descendants(engine, &self.instance)? {
+            if let Some(p) = engine.process_version(&child.process) {
+                self.children.push(Snapshot::of(&child, p));
+            }
+        }
+        Ok(self)
     }
 
     /// The JSON shape `orchid-bpmn exec --json` prints.
     pub fn to_json(&self) -> Value {
-        json!({
+        let mut out = json!({
             "instance": self.instance,
             "process": self.process.id,
             "version": self.process.version,
@@ -679,7 +700,19 @@ impl Snapshot {
                 "retries": j.retries,
                 "lastError": j.last_error,
             })).collect::<Vec<_>>(),
-        })
+        });
+        if let Some(obj) = out.as_object_mut() {
+            if let Some(p) = &self.parent {
+                obj.insert("parent".into(), json!(p));
+            }
+            if !self.children.is_empty() {
+                obj.insert(
+                    "children".into(),
+                    Value::Array(self.children.iter().map(Snapshot::to_json).collect()),
+                );
+            }
+        }
+        out
     }
 }
 
@@ -811,7 +844,10 @@ pub fn run(scenario: &Scenario, main: &Source, resources: &[Source]) -> Scenario
         }
         report.passed_steps += 1;
     }
-    report.snapshot = runner.snapshot().ok();
+    report.snapshot = runner
+        .snapshot()
+        .ok()
+        .map(|s| s.clone().with_children(&runner.engine).unwrap_or(s));
     report
 }
 
@@ -876,14 +912,8 @@ impl Runner {
             .map_err(|e| format!("deploying `{}`:\n{}", main.name, describe_engine_error(&e)))?;
         for r in resources {
             let lower = r.name.to_ascii_lowercase();
-            if lower.ends_with(".dmn") {
-                return Err(format!(
-                    "resource `{}`: DMN decisions are not supported by the engine yet \
-                     (business rule tasks that call decisions): expected only .bpmn resources for now",
-                    r.name
-                ));
-            }
-            if !lower.ends_with(".bpmn") && !lower.ends_with(".xml") {
+            let dmn = crate::runtime::resource_kind(&r.name, &r.text) == ResourceKind::Dmn;
+            if !dmn && !lower.ends_with(".bpmn") && !lower.ends_with(".xml") {
                 return Err(format!(
                     "resource `{}`: expected a .bpmn or .dmn file, found another kind of file",
                     r.name
@@ -975,7 +1005,14 @@ impl Runner {
     }
 
     fn load(&self) -> Result<(InstanceState, Arc<CompiledProcess>), String> {
-        let instance = self.instance()?;
+        let instance = self.instance()?.to_string();
+        self.load_instance(&instance)
+    }
+
+    fn load_instance(
+        &self,
+        instance: &str,
+    ) -> Result<(InstanceState, Arc<CompiledProcess>), String> {
         let state = self
             .engine
             .instance(instance)
@@ -992,6 +1029,51 @@ impl Runner {
     fn snapshot(&self) -> Result<Snapshot, String> {
         let (state, process) = self.load()?;
         Ok(Snapshot::of(&state, &process))
+    }
+
+    fn snapshot_of(&self, instance: &str) -> Result<Snapshot, String> {
+        let (state, process) = self.load_instance(instance)?;
+        Ok(Snapshot::of(&state, &process))
+    }
+
+    /// The instance a step about `element` acts on: the scenario's
+    /// instance, or the first of its called instances (parents before
+    /// children) whose process has `element` and where `found` holds
+    /// (`found` gets the state, the element's index in that instance's
+    /// process and whether it is a receive task). Without a match, the
+    /// scenario's instance (whose error then says what waits there).
+    fn instance_at(
+        &self,
+        element: &str,
+        found: impl Fn(&InstanceState, ElementIdx, bool) -> bool,
+    ) -> Result<String, String> {
+        let top = self.instance()?.to_string();
+        let mut candidates = vec![
+            self.engine
+                .instance(&top)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("instance `{top}` vanished from the store"))?,
+        ];
+        candidates.extend(descendants(&self.engine, &top).map_err(|e| e.to_string())?);
+        for state in candidates {
+            if state.status != Status::Active {
+                continue;
+            }
+            let Some(process) = self.engine.process_version(&state.process) else {
+                continue;
+            };
+            let Some(idx) = process.element_by_id(element) else {
+                continue;
+            };
+            let receive = matches!(
+                process.element(idx).kind,
+                crate::compile::ElementKind::ReceiveTask { .. }
+            );
+            if found(&state, idx, receive) {
+                return Ok(state.id);
+            }
+        }
+        Ok(top)
     }
 
     /// What waits now, for messages about commands that found nothing.
@@ -1037,7 +1119,13 @@ impl Runner {
                 check(&self.snapshot()?, e)
             }
             Action::CompleteTask { element, variables } => {
-                let instance = self.instance()?.to_string();
+                let instance = self.instance_at(element, |state, idx, receive| {
+                    state.tokens.values().any(|t| {
+                        t.element == idx
+                            && (matches!(t.state, TokenState::Waiting | TokenState::Job(_))
+                                || (receive && t.state == TokenState::Event))
+                    })
+                })?;
                 self.engine
                     .complete_task(&instance, element, variables.clone())
                     .map(|_| ())
@@ -1048,8 +1136,10 @@ impl Runner {
                 message,
                 retries,
             } => {
-                let instance = self.instance()?.to_string();
-                let job = self.job_at("failJob", element)?;
+                let instance = self.instance_at(element, |state, idx, _| {
+                    crate::runtime::job_at(state, idx).is_some()
+                })?;
+                let job = self.job_at(&instance, "failJob", element)?;
                 self.engine
                     .fail_job(&instance, job, message, *retries)
                     .map(|_| ())
@@ -1061,8 +1151,10 @@ impl Runner {
                 message,
                 variables,
             } => {
-                let instance = self.instance()?.to_string();
-                let job = self.job_at("throwError", element)?;
+                let instance = self.instance_at(element, |state, idx, _| {
+                    crate::runtime::job_at(state, idx).is_some()
+                })?;
+                let job = self.job_at(&instance, "throwError", element)?;
                 self.engine
                     .throw_error(&instance, job, code, message.as_deref(), variables.clone())
                     .map(|_| ())
@@ -1076,8 +1168,10 @@ impl Runner {
                     .map_err(|e| format!("setVariables: {e}; {}", self.situation()))
             }
             Action::ResolveIncident { element, retries } => {
-                let instance = self.instance()?.to_string();
-                let s = self.snapshot()?;
+                let instance = self.instance_at(element, |state, idx, _| {
+                    state.incidents.values().any(|i| i.element == idx)
+                })?;
+                let s = self.snapshot_of(&instance)?;
                 let Some(incident) = s.incidents.iter().find(|i| &i.element == element) else {
                     return Err(format!(
                         "resolveIncident `{element}`: expected an open incident at `{element}`, found none; {}",
@@ -1173,8 +1267,8 @@ impl Runner {
 
     /// The job of the token waiting at `element`; `step` names the step in
     /// messages.
-    fn job_at(&self, step: &str, element: &str) -> Result<JobId, String> {
-        let (state, process) = self.load()?;
+    fn job_at(&self, instance: &str, step: &str, element: &str) -> Result<JobId, String> {
+        let (state, process) = self.load_instance(instance)?;
         let Some(idx) = process.element_by_id(element) else {
             return Err(format!(
                 "{step} `{element}`: expected an element id of process `{}`, found `{element}`",

@@ -311,3 +311,63 @@ fn decisions_survive_a_reopened_sled_store() {
     drop(engine);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn scenario_resources_deploy_dmn_and_steps_reach_called_instances() {
+    use engine::scenario::{self, Scenario, Source};
+    let main = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="D" targetNamespace="t">
+  <bpmn:process id="P" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:businessRuleTask id="rule"><bpmn:extensionElements><zeebe:calledDecision decisionId="discount" resultVariable="rate"/></bpmn:extensionElements></bpmn:businessRuleTask>
+    <bpmn:callActivity id="call"><bpmn:extensionElements><zeebe:calledElement processId="Child"/></bpmn:extensionElements></bpmn:callActivity>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="rule"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="rule" targetRef="call"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="call" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+    let child = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="C" targetNamespace="t">
+  <bpmn:process id="Child" isExecutable="true">
+    <bpmn:startEvent id="cs"/>
+    <bpmn:userTask id="approve"/>
+    <bpmn:endEvent id="ce"/>
+    <bpmn:sequenceFlow id="g1" sourceRef="cs" targetRef="approve"/>
+    <bpmn:sequenceFlow id="g2" sourceRef="approve" targetRef="ce"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+    let text = r#"{
+      "process": "main.bpmn",
+      "resources": ["pricing.dmn", "child.bpmn"],
+      "variables": {"amount": 150},
+      "steps": [
+        {"expect": {"state": "active", "waitingAt": [], "variables": {"rate": 0.1}}},
+        {"completeTask": "approve", "variables": {"ok": true}},
+        {"expect": {"state": "completed", "variables": {"ok": true}}}
+      ]
+    }"#;
+    let s = Scenario::from_json(text).unwrap();
+    let report = scenario::run(
+        &s,
+        &Source {
+            name: "main.bpmn".into(),
+            text: main.into(),
+        },
+        &[
+            Source {
+                name: "pricing.dmn".into(),
+                text: dmn("0"),
+            },
+            Source {
+                name: "child.bpmn".into(),
+                text: child.into(),
+            },
+        ],
+    );
+    assert!(report.passed(), "{:?}", report.failure);
+    let snap = report.snapshot.unwrap();
+    assert_eq!(snap.children.len(), 1);
+    assert_eq!(snap.children[0].process.id, "Child");
+    assert_eq!(snap.children[0].visited, ["cs", "approve", "ce"]);
+}
