@@ -26,6 +26,8 @@ pub struct ProcessBuilder {
     stack: Vec<Vec<FlowElement>>,
     /// Sub-process ids matching `stack[1..]`.
     open: Vec<String>,
+    /// Messages, signals and errors the events refer to.
+    roots: Vec<RootElement>,
 }
 
 fn node(id: &str, kind: FlowNodeKind) -> FlowElement {
@@ -110,7 +112,153 @@ impl ProcessBuilder {
             id: id.to_string(),
             stack: vec![Vec::new()],
             open: Vec::new(),
+            roots: Vec::new(),
         }
+    }
+
+    /// The id of the root message named `name` (added on first use).
+    fn message_ref(&mut self, name: &str) -> String {
+        let id = format!("Message_{name}");
+        if !self.roots.iter().any(|r| r.id() == Some(id.as_str())) {
+            self.roots.push(RootElement::Message(Message {
+                id: id.clone(),
+                name: Some(name.to_string()),
+                item_ref: None,
+                base: Base::default(),
+            }));
+        }
+        id
+    }
+
+    fn signal_ref(&mut self, name: &str) -> String {
+        let id = format!("Signal_{name}");
+        if !self.roots.iter().any(|r| r.id() == Some(id.as_str())) {
+            self.roots.push(RootElement::Signal(Signal {
+                id: id.clone(),
+                name: Some(name.to_string()),
+                structure_ref: None,
+                base: Base::default(),
+            }));
+        }
+        id
+    }
+
+    fn error_ref(&mut self, code: &str) -> String {
+        let id = format!("Error_{code}");
+        if !self.roots.iter().any(|r| r.id() == Some(id.as_str())) {
+            self.roots.push(RootElement::Error(ErrorDef {
+                id: id.clone(),
+                name: None,
+                error_code: Some(code.to_string()),
+                structure_ref: None,
+                base: Base::default(),
+            }));
+        }
+        id
+    }
+
+    /// An intermediate catch event for the message `name` (correlated by
+    /// name only, Camunda 7 style).
+    pub fn message_catch(mut self, id: &str, name: &str) -> Self {
+        let message_ref = Some(self.message_ref(name));
+        self.add(node(
+            id,
+            event(
+                EventKind::IntermediateCatch,
+                vec![EventDefinitionKind::Message {
+                    message_ref,
+                    operation_ref: None,
+                }],
+            ),
+        ))
+    }
+
+    /// An intermediate catch event for the signal `name`.
+    pub fn signal_catch(mut self, id: &str, name: &str) -> Self {
+        let signal_ref = Some(self.signal_ref(name));
+        self.add(node(
+            id,
+            event(
+                EventKind::IntermediateCatch,
+                vec![EventDefinitionKind::Signal { signal_ref }],
+            ),
+        ))
+    }
+
+    /// A message boundary event on `attached_to`.
+    pub fn boundary_message(
+        mut self,
+        id: &str,
+        attached_to: &str,
+        cancel_activity: bool,
+        name: &str,
+    ) -> Self {
+        let message_ref = Some(self.message_ref(name));
+        self.add(node(
+            id,
+            event(
+                EventKind::Boundary {
+                    attached_to_ref: attached_to.to_string(),
+                    cancel_activity,
+                },
+                vec![EventDefinitionKind::Message {
+                    message_ref,
+                    operation_ref: None,
+                }],
+            ),
+        ))
+    }
+
+    /// An error boundary event on `attached_to` catching `code` (every
+    /// code when `None`).
+    pub fn boundary_error(mut self, id: &str, attached_to: &str, code: Option<&str>) -> Self {
+        let error_ref = code.map(|c| self.error_ref(c));
+        self.add(node(
+            id,
+            event(
+                EventKind::Boundary {
+                    attached_to_ref: attached_to.to_string(),
+                    cancel_activity: true,
+                },
+                vec![EventDefinitionKind::Error { error_ref }],
+            ),
+        ))
+    }
+
+    /// An error end event throwing `code`.
+    pub fn error_end(mut self, id: &str, code: &str) -> Self {
+        let error_ref = Some(self.error_ref(code));
+        self.add(node(
+            id,
+            event(
+                EventKind::End,
+                vec![EventDefinitionKind::Error { error_ref }],
+            ),
+        ))
+    }
+
+    /// Makes `element` a multi-instance activity running `cardinality`
+    /// times, in parallel or one after the other.
+    pub fn multi_instance(mut self, element: &str, cardinality: &str, sequential: bool) -> Self {
+        if let Some(n) = self.find(element)
+            && let FlowNodeKind::Activity(a) = &mut n.kind
+        {
+            a.loop_characteristics = Some(LoopCharacteristics::MultiInstance(MultiInstance {
+                id: None,
+                is_sequential: sequential,
+                behavior: None,
+                one_behavior_event_ref: None,
+                none_behavior_event_ref: None,
+                loop_cardinality: Some(Expression::new(cardinality)),
+                loop_data_input_ref: None,
+                loop_data_output_ref: None,
+                input_data_item: None,
+                output_data_item: None,
+                completion_condition: None,
+                base: Base::default(),
+            }));
+        }
+        self
     }
 
     fn add(mut self, e: FlowElement) -> Self {
@@ -379,15 +527,18 @@ impl ProcessBuilder {
             self = self.close();
         }
         let flow_elements = self.stack.pop().unwrap_or_default();
+        let mut root_elements = std::mem::take(&mut self.roots);
+        let definitions_id = format!("{}_definitions", self.id);
+        root_elements.push(RootElement::Process(Process {
+            id: self.id,
+            is_executable: Some(true),
+            flow_elements,
+            ..Process::default()
+        }));
         Definitions {
-            id: Some(format!("{}_definitions", self.id)),
+            id: Some(definitions_id),
             target_namespace: "http://orchid-bpmn/builder".into(),
-            root_elements: vec![RootElement::Process(Process {
-                id: self.id,
-                is_executable: Some(true),
-                flow_elements,
-                ..Process::default()
-            })],
+            root_elements,
             ..Definitions::default()
         }
     }
