@@ -290,36 +290,7 @@ pub(crate) fn after_inner_completion(p: &mut Processor<'_, '_>, scope: ScopeId) 
                 .collect();
             for t in others {
                 let local = p.state.tokens.get(&t).and_then(|x| x.local);
-                if let Some(l) = local {
-                    clear_scope(p, l);
-                    p.emit(Event::TokenLocalScope {
-                        token: t,
-                        scope: None,
-                    });
-                    p.emit(Event::ScopeClosed { scope: l });
-                }
-                super::triggers::close_token(p, t);
-                let jobs: Vec<u64> = p
-                    .state
-                    .jobs
-                    .iter()
-                    .filter(|(_, j)| j.token == t)
-                    .map(|(id, _)| *id)
-                    .collect();
-                for job in jobs {
-                    p.emit(Event::JobRemoved { job });
-                }
-                let incidents: Vec<u64> = p
-                    .state
-                    .incidents
-                    .iter()
-                    .filter(|(_, x)| x.token == t)
-                    .map(|(id, _)| *id)
-                    .collect();
-                for incident in incidents {
-                    p.emit(Event::IncidentResolved { incident });
-                }
-                p.emit(Event::TokenRemoved { token: t });
+                super::triggers::cancel_activity(p, t, local);
             }
         }
     }

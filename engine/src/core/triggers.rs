@@ -450,7 +450,7 @@ pub(crate) fn fire_boundary(
 }
 
 /// Removes an activity's token with all it holds.
-fn cancel_activity(p: &mut Processor<'_, '_>, token: TokenId, local: Option<ScopeId>) {
+pub(crate) fn cancel_activity(p: &mut Processor<'_, '_>, token: TokenId, local: Option<ScopeId>) {
     close_token(p, token);
     let jobs: Vec<JobId> = p
         .state
