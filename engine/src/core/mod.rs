@@ -535,30 +535,11 @@ impl Processor<'_, '_> {
                 let Some(&start) = p.scopes[0].start_events.first() else {
                     return Err(CommandError::NoStartEvent);
                 };
-                self.emit(Event::InstanceStarted {
-                    id: self.state.id.clone(),
-                    process: p.key.clone(),
-                    at: self.ctx.now,
-                });
+                let root = self.open_instance(variables);
                 self.emit(Event::CalledBy {
                     instance: parent,
                     token,
                 });
-                let root = self.new_id();
-                self.emit(Event::ScopeOpened {
-                    scope: root,
-                    parent: None,
-                    def: Some(crate::compile::ScopeIdx(0)),
-                    owner: None,
-                });
-                if !variables.is_empty() {
-                    self.emit(Event::VariablesSet {
-                        scope: root,
-                        variables: variables.into_iter().collect(),
-                    });
-                }
-                containers::init_data_objects(self, root);
-                triggers::open_event_subs(self, root);
                 let t = self.new_id();
                 self.emit(Event::TokenCreated {
                     token: t,
