@@ -1585,6 +1585,7 @@ impl Engine {
                     process,
                     version,
                     variables,
+                    ..
                 } if state.calls.get(&token) == Some(&instance) => {
                     self.outbox.push_back((
                         depth,

@@ -3,7 +3,8 @@
 //! The core never touches another instance. A call activity computes the
 //! child's process id and start variables and records
 //! [`super::Event::ChildRequested`] — the child's instance id is derived
-//! from the parent's (`<parent>.<token>`) so it is known in the log — and
+//! from the parent's (`<parent>.<call>`, a fresh id per call) so it is
+//! known in the log — and
 //! its token waits in [`super::TokenState::Called`]. The engine starts the
 //! child after the command ([`super::Command::StartCalled`], which links it
 //! back) and, when the child ends, tells the parent
@@ -80,9 +81,13 @@ pub(crate) fn activate(p: &mut Processor<'_, '_>, token: TokenId, spec: &CallSpe
         };
         variables.insert(m.target.clone(), value);
     }
-    let instance = format!("{}.{}", p.state.id, token);
+    // A fresh id per call: a token that calls again (a loop, a retry)
+    // starts a child with a new id.
+    let call = p.new_id();
+    let instance = format!("{}.{}", p.state.id, call);
     p.emit(Event::ChildRequested {
         token,
+        call,
         instance,
         process,
         version: spec.version,
@@ -91,12 +96,16 @@ pub(crate) fn activate(p: &mut Processor<'_, '_>, token: TokenId, spec: &CallSpe
 }
 
 /// The variables a completed child gives back, by the call's outputs.
+/// `mapped`: the activity has (Camunda 8) output mappings, which read the
+/// child's variables even when they do not all propagate (they stay in
+/// the activity's local scope).
 pub(crate) fn returned(
     p: &Processor<'_, '_>,
     outputs: &CallVariables,
+    mapped: bool,
     child: &Map<String, Value>,
 ) -> Result<Vec<(String, Value)>, String> {
-    let mut out: Vec<(String, Value)> = if outputs.all {
+    let mut out: Vec<(String, Value)> = if outputs.all || mapped {
         child.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     } else {
         Vec::new()

@@ -170,6 +170,8 @@ fn complex_arrive(p: &mut Processor<'_, '_>, scope: ScopeId, element: ElementIdx
                 element,
                 flow,
             });
+            // The absorbed token may have been the scope's last.
+            super::containers::check_scope_complete(p, scope);
             // Reset: what waited meanwhile is the next round.
             if !p
                 .state

@@ -51,6 +51,30 @@ pub(crate) fn is_inner(p: &Processor<'_, '_>, token: TokenId) -> bool {
         .is_some_and(|s| s.def.is_none())
 }
 
+/// The variables a multi-instance body keeps for itself: an inner
+/// instance's call must not overwrite them with the copies it was given.
+pub(crate) fn bookkeeping(spec: &LoopSpec) -> Vec<String> {
+    let mut names: Vec<String> = [
+        "loopCounter",
+        "nrOfInstances",
+        "nrOfActiveInstances",
+        "nrOfCompletedInstances",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if let LoopKind::Multi {
+        element_variable,
+        output_collection,
+        ..
+    } = &spec.kind
+    {
+        names.extend(element_variable.iter().cloned());
+        names.extend(output_collection.iter().cloned());
+    }
+    names
+}
+
 /// A token arrives at a looping activity (or its body's incident was
 /// resolved: the loop is checked again).
 pub(crate) fn activate_body(p: &mut Processor<'_, '_>, token: TokenId, spec: &LoopSpec) {
@@ -268,9 +292,9 @@ fn set_counters(p: &mut Processor<'_, '_>, body: TokenId) {
     p.emit(Event::VariablesSet { scope, variables });
 }
 
-/// An inner instance completed (its outputs applied, its completion
-/// recorded): its output element is collected, its token and scope end,
-/// and the loop goes on or finishes.
+/// An inner instance completed (its outputs applied, its output element
+/// collected, its completion recorded): its token and scope end, and the
+/// loop goes on or finishes.
 pub(crate) fn inner_done(p: &mut Processor<'_, '_>, token: TokenId, spec: &LoopSpec) {
     let Some(scope) = p.state.tokens.get(&token).map(|t| t.scope) else {
         return;
@@ -278,54 +302,80 @@ pub(crate) fn inner_done(p: &mut Processor<'_, '_>, token: TokenId, spec: &LoopS
     let Some(body) = p.state.scopes.get(&scope).and_then(|s| s.owner) else {
         return;
     };
-    let Some(body_scope) = p.state.loops.get(&body).map(|l| l.scope) else {
+    if !p.state.loops.contains_key(&body) {
         return;
-    };
-    if let LoopKind::Multi {
-        output_collection: Some(name),
-        output_element,
-        ..
-    } = &spec.kind
-    {
-        let value = match output_element {
-            Some(e) => match p.eval(token, e) {
-                Ok(v) => v,
-                Err(msg) => {
-                    p.incident(token, true, format!("multi-instance output element: {msg}"));
-                    return;
-                }
-            },
-            None => Value::Null,
-        };
-        let index = p
-            .state
-            .scopes
-            .get(&scope)
-            .and_then(|s| s.variables.get("loopCounter"))
-            .and_then(Value::as_i64)
-            .map_or(0, |c| c - spec.counter_base);
-        let mut list = p
-            .state
-            .scopes
-            .get(&body_scope)
-            .and_then(|s| s.variables.get(name))
-            .cloned()
-            .unwrap_or(Value::Array(Vec::new()));
-        if let (Value::Array(items), Ok(i)) = (&mut list, usize::try_from(index))
-            && i < items.len()
-        {
-            items[i] = value;
-        }
-        p.emit(Event::VariablesSet {
-            scope: body_scope,
-            variables: vec![(name.clone(), list)],
-        });
     }
     p.emit(Event::TokenRemoved { token });
     p.emit(Event::ScopeClosed { scope });
     p.emit(Event::LoopInstanceCompleted { token: body });
     set_counters(p, body);
     advance(p, body, spec);
+}
+
+/// An inner instance is completing (its output mappings applied, its local
+/// scope — a sub-process's variables — still open): its output element is
+/// evaluated there and stored at its position in the output collection.
+/// Returns false when an incident stopped it.
+pub(crate) fn collect_output(p: &mut Processor<'_, '_>, token: TokenId, spec: &LoopSpec) -> bool {
+    let LoopKind::Multi {
+        output_collection: Some(name),
+        output_element,
+        ..
+    } = &spec.kind
+    else {
+        return true;
+    };
+    let Some(scope) = p.state.tokens.get(&token).map(|t| t.scope) else {
+        return false;
+    };
+    let Some(body_scope) = p
+        .state
+        .scopes
+        .get(&scope)
+        .and_then(|s| s.owner)
+        .and_then(|body| p.state.loops.get(&body))
+        .map(|l| l.scope)
+    else {
+        return true;
+    };
+    let value = match output_element {
+        Some(e) => match p.eval(token, e) {
+            Ok(v) => v,
+            Err(msg) => {
+                p.incident(
+                    token,
+                    false,
+                    format!("multi-instance output element: {msg}"),
+                );
+                return false;
+            }
+        },
+        None => Value::Null,
+    };
+    let index = p
+        .state
+        .scopes
+        .get(&scope)
+        .and_then(|s| s.variables.get("loopCounter"))
+        .and_then(Value::as_i64)
+        .map_or(0, |c| c - spec.counter_base);
+    let mut list = p
+        .state
+        .scopes
+        .get(&body_scope)
+        .and_then(|s| s.variables.get(name))
+        .cloned()
+        .unwrap_or(Value::Array(Vec::new()));
+    if let (Value::Array(items), Ok(i)) = (&mut list, usize::try_from(index))
+        && i < items.len()
+    {
+        items[i] = value;
+    }
+    p.emit(Event::VariablesSet {
+        scope: body_scope,
+        variables: vec![(name.clone(), list)],
+    });
+    true
 }
 
 /// After an inner instance: finish when the loop is done (or its

@@ -555,8 +555,25 @@ impl Processor<'_, '_> {
                     token,
                     state: TokenState::Active,
                 });
-                match calls::returned(self, &spec.outputs, &variables) {
-                    Ok(vars) => {
+                let (mapped, keep_out) = {
+                    let el = self
+                        .state
+                        .tokens
+                        .get(&token)
+                        .map(|t| self.ctx.process.element(t.element));
+                    let mapped = el.is_some_and(|e| e.outputs.is_some() && e.outputs_only);
+                    // An inner instance of a multi-instance call: the
+                    // child must not write back the body's bookkeeping it
+                    // was given (counters, element variable, collection).
+                    let keep_out: Vec<String> = match el.and_then(|e| e.looping.as_deref()) {
+                        Some(l) if loops::is_inner(self, token) => loops::bookkeeping(l),
+                        _ => Vec::new(),
+                    };
+                    (mapped, keep_out)
+                };
+                match calls::returned(self, &spec.outputs, mapped, &variables) {
+                    Ok(mut vars) => {
+                        vars.retain(|(k, _)| !keep_out.contains(k));
                         self.set_result_variables(token, vars);
                         self.work.push_back(Work::Complete(token));
                     }
@@ -806,6 +823,12 @@ impl Processor<'_, '_> {
             return;
         }
         let el = self.ctx.process.element(element);
+        if let Some(spec) = &el.looping
+            && loops::is_inner(self, token)
+            && !loops::collect_output(self, token, spec)
+        {
+            return;
+        }
         if el.compensation.is_some()
             || matches!(
                 el.kind,

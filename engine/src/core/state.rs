@@ -534,6 +534,9 @@ pub enum Event {
     /// outbox record the engine acts on after the command.
     ChildRequested {
         token: TokenId,
+        /// The id drawn for this call (the child's id ends with it).
+        #[serde(default)]
+        call: u64,
         instance: String,
         process: String,
         version: Option<u32>,
@@ -1019,8 +1022,12 @@ impl InstanceState {
                 });
             }
             Event::ChildRequested {
-                token, instance, ..
+                token,
+                call,
+                instance,
+                ..
             } => {
+                self.saw_id(*call);
                 self.calls.insert(*token, instance.clone());
                 if let Some(t) = self.tokens.get_mut(token) {
                     t.state = TokenState::Called;
@@ -1040,11 +1047,24 @@ impl InstanceState {
                 self.saw_id(*id);
                 let children = match inner {
                     Some(i) => {
-                        let (inside, rest): (Vec<_>, Vec<_>) =
+                        let (mut inside, rest): (Vec<_>, Vec<_>) =
                             std::mem::take(&mut self.compensables)
                                 .into_iter()
                                 .partition(|c| c.scope == *i);
                         self.compensables = rest;
+                        // A handler inside sees the sub-process's variables
+                        // as they were too (under the activity's own).
+                        fn inherit(c: &mut Compensable, outer: &Map<String, Value>) {
+                            for (k, v) in outer {
+                                c.variables.entry(k.clone()).or_insert_with(|| v.clone());
+                            }
+                            for child in &mut c.children {
+                                inherit(child, outer);
+                            }
+                        }
+                        for c in &mut inside {
+                            inherit(c, variables);
+                        }
                         inside
                     }
                     None => Vec::new(),
