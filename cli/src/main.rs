@@ -64,6 +64,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    quiet_on_broken_pipe();
     let cli = Cli::parse();
     // Scripts (Rhai) and deep FEEL recurse on the stack; give the work the
     // stack the script engine's limits are sized for, instead of relying on
@@ -83,6 +84,26 @@ fn main() -> ExitCode {
             ExitCode::from(71)
         }
     }
+}
+
+/// Output piped into a reader that stops early (`orchid-bpmn … | head`)
+/// ends the program quietly, like other command-line tools, instead of as
+/// an internal error: `print!` fails with a broken pipe then.
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.starts_with("failed printing to stdout") && text.contains("Broken pipe") {
+            // 128 + SIGPIPE, what a shell reports for a killed writer.
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
 
 fn run(command: Command) -> ExitCode {

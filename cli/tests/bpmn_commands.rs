@@ -139,3 +139,38 @@ fn inspect_reports_dialect_and_counts() {
         .expect("runs");
     assert!(String::from_utf8_lossy(&c8.stdout).contains("Camunda 8"));
 }
+
+#[test]
+fn output_cut_short_by_the_reader_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    let files: Vec<std::path::PathBuf> = std::fs::read_dir(fixture("scenarios"))
+        .expect("scenarios")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    let mut child = bin()
+        .arg("test")
+        .args(&files)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("a line");
+    // The reader goes away after one line (like `| head -1`).
+    let out = child.wait_with_output().expect("ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("internal error") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+    assert!(first.starts_with("ok"), "{first}");
+    // 141 when a write met the closed pipe, 0 when the run ended first.
+    assert!(
+        matches!(out.status.code(), Some(0 | 141)),
+        "{:?}",
+        out.status
+    );
+}
