@@ -150,6 +150,10 @@ pub struct Element {
     /// This activity is a compensation handler (`isForCompensation`): it
     /// runs only when compensation calls it, never by a flow.
     pub for_compensation: bool,
+    /// An error or escalation catch event's Camunda 7
+    /// `errorCodeVariable` / `errorMessageVariable` /
+    /// `escalationCodeVariable`: set when it catches.
+    pub catch_variables: Option<Box<CatchVariables>>,
     pub kind: ElementKind,
     pub span: Span,
 }
@@ -299,6 +303,38 @@ pub enum DecisionMapping {
     CollectEntries,
     /// Every rule's outputs → a list of maps (Camunda 7's default).
     ResultList,
+}
+
+/// Variables an error or escalation catch event sets from what it caught.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CatchVariables {
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+/// The Camunda 7 code and message variables of an error or escalation
+/// event definition, if it names any.
+fn catch_variables(n: &FlowNode) -> Option<Box<CatchVariables>> {
+    let FlowNodeKind::Event(e) = &n.kind else {
+        return None;
+    };
+    let mut out = CatchVariables::default();
+    for d in &e.event_definitions {
+        let Ok(c7) = camunda::camunda(&d.base) else {
+            continue;
+        };
+        match d.kind {
+            EventDefinitionKind::Error { .. } => {
+                out.code = out.code.or(c7.error_code_variable);
+                out.message = out.message.or(c7.error_message_variable);
+            }
+            EventDefinitionKind::Escalation { .. } => {
+                out.code = out.code.or(c7.escalation_code_variable);
+            }
+            _ => {}
+        }
+    }
+    (out != CatchVariables::default()).then(|| Box::new(out))
 }
 
 /// What a call activity calls and which variables cross.
@@ -759,6 +795,7 @@ impl Compiler<'_> {
             looping: None,
             compensation: None,
             for_compensation: matches!(&n.kind, FlowNodeKind::Activity(a) if a.is_for_compensation),
+            catch_variables: catch_variables(n),
             kind,
             span: n.base.span,
         });

@@ -25,7 +25,7 @@ fn vars(v: Value) -> Map<String, Value> {
 fn file(body: &str) -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="D" targetNamespace="t">
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="D" targetNamespace="t">
   <bpmn:message id="Paid" name="paid"><bpmn:extensionElements><zeebe:subscription correlationKey="=orderId"/></bpmn:extensionElements></bpmn:message>
   <bpmn:message id="Cancel" name="cancel"/>
   <bpmn:signal id="Alarm" name="alarm"/>
@@ -409,6 +409,27 @@ fn a_specific_code_wins_over_a_catch_all_at_the_same_level() {
         variables: Map::new(),
     });
     assert_eq!(r.visited(), ["s", "declined", "e2"]);
+}
+
+#[test]
+fn camunda_7_error_code_and_message_variables_receive_what_was_caught() {
+    let body = format!(
+        r#"<bpmn:startEvent id="s"/>
+        <bpmn:serviceTask id="charge" camunda:type="external" camunda:topic="charge"/>
+        <bpmn:boundaryEvent id="failed" attachedToRef="charge"><bpmn:errorEventDefinition camunda:errorCodeVariable="errCode" camunda:errorMessageVariable="errMsg"/></bpmn:boundaryEvent>
+        <bpmn:endEvent id="e"/><bpmn:endEvent id="ef"/>{}"#,
+        flows(&[("s", "charge"), ("charge", "e"), ("failed", "ef")])
+    );
+    let mut r = Run::start(&body, json!({}));
+    let job = *r.state().jobs.keys().next().unwrap();
+    r.run(Command::ThrowError {
+        job,
+        code: "DECLINED".into(),
+        message: Some("card declined".into()),
+        variables: Map::new(),
+    });
+    assert_eq!(r.var("errCode"), json!("DECLINED"));
+    assert_eq!(r.var("errMsg"), json!("card declined"));
 }
 
 #[test]

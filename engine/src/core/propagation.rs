@@ -82,6 +82,29 @@ fn best(
     found.map(|(_, e, i)| (e, i || matches!(thrown, Thrown::Error { .. })))
 }
 
+/// The catcher's `errorCodeVariable` / `errorMessageVariable` /
+/// `escalationCodeVariable` (Camunda 7) receive what was thrown.
+fn caught_into(
+    p: &Processor<'_, '_>,
+    catcher: ElementIdx,
+    thrown: &Thrown,
+    variables: &mut Map<String, Value>,
+) {
+    let Some(names) = &p.ctx.process.element(catcher).catch_variables else {
+        return;
+    };
+    let (code, message) = match thrown {
+        Thrown::Error { code, message } => (code, message.as_deref()),
+        Thrown::Escalation { code } => (code, None),
+    };
+    if let Some(name) = &names.code {
+        variables.insert(name.clone(), Value::String(code.clone()));
+    }
+    if let (Some(name), Some(m)) = (&names.message, message) {
+        variables.insert(name.clone(), Value::String(m.to_string()));
+    }
+}
+
 /// Delivers `thrown` from `token` to its nearest catcher; `own` when the
 /// token's own activity threw it (its boundary events are looked at first).
 /// Returns false when nothing catches it.
@@ -99,10 +122,12 @@ pub(crate) fn propagate(
     // An inner instance of a multi-instance activity: the boundary events
     // belong to the body, which the walk below reaches as the owner.
     let inner = super::loops::is_inner(p, token);
+    let mut variables = variables;
     if own
         && !inner
         && let Some((b, interrupting)) = best(p, &process.element(t.element).boundaries, thrown)
     {
+        caught_into(p, b, thrown, &mut variables);
         triggers::fire_boundary(p, token, b, interrupting, variables);
         return true;
     }
@@ -114,6 +139,7 @@ pub(crate) fn propagate(
         if let Some(def) = s.def
             && let Some((start, interrupting)) = best(p, &process.scope(def).event_starts, thrown)
         {
+            caught_into(p, start, thrown, &mut variables);
             triggers::start_event_sub(p, scope, start, interrupting, variables);
             return true;
         }
@@ -124,6 +150,7 @@ pub(crate) fn propagate(
             return false;
         };
         if let Some((b, interrupting)) = best(p, &process.element(o.element).boundaries, thrown) {
+            caught_into(p, b, thrown, &mut variables);
             triggers::fire_boundary(p, owner, b, interrupting, variables);
             return true;
         }
