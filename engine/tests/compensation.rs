@@ -415,3 +415,37 @@ fn a_compensation_boundary_without_handler_and_a_cancel_end_outside_a_transactio
         "{messages:?}"
     );
 }
+
+#[test]
+fn a_compensation_event_sub_process_compensates_its_completed_sub_process() {
+    let body = format!(
+        r#"<bpmn:startEvent id="s"/>
+<bpmn:subProcess id="booking">
+  <bpmn:extensionElements><zeebe:ioMapping><zeebe:input source="=&quot;BK-1&quot;" target="ref"/></zeebe:ioMapping></bpmn:extensionElements>
+  <bpmn:startEvent id="bs"/>
+  {}
+  <bpmn:endEvent id="be"/>
+  <bpmn:subProcess id="onCompensate" triggeredByEvent="true">
+    <bpmn:startEvent id="cs"><bpmn:compensateEventDefinition/></bpmn:startEvent>
+    <bpmn:scriptTask id="notify" scriptFormat="rhai"><bpmn:script>let l = log; l.push("notify " + ref); log = l;</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="ce"><bpmn:compensateEventDefinition/></bpmn:endEvent>
+    {}
+  </bpmn:subProcess>
+  {}
+</bpmn:subProcess>
+<bpmn:userTask id="review"/>
+{COMPENSATE_END}
+{}"#,
+        compensable("hotel"),
+        flows(&[("cs", "notify"), ("notify", "ce")]),
+        flows(&[("bs", "hotel"), ("hotel", "be")]),
+        flows(&[("s", "booking"), ("booking", "review"), ("review", "undo")])
+    );
+    let mut r = Run::start(&body, json!({"log": [], "amount": 1}));
+    assert_eq!(r.waiting(), ["review"]);
+    assert_eq!(r.complete("review", json!({})), Status::Completed);
+    assert_eq!(r.var("log"), json!(["hotel", "notify BK-1", "undo_hotel"]));
+    let s = r.state();
+    assert!(s.tokens.is_empty() && s.compensations.is_empty() && s.scopes.len() == 1);
+    r.replays();
+}

@@ -25,9 +25,12 @@
 //!
 //! A cancel end event in a transaction cancels everything still running in
 //! it, compensates what completed in it, then leaves the transaction by its
-//! cancel boundary event. Deviations: a transaction without a cancel
-//! boundary event completes normally after its compensation; compensation
-//! event sub-processes are not run (a sub-process's inner handlers are).
+//! cancel boundary event. A completed sub-process with a compensation
+//! event sub-process is compensated by running it: in a new instance of the
+//! sub-process's scope, with its recorded variables, where a compensation
+//! throw compensates the sub-process's inner records. Deviation: a
+//! transaction without a cancel boundary event completes normally after its
+//! compensation.
 
 use serde_json::{Map, Value};
 
@@ -66,7 +69,7 @@ pub(crate) fn record(p: &mut Processor<'_, '_>, token: TokenId, inner: Option<Sc
         )
     });
     let has_children = inner.is_some_and(|i| p.state.compensables.iter().any(|c| c.scope == i));
-    if el.compensation.is_none() && !has_children {
+    if el.compensation.is_none() && !has_children && compensation_event_sub(p, element).is_none() {
         return;
     }
     // The activity's own variables as they were: its local scope (input
@@ -214,9 +217,102 @@ fn next(p: &mut Processor<'_, '_>, run: u64) {
                 start_handler(p, run, scope, handler, &first);
                 return;
             }
-            None => p.emit(Event::CompensationExpanded { run }),
+            None => match compensation_event_sub(p, first.element) {
+                Some(start) => {
+                    start_event_sub(p, run, scope, &first, start);
+                    return;
+                }
+                None => p.emit(Event::CompensationExpanded { run }),
+            },
         }
     }
+}
+
+/// The compensation event sub-process start of a sub-process, if it has
+/// one.
+fn compensation_event_sub(p: &Processor<'_, '_>, element: ElementIdx) -> Option<ElementIdx> {
+    let process = p.ctx.process;
+    let ElementKind::SubProcess { scope, .. } = process.element(element).kind else {
+        return None;
+    };
+    process.scope(scope).event_starts.iter().copied().find(|s| {
+        matches!(&process.element(*s).kind,
+            ElementKind::EventStart { triggers, .. } if triggers.iter().any(|t| matches!(t, Trigger::Compensate)))
+    })
+}
+
+/// Compensates a completed sub-process by its compensation event
+/// sub-process: a new instance of the sub-process's scope (its recorded
+/// variables, its inner records) in which the event sub-process runs.
+fn start_event_sub(
+    p: &mut Processor<'_, '_>,
+    run: u64,
+    scope: ScopeId,
+    record: &Compensable,
+    start: ElementIdx,
+) {
+    let process = p.ctx.process;
+    let ElementKind::SubProcess { scope: def, .. } = process.element(record.element).kind else {
+        return;
+    };
+    let carrier = p.new_id();
+    p.emit(Event::TokenCreated {
+        token: carrier,
+        element: record.element,
+        scope,
+    });
+    let inner = p.new_id();
+    p.emit(Event::ScopeOpened {
+        scope: inner,
+        parent: Some(scope),
+        def: Some(def),
+        owner: Some(carrier),
+    });
+    p.emit(Event::TokenLocalScope {
+        token: carrier,
+        scope: Some(inner),
+    });
+    p.emit(Event::VariablesSet {
+        scope: inner,
+        variables: record
+            .variables
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    });
+    p.emit(Event::TokenStateChanged {
+        token: carrier,
+        state: TokenState::InScope(inner),
+    });
+    p.emit(Event::CompensationEventSubStarted {
+        run,
+        carrier,
+        scope: inner,
+    });
+    triggers::start_event_sub(p, inner, start, false, Map::new());
+}
+
+/// The scope a compensation event sub-process ran in is done: the carrier
+/// ends and the compensation goes on. False when `owner` is no carrier.
+pub(crate) fn carrier_done(p: &mut Processor<'_, '_>, owner: TokenId, scope: ScopeId) -> bool {
+    let Some(run) = p
+        .state
+        .compensations
+        .iter()
+        .find(|r| r.active == Some(owner))
+        .map(|r| r.id)
+    else {
+        return false;
+    };
+    p.emit(Event::TokenLocalScope {
+        token: owner,
+        scope: None,
+    });
+    p.emit(Event::ScopeClosed { scope });
+    p.emit(Event::TokenRemoved { token: owner });
+    p.emit(Event::CompensationHandlerDone { run });
+    next(p, run);
+    true
 }
 
 fn start_handler(

@@ -319,6 +319,9 @@ pub(crate) fn check_scope_complete(p: &mut Processor<'_, '_>, scope: ScopeId) {
             p.emit(Event::InstanceCompleted { at });
         }
         (Some(_), Some(owner)) => {
+            if super::compensation::carrier_done(p, owner, scope) {
+                return;
+            }
             // The owner's output mappings still read this scope; completing
             // the owner closes it (it is the owner's local scope).
             if p.state.loops.get(&owner).is_some_and(|l| l.scope == scope) {

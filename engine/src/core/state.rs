@@ -597,6 +597,14 @@ pub enum Event {
     CompensationHandlerDone {
         run: u64,
     },
+    /// The next record is a sub-process with a compensation event
+    /// sub-process: `carrier` stands for it in a new instance `scope` of
+    /// it, where its inner records can be compensated again.
+    CompensationEventSubStarted {
+        run: u64,
+        carrier: TokenId,
+        scope: ScopeId,
+    },
     CompensationFinished {
         run: u64,
     },
@@ -1114,6 +1122,23 @@ impl InstanceState {
                         r.queue.remove(0);
                     }
                     r.active = Some(*token);
+                }
+            }
+            Event::CompensationEventSubStarted {
+                run,
+                carrier,
+                scope,
+            } => {
+                if let Some(r) = self.compensations.iter_mut().find(|r| r.id == *run)
+                    && !r.queue.is_empty()
+                {
+                    let record = r.queue.remove(0);
+                    r.active = Some(*carrier);
+                    self.compensables
+                        .extend(record.children.into_iter().map(|mut c| {
+                            c.scope = *scope;
+                            c
+                        }));
                 }
             }
             Event::CompensationHandlerDone { run } => {
