@@ -43,6 +43,18 @@ fn defs(body: &str) -> String {
 
 /// start → `ship` (parallel MI over `items`, job type `ship`, output
 /// collection `results` of `=done`) → end.
+/// The same with a Rhai script task (`done = item;`) instead of a job.
+const MI_SCRIPT: &str = r#"<bpmn:process id="Batch" isExecutable="true">
+    <bpmn:startEvent id="S"/>
+    <bpmn:scriptTask id="ship" scriptFormat="rhai">
+      <bpmn:multiInstanceLoopCharacteristics><bpmn:extensionElements><zeebe:loopCharacteristics inputCollection="=items" inputElement="item" outputCollection="results" outputElement="=done"/></bpmn:extensionElements></bpmn:multiInstanceLoopCharacteristics>
+      <bpmn:script>done = item;</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:endEvent id="E"/>
+    <bpmn:sequenceFlow id="F1" sourceRef="S" targetRef="ship"/>
+    <bpmn:sequenceFlow id="F2" sourceRef="ship" targetRef="E"/>
+  </bpmn:process>"#;
+
 const MI: &str = r#"<bpmn:process id="Batch" isExecutable="true">
     <bpmn:startEvent id="S"/>
     <bpmn:serviceTask id="ship">
@@ -54,13 +66,25 @@ const MI: &str = r#"<bpmn:process id="Batch" isExecutable="true">
     <bpmn:sequenceFlow id="F2" sourceRef="ship" targetRef="E"/>
   </bpmn:process>"#;
 
+/// How many items: 10,000, or `ORCHID_MI_ITEMS` (to see how it scales).
+fn items() -> usize {
+    std::env::var("ORCHID_MI_ITEMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(ITEMS)
+}
+
 fn mi_engine() -> (Engine, Map<String, Value>) {
+    mi_engine_of(MI)
+}
+
+fn mi_engine_of(body: &str) -> (Engine, Map<String, Value>) {
     let mut engine = Engine::with_store(
         Box::new(MemoryStore::without_logs()),
         Arc::new(SystemClock),
         EngineOptions::default(),
     );
-    engine.deploy("mi.bpmn", &defs(MI)).expect("deploys");
+    engine.deploy("mi.bpmn", &defs(body)).expect("deploys");
     engine.register_handler("ship", |job: &engine::JobInfo| {
         let mut out = Map::new();
         out.insert(
@@ -69,7 +93,7 @@ fn mi_engine() -> (Engine, Map<String, Value>) {
         );
         TaskResult::Complete(out)
     });
-    let items: Vec<Value> = (0..ITEMS).map(|i| json!(i)).collect();
+    let items: Vec<Value> = (0..items()).map(|i| json!(i)).collect();
     let mut vars = Map::new();
     vars.insert("items".into(), Value::Array(items));
     (engine, vars)
@@ -121,8 +145,19 @@ fn chain_engine() -> Engine {
 /// job served by a registered handler.
 #[divan::bench(sample_count = 3, sample_size = 1)]
 fn mi_parallel_10k(b: divan::Bencher) {
-    b.counter(divan::counter::ItemsCount::new(ITEMS))
+    b.counter(divan::counter::ItemsCount::new(items()))
         .with_inputs(mi_engine)
+        .bench_local_values(|(mut engine, vars)| {
+            run_mi(&mut engine, vars);
+            engine
+        });
+}
+
+/// The same 10,000 inner instances as script tasks (no jobs, no handler).
+#[divan::bench(sample_count = 3, sample_size = 1)]
+fn mi_parallel_10k_script(b: divan::Bencher) {
+    b.counter(divan::counter::ItemsCount::new(items()))
+        .with_inputs(|| mi_engine_of(MI_SCRIPT))
         .bench_local_values(|(mut engine, vars)| {
             run_mi(&mut engine, vars);
             engine
