@@ -436,7 +436,7 @@ enum Outgoing {
         name: String,
         key: Option<String>,
     },
-    /// A call activity asked for a child instance.
+    /// A call activity asked for a child instance (queued until started).
     StartChild {
         parent: String,
         token: TokenId,
@@ -497,6 +497,10 @@ pub struct Engine {
     /// the others still fire; they stay in the store and are tried again
     /// when the store is next opened.
     stalled: Vec<StalledTimer>,
+    /// Child instances whose `StartChild` is queued and not yet done; a
+    /// call activity that goes away first takes its child out, and the
+    /// child never starts.
+    pending_children: HashSet<String>,
 }
 
 /// A timer [`Engine::fire_due_timers`] could not fire, and why.
@@ -589,6 +593,7 @@ impl Engine {
             outbox: VecDeque::new(),
             depth: 0,
             stalled: Vec::new(),
+            pending_children: HashSet::new(),
         }
     }
 
@@ -1211,6 +1216,7 @@ impl Engine {
         self.depth = 0;
         if result.is_err() {
             self.outbox.clear();
+            self.pending_children.clear();
         }
         result
     }
@@ -1277,13 +1283,10 @@ impl Engine {
         version: Option<u32>,
         variables: Map<String, Value>,
     ) -> Result<(), EngineError> {
-        // The parent may have moved on since it asked (cancelled, or the
-        // call activity interrupted, in the same cascade).
-        let still_calling = self
-            .store
-            .load(&parent)?
-            .is_some_and(|s| s.status == Status::Active && s.calls.get(&token) == Some(&instance));
-        if !still_calling {
+        // The parent may have dropped the call since it asked (cancelled,
+        // or the call activity interrupted, in the same cascade): then its
+        // commit took the child out of the pending ones.
+        if !self.pending_children.remove(&instance) {
             return Ok(());
         }
         let compiled = match version {
@@ -1570,7 +1573,7 @@ impl Engine {
                 let ended = events
                     .iter()
                     .any(|e| matches!(e, Event::ChildEnded { token: t } if *t == token));
-                if gone && !ended {
+                if gone && !ended && !self.pending_children.remove(&child) {
                     self.outbox
                         .push_back((depth, Outgoing::CancelChild { instance: child }));
                 }
@@ -1587,6 +1590,7 @@ impl Engine {
                     variables,
                     ..
                 } if state.calls.get(&token) == Some(&instance) => {
+                    self.pending_children.insert(instance.clone());
                     self.outbox.push_back((
                         depth,
                         Outgoing::StartChild {

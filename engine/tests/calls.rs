@@ -112,6 +112,62 @@ fn c8_call_passes_all_variables_both_ways_and_replays() {
 }
 
 #[test]
+fn c8_child_propagation_off_output_mappings_still_read_the_child() {
+    let parent = format!(
+        r#"<bpmn:startEvent id="s"/>
+<bpmn:callActivity id="call"><bpmn:extensionElements>
+  <zeebe:calledElement processId="child" propagateAllChildVariables="false"/>
+  <zeebe:ioMapping><zeebe:output source="=doubled + 1" target="result"/></zeebe:ioMapping>
+</bpmn:extensionElements></bpmn:callActivity>
+<bpmn:endEvent id="e"/>
+{}"#,
+        flows(&["s", "call", "e"])
+    );
+    let child = format!("{CHILD_C8}\n{}", flows(&["cs", "double", "ce"]));
+    let mut engine = Engine::in_memory();
+    engine
+        .deploy(
+            "p.bpmn",
+            &file(C8, &[("parent", &parent), ("child", &child)]),
+        )
+        .unwrap();
+    let id = engine.start("parent", vars(json!({"x": 4}))).unwrap();
+    let s = state(&engine, &id);
+    assert_eq!(s.status, Status::Completed, "{:?}", s.incidents);
+    assert_eq!(s.variables()["result"], json!(9));
+    assert!(!s.variables().contains_key("doubled"));
+    assert!(!s.variables().contains_key("inner"));
+}
+
+#[test]
+fn two_calls_in_sequence_start_two_children() {
+    let parent = format!(
+        r#"<bpmn:startEvent id="s"/>
+<bpmn:callActivity id="first" calledElement="child"><bpmn:extensionElements><camunda:in source="a" target="x"/><camunda:out source="doubled" target="a"/></bpmn:extensionElements></bpmn:callActivity>
+<bpmn:callActivity id="second" calledElement="child"><bpmn:extensionElements><camunda:in source="a" target="x"/><camunda:out source="doubled" target="a"/></bpmn:extensionElements></bpmn:callActivity>
+<bpmn:endEvent id="e"/>
+{}"#,
+        flows(&["s", "first", "second", "e"])
+    );
+    let child = format!("{CHILD_C8}\n{}", flows(&["cs", "double", "ce"]));
+    let mut engine = Engine::in_memory();
+    engine
+        .deploy(
+            "p.bpmn",
+            &file(C7, &[("parent", &parent), ("child", &child)]),
+        )
+        .unwrap();
+    let id = engine.start("parent", vars(json!({"a": 3}))).unwrap();
+    let s = state(&engine, &id);
+    assert_eq!(s.status, Status::Completed, "{:?}", s.incidents);
+    assert_eq!(s.variables()["a"], json!(12));
+    let kids = children(&engine, &id);
+    assert_eq!(kids.len(), 2);
+    assert_ne!(kids[0].id, kids[1].id);
+    assert_eq!(visited_of(&engine, &id), ["s", "first", "second", "e"]);
+}
+
+#[test]
 fn c8_parent_propagation_off_passes_only_input_mappings() {
     let parent = format!(
         r#"<bpmn:startEvent id="s"/>
@@ -535,6 +591,7 @@ fn parallel_multi_instance_call_with_one_failing_child() {
     engine.resolve_incident(&failed_id, incident, None).unwrap();
     let s = state(&engine, &id);
     assert_eq!(s.status, Status::Completed, "{:?}", s.incidents);
+    assert_eq!(s.variables()["results"], json!([10, 5, 1, 2]));
     // Each child computed its own output.
     let mut outs: Vec<(Value, Value)> = children(&engine, &id)
         .iter()
