@@ -640,8 +640,9 @@ fn print_instance(state: &InstanceState, process: &CompiledProcess, json: bool) 
     for id in &s.visited {
         println!("  done      {}", label(process, id));
     }
-    // Each waiting token once, with its job when it has one.
-    for t in state.tokens.values() {
+    // Each waiting token once, with its job (or called instance) when it
+    // has one.
+    for (tid, t) in state.tokens.iter() {
         let id = &process.element(t.element).id;
         match t.state {
             TokenState::Waiting => println!("  waiting   {}", label(process, id)),
@@ -670,6 +671,10 @@ fn print_instance(state: &InstanceState, process: &CompiledProcess, json: bool) 
                     utc(t.due)
                 ),
                 None => println!("  waiting   {}  (timer)", label(process, id)),
+            },
+            TokenState::Called => match state.calls.get(tid) {
+                Some(child) => println!("  calling   {}  (instance {child})", label(process, id)),
+                None => println!("  calling   {}", label(process, id)),
             },
             TokenState::Event => {
                 let what = waits_for(state, process, Some(t.element));

@@ -1040,6 +1040,39 @@ fn exec_deploys_dmn_and_called_processes_and_shows_children() {
 }
 
 #[test]
+fn exec_text_shows_the_call_and_the_child() {
+    let dir = scratch("dmn-text");
+    let (main, dmn, child) = (
+        dir.join("pricing.bpmn"),
+        dir.join("pricing.dmn"),
+        dir.join("child.bpmn"),
+    );
+    std::fs::write(&main, RULE_BPMN).unwrap();
+    std::fs::write(&dmn, PRICING_DMN).unwrap();
+    std::fs::write(&child, CHILD_BPMN).unwrap();
+    let o = bin()
+        .arg("exec")
+        .args([&main, &dmn, &child])
+        .args(["--var", "amount=150"])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("  calling   call  (instance 1."), "{text}");
+    assert!(text.contains("child (called by instance 1):"), "{text}");
+    assert!(text.contains("  waiting   approve"), "{text}");
+    assert!(text.contains("  rate = 0.1"), "{text}");
+    // A DMN file first is a usage error.
+    let o = run(&["exec"], &[dmn, main]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("expected a BPMN file"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn exec_reports_a_broken_dmn_file_with_its_position() {
     let dir = scratch("dmn-broken");
     let (main, dmn) = (dir.join("pricing.bpmn"), dir.join("pricing.dmn"));
