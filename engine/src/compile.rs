@@ -1941,8 +1941,14 @@ impl Compiler<'_> {
             }
             _ => None,
         };
+        // Camunda 7 rules when the element uses Camunda 7 attributes, or
+        // when it has no zeebe:calledElement in a Camunda 7 file (Camunda 7
+        // passes nothing without camunda:in/out).
         let c7_style = c8.called_element.is_none()
-            && (!c7.ins.is_empty() || !c7.outs.is_empty() || c7.called_element_binding.is_some());
+            && (!c7.ins.is_empty()
+                || !c7.outs.is_empty()
+                || c7.called_element_binding.is_some()
+                || bpmn_models::ext::dialect(self.defs) == bpmn_models::ext::Dialect::Camunda7);
         let (inputs, outputs) = if c7_style {
             let mut sides = Vec::new();
             for list in [&c7.ins, &c7.outs] {

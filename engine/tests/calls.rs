@@ -707,9 +707,6 @@ fn a_terminate_end_event_in_the_parent_cancels_the_child() {
 }
 
 #[test]
-#[ignore = "core: triggers::open_boundaries does not count ElementKind::CallActivity as an \
-            activity that waits, so timer/message/signal boundary events on a call activity \
-            never open"]
 fn an_interrupting_timer_boundary_on_the_call_activity_cancels_the_child() {
     use engine::store::memory::MemoryStore;
     use engine::{EngineOptions, VirtualClock};

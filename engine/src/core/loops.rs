@@ -17,12 +17,17 @@
 //!
 //! Multi-instance: the input collection (or `loopCardinality`) is evaluated
 //! once on entry; parallel starts every instance at once, sequential one
-//! after the other. After each inner instance, its output element goes to
-//! its position in the output collection (input order), the counters are
-//! updated and the `completionCondition` is evaluated with the body's
-//! variables: when it holds, the remaining instances are cancelled. The
-//! body then leaves by the activity's outgoing flows and the output
-//! collection is set like a result variable.
+//! after the other. After each inner instance, its output element —
+//! evaluated in the inner instance, before its scope closes — goes to its
+//! position in the output collection (input order; kept in the body's
+//! [`super::LoopState`], one event per item, so a body of n instances
+//! costs O(n)), the counters are updated and the `completionCondition` is
+//! evaluated with the body's variables and the output collection so far:
+//! when it holds, the remaining instances are cancelled. The body then
+//! leaves by the activity's outgoing flows and the output collection is set
+//! like a result variable (null where an instance never completed).
+//! Deviation: inside the body the output collection is not a variable
+//! (only the completion condition and what follows the body see it).
 //!
 //! Standard loop (which Camunda does not support): iterations run one after
 //! the other while `loopCondition` holds — checked before each iteration
@@ -136,19 +141,11 @@ pub(crate) fn activate_body(p: &mut Processor<'_, '_>, token: TokenId, spec: &Lo
         items,
         count,
     });
-    let mut vars = vec![
+    let vars = vec![
         ("nrOfInstances".to_string(), json!(count)),
         ("nrOfActiveInstances".to_string(), json!(0)),
         ("nrOfCompletedInstances".to_string(), json!(0)),
     ];
-    if let LoopKind::Multi {
-        output_collection: Some(name),
-        ..
-    } = &spec.kind
-    {
-        let n = usize::try_from(count).unwrap_or(0);
-        vars.push((name.clone(), Value::Array(vec![Value::Null; n])));
-    }
     p.emit(Event::VariablesSet {
         scope,
         variables: vars,
@@ -318,7 +315,7 @@ pub(crate) fn inner_done(p: &mut Processor<'_, '_>, token: TokenId, spec: &LoopS
 /// Returns false when an incident stopped it.
 pub(crate) fn collect_output(p: &mut Processor<'_, '_>, token: TokenId, spec: &LoopSpec) -> bool {
     let LoopKind::Multi {
-        output_collection: Some(name),
+        output_collection: Some(_),
         output_element,
         ..
     } = &spec.kind
@@ -328,16 +325,12 @@ pub(crate) fn collect_output(p: &mut Processor<'_, '_>, token: TokenId, spec: &L
     let Some(scope) = p.state.tokens.get(&token).map(|t| t.scope) else {
         return false;
     };
-    let Some(body_scope) = p
-        .state
-        .scopes
-        .get(&scope)
-        .and_then(|s| s.owner)
-        .and_then(|body| p.state.loops.get(&body))
-        .map(|l| l.scope)
-    else {
+    let Some(body) = p.state.scopes.get(&scope).and_then(|s| s.owner) else {
         return true;
     };
+    if !p.state.loops.contains_key(&body) {
+        return true;
+    }
     let value = match output_element {
         Some(e) => match p.eval(token, e) {
             Ok(v) => v,
@@ -359,30 +352,47 @@ pub(crate) fn collect_output(p: &mut Processor<'_, '_>, token: TokenId, spec: &L
         .and_then(|s| s.variables.get("loopCounter"))
         .and_then(Value::as_i64)
         .map_or(0, |c| c - spec.counter_base);
-    let mut list = p
-        .state
-        .scopes
-        .get(&body_scope)
-        .and_then(|s| s.variables.get(name))
-        .cloned()
-        .unwrap_or(Value::Array(Vec::new()));
-    if let (Value::Array(items), Ok(i)) = (&mut list, usize::try_from(index))
-        && i < items.len()
-    {
-        items[i] = value;
+    if let Ok(index) = u64::try_from(index) {
+        p.emit(Event::LoopOutput {
+            token: body,
+            index,
+            value,
+        });
     }
-    p.emit(Event::VariablesSet {
-        scope: body_scope,
-        variables: vec![(name.clone(), list)],
-    });
     true
+}
+
+/// The output collection so far, `count` long (null where no inner
+/// instance completed).
+fn output_list(p: &Processor<'_, '_>, body: TokenId) -> Value {
+    let Some(l) = p.state.loops.get(&body) else {
+        return Value::Array(Vec::new());
+    };
+    let n = usize::try_from(l.count).unwrap_or(0).max(l.outputs.len());
+    let mut list = l.outputs.clone();
+    list.resize(n, Value::Null);
+    Value::Array(list)
+}
+
+/// A body's counters.
+struct Progress {
+    scope: ScopeId,
+    count: u64,
+    started: u64,
+    completed: u64,
 }
 
 /// After an inner instance: finish when the loop is done (or its
 /// completion condition holds), else start the next sequential instance or
 /// iteration, else keep waiting for the parallel ones.
 fn advance(p: &mut Processor<'_, '_>, body: TokenId, spec: &LoopSpec) {
-    let Some(l) = p.state.loops.get(&body).cloned() else {
+    // The counters only: the items and outputs stay where they are.
+    let Some(l) = p.state.loops.get(&body).map(|l| Progress {
+        scope: l.scope,
+        count: l.count,
+        started: l.started,
+        completed: l.completed,
+    }) else {
         return;
     };
     p.emit(Event::TokenStateChanged {
@@ -399,7 +409,19 @@ fn advance(p: &mut Processor<'_, '_>, body: TokenId, spec: &LoopSpec) {
             if let Some(c) = completion
                 && l.completed > 0
             {
-                match p.eval_bool(body, c) {
+                // The condition sees the output collection so far.
+                let holds = match &spec.kind {
+                    LoopKind::Multi {
+                        output_collection: Some(name),
+                        ..
+                    } => {
+                        let mut extra = serde_json::Map::new();
+                        extra.insert(name.clone(), output_list(p, body));
+                        p.eval_bool_with(l.scope, &extra, c)
+                    }
+                    _ => p.eval_bool(body, c),
+                };
+                match holds {
                     Ok(true) => {
                         finish(p, body, spec);
                         return;
@@ -449,14 +471,14 @@ fn advance(p: &mut Processor<'_, '_>, body: TokenId, spec: &LoopSpec) {
 /// The body is done: remaining inner instances are cancelled, the output
 /// collection is set and the body leaves by the activity's flows.
 fn finish(p: &mut Processor<'_, '_>, body: TokenId, spec: &LoopSpec) {
-    let Some(l) = p.state.loops.get(&body).cloned() else {
+    let Some(body_scope) = p.state.loops.get(&body).map(|l| l.scope) else {
         return;
     };
     let instances: Vec<ScopeId> = p
         .state
         .scopes
         .iter()
-        .filter(|(_, s)| s.parent == Some(l.scope))
+        .filter(|(_, s)| s.parent == Some(body_scope))
         .map(|(id, _)| *id)
         .collect();
     for scope in instances {
@@ -468,13 +490,8 @@ fn finish(p: &mut Processor<'_, '_>, body: TokenId, spec: &LoopSpec) {
         output_collection: Some(name),
         ..
     } = &spec.kind
-        && let Some(v) = p
-            .state
-            .scopes
-            .get(&l.scope)
-            .and_then(|s| s.variables.get(name))
     {
-        result.push((name.clone(), v.clone()));
+        result.push((name.clone(), output_list(p, body)));
     }
     triggers::close_token(p, body);
     p.emit(Event::LoopLeft { token: body });
@@ -482,7 +499,7 @@ fn finish(p: &mut Processor<'_, '_>, body: TokenId, spec: &LoopSpec) {
         token: body,
         scope: None,
     });
-    p.emit(Event::ScopeClosed { scope: l.scope });
+    p.emit(Event::ScopeClosed { scope: body_scope });
     p.emit(Event::TokenStateChanged {
         token: body,
         state: TokenState::Active,

@@ -327,6 +327,11 @@ pub struct LoopState {
     /// Inner instances (iterations) started and completed so far.
     pub started: u64,
     pub completed: u64,
+    /// The output collection so far (Camunda 8 `outputElement` values by
+    /// input position), kept here rather than as a variable so that each
+    /// inner completion costs the same however long the list is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<Value>,
 }
 
 /// What a subscription waits for.
@@ -628,6 +633,13 @@ pub enum Event {
     },
     LoopLeft {
         token: TokenId,
+    },
+    /// An inner instance's output element, for position `index` of the
+    /// body's output collection.
+    LoopOutput {
+        token: TokenId,
+        index: u64,
+        value: Value,
     },
     /// A message thrown by this instance, for the engine to publish after
     /// the command (an outbox record; the instance state does not change).
@@ -1197,6 +1209,7 @@ impl InstanceState {
                         count: *count,
                         started: 0,
                         completed: 0,
+                        outputs: Vec::new(),
                     },
                 );
             }
@@ -1212,6 +1225,21 @@ impl InstanceState {
             }
             Event::LoopLeft { token } => {
                 self.loops.remove(token);
+            }
+            Event::LoopOutput {
+                token,
+                index,
+                value,
+            } => {
+                if let Some(l) = self.loops.get_mut(token)
+                    && let Ok(i) = usize::try_from(*index)
+                    && i < 10_000_000
+                {
+                    if l.outputs.len() <= i {
+                        l.outputs.resize(i + 1, Value::Null);
+                    }
+                    l.outputs[i] = value.clone();
+                }
             }
             Event::MessageSent { .. } | Event::SignalSent { .. } => {}
             Event::InstanceCompleted { at } => {

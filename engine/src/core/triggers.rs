@@ -229,6 +229,8 @@ pub(crate) fn open_boundaries(p: &mut Processor<'_, '_>, token: TokenId) -> bool
                 | ElementKind::ReceiveTask { .. }
                 | ElementKind::Job { .. }
                 | ElementKind::SubProcess { .. }
+                | ElementKind::AdHocSubProcess { .. }
+                | ElementKind::CallActivity(_)
         );
     let already = p.state.timers.values().any(|x| x.token == token)
         || p.state
