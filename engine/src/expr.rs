@@ -47,8 +47,25 @@ pub struct Expr {
 #[derive(Clone)]
 enum ExprKind {
     Rhai(Script),
-    Feel(dmn::feel::Expression),
+    /// With the identifiers its source mentions (sorted): only variables of
+    /// those names are converted for an evaluation, so a large variable
+    /// the expression does not read costs nothing.
+    Feel(dmn::feel::Expression, Arc<[String]>),
     Juel(JuelExpr),
+}
+
+/// The identifiers a FEEL source mentions, sorted: a superset of the
+/// variables it can read (names are compiled without a known variable
+/// list, so a name is one identifier).
+fn feel_identifiers(src: &str) -> Arc<[String]> {
+    let mut out: Vec<String> = src
+        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$' || c == '?'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect();
+    out.sort();
+    out.dedup();
+    out.into()
 }
 
 impl std::fmt::Debug for Expr {
@@ -122,11 +139,12 @@ impl Expr {
             Language::Feel => {
                 let src = body.trim_start();
                 let src = src.strip_prefix('=').unwrap_or(src);
-                ExprKind::Feel(dmn::feel::Expression::compile(src, &[]).map_err(|e| {
-                    CompileError {
+                ExprKind::Feel(
+                    dmn::feel::Expression::compile(src, &[]).map_err(|e| CompileError {
                         message: format!("FEEL: {e}"),
-                    }
-                })?)
+                    })?,
+                    feel_identifiers(src),
+                )
             }
             Language::Juel => {
                 ExprKind::Juel(JuelExpr::parse(body.trim()).map_err(|e| CompileError {
@@ -148,7 +166,7 @@ impl Expr {
     pub fn language(&self) -> Language {
         match self.kind {
             ExprKind::Rhai(_) => Language::Rhai,
-            ExprKind::Feel(_) => Language::Feel,
+            ExprKind::Feel(..) => Language::Feel,
             ExprKind::Juel(_) => Language::Juel,
         }
     }
@@ -160,19 +178,18 @@ impl Expr {
     /// Evaluates to a JSON value.
     pub fn eval(&self, scripts: &ScriptEngine, vars: Vars<'_>) -> Result<Value, EvalError> {
         match &self.kind {
-            ExprKind::Rhai(s) => match scripts.run_fast(s, |name| vars.get(name)) {
-                Some(outcome) => Ok(outcome.value),
-                None => scripts
-                    .run(s, &vars.merged())
-                    .map(|o| o.value)
-                    .map_err(|e| eval_err(format!("Rhai: {e}"))),
-            },
+            ExprKind::Rhai(s) => scripts
+                .run_with(s, |name| vars.get(name))
+                .map(|o| o.value)
+                .map_err(|e| eval_err(format!("Rhai: {e}"))),
             ExprKind::Juel(j) => j.eval(&vars).map_err(|e| eval_err(format!("JUEL: {e}"))),
-            ExprKind::Feel(f) => {
+            ExprKind::Feel(f, names) => {
                 let mut feel_vars: Vec<(String, dmn::Value)> = Vec::new();
                 for layer in vars.layers.iter().rev() {
                     for (k, v) in layer.iter() {
-                        feel_vars.push((k.clone(), dmn::Value::from_json(v)));
+                        if names.binary_search(k).is_ok() {
+                            feel_vars.push((k.clone(), dmn::Value::from_json(v)));
+                        }
                     }
                 }
                 let v = f

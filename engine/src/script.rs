@@ -545,20 +545,43 @@ impl ScriptEngine {
         self.run_interpreted(script, vars)
     }
 
+    /// [`ScriptEngine::run`] with the variables looked up by name (layered
+    /// scopes need no merging; only the variables the script names are
+    /// read).
+    pub fn run_with<'v>(
+        &self,
+        script: &Script,
+        get: impl Fn(&str) -> Option<&'v Value>,
+    ) -> Result<ScriptOutcome, ScriptError> {
+        if let Some(outcome) = self.run_fast(script, &get) {
+            return Ok(outcome);
+        }
+        SCOPE.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scope) => {
+                let result = self.run_in(&script.inner, &get, &mut scope);
+                scope.clear();
+                result
+            }
+            // Only reachable if a run re-entered this thread's run (nothing does today).
+            Err(_) => self.run_in(&script.inner, &get, &mut Scope::new()),
+        })
+    }
+
     /// [`ScriptEngine::run`] always through the interpreter.
     fn run_interpreted(
         &self,
         script: &Script,
         vars: &Map<String, Value>,
     ) -> Result<ScriptOutcome, ScriptError> {
+        let get = |name: &str| vars.get(name);
         SCOPE.with(|cell| match cell.try_borrow_mut() {
             Ok(mut scope) => {
-                let result = self.run_in(&script.inner, vars, &mut scope);
+                let result = self.run_in(&script.inner, &get, &mut scope);
                 scope.clear();
                 result
             }
             // Only reachable if a run re-entered this thread's run (nothing does today).
-            Err(_) => self.run_in(&script.inner, vars, &mut Scope::new()),
+            Err(_) => self.run_in(&script.inner, &get, &mut Scope::new()),
         })
     }
 
@@ -577,18 +600,18 @@ impl ScriptEngine {
         }
         SCOPE.with(|cell| match cell.try_borrow_mut() {
             Ok(mut scope) => {
-                let result = self.condition_in(&script.inner, vars, &mut scope);
+                let result = self.condition_in(&script.inner, &|name| vars.get(name), &mut scope);
                 scope.clear();
                 result
             }
-            Err(_) => self.condition_in(&script.inner, vars, &mut Scope::new()),
+            Err(_) => self.condition_in(&script.inner, &|name| vars.get(name), &mut Scope::new()),
         })
     }
 
-    fn condition_in(
+    fn condition_in<'v>(
         &self,
         script: &ScriptInner,
-        vars: &Map<String, Value>,
+        vars: &dyn Fn(&str) -> Option<&'v Value>,
         scope: &mut Scope<'static>,
     ) -> Result<bool, ScriptError> {
         let value = self.eval_in(script, vars, scope)?;
@@ -599,15 +622,15 @@ impl ScriptEngine {
 
     /// Pushes the free variables and evaluates; leaves the pushed variables at the bottom of
     /// `scope`, in the order of `script.free` minus the read-only ones that do not exist.
-    fn eval_in(
+    fn eval_in<'v>(
         &self,
         script: &ScriptInner,
-        vars: &Map<String, Value>,
+        vars: &dyn Fn(&str) -> Option<&'v Value>,
         scope: &mut Scope<'static>,
     ) -> Result<Dynamic, ScriptError> {
         scope.clear();
         for var in script.free.iter() {
-            match vars.get(var.name.as_str()) {
+            match vars(var.name.as_str()) {
                 Some(value) => {
                     let value =
                         to_dynamic(value, 0).map_err(|found| ScriptError::Unrepresentable {
@@ -629,10 +652,10 @@ impl ScriptEngine {
             .map_err(|e| self.eval_error(*e))
     }
 
-    fn run_in(
+    fn run_in<'v>(
         &self,
         script: &ScriptInner,
-        vars: &Map<String, Value>,
+        vars: &dyn Fn(&str) -> Option<&'v Value>,
         scope: &mut Scope<'static>,
     ) -> Result<ScriptOutcome, ScriptError> {
         let result = self.eval_in(script, vars, scope);
@@ -646,7 +669,7 @@ impl ScriptEngine {
         let pushed = script
             .free
             .iter()
-            .filter(|v| v.written || vars.contains_key(v.name.as_str()))
+            .filter(|v| v.written || vars(v.name.as_str()).is_some())
             .count();
         scope.rewind(pushed);
         let mut updates = Vec::new();
@@ -654,7 +677,7 @@ impl ScriptEngine {
             let Some(now) = scope.get(var.name.as_str()) else {
                 continue;
             };
-            let changed = match vars.get(var.name.as_str()) {
+            let changed = match vars(var.name.as_str()) {
                 Some(before) => !same_value(now, before, 0),
                 None => !now.is_unit(),
             };
@@ -1792,8 +1815,9 @@ mod tests {
             assert!(cond.inner.fast.is_some());
             for v in &values {
                 let vars = vars(json!({ "x": v }));
-                let slow = SCOPE
-                    .with(|cell| engine.condition_in(&cond.inner, &vars, &mut cell.borrow_mut()));
+                let slow = SCOPE.with(|cell| {
+                    engine.condition_in(&cond.inner, &|n| vars.get(n), &mut cell.borrow_mut())
+                });
                 assert_eq!(
                     engine.eval_condition(&cond, &vars),
                     slow,

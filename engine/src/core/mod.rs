@@ -1296,7 +1296,7 @@ impl Processor<'_, '_> {
                 .unwrap_or(Value::Null)),
             MappingSource::Script(s) => {
                 let scripts = self.ctx.scripts;
-                self.with_vars(token, |v| scripts.run(s, &v.merged()))
+                self.with_vars(token, |v| scripts.run_with(s, |name| v.get(name)))
                     .map(|o| o.value)
                     .map_err(|e| format!("Rhai: {e}"))
             }

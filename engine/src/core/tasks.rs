@@ -42,10 +42,7 @@ pub(crate) fn script(
     let outcome = match body {
         ScriptBody::Rhai(s) => {
             let scripts = p.ctx.scripts;
-            let result = p.with_vars(token, |v| match scripts.run_fast(s, |name| v.get(name)) {
-                Some(outcome) => Ok(outcome),
-                None => scripts.run(s, &v.merged()),
-            });
+            let result = p.with_vars(token, |v| scripts.run_with(s, |name| v.get(name)));
             if let Err(crate::script::ScriptError::BpmnError { code, message }) = result {
                 p.throw_error(token, code, message, serde_json::Map::new());
                 return;
