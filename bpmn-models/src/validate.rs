@@ -1087,8 +1087,13 @@ impl<'a> Validator<'a> {
                 // An instantiating event-based gateway without incoming
                 // flows starts the process (BPMN 2.0.2 §10.6.6).
                 FlowNodeKind::Gateway(g) => {
-                    if matches!(g.kind, GatewayKind::EventBased { instantiate: true, .. })
-                        && n.incoming.is_empty()
+                    if matches!(
+                        g.kind,
+                        GatewayKind::EventBased {
+                            instantiate: true,
+                            ..
+                        }
+                    ) && n.incoming.is_empty()
                     {
                         starts.push(id);
                     }
