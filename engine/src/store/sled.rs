@@ -89,6 +89,26 @@ fn record_key(key: &str) -> Vec<u8> {
     k
 }
 
+/// Removes sled's unfinished snapshot files (`snap.<lsn>.generating`) in
+/// `dir`; returns how many there were.
+fn remove_unfinished_snapshots(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.")
+            && name.ends_with(".generating")
+            && std::fs::remove_file(e.path()).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// The store. Opening locks the directory for this process.
 pub struct SledStore {
     db: Db,
@@ -255,6 +275,16 @@ impl SledStore {
             && waited.elapsed() < LOCK_WAIT
         {
             std::thread::sleep(std::time::Duration::from_millis(5));
+            opened = open_once();
+        }
+        // A process killed while sled wrote a snapshot leaves the unfinished
+        // `snap.*.generating` file behind, and sled 0.34 may refuse to open
+        // with it (sled issue #1527). It is incomplete by its name; the
+        // finished snapshot and the log beside it are what sled recovers
+        // from. Remove such files and try once more.
+        if matches!(opened, Ok(Err(::sled::Error::Corruption { .. })) | Err(_))
+            && remove_unfinished_snapshots(path) > 0
+        {
             opened = open_once();
         }
         let db = match opened {
