@@ -547,11 +547,22 @@ fn open_engine(path: &Path, kind: StoreArg, create: bool) -> Result<Engine, Fail
 }
 
 /// Fires every timer due now (of every instance in the store); how many fired.
+/// A timer that could not fire is reported once on stderr (it stays in the
+/// store and is tried again the next time the store is opened).
 fn fire_timers(engine: &mut Engine) -> Result<usize, Fail> {
+    let before = engine.stalled_timers().len();
     let fired = engine
         .fire_due_timers()
         .map_err(|e| refused(format!("firing due timers: {}", describe_engine_error(&e))))?;
     engine.flush().map_err(refused)?;
+    for s in &engine.stalled_timers()[before..] {
+        eprintln!(
+            "warning: a timer of {} due at {} could not fire and is set aside: {}",
+            s.owner,
+            utc(s.due),
+            s.message
+        );
+    }
     Ok(fired)
 }
 
