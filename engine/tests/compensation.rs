@@ -1,23 +1,14 @@
 //! Compensation, transactions and ad-hoc sub-processes in the engine core.
 
 use engine::Engine;
-use engine::core::{InstanceState, Status};
-use engine::runtime::{visited, waiting_at};
-use serde_json::{Map, Value, json};
+use engine::core::Status;
+use serde_json::{Value, json};
 
-fn vars(v: Value) -> Map<String, Value> {
-    v.as_object().cloned().unwrap_or_default()
-}
+mod common;
+use common::{Run, definitions};
 
-fn file(body: &str) -> String {
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="D" targetNamespace="t">
-  <bpmn:process id="P" isExecutable="true">
-{body}
-  </bpmn:process>
-</bpmn:definitions>"#
-    )
+fn start(body: &str, v: Value) -> Run {
+    Run::start(&definitions("", body), v)
 }
 
 /// A script task `id` that appends `id` to `log`, with a compensation
@@ -42,58 +33,6 @@ fn flows(pairs: &[(&str, &str)]) -> String {
         .join("\n")
 }
 
-struct Run {
-    engine: Engine,
-    id: String,
-}
-
-impl Run {
-    fn start(body: &str, v: Value) -> Run {
-        let mut engine = Engine::in_memory();
-        engine
-            .deploy("x.bpmn", &file(body))
-            .unwrap_or_else(|e| panic!("deploys: {e:?}"));
-        let id = engine.start("P", vars(v)).expect("starts");
-        Run { engine, id }
-    }
-
-    fn state(&self) -> InstanceState {
-        self.engine.instance(&self.id).unwrap().expect("exists")
-    }
-
-    fn visited(&self) -> Vec<String> {
-        let s = self.state();
-        visited(&s, self.engine.process_version(&s.process).unwrap())
-    }
-
-    fn waiting(&self) -> Vec<String> {
-        let s = self.state();
-        let mut w = waiting_at(&s, self.engine.process_version(&s.process).unwrap());
-        w.sort();
-        w
-    }
-
-    fn complete(&mut self, task: &str, v: Value) -> Status {
-        self.engine
-            .complete_task(&self.id, task, vars(v))
-            .expect("completes")
-    }
-
-    fn var(&self, name: &str) -> Value {
-        self.state()
-            .variables()
-            .get(name)
-            .cloned()
-            .unwrap_or(Value::Null)
-    }
-
-    fn replays(&mut self) {
-        let state = self.state();
-        let log = self.engine.store_mut().events(&self.id).expect("log");
-        assert_eq!(InstanceState::replay(&log).expect("replays"), state);
-    }
-}
-
 const COMPENSATE_END: &str =
     r#"<bpmn:endEvent id="undo"><bpmn:compensateEventDefinition/></bpmn:endEvent>"#;
 
@@ -110,8 +49,8 @@ fn compensation_runs_the_handlers_of_completed_activities_in_reverse_order_with_
         compensable("b"),
         flows(&[("s", "a"), ("a", "b"), ("b", "review"), ("review", "undo")])
     );
-    let mut r = Run::start(&body, json!({"log": [], "amount": 10}));
-    assert_eq!(r.waiting(), ["review"]);
+    let mut r = start(&body, json!({"log": [], "amount": 10}));
+    assert_eq!(r.waiting_sorted(), ["review"]);
     assert_eq!(
         r.complete("review", json!({"amount": 99})),
         Status::Completed
@@ -146,8 +85,8 @@ fn an_activity_ref_compensates_only_that_activity_and_each_only_once() {
             ("undoA2", "after")
         ])
     );
-    let r = Run::start(&body, json!({"log": [], "amount": 1}));
-    assert_eq!(r.waiting(), ["after"]);
+    let r = start(&body, json!({"log": [], "amount": 1}));
+    assert_eq!(r.waiting_sorted(), ["after"]);
     assert_eq!(r.var("log"), json!(["a", "b", "undo_a"]));
     assert_eq!(r.state().compensables.len(), 1, "b is still compensable");
 }
@@ -174,10 +113,10 @@ fn only_completed_activities_are_compensated() {
             ("undoAll", "e1")
         ])
     );
-    let r = Run::start(&body, json!({"log": [], "amount": 1}));
+    let r = start(&body, json!({"log": [], "amount": 1}));
     assert_eq!(r.var("log"), json!(["a", "undo_a"]));
     assert_eq!(r.var("never"), Value::Null);
-    assert_eq!(r.waiting(), ["wait"]);
+    assert_eq!(r.waiting_sorted(), ["wait"]);
 }
 
 #[test]
@@ -206,7 +145,7 @@ fn compensating_a_completed_sub_process_runs_its_inner_handlers() {
             ("review", "undo")
         ])
     );
-    let mut r = Run::start(&body, json!({"log": [], "amount": 5}));
+    let mut r = start(&body, json!({"log": [], "amount": 5}));
     r.complete("review", json!({}));
     assert_eq!(
         r.var("log"),
@@ -235,8 +174,8 @@ fn without_wait_for_completion_the_thrower_goes_on_beside_the_handlers() {
 <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="a"/>
 <bpmn:sequenceFlow id="f2" sourceRef="a" targetRef="undo"/>
 <bpmn:sequenceFlow id="f3" sourceRef="undo" targetRef="next"/>"#;
-    let mut r = Run::start(body, json!({}));
-    assert_eq!(r.waiting(), ["next", "undo_a"]);
+    let mut r = start(body, json!({}));
+    assert_eq!(r.waiting_sorted(), ["next", "undo_a"]);
     r.complete("undo_a", json!({}));
     assert_eq!(r.complete("next", json!({})), Status::Completed);
     r.replays();
@@ -254,10 +193,10 @@ fn with_wait_for_completion_the_thrower_waits_for_a_waiting_handler() {
 <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="a"/>
 <bpmn:sequenceFlow id="f2" sourceRef="a" targetRef="undo"/>
 <bpmn:sequenceFlow id="f3" sourceRef="undo" targetRef="next"/>"#;
-    let mut r = Run::start(body, json!({}));
-    assert_eq!(r.waiting(), ["undo", "undo_a"]);
+    let mut r = start(body, json!({}));
+    assert_eq!(r.waiting_sorted(), ["undo", "undo_a"]);
     r.complete("undo_a", json!({}));
-    assert_eq!(r.waiting(), ["next"]);
+    assert_eq!(r.waiting_sorted(), ["next"]);
 }
 
 fn transaction(inner_extra: &str, inner_flows: &str) -> String {
@@ -294,8 +233,8 @@ fn transaction(inner_extra: &str, inner_flows: &str) -> String {
 
 #[test]
 fn a_cancel_end_event_cancels_the_transaction_compensates_it_and_leaves_by_the_cancel_boundary() {
-    let mut r = Run::start(&transaction("", ""), json!({"log": [], "amount": 3}));
-    assert_eq!(r.waiting(), ["check", "confirm"]);
+    let mut r = start(&transaction("", ""), json!({"log": [], "amount": 3}));
+    assert_eq!(r.waiting_sorted(), ["check", "confirm"]);
     assert_eq!(r.complete("check", json!({})), Status::Completed);
     assert_eq!(r.var("log"), json!(["book", "undo_book"]));
     let v = r.visited();
@@ -326,9 +265,9 @@ fn a_transaction_cancelled_while_a_compensation_handler_runs() {
         r#"<bpmn:sequenceFlow id="f_confirm_te" sourceRef="confirm" targetRef="te"/>"#,
         r#"<bpmn:sequenceFlow id="f_confirm_u" sourceRef="confirm" targetRef="undoCharge"/><bpmn:sequenceFlow id="f_u_te" sourceRef="undoCharge" targetRef="te"/>"#,
     );
-    let mut r = Run::start(&body, json!({"log": [], "amount": 3}));
+    let mut r = start(&body, json!({"log": [], "amount": 3}));
     r.complete("confirm", json!({}));
-    assert_eq!(r.waiting(), ["check", "refund", "undoCharge"]);
+    assert_eq!(r.waiting_sorted(), ["check", "refund", "undoCharge"]);
     assert_eq!(r.complete("check", json!({})), Status::Completed);
     let v = r.visited();
     assert!(
@@ -362,13 +301,13 @@ fn an_ad_hoc_sub_process_enables_its_activities_and_completes_when_they_are_done
 <bpmn:userTask id="after"/>
 <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="adhoc"/>
 <bpmn:sequenceFlow id="f2" sourceRef="adhoc" targetRef="after"/>"#;
-    let mut r = Run::start(body, json!({}));
-    assert_eq!(r.waiting(), ["x", "y", "z"]);
+    let mut r = start(body, json!({}));
+    assert_eq!(r.waiting_sorted(), ["x", "y", "z"]);
     r.complete("y", json!({}));
     r.complete("x", json!({}));
-    assert_eq!(r.waiting(), ["z"]);
+    assert_eq!(r.waiting_sorted(), ["z"]);
     r.complete("z", json!({}));
-    assert_eq!(r.waiting(), ["after"]);
+    assert_eq!(r.waiting_sorted(), ["after"]);
     r.replays();
 
     // Sequential, with a completion condition that cancels the rest.
@@ -377,12 +316,12 @@ fn an_ad_hoc_sub_process_enables_its_activities_and_completes_when_they_are_done
             r#"<bpmn:adHocSubProcess id="adhoc">"#,
             r#"<bpmn:adHocSubProcess id="adhoc" ordering="Sequential"><bpmn:completionCondition>=enough = true</bpmn:completionCondition>"#,
         );
-    let mut r = Run::start(&seq, json!({"enough": false}));
-    assert_eq!(r.waiting(), ["x"]);
+    let mut r = start(&seq, json!({"enough": false}));
+    assert_eq!(r.waiting_sorted(), ["x"]);
     r.complete("x", json!({}));
-    assert_eq!(r.waiting(), ["y"]);
+    assert_eq!(r.waiting_sorted(), ["y"]);
     r.complete("y", json!({"enough": true}));
-    assert_eq!(r.waiting(), ["after"]);
+    assert_eq!(r.waiting_sorted(), ["after"]);
     let v = r.visited();
     assert!(!v.contains(&"z".to_string()), "{v:?}");
     r.replays();
@@ -397,7 +336,9 @@ fn a_compensation_boundary_without_handler_and_a_cancel_end_outside_a_transactio
 <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="a"/>
 <bpmn:sequenceFlow id="f2" sourceRef="a" targetRef="x"/>"#;
     let mut engine = Engine::in_memory();
-    let err = engine.deploy("x.bpmn", &file(body)).expect_err("refused");
+    let err = engine
+        .deploy("x.bpmn", &definitions("", body))
+        .expect_err("refused");
     let engine::EngineError::Deploy { error, .. } = err else {
         panic!("a deploy error");
     };
@@ -441,8 +382,8 @@ fn a_compensation_event_sub_process_compensates_its_completed_sub_process() {
         flows(&[("bs", "hotel"), ("hotel", "be")]),
         flows(&[("s", "booking"), ("booking", "review"), ("review", "undo")])
     );
-    let mut r = Run::start(&body, json!({"log": [], "amount": 1}));
-    assert_eq!(r.waiting(), ["review"]);
+    let mut r = start(&body, json!({"log": [], "amount": 1}));
+    assert_eq!(r.waiting_sorted(), ["review"]);
     assert_eq!(r.complete("review", json!({})), Status::Completed);
     assert_eq!(r.var("log"), json!(["hotel", "notify BK-1", "undo_hotel"]));
     let s = r.state();

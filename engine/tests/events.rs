@@ -5,95 +5,42 @@
 //! tested with it; here a message or signal is a `Trigger` command on the
 //! subscription it reaches.
 
-use std::sync::Arc;
-
+use engine::Engine;
 use engine::compile::ElementIdx;
 use engine::core::{Command, Event, InstanceState, Status, SubscriptionKind, TokenState};
-use engine::runtime::{visited, waiting_at};
-use engine::{Engine, EngineOptions, VirtualClock};
 use serde_json::{Map, Value, json};
 
-const T0: i64 = 1_700_000_000_000;
-const HOUR: i64 = 3_600_000;
+mod common;
+use common::{HOUR, Run, T0, definitions, flows, vars};
 
-fn vars(v: Value) -> Map<String, Value> {
-    v.as_object().cloned().unwrap_or_default()
-}
-
-/// A file with the messages, signals, errors and escalations the tests use
-/// around the process body.
-fn file(body: &str) -> String {
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="D" targetNamespace="t">
-  <bpmn:message id="Paid" name="paid"><bpmn:extensionElements><zeebe:subscription correlationKey="=orderId"/></bpmn:extensionElements></bpmn:message>
+/// The messages, signals, errors and escalations the tests use.
+const ROOTS: &str = r#"<bpmn:message id="Paid" name="paid"><bpmn:extensionElements><zeebe:subscription correlationKey="=orderId"/></bpmn:extensionElements></bpmn:message>
   <bpmn:message id="Cancel" name="cancel"/>
   <bpmn:signal id="Alarm" name="alarm"/>
   <bpmn:error id="Declined" errorCode="DECLINED"/>
   <bpmn:error id="Other" errorCode="OTHER"/>
-  <bpmn:escalation id="Late" escalationCode="LATE"/>
-  <bpmn:process id="P" isExecutable="true">
-{body}
-  </bpmn:process>
-</bpmn:definitions>"#
-    )
+  <bpmn:escalation id="Late" escalationCode="LATE"/>"#;
+
+fn file(body: &str) -> String {
+    definitions(ROOTS, body)
 }
 
-fn flows(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .enumerate()
-        .map(|(i, (a, b))| {
-            format!(r#"<bpmn:sequenceFlow id="f{i}_{a}_{b}" sourceRef="{a}" targetRef="{b}"/>"#)
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+fn start(body: &str, v: Value) -> Run {
+    Run::start(&file(body), v)
 }
 
-struct Run {
-    engine: Engine,
-    clock: Arc<VirtualClock>,
-    id: String,
+fn deploy(body: &str) -> Run {
+    Run::deploy(&file(body))
 }
 
-impl Run {
-    fn deploy(body: &str) -> Run {
-        let clock = Arc::new(VirtualClock::new(T0));
-        let mut engine = Engine::with_store(
-            Box::new(engine::store::memory::MemoryStore::new()),
-            clock.clone(),
-            EngineOptions::default(),
-        );
-        engine
-            .deploy("events.bpmn", &file(body))
-            .unwrap_or_else(|e| panic!("deploys: {e:?}"));
-        Run {
-            engine,
-            clock,
-            id: String::new(),
-        }
-    }
+/// What the event tests ask of a run besides the common part.
+trait Events {
+    fn element(&self, id: &str) -> ElementIdx;
+    fn subs(&self, element: &str) -> Vec<(u64, SubscriptionKind)>;
+    fn trigger(&mut self, element: &str, v: Value) -> Status;
+}
 
-    fn start(body: &str, v: Value) -> Run {
-        let mut r = Run::deploy(body);
-        r.id = r.engine.start("P", vars(v)).expect("starts");
-        r
-    }
-
-    fn state(&self) -> InstanceState {
-        self.engine.instance(&self.id).unwrap().expect("exists")
-    }
-
-    fn visited(&self) -> Vec<String> {
-        let s = self.state();
-        visited(&s, self.engine.process_version(&s.process).unwrap())
-    }
-
-    fn waiting(&self) -> Vec<String> {
-        let s = self.state();
-        waiting_at(&s, self.engine.process_version(&s.process).unwrap())
-    }
-
+impl Events for Run {
     fn element(&self, id: &str) -> ElementIdx {
         self.engine
             .process("P")
@@ -113,10 +60,6 @@ impl Run {
             .collect()
     }
 
-    fn run(&mut self, c: Command) -> Status {
-        self.engine.execute(&self.id, c).expect("command runs")
-    }
-
     /// Triggers the one open subscription of `element`.
     fn trigger(&mut self, element: &str, v: Value) -> Status {
         let subs = self.subs(element);
@@ -125,30 +68,6 @@ impl Run {
             subscription: subs[0].0,
             variables: vars(v),
         })
-    }
-
-    /// Advances the clock and fires every timer due.
-    fn advance(&mut self, ms: i64) {
-        self.clock.advance(ms);
-        self.engine.fire_due_timers().expect("timers fire");
-    }
-
-    fn var(&self, name: &str) -> Value {
-        self.state()
-            .variables()
-            .get(name)
-            .cloned()
-            .unwrap_or(Value::Null)
-    }
-
-    fn replays(&mut self) {
-        let state = self.state();
-        let log = self.engine.store_mut().events(&self.id).expect("log");
-        assert_eq!(InstanceState::replay(&log).expect("replays"), state);
-    }
-
-    fn log(&mut self) -> Vec<Event> {
-        self.engine.store_mut().events(&self.id).expect("log")
     }
 }
 
@@ -166,7 +85,7 @@ fn a_message_catch_event_subscribes_with_its_key_and_completes_with_the_payload(
         <bpmn:endEvent id="e"/>{}"#,
         flows(&[("s", "wait"), ("wait", "e")])
     );
-    let mut r = Run::start(&body, json!({"orderId": 42}));
+    let mut r = start(&body, json!({"orderId": 42}));
     assert_eq!(r.waiting(), ["wait"]);
     assert_eq!(
         r.subs("wait")
@@ -192,7 +111,7 @@ fn a_correlation_key_that_is_not_text_or_number_raises_an_incident() {
         <bpmn:endEvent id="e"/>{}"#,
         flows(&[("s", "wait"), ("wait", "e")])
     );
-    let r = Run::start(&body, json!({}));
+    let r = start(&body, json!({}));
     let s = r.state();
     assert_eq!(s.incidents.len(), 1);
     assert!(
@@ -210,11 +129,11 @@ fn a_receive_task_waits_for_its_message_or_is_completed_by_hand() {
         <bpmn:endEvent id="e"/>{}"#,
         flows(&[("s", "wait"), ("wait", "e")])
     );
-    let mut r = Run::start(&body, json!({}));
+    let mut r = start(&body, json!({}));
     assert_eq!(r.waiting(), ["wait"]);
     assert_eq!(r.trigger("wait", json!({})), Status::Completed);
 
-    let mut r = Run::start(&body, json!({}));
+    let mut r = start(&body, json!({}));
     assert_eq!(
         r.engine.complete_task(&r.id, "wait", Map::new()).unwrap(),
         Status::Completed
@@ -240,7 +159,7 @@ fn an_interrupting_message_boundary_event_cancels_its_task() {
         r#"<bpmn:messageEventDefinition messageRef="Cancel"/>"#,
         true,
     );
-    let mut r = Run::start(&body, json!({}));
+    let mut r = start(&body, json!({}));
     assert_eq!(r.waiting(), ["review"]);
     assert_eq!(r.trigger("b", json!({"reason": "x"})), Status::Completed);
     assert_eq!(r.visited(), ["s", "b", "eb"]);
@@ -251,7 +170,7 @@ fn an_interrupting_message_boundary_event_cancels_its_task() {
 #[test]
 fn a_non_interrupting_signal_boundary_event_fires_each_time_and_closes_with_its_task() {
     let body = task_with_boundary(r#"<bpmn:signalEventDefinition signalRef="Alarm"/>"#, false);
-    let mut r = Run::start(&body, json!({}));
+    let mut r = start(&body, json!({}));
     r.trigger("b", json!({}));
     r.trigger("b", json!({}));
     assert_eq!(r.waiting(), ["review"]);
@@ -283,7 +202,7 @@ fn an_error_end_event_is_caught_by_the_boundary_of_its_sub_process() {
         flows(&[("ss", "fork"), ("fork", "other"), ("fork", "fail")]),
         flows(&[("s", "sub"), ("sub", "e"), ("caught", "ec")])
     );
-    let mut r = Run::start(&body, json!({}));
+    let mut r = start(&body, json!({}));
     let s = r.state();
     assert_eq!(s.status, Status::Completed, "{:?}", incident_messages(&s));
     assert!(r.visited().contains(&"caught".to_string()));
@@ -322,7 +241,7 @@ fn nested_job(catch: &str) -> String {
 
 #[test]
 fn an_error_thrown_by_a_job_worker_is_caught_three_scopes_up() {
-    let mut r = Run::start(
+    let mut r = start(
         &nested_job(r#"<bpmn:errorEventDefinition errorRef="Declined"/>"#),
         json!({}),
     );
@@ -346,7 +265,7 @@ fn an_error_thrown_by_a_job_worker_is_caught_three_scopes_up() {
 
 #[test]
 fn a_catch_all_error_boundary_catches_any_code_and_an_uncaught_error_is_an_incident() {
-    let mut r = Run::start(&nested_job("<bpmn:errorEventDefinition/>"), json!({}));
+    let mut r = start(&nested_job("<bpmn:errorEventDefinition/>"), json!({}));
     let job = *r.state().jobs.keys().next().unwrap();
     let status = r.run(Command::ThrowError {
         job,
@@ -356,7 +275,7 @@ fn a_catch_all_error_boundary_catches_any_code_and_an_uncaught_error_is_an_incid
     });
     assert_eq!(status, Status::Completed);
 
-    let mut r = Run::start(
+    let mut r = start(
         &nested_job(r#"<bpmn:errorEventDefinition errorRef="Other"/>"#),
         json!({}),
     );
@@ -400,7 +319,7 @@ fn a_specific_code_wins_over_a_catch_all_at_the_same_level() {
             ("declined", "e2")
         ])
     );
-    let mut r = Run::start(&body, json!({}));
+    let mut r = start(&body, json!({}));
     let job = *r.state().jobs.keys().next().unwrap();
     r.run(Command::ThrowError {
         job,
@@ -420,7 +339,7 @@ fn camunda_7_error_code_and_message_variables_receive_what_was_caught() {
         <bpmn:endEvent id="e"/><bpmn:endEvent id="ef"/>{}"#,
         flows(&[("s", "charge"), ("charge", "e"), ("failed", "ef")])
     );
-    let mut r = Run::start(&body, json!({}));
+    let mut r = start(&body, json!({}));
     let job = *r.state().jobs.keys().next().unwrap();
     r.run(Command::ThrowError {
         job,
@@ -441,9 +360,9 @@ fn a_rhai_script_throws_a_bpmn_error_caught_by_its_boundary() {
         <bpmn:endEvent id="e"/><bpmn:endEvent id="e2"/>{}"#,
         flows(&[("s", "check"), ("check", "e"), ("declined", "e2")])
     );
-    let r = Run::start(&body, json!({"amount": 500}));
+    let r = start(&body, json!({"amount": 500}));
     assert_eq!(r.visited(), ["s", "declined", "e2"]);
-    let r = Run::start(&body, json!({"amount": 5}));
+    let r = start(&body, json!({"amount": 5}));
     assert_eq!(r.visited(), ["s", "check", "e"]);
 }
 
@@ -469,7 +388,7 @@ fn an_error_event_sub_process_interrupts_its_scope() {
             ("charge", "e2")
         ])
     );
-    let mut r = Run::start(&body, json!({}));
+    let mut r = start(&body, json!({}));
     let mut waiting = r.waiting();
     waiting.sort();
     assert_eq!(waiting, ["charge", "review"]);
@@ -519,7 +438,7 @@ fn a_non_interrupting_escalation_boundary_lets_the_thrower_go_on() {
         <bpmn:userTask id="inform"/>
         <bpmn:sequenceFlow id="fn" sourceRef="notify" targetRef="inform"/>"#,
     );
-    let r = Run::start(&body, json!({}));
+    let r = start(&body, json!({}));
     let mut waiting = r.waiting();
     waiting.sort();
     assert_eq!(waiting, ["inform", "work"]);
@@ -532,13 +451,13 @@ fn an_interrupting_escalation_boundary_cancels_the_sub_process() {
         <bpmn:userTask id="inform"/>
         <bpmn:sequenceFlow id="fn" sourceRef="notify" targetRef="inform"/>"#,
     );
-    let r = Run::start(&body, json!({}));
+    let r = start(&body, json!({}));
     assert_eq!(r.waiting(), ["inform"]);
 }
 
 #[test]
 fn an_uncaught_escalation_does_not_stop_the_process() {
-    let mut r = Run::start(&escalating(""), json!({}));
+    let mut r = start(&escalating(""), json!({}));
     assert_eq!(r.waiting(), ["work"]);
     assert!(r.state().incidents.is_empty());
     assert_eq!(
@@ -562,7 +481,7 @@ fn a_non_interrupting_escalation_event_sub_process_runs_beside_the_scope() {
         flows(&[("hs", "inform"), ("inform", "he")]),
         flows(&[("s", "raise"), ("raise", "work"), ("work", "e")])
     );
-    let mut r = Run::start(&body, json!({}));
+    let mut r = start(&body, json!({}));
     let mut waiting = r.waiting();
     waiting.sort();
     assert_eq!(waiting, ["inform", "work"]);
@@ -588,7 +507,7 @@ fn a_conditional_catch_event_waits_until_variables_make_it_true() {
         <bpmn:endEvent id="e"/>{}"#,
         flows(&[("s", "big"), ("big", "e")])
     );
-    let mut r = Run::start(&body, json!({"amount": 5}));
+    let mut r = start(&body, json!({"amount": 5}));
     assert_eq!(r.waiting(), ["big"]);
     r.run(Command::SetVariables {
         variables: vars(json!({"amount": 50})),
@@ -600,7 +519,7 @@ fn a_conditional_catch_event_waits_until_variables_make_it_true() {
     assert_eq!(status, Status::Completed);
     r.replays();
 
-    let r = Run::start(&body, json!({"amount": 500}));
+    let r = start(&body, json!({"amount": 500}));
     assert_eq!(
         r.state().status,
         Status::Completed,
@@ -614,7 +533,7 @@ fn a_non_interrupting_conditional_boundary_fires_when_a_variable_change_makes_it
         r#"<bpmn:conditionalEventDefinition><bpmn:condition xsi:type="bpmn:tFormalExpression">=urgent = true</bpmn:condition></bpmn:conditionalEventDefinition>"#,
         false,
     );
-    let mut r = Run::start(&body, json!({"urgent": false}));
+    let mut r = start(&body, json!({"urgent": false}));
     assert_eq!(r.waiting(), ["review"]);
     r.run(Command::SetVariables {
         variables: vars(json!({"urgent": true})),
@@ -636,7 +555,7 @@ fn a_conditional_event_sub_process_interrupts_when_its_condition_holds() {
         flows(&[("hs", "he")]),
         flows(&[("s", "work"), ("work", "e")])
     );
-    let mut r = Run::start(&body, json!({"cancelled": false}));
+    let mut r = start(&body, json!({"cancelled": false}));
     assert_eq!(r.waiting(), ["work"]);
     let status = r.run(Command::SetVariables {
         variables: vars(json!({"cancelled": true})),
@@ -657,7 +576,7 @@ fn a_link_throw_event_continues_at_its_catch_event() {
         <bpmn:endEvent id="e"/>{}"#,
         flows(&[("s", "goto"), ("land", "e")])
     );
-    let r = Run::start(&body, json!({}));
+    let r = start(&body, json!({}));
     assert_eq!(r.visited(), ["s", "goto", "land", "e"]);
 }
 
@@ -688,7 +607,7 @@ fn message_and_signal_throw_events_leave_outbox_records_with_their_payload() {
         <bpmn:endEvent id="e"><bpmn:signalEventDefinition signalRef="Alarm"/></bpmn:endEvent>{}"#,
         flows(&[("s", "tell"), ("tell", "e")])
     );
-    let mut r = Run::start(&body, json!({"orderId": "o-7", "total": 12}));
+    let mut r = start(&body, json!({"orderId": "o-7", "total": 12}));
     assert_eq!(r.state().status, Status::Completed);
     let log = r.log();
     assert!(log.contains(&Event::MessageSent {
@@ -726,7 +645,7 @@ fn gateway_body() -> String {
 
 #[test]
 fn an_event_based_gateway_takes_the_message_when_it_comes_first() {
-    let mut r = Run::start(&gateway_body(), json!({"orderId": 1}));
+    let mut r = start(&gateway_body(), json!({"orderId": 1}));
     assert_eq!(r.waiting(), ["gw"]);
     let s = r.state();
     assert_eq!(s.subscriptions.len(), 2);
@@ -741,7 +660,7 @@ fn an_event_based_gateway_takes_the_message_when_it_comes_first() {
 
 #[test]
 fn an_event_based_gateway_takes_the_timer_when_it_comes_first() {
-    let mut r = Run::start(&gateway_body(), json!({"orderId": 1}));
+    let mut r = start(&gateway_body(), json!({"orderId": 1}));
     r.advance(HOUR);
     assert_eq!(r.state().status, Status::Completed);
     assert_eq!(r.visited(), ["s", "gw", "timeout", "e2"]);
@@ -763,7 +682,7 @@ fn an_instantiating_event_based_gateway_starts_at_the_event_that_happened() {
             ("alarm", "e2")
         ])
     );
-    let mut r = Run::deploy(&body);
+    let mut r = deploy(&body);
     let process = r.engine.process("P").unwrap().clone();
     let starts: Vec<String> = process
         .start_triggers()
@@ -793,7 +712,7 @@ fn a_multiple_catch_event_takes_the_first_of_its_definitions() {
         <bpmn:endEvent id="e"/>{}"#,
         flows(&[("s", "any"), ("any", "e")])
     );
-    let mut r = Run::start(&body, json!({}));
+    let mut r = start(&body, json!({}));
     assert_eq!(r.waiting(), ["any"]);
     r.advance(HOUR);
     assert_eq!(r.state().status, Status::Completed);
@@ -811,7 +730,7 @@ fn a_parallel_multiple_catch_event_waits_for_all_of_its_definitions() {
         <bpmn:endEvent id="e"/>{}"#,
         flows(&[("s", "all"), ("all", "e")])
     );
-    let mut r = Run::start(&body, json!({}));
+    let mut r = start(&body, json!({}));
     let subs = r.subs("all");
     assert_eq!(subs.len(), 2);
     r.run(Command::Trigger {
@@ -843,7 +762,7 @@ fn a_non_interrupting_timer_event_sub_process_fires_each_cycle_while_the_scope_r
         flows(&[("every", "re")]),
         flows(&[("s", "work"), ("work", "e")])
     );
-    let mut r = Run::start(&body, json!({}));
+    let mut r = start(&body, json!({}));
     r.advance(HOUR);
     r.advance(HOUR);
     r.advance(HOUR / 2);
@@ -877,7 +796,7 @@ fn an_interrupting_message_event_sub_process_in_a_sub_process_cancels_only_that_
         flows(&[("ss", "work"), ("work", "se")]),
         flows(&[("s", "sub"), ("sub", "after"), ("after", "e")])
     );
-    let mut r = Run::start(&body, json!({}));
+    let mut r = start(&body, json!({}));
     assert_eq!(r.waiting(), ["work"]);
     assert_eq!(r.subs("cs").len(), 1);
     r.trigger("cs", json!({}));
@@ -896,7 +815,7 @@ fn a_message_start_event_starts_an_instance_with_the_payload() {
         <bpmn:endEvent id="e"/>{}"#,
         flows(&[("ordered", "work"), ("work", "e")])
     );
-    let mut r = Run::deploy(&body);
+    let mut r = deploy(&body);
     let o = r
         .engine
         .publish_message("cancel", None, vars(json!({"item": "book"})), None)

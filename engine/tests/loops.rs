@@ -2,104 +2,44 @@
 //! instances, counters, output collections in input order, completion
 //! conditions, boundary events on the body.
 
-use std::sync::Arc;
-
-use engine::core::{Command, InstanceState, Status};
-use engine::runtime::{visited, waiting_at};
-use engine::{Engine, EngineOptions, VirtualClock};
+use engine::Engine;
+use engine::core::{Command, Status};
 use serde_json::{Map, Value, json};
 
-const T0: i64 = 1_700_000_000_000;
+mod common;
+use common::{Run, definitions, vars};
 
-fn vars(v: Value) -> Map<String, Value> {
-    v.as_object().cloned().unwrap_or_default()
-}
-
+/// Process `P`: start → `work` (the body) → end.
 fn file(body: &str) -> String {
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="D" targetNamespace="t">
-  <bpmn:error id="Declined" errorCode="DECLINED"/>
-  <bpmn:process id="P" isExecutable="true">
-    <bpmn:startEvent id="s"/>
+    definitions(
+        r#"<bpmn:error id="Declined" errorCode="DECLINED"/>"#,
+        &format!(
+            r#"<bpmn:startEvent id="s"/>
     {body}
     <bpmn:endEvent id="e"/>
     <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="work"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="e"/>
-  </bpmn:process>
-</bpmn:definitions>"#
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="e"/>"#
+        ),
     )
 }
 
-struct Run {
-    engine: Engine,
-    clock: Arc<VirtualClock>,
-    id: String,
+fn start(body: &str, v: Value) -> Run {
+    Run::start(&file(body), v)
 }
 
-impl Run {
-    fn start(body: &str, v: Value) -> Run {
-        let clock = Arc::new(VirtualClock::new(T0));
-        let mut engine = Engine::with_store(
-            Box::new(engine::store::memory::MemoryStore::new()),
-            clock.clone(),
-            EngineOptions::default(),
-        );
-        engine
-            .deploy("loops.bpmn", &file(body))
-            .unwrap_or_else(|e| panic!("deploys: {e:?}"));
-        let id = engine.start("P", vars(v)).expect("starts");
-        Run { engine, clock, id }
-    }
-
-    fn state(&self) -> InstanceState {
-        self.engine.instance(&self.id).unwrap().expect("exists")
-    }
-
-    fn visited(&self) -> Vec<String> {
-        let s = self.state();
-        visited(&s, self.engine.process_version(&s.process).unwrap())
-    }
-
-    fn count(&self, id: &str) -> usize {
-        self.visited().iter().filter(|v| *v == id).count()
-    }
-
-    fn waiting(&self) -> Vec<String> {
-        let s = self.state();
-        waiting_at(&s, self.engine.process_version(&s.process).unwrap())
-    }
-
-    fn var(&self, name: &str) -> Value {
-        self.state()
-            .variables()
-            .get(name)
-            .cloned()
-            .unwrap_or(Value::Null)
-    }
-
-    /// Completes the job of the inner instance whose element variable
-    /// `name` is `value`.
-    fn complete_where(&mut self, name: &str, value: Value, result: Value) -> Status {
-        let s = self.state();
-        let job = s
-            .jobs
-            .iter()
-            .find(|(_, j)| {
-                engine::runtime::visible_variables(&s, &j.token).get(name) == Some(&value)
-            })
-            .map(|(id, _)| *id)
-            .expect("a job for that item");
-        self.engine
-            .complete_job(&self.id, job, vars(result))
-            .expect("completes")
-    }
-
-    fn replays(&mut self) {
-        let state = self.state();
-        let log = self.engine.store_mut().events(&self.id).expect("log");
-        assert_eq!(InstanceState::replay(&log).expect("replays"), state);
-    }
+/// Completes the job of the inner instance whose element variable `name`
+/// is `value`.
+fn complete_where(r: &mut Run, name: &str, value: Value, result: Value) -> Status {
+    let s = r.state();
+    let job = s
+        .jobs
+        .iter()
+        .find(|(_, j)| engine::runtime::visible_variables(&s, &j.token).get(name) == Some(&value))
+        .map(|(id, _)| *id)
+        .expect("a job for that item");
+    r.engine
+        .complete_job(&r.id, job, vars(result))
+        .expect("completes")
 }
 
 const C8_PARALLEL: &str = r#"<bpmn:serviceTask id="work">
@@ -111,13 +51,13 @@ const C8_PARALLEL: &str = r#"<bpmn:serviceTask id="work">
 
 #[test]
 fn a_parallel_multi_instance_collects_outputs_in_input_order() {
-    let mut r = Run::start(C8_PARALLEL, json!({"suppliers": ["a", "b", "c"]}));
+    let mut r = start(C8_PARALLEL, json!({"suppliers": ["a", "b", "c"]}));
     assert_eq!(r.waiting(), ["work", "work", "work"]);
     assert_eq!(r.state().jobs.len(), 3);
-    r.complete_where("supplier", json!("c"), json!({"price": 30}));
-    r.complete_where("supplier", json!("a"), json!({"price": 10}));
+    complete_where(&mut r, "supplier", json!("c"), json!({"price": 30}));
+    complete_where(&mut r, "supplier", json!("a"), json!({"price": 10}));
     assert_eq!(r.state().status, Status::Active);
-    let status = r.complete_where("supplier", json!("b"), json!({"price": 20}));
+    let status = complete_where(&mut r, "supplier", json!("b"), json!({"price": 20}));
     assert_eq!(status, Status::Completed);
     assert_eq!(r.var("quotes"), json!([10, 20, 30]));
     assert_eq!(r.count("work"), 3, "one completion per inner instance");
@@ -131,7 +71,7 @@ fn a_parallel_multi_instance_collects_outputs_in_input_order() {
 
 #[test]
 fn inner_instances_see_loop_counter_and_the_counters() {
-    let mut r = Run::start(C8_PARALLEL, json!({"suppliers": ["a", "b"]}));
+    let mut r = start(C8_PARALLEL, json!({"suppliers": ["a", "b"]}));
     let s = r.state();
     let mut seen: Vec<(Value, Value, Value)> = s
         .jobs
@@ -158,12 +98,12 @@ fn inner_instances_see_loop_counter_and_the_counters() {
 
 #[test]
 fn an_empty_collection_passes_at_once_and_a_non_list_raises_an_incident() {
-    let r = Run::start(C8_PARALLEL, json!({"suppliers": []}));
+    let r = start(C8_PARALLEL, json!({"suppliers": []}));
     assert_eq!(r.state().status, Status::Completed);
     assert_eq!(r.var("quotes"), json!([]));
     assert_eq!(r.count("work"), 0);
 
-    let r = Run::start(C8_PARALLEL, json!({"suppliers": 5}));
+    let r = start(C8_PARALLEL, json!({"suppliers": 5}));
     let s = r.state();
     let msg: Vec<_> = s.incidents.values().map(|i| i.message.clone()).collect();
     assert!(msg[0].contains("expected a list, found"), "{msg:?}");
@@ -176,7 +116,7 @@ fn a_sequential_multi_instance_with_a_completion_condition_stops_early() {
     <bpmn:completionCondition xsi:type="bpmn:tFormalExpression">${nrOfCompletedInstances >= 2}</bpmn:completionCondition>
   </bpmn:multiInstanceLoopCharacteristics>
 </bpmn:userTask>"#;
-    let mut r = Run::start(body, json!({"reviewers": ["ann", "bob", "cy", "dee"]}));
+    let mut r = start(body, json!({"reviewers": ["ann", "bob", "cy", "dee"]}));
     assert_eq!(r.waiting(), ["work"], "one at a time");
     let s = r.state();
     let token = s
@@ -216,7 +156,7 @@ fn a_parallel_completion_condition_cancels_the_remaining_instances() {
     <bpmn:completionCondition>=nrOfCompletedInstances = 1</bpmn:completionCondition>
   </bpmn:multiInstanceLoopCharacteristics>
 </bpmn:userTask>"#;
-    let mut r = Run::start(body, json!({}));
+    let mut r = start(body, json!({}));
     assert_eq!(r.waiting().len(), 5);
     let status = r.engine.complete_task(&r.id, "work", Map::new()).unwrap();
     assert_eq!(status, Status::Completed);
@@ -243,7 +183,7 @@ fn a_multi_instance_sub_process_runs_one_scope_per_item_and_a_boundary_timer_can
 <bpmn:boundaryEvent id="late" attachedToRef="work"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>
 <bpmn:endEvent id="el"/>
 <bpmn:sequenceFlow id="f3" sourceRef="late" targetRef="el"/>"#;
-    let mut r = Run::start(body, json!({}));
+    let mut r = start(body, json!({}));
     assert_eq!(r.waiting().len(), 6);
     assert_eq!(r.state().timers.len(), 1, "one boundary timer, on the body");
     r.clock.advance(3_600_000);
@@ -270,7 +210,7 @@ fn an_error_in_one_inner_instance_is_caught_on_the_body() {
 <bpmn:boundaryEvent id="declined" attachedToRef="work"><bpmn:errorEventDefinition errorRef="Declined"/></bpmn:boundaryEvent>
 <bpmn:endEvent id="ed"/>
 <bpmn:sequenceFlow id="f3" sourceRef="declined" targetRef="ed"/>"#;
-    let mut r = Run::start(body, json!({}));
+    let mut r = start(body, json!({}));
     let job = *r.state().jobs.keys().nth(1).unwrap();
     let status = r
         .engine
@@ -301,7 +241,7 @@ fn loop_cardinality_runs_a_script_that_many_times() {
             "<bpmn:script>log.push(loopCounter); log</bpmn:script>",
             "<bpmn:script>let l = log; l.push(loopCounter); log = l;</bpmn:script>",
         );
-    let mut r = Run::start(&body, json!({"n": 4, "log": []}));
+    let mut r = start(&body, json!({"n": 4, "log": []}));
     assert_eq!(r.state().status, Status::Completed);
     assert_eq!(r.var("log"), json!([0, 1, 2, 3]));
     assert_eq!(r.count("work"), 4);
@@ -314,7 +254,7 @@ fn a_standard_loop_repeats_while_its_condition_holds() {
   <bpmn:standardLoopCharacteristics><bpmn:loopCondition>=count &lt; 3</bpmn:loopCondition></bpmn:standardLoopCharacteristics>
   <bpmn:script>count = count + 1;</bpmn:script>
 </bpmn:scriptTask>"#;
-    let mut r = Run::start(body, json!({"count": 0}));
+    let mut r = start(body, json!({"count": 0}));
     assert_eq!(r.var("count"), json!(3));
     assert_eq!(r.count("work"), 3);
     r.replays();
@@ -324,7 +264,7 @@ fn a_standard_loop_repeats_while_its_condition_holds() {
         "<bpmn:standardLoopCharacteristics>",
         r#"<bpmn:standardLoopCharacteristics testBefore="true">"#,
     );
-    let r = Run::start(&before, json!({"count": 5}));
+    let r = start(&before, json!({"count": 5}));
     assert_eq!(r.state().status, Status::Completed);
     assert_eq!(r.count("work"), 0);
 
@@ -333,7 +273,7 @@ fn a_standard_loop_repeats_while_its_condition_holds() {
         "<bpmn:standardLoopCharacteristics>",
         r#"<bpmn:standardLoopCharacteristics loopMaximum="2">"#,
     );
-    let r = Run::start(&capped, json!({"count": 0}));
+    let r = start(&capped, json!({"count": 0}));
     assert_eq!(r.var("count"), json!(2));
 }
 
