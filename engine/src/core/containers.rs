@@ -281,13 +281,9 @@ pub(crate) fn after_inner_completion(p: &mut Processor<'_, '_>, scope: ScopeId) 
             }
         }
         if *cancel_remaining {
-            let others: Vec<TokenId> = p
-                .state
-                .tokens
-                .iter()
-                .filter(|(_, t)| t.scope == scope && t.state != TokenState::Active)
-                .map(|(id, _)| *id)
-                .collect();
+            let others: Vec<TokenId> = super::keys_where(p.state.tokens.iter(), |t| {
+                t.scope == scope && t.state != TokenState::Active
+            });
             for t in others {
                 let local = p.state.tokens.get(&t).and_then(|x| x.local);
                 super::triggers::cancel_activity(p, t, local);
@@ -357,40 +353,17 @@ pub(crate) fn clear_scope(p: &mut Processor<'_, '_>, scope: ScopeId) {
     if !p.state.compensations.is_empty() {
         super::compensation::abort_in(p, &inside);
     }
-    let tokens: Vec<TokenId> = p
-        .state
-        .tokens
-        .iter()
-        .filter(|(_, t)| inside.contains(&t.scope))
-        .map(|(id, _)| *id)
-        .collect();
-    let jobs: Vec<u64> = p
-        .state
-        .jobs
-        .iter()
-        .filter(|(_, j)| tokens.contains(&j.token))
-        .map(|(id, _)| *id)
-        .collect();
+    let tokens: Vec<TokenId> =
+        super::keys_where(p.state.tokens.iter(), |t| inside.contains(&t.scope));
+    let jobs: Vec<u64> = super::keys_where(&p.state.jobs, |j| tokens.contains(&j.token));
     for job in jobs {
         p.emit(Event::JobRemoved { job });
     }
-    let timers: Vec<u64> = p
-        .state
-        .timers
-        .iter()
-        .filter(|(_, t)| tokens.contains(&t.token))
-        .map(|(id, _)| *id)
-        .collect();
+    let timers: Vec<u64> = super::keys_where(&p.state.timers, |t| tokens.contains(&t.token));
     for timer in timers {
         p.emit(Event::TimerCancelled { timer });
     }
-    let incidents: Vec<u64> = p
-        .state
-        .incidents
-        .iter()
-        .filter(|(_, x)| tokens.contains(&x.token))
-        .map(|(id, _)| *id)
-        .collect();
+    let incidents: Vec<u64> = super::keys_where(&p.state.incidents, |x| tokens.contains(&x.token));
     for incident in incidents {
         p.emit(Event::IncidentResolved { incident });
     }

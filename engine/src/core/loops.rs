@@ -474,13 +474,8 @@ fn finish(p: &mut Processor<'_, '_>, body: TokenId, spec: &LoopSpec) {
     let Some(body_scope) = p.state.loops.get(&body).map(|l| l.scope) else {
         return;
     };
-    let instances: Vec<ScopeId> = p
-        .state
-        .scopes
-        .iter()
-        .filter(|(_, s)| s.parent == Some(body_scope))
-        .map(|(id, _)| *id)
-        .collect();
+    let instances: Vec<ScopeId> =
+        super::keys_where(p.state.scopes.iter(), |s| s.parent == Some(body_scope));
     for scope in instances {
         containers::clear_scope(p, scope);
         p.emit(Event::ScopeClosed { scope });

@@ -39,6 +39,19 @@ use crate::expr::Vars;
 use crate::script::ScriptEngine;
 pub use state::*;
 
+/// The keys of the entries whose value satisfies `f`, in key order (ids
+/// to act on, collected first because acting changes the map).
+pub(crate) fn keys_where<'a, K: Copy + 'a, V: 'a>(
+    entries: impl IntoIterator<Item = (&'a K, &'a V)>,
+    f: impl Fn(&V) -> bool,
+) -> Vec<K> {
+    entries
+        .into_iter()
+        .filter(|(_, v)| f(v))
+        .map(|(k, _)| *k)
+        .collect()
+}
+
 /// Upper bound on element activations in one command.
 pub const DEFAULT_STEP_BUDGET: u64 = 1_000_000;
 

@@ -165,23 +165,12 @@ pub(crate) fn open(
 
 /// Closes every timer and subscription a token waits with.
 pub(crate) fn close_token(p: &mut Processor<'_, '_>, token: TokenId) {
-    let timers: Vec<TimerId> = p
-        .state
-        .timers
-        .iter()
-        .filter(|(_, t)| t.token == token)
-        .map(|(id, _)| *id)
-        .collect();
+    let timers: Vec<TimerId> = super::keys_where(&p.state.timers, |t| t.token == token);
     for timer in timers {
         p.emit(Event::TimerCancelled { timer });
     }
-    let subs: Vec<SubscriptionId> = p
-        .state
-        .subscriptions
-        .iter()
-        .filter(|(_, s)| s.token == Some(token))
-        .map(|(id, _)| *id)
-        .collect();
+    let subs: Vec<SubscriptionId> =
+        super::keys_where(&p.state.subscriptions, |s| s.token == Some(token));
     for subscription in subs {
         p.emit(Event::SubscriptionClosed { subscription });
     }
@@ -189,23 +178,13 @@ pub(crate) fn close_token(p: &mut Processor<'_, '_>, token: TokenId) {
 
 /// Closes the event sub-process starts of a scope instance.
 fn close_scope_starts(p: &mut Processor<'_, '_>, scope: ScopeId) {
-    let timers: Vec<TimerId> = p
-        .state
-        .timers
-        .iter()
-        .filter(|(_, t)| t.scope == Some(scope))
-        .map(|(id, _)| *id)
-        .collect();
+    let timers: Vec<TimerId> = super::keys_where(&p.state.timers, |t| t.scope == Some(scope));
     for timer in timers {
         p.emit(Event::TimerCancelled { timer });
     }
-    let subs: Vec<SubscriptionId> = p
-        .state
-        .subscriptions
-        .iter()
-        .filter(|(_, s)| s.token.is_none() && s.scope == scope)
-        .map(|(id, _)| *id)
-        .collect();
+    let subs: Vec<SubscriptionId> = super::keys_where(&p.state.subscriptions, |s| {
+        s.token.is_none() && s.scope == scope
+    });
     for subscription in subs {
         p.emit(Event::SubscriptionClosed { subscription });
     }
@@ -454,23 +433,11 @@ pub(crate) fn fire_boundary(
 /// Removes an activity's token with all it holds.
 pub(crate) fn cancel_activity(p: &mut Processor<'_, '_>, token: TokenId, local: Option<ScopeId>) {
     close_token(p, token);
-    let jobs: Vec<JobId> = p
-        .state
-        .jobs
-        .iter()
-        .filter(|(_, j)| j.token == token)
-        .map(|(id, _)| *id)
-        .collect();
+    let jobs: Vec<JobId> = super::keys_where(&p.state.jobs, |j| j.token == token);
     for job in jobs {
         p.emit(Event::JobRemoved { job });
     }
-    let incidents: Vec<IncidentId> = p
-        .state
-        .incidents
-        .iter()
-        .filter(|(_, x)| x.token == token)
-        .map(|(id, _)| *id)
-        .collect();
+    let incidents: Vec<IncidentId> = super::keys_where(&p.state.incidents, |x| x.token == token);
     for incident in incidents {
         p.emit(Event::IncidentResolved { incident });
     }
@@ -517,13 +484,9 @@ pub(crate) fn fire_conditions(p: &mut Processor<'_, '_>) -> bool {
         return false;
     }
     p.conditions_dirty = false;
-    let subs: Vec<SubscriptionId> = p
-        .state
-        .subscriptions
-        .iter()
-        .filter(|(_, s)| s.kind == SubscriptionKind::Conditional)
-        .map(|(id, _)| *id)
-        .collect();
+    let subs: Vec<SubscriptionId> = super::keys_where(&p.state.subscriptions, |s| {
+        s.kind == SubscriptionKind::Conditional
+    });
     let mut fired = false;
     for id in subs {
         let Some(s) = p.state.subscriptions.get(&id) else {
