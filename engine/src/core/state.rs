@@ -940,18 +940,7 @@ impl InstanceState {
                 element,
                 due,
             } => {
-                self.saw_id(*timer);
-                self.timers.insert(
-                    *timer,
-                    Timer {
-                        token: *token,
-                        element: *element,
-                        due: *due,
-                        fired: 0,
-                        boundary: false,
-                        scope: None,
-                    },
-                );
+                self.open_timer(*timer, *token, *element, *due, false, None);
                 if let Some(t) = self.tokens.get_mut(token) {
                     t.state = TokenState::Timer(*timer);
                 }
@@ -961,20 +950,7 @@ impl InstanceState {
                 token,
                 element,
                 due,
-            } => {
-                self.saw_id(*timer);
-                self.timers.insert(
-                    *timer,
-                    Timer {
-                        token: *token,
-                        element: *element,
-                        due: *due,
-                        fired: 0,
-                        boundary: true,
-                        scope: None,
-                    },
-                );
-            }
+            } => self.open_timer(*timer, *token, *element, *due, true, None),
             Event::TimerRescheduled { timer, due } => {
                 if let Some(t) = self.timers.get_mut(timer) {
                     t.fired = t.fired.saturating_add(1);
@@ -1000,20 +976,7 @@ impl InstanceState {
                 scope,
                 element,
                 due,
-            } => {
-                self.saw_id(*timer);
-                self.timers.insert(
-                    *timer,
-                    Timer {
-                        token: *token,
-                        element: *element,
-                        due: *due,
-                        fired: 0,
-                        boundary: false,
-                        scope: *scope,
-                    },
-                );
-            }
+            } => self.open_timer(*timer, *token, *element, *due, false, *scope),
             Event::SubscriptionOpened {
                 subscription,
                 kind,
@@ -1257,6 +1220,30 @@ impl InstanceState {
                 self.timers.clear();
             }
         }
+    }
+
+    /// A pending timer, not yet fired.
+    fn open_timer(
+        &mut self,
+        timer: TimerId,
+        token: TokenId,
+        element: ElementIdx,
+        due: i64,
+        boundary: bool,
+        scope: Option<ScopeId>,
+    ) {
+        self.saw_id(timer);
+        self.timers.insert(
+            timer,
+            Timer {
+                token,
+                element,
+                due,
+                fired: 0,
+                boundary,
+                scope,
+            },
+        );
     }
 
     /// The scope chain of a token, innermost first (local scope included).
