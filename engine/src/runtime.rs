@@ -8,7 +8,7 @@
 //! checkpoint in one store batch.
 //!
 //! Events between instances: the engine keeps in-memory indexes of what
-//! active instances wait for ([`Indexes`]: pending timers by due time,
+//! active instances wait for (`Indexes`: pending timers by due time,
 //! message subscriptions by name and correlation key, signal subscriptions
 //! by name), built on [`Engine::open`] from the store and brought up to
 //! date after every committed command (only that instance's entries), so

@@ -522,7 +522,7 @@ impl ScriptEngine {
     }
 
     /// Runs the script without the interpreter when it is simple enough
-    /// (see [`Fast`]): the outcome [`ScriptEngine::run`] would give, or `None`.
+    /// (see `Fast`): the outcome [`ScriptEngine::run`] would give, or `None`.
     /// `get` looks a process variable up (scope layers need no merging).
     pub fn run_fast<'v>(
         &self,

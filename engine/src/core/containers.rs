@@ -2,7 +2,7 @@
 //! 2.0.2 §10.3.5, §13.3.4).
 //!
 //! An event sub-process is entered by the trigger of its start event
-//! ([`super::triggers::start_event_sub`]), never by a flow: its token stands
+//! (`triggers::start_event_sub`), never by a flow: its token stands
 //! in the enclosing scope while its own scope runs, and completing it
 //! consumes that token (it has no outgoing flows), so the enclosing scope
 //! waits for it. Opening a scope instance opens the starts of the event

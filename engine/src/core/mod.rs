@@ -15,7 +15,7 @@
 //! [`events`] (start, end, catch, throw and link events), [`triggers`]
 //! (timers and subscriptions of catching elements, boundary events, event
 //! sub-process starts), [`propagation`] (errors and escalations finding
-//! their catcher) and [`containers`]; [`Processor::activate`] dispatches
+//! their catcher) and [`containers`]; `Processor::activate` dispatches
 //! to them with an exhaustive `match` on [`ElementKind`].
 
 pub mod calls;

@@ -16,7 +16,7 @@
 //! - an event sub-process start: the scope instance it starts in, from the
 //!   moment the scope opens until it closes.
 //!
-//! Firing ([`fire`]) dispatches on the catching element: a catch event or
+//! Firing (`fire`) dispatches on the catching element: a catch event or
 //! receive task completes (the other triggers of its token close; with
 //! `parallelMultiple` it waits until every one has fired); a target of an
 //! event-based gateway wins the gateway (§13.4.4: the first event wins, the
@@ -30,7 +30,7 @@
 //!
 //! Conditions are evaluated whenever the command has changed variables or
 //! opened a conditional subscription, once the token work is quiescent
-//! ([`fire_conditions`]); a condition that holds fires. Deviations: a
+//! (`fire_conditions`); a condition that holds fires. Deviations: a
 //! condition is evaluated on opening too (Camunda 7 does so for event
 //! sub-processes, not for intermediate events); a non-interrupting
 //! parallel-multiple boundary event fires once; a message key or timer

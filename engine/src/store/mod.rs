@@ -4,11 +4,11 @@
 //! state after the last command), written together atomically: one command
 //! is one batch. With [`Durability::Immediate`] (the default) the command is
 //! on disk before it is acknowledged (the durable stores write it to their
-//! write-ahead log, [`Wal`], and sync that), so reopening after a
+//! write-ahead log, `Wal`, and sync that), so reopening after a
 //! crash restores every instance exactly as of its last acknowledged
 //! command. [`Durability::Deferred`] leaves flushing to [`Store::flush`]
 //! (bulk loads, benchmarks): the durable stores then keep commits in memory
-//! and write them in groups, one database batch per group ([`Pending`]),
+//! and write them in groups, one database batch per group (`Pending`),
 //! still all of a command or nothing of it.
 //!
 //! Records are JSON inside a versioned envelope ([`FORMAT_VERSION`]); a
@@ -215,7 +215,7 @@ pub fn decode<T: for<'de> Deserialize<'de>>(key: &str, bytes: &[u8]) -> Result<T
 /// Commits of a [`Durability::Deferred`] store that are not written to the
 /// database yet: the durable stores collect them here and write them all in
 /// one database batch (a group write) at `flush`, on drop, or once the
-/// group reaches [`Pending::MAX_COMMITS`] commits or [`Pending::MAX_BYTES`]
+/// group reaches `Pending::MAX_COMMITS` commits or [`Pending::MAX_BYTES`]
 /// bytes. Each command's records stay together in the group, so a command
 /// is still all there or not at all. Reads consult the group first.
 #[derive(Debug, Default)]
@@ -318,7 +318,7 @@ impl Pending {
 }
 
 /// One command as the write-ahead log keeps it: what a durable store's
-/// `commit` writes (see [`Wal`]).
+/// `commit` writes (see `Wal`).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct WalCommit {
     pub instance: String,

@@ -8,19 +8,19 @@
 //! - [`Store::commit`] (events + checkpoint) is atomic: after a crash (and
 //!   the replay on open) either all of it is there or none.
 //! - With [`Durability::Immediate`] `commit` returns only after the command
-//!   is in the write-ahead log ([`Wal`], `PATH-wal`, see [`wal_path`]) and
+//!   is in the write-ahead log (`Wal`, `PATH-wal`, see `wal_path`) and
 //!   the log's `fdatasync` has returned; the command then joins the group
 //!   of waiting commits (below), written in one transaction with redb's
-//!   `Durability::None` per [`Pending::MAX_COMMITS`] commits, and durably
+//!   `Durability::None` per `Pending::MAX_COMMITS` commits, and durably
 //!   at `flush`, at a checkpoint (log full) and on drop, after which the
 //!   log is emptied. `open` replays the log. With [`Durability::Deferred`] commits wait in memory
-//!   ([`Pending`], read by `load`/`events`/`instances`) and are written in
+//!   (`Pending`, read by `load`/`events`/`instances`) and are written in
 //!   one transaction (a group write, each command's records together in
 //!   it): committed with redb's `Durability::Immediate` at the next
 //!   [`Store::flush`] or when the store is dropped, and with redb's
 //!   `Durability::None` (reaching the disk with the next durable
-//!   transaction) when the group reaches [`Pending::MAX_COMMITS`] commits
-//!   or [`Pending::MAX_BYTES`] bytes.
+//!   transaction) when the group reaches `Pending::MAX_COMMITS` commits
+//!   or `Pending::MAX_BYTES` bytes.
 //! - The `events` table holds one record per command: the command's events
 //!   under (instance id, commit sequence number); `events` concatenates
 //!   them.
@@ -78,7 +78,7 @@ pub struct RedbStore {
     reserved: u64,
     /// Transactions committed but not yet made durable (Deferred only).
     dirty: bool,
-    /// Deferred commits not yet written to redb (see [`Pending`]).
+    /// Deferred commits not yet written to redb (see `Pending`).
     pending: Pending,
     /// The write-ahead log of Immediate commits, next to the file.
     wal: Wal,

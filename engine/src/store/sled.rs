@@ -7,7 +7,7 @@
 //!   there or none: Deferred groups are one [`::sled::Batch`], Immediate
 //!   commands are first written whole to the write-ahead log.
 //! - With [`Durability::Immediate`] `commit` returns only after the command
-//!   is in the write-ahead log ([`Wal`], `orchid-wal` in the directory) and
+//!   is in the write-ahead log (`Wal`, `orchid-wal` in the directory) and
 //!   the log's `fdatasync` has returned; the command is then inserted into
 //!   sled without a flush. At a checkpoint (log full, or the store closed)
 //!   `Db::flush` writes sled's log and an `fdatasync` of sled's data file
@@ -15,11 +15,11 @@
 //!   survives a killed process but not a power cut: it does not flush the
 //!   drive's cache or the file's size); then the log is emptied. `open`
 //!   replays the log.
-//!   With [`Durability::Deferred`] commits wait in memory ([`Pending`],
+//!   With [`Durability::Deferred`] commits wait in memory (`Pending`,
 //!   read by `load`/`events`/`instances`) and are applied as one batch (a
 //!   group write, each command's records together in it) at the next
 //!   [`Store::flush`], when the store is dropped, or when the group reaches
-//!   [`Pending::MAX_COMMITS`] commits or [`Pending::MAX_BYTES`] bytes; a
+//!   `Pending::MAX_COMMITS` commits or `Pending::MAX_BYTES` bytes; a
 //!   group applied that way reaches the disk at the next `flush`, at sled's
 //!   own periodic flush (every 500 ms by default) or on drop.
 //! - The event log holds one record per command: the command's events
@@ -72,7 +72,7 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 /// a data file it cannot read as an empty database; the marker tells that
 /// apart from a new store.
 const MARKER: &str = "orchid-store";
-/// The write-ahead log of Immediate commits (see [`Wal`]).
+/// The write-ahead log of Immediate commits (see `Wal`).
 const WAL_FILE: &str = "orchid-wal";
 const KEY_FORMAT: &[u8] = b"m/format";
 const KEY_COUNTER: &[u8] = b"m/counter";
@@ -119,7 +119,7 @@ pub struct SledStore {
     reserved: u64,
     /// Batches applied but not yet flushed (Deferred only).
     dirty: bool,
-    /// Deferred commits not yet applied to sled (see [`Pending`]).
+    /// Deferred commits not yet applied to sled (see `Pending`).
     pending: Pending,
     /// sled's data file, opened again to fsync it (see [`SledStore::sync`]).
     data: std::fs::File,
