@@ -4,7 +4,7 @@
 //! that BPMN defaults (e.g. `isForCompensation="false"`) are plain values,
 //! attributes whose absence matters are `Option`s. Cross references
 //! (`sourceRef`, `attachedToRef`, `messageRef`, …) are kept as the id strings
-//! written in the file; [`crate::validate`] checks that they resolve.
+//! written in the file; [`crate::validate()`] checks that they resolve.
 //!
 //! Deliberate simplifications:
 //! - `flowElement`s and `artifact`s of a container keep their own document

@@ -1,4 +1,4 @@
-//! BPMN 2.0 XML export: the inverse of [`crate::parse`].
+//! BPMN 2.0 XML export: the inverse of [`crate::parse()`].
 //!
 //! Output uses the standard prefixes (`bpmn`, `bpmndi`, `dc`, `di`, `camunda`,
 //! `zeebe`, `modeler`, …), keeps every id and the order of elements, writes
