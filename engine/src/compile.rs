@@ -345,6 +345,10 @@ pub struct CallSpec {
     /// A fixed version (Camunda 7 `calledElementBinding="version"`);
     /// `None` calls the latest.
     pub version: Option<u32>,
+    /// `deployment` binding (Camunda 7 `calledElementBinding`, Camunda 8
+    /// `bindingType`): the version deployed with the caller's file, the
+    /// latest when the file did not hold the called process.
+    pub same_deployment: bool,
     /// Variables the child starts with.
     pub inputs: CallVariables,
     /// Variables that come back when the child completes.
@@ -1988,9 +1992,17 @@ impl Compiler<'_> {
                 },
             )
         };
+        let same_deployment = matches!(
+            c7.called_element_binding,
+            Some(camunda::Binding::Deployment)
+        ) || matches!(
+            c8.called_element.as_ref().and_then(|c| c.binding_type),
+            Some(zeebe::BindingType::Deployment)
+        );
         Some(CallSpec {
             process,
             version,
+            same_deployment,
             inputs,
             outputs,
         })

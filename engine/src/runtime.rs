@@ -443,6 +443,8 @@ enum Outgoing {
         instance: String,
         process: String,
         version: Option<u32>,
+        /// Bound to the caller's deployment: the content hash it has.
+        deployment: Option<String>,
         variables: Map<String, Value>,
     },
     /// A called instance tells its parent (`ChildCompleted`, `ChildThrew`).
@@ -1252,8 +1254,18 @@ impl Engine {
                     instance,
                     process,
                     version,
+                    deployment,
                     variables,
-                } => self.start_child(parent, token, instance, &process, version, variables)?,
+                } => {
+                    // Bound to the caller's deployment: the version of the
+                    // called process deployed with the same file, if any.
+                    let version = version.or_else(|| {
+                        deployment.and_then(|hash| {
+                            self.registry.by_hash.get(&(process.clone(), hash)).copied()
+                        })
+                    });
+                    self.start_child(parent, token, instance, &process, version, variables)?
+                }
                 Outgoing::ToParent { parent, command } => {
                     self.tell_parent(&parent, command)?;
                 }
@@ -1587,6 +1599,7 @@ impl Engine {
                     instance,
                     process,
                     version,
+                    deployment,
                     variables,
                     ..
                 } if state.calls.get(&token) == Some(&instance) => {
@@ -1599,6 +1612,7 @@ impl Engine {
                             instance,
                             process,
                             version,
+                            deployment,
                             variables,
                         },
                     ));

@@ -744,3 +744,50 @@ fn an_interrupting_timer_boundary_on_the_call_activity_cancels_the_child() {
     assert_eq!(state(&engine, &kid.id).status, Status::Cancelled);
     assert_replays(&mut engine, &[id, kid.id]);
 }
+
+/// A file with parent `Parent` calling `Kid` (bound as `binding`) and `Kid`
+/// itself, which stamps `kidVersion`.
+fn binding_file(binding: &str, stamp: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="D" targetNamespace="t">
+  <bpmn:process id="Parent" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:callActivity id="call" calledElement="Kid" {binding}>
+      <bpmn:extensionElements><camunda:out source="kidVersion" target="kidVersion"/></bpmn:extensionElements>
+    </bpmn:callActivity>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="call"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="e"/>
+  </bpmn:process>
+  <bpmn:process id="Kid" isExecutable="true">
+    <bpmn:startEvent id="ks"/>
+    <bpmn:scriptTask id="stamp" scriptFormat="rhai"><bpmn:script>kidVersion = "{stamp}";</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="ke"/>
+    <bpmn:sequenceFlow id="k1" sourceRef="ks" targetRef="stamp"/>
+    <bpmn:sequenceFlow id="k2" sourceRef="stamp" targetRef="ke"/>
+  </bpmn:process>
+</bpmn:definitions>"#
+    )
+}
+
+#[test]
+fn deployment_binding_calls_the_version_deployed_with_the_caller() {
+    for (binding, expected) in [
+        (r#"camunda:calledElementBinding="deployment""#, "first"),
+        ("", "second"),
+    ] {
+        let mut engine = Engine::in_memory();
+        engine
+            .deploy("a.bpmn", &binding_file(binding, "first"))
+            .expect("deploys");
+        // A later deployment changes only the called process.
+        let newer = binding_file(binding, "second").replace("id=\"Parent\"", "id=\"Other\"");
+        engine.deploy("b.bpmn", &newer).expect("deploys");
+        assert_eq!(engine.process("Kid").unwrap().key.version, 2);
+        let id = engine.start("Parent", Map::new()).expect("starts");
+        let s = engine.instance(&id).unwrap().unwrap();
+        assert_eq!(s.status, Status::Completed, "{binding}");
+        assert_eq!(s.variables()["kidVersion"], json!(expected), "{binding}");
+    }
+}

@@ -91,6 +91,7 @@ pub(crate) fn activate(p: &mut Processor<'_, '_>, token: TokenId, spec: &CallSpe
         instance,
         process,
         version: spec.version,
+        deployment: spec.same_deployment.then(|| p.ctx.process.key.hash.clone()),
         variables,
     });
 }

@@ -545,6 +545,10 @@ pub enum Event {
         instance: String,
         process: String,
         version: Option<u32>,
+        /// Bound to the caller's deployment (Camunda `deployment` binding):
+        /// the content hash of the caller's deployment.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deployment: Option<String>,
         variables: Map<String, Value>,
     },
     /// The child of a call activity ended (completed, or cancelled).
