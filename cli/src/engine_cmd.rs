@@ -688,7 +688,7 @@ fn print_instance(state: &InstanceState, process: &CompiledProcess, json: bool) 
                 None => println!("  calling   {}", label(process, id)),
             },
             TokenState::Event => {
-                let what = waits_for(state, process, Some(t.element));
+                let what = waits_for(state, process, Some(*tid));
                 println!(
                     "  waiting   {}  ({})",
                     label(process, id),
@@ -723,17 +723,21 @@ fn print_instance(state: &InstanceState, process: &CompiledProcess, json: bool) 
 
 /// What an instance's open subscriptions (of `element`, or all) wait
 /// for: `message `Paid` (key o-7)`, `signal `Alarm``, `condition`.
+/// What an instance waits for: with `token`, what that token waits for
+/// (at an event-based gateway, each of the events after it, by element);
+/// without, every subscription of the instance.
 fn waits_for(
     state: &InstanceState,
     process: &CompiledProcess,
-    element: Option<engine::compile::ElementIdx>,
+    token: Option<engine::core::TokenId>,
 ) -> Vec<String> {
     let mut out = Vec::new();
+    let at_element = token.and_then(|t| state.tokens.get(&t)).map(|t| t.element);
     for sub in state.subscriptions.values() {
-        if element.is_some_and(|e| e != sub.element) {
+        if token.is_some() && sub.token != token {
             continue;
         }
-        let at = if element.is_some() {
+        let at = if at_element == Some(sub.element) {
             String::new()
         } else {
             format!(" at {}", process.element(sub.element).id)
@@ -747,10 +751,15 @@ fn waits_for(
             SubscriptionKind::Conditional => format!("condition{at}"),
         });
     }
-    if element.is_some() {
+    if let Some(token) = token {
         for t in state.timers.values() {
-            if Some(t.element) == element && !t.boundary {
-                out.push(format!("timer due {}", utc(t.due)));
+            if t.token == token && !t.boundary {
+                let at = if at_element == Some(t.element) {
+                    String::new()
+                } else {
+                    format!(" at {}", process.element(t.element).id)
+                };
+                out.push(format!("timer due {}{at}", utc(t.due)));
             }
         }
     }

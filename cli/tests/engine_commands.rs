@@ -1088,3 +1088,20 @@ fn exec_reports_a_broken_dmn_file_with_its_position() {
     assert!(err.contains("DMN1"), "{err}");
     assert!(err.contains("pricing.dmn"), "{err}");
 }
+
+#[test]
+fn exec_says_what_an_event_based_gateway_waits_for() {
+    let out = bin()
+        .arg("exec")
+        .arg(fixture("bpmn/events/ev-gateway.bpmn"))
+        .args(["--wait", "PT0S", "--var", "orderId=\"o-1\""])
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("waiting"))
+        .unwrap_or_else(|| panic!("a waiting line in {stdout}"));
+    assert!(line.contains("message `"), "{line}");
+    assert!(line.contains("timer due"), "{line}");
+}
