@@ -59,6 +59,9 @@ const BUFFER_PREFIX: &str = "msg/";
 /// Store record keys of start timers: `start-timer/` + process id + `/` +
 /// element index.
 const START_TIMER_PREFIX: &str = "start-timer/";
+/// Store records of instances a keyed message started:
+/// `start-key/<process id>/<key>` → the instance id.
+const START_KEY_PREFIX: &str = "start-key/";
 
 /// The time zone offset timers are computed in (UTC, as in the core).
 const TZ_OFFSET_MINUTES: i32 = 0;
@@ -495,6 +498,9 @@ pub struct Engine {
     outbox: VecDeque<(u32, Outgoing)>,
     /// The cascade depth of the work being done now (0: a caller's call).
     depth: u32,
+    /// Instances a message with a correlation key started, by (process id,
+    /// key) (mirrors the store's `start-key/` records).
+    start_keys: HashMap<(String, String), String>,
     /// Timers whose firing failed (not for a store error): set aside so
     /// the others still fire; they stay in the store and are tried again
     /// when the store is next opened.
@@ -552,6 +558,20 @@ impl Engine {
             let m: BufferedMessage = decode(&key, &bytes)?;
             engine.buffered.insert(seq, m);
         }
+        for (key, bytes) in engine.store.records(START_KEY_PREFIX)? {
+            let slot = key[START_KEY_PREFIX.len()..]
+                .split_once('/')
+                .map(|(p, k)| (p.to_string(), k.to_string()));
+            let Some(slot) = slot else {
+                return Err(EngineError::BadRecord {
+                    key: key.clone(),
+                    expected: "`start-key/<process id>/<correlation key>`".into(),
+                    found: format!("`{key}`"),
+                });
+            };
+            let instance: String = decode(&key, &bytes)?;
+            engine.start_keys.insert(slot, instance);
+        }
         for (key, bytes) in engine.store.records(START_TIMER_PREFIX)? {
             let t: StartTimer = decode(&key, &bytes)?;
             engine
@@ -594,6 +614,7 @@ impl Engine {
             start_timers: BTreeMap::new(),
             outbox: VecDeque::new(),
             depth: 0,
+            start_keys: HashMap::new(),
             stalled: Vec::new(),
             pending_children: HashSet::new(),
         }
@@ -1061,9 +1082,37 @@ impl Engine {
             if took.contains(&process.0.key.id) {
                 continue;
             }
-            outcome
-                .started
-                .push(self.start_at(&process.0, process.1, variables.clone())?);
+            // Camunda 8: while an instance a message with this key started
+            // is active, another message with the key starts no second one.
+            let slot = key.map(|k| (process.0.key.id.clone(), k.to_string()));
+            if let Some(slot) = &slot
+                && let Some(running) = self.start_keys.get(slot).cloned()
+            {
+                if self
+                    .store
+                    .load(&running)?
+                    .is_some_and(|s| s.status == Status::Active)
+                {
+                    continue;
+                }
+                self.start_keys.remove(slot);
+                self.store
+                    .delete_record(&format!("{START_KEY_PREFIX}{}/{}", slot.0, slot.1))?;
+            }
+            let started = self.start_at(&process.0, process.1, variables.clone())?;
+            if let Some(slot) = slot
+                && self
+                    .store
+                    .load(&started.instance)?
+                    .is_some_and(|s| s.status == Status::Active)
+            {
+                self.store.put_record(
+                    &format!("{START_KEY_PREFIX}{}/{}", slot.0, slot.1),
+                    &encode(&started.instance),
+                )?;
+                self.start_keys.insert(slot, started.instance.clone());
+            }
+            outcome.started.push(started);
         }
         let ttl = ttl_millis.unwrap_or(0);
         if outcome.correlated.is_empty() && outcome.started.is_empty() && ttl > 0 {

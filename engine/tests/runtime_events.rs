@@ -360,3 +360,53 @@ fn buffered_messages_start_timers_and_overdue_timers_survive_a_restart() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+#[test]
+fn a_keyed_message_starts_no_second_instance_while_the_first_with_that_key_runs() {
+    let (mut e, _) = engine();
+    e.deploy(
+        "orders.bpmn",
+        &defs(
+            r#"<bpmn:message id="M" name="OrderPlaced" />
+  <bpmn:process id="Orders" isExecutable="true">
+    <bpmn:startEvent id="S"><bpmn:messageEventDefinition messageRef="M" /></bpmn:startEvent>
+    <bpmn:userTask id="Pack" />
+    <bpmn:endEvent id="E" />
+    <bpmn:sequenceFlow id="F1" sourceRef="S" targetRef="Pack" />
+    <bpmn:sequenceFlow id="F2" sourceRef="Pack" targetRef="E" />
+  </bpmn:process>"#,
+        ),
+    )
+    .expect("deploys");
+    let first = e
+        .publish_message("OrderPlaced", Some("o-1"), Map::new(), None)
+        .expect("publishes");
+    assert_eq!(first.started.len(), 1);
+    let again = e
+        .publish_message("OrderPlaced", Some("o-1"), Map::new(), None)
+        .expect("publishes");
+    assert!(again.started.is_empty(), "{again:?}");
+    let other = e
+        .publish_message("OrderPlaced", Some("o-2"), Map::new(), None)
+        .expect("publishes");
+    assert_eq!(other.started.len(), 1, "another key starts its own");
+    let id = first.started[0].instance.clone();
+    e.complete_task(&id, "Pack", Map::new()).expect("completes");
+    assert_eq!(status(&e, &id), Status::Completed);
+    let after = e
+        .publish_message("OrderPlaced", Some("o-1"), Map::new(), None)
+        .expect("publishes");
+    assert_eq!(
+        after.started.len(),
+        1,
+        "the first one ended: a new one starts"
+    );
+    let keyless = e
+        .publish_message("OrderPlaced", None, Map::new(), None)
+        .expect("publishes");
+    assert_eq!(
+        keyless.started.len(),
+        1,
+        "without a key nothing is held back"
+    );
+}
