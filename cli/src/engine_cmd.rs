@@ -566,6 +566,20 @@ fn fire_timers(engine: &mut Engine) -> Result<usize, Fail> {
     Ok(fired)
 }
 
+/// The environment variable naming the IANA time zone timers are read in.
+pub const TIME_ZONE_VAR: &str = "ORCHID_TIME_ZONE";
+
+/// Engine options: timers in the time zone `ORCHID_TIME_ZONE` names (UTC
+/// when it is unset or empty).
+fn engine_options() -> Result<EngineOptions, Fail> {
+    match std::env::var(TIME_ZONE_VAR) {
+        Ok(name) if !name.trim().is_empty() => EngineOptions::default()
+            .with_time_zone(name.trim())
+            .map_err(|e| usage(format!("{TIME_ZONE_VAR}: {e}"))),
+        _ => Ok(EngineOptions::default()),
+    }
+}
+
 /// Opens the engine on a durable store, firing nothing.
 fn open_store(path: &Path, kind: StoreArg, create: bool) -> Result<Engine, Fail> {
     if !create && !path.exists() {
@@ -576,7 +590,7 @@ fn open_store(path: &Path, kind: StoreArg, create: bool) -> Result<Engine, Fail>
     }
     let store = engine::store::open(kind.into(), path, Durability::Immediate)
         .map_err(|e| refused(format!("{}: {e}", path.display())))?;
-    Engine::open(store, Arc::new(SystemClock), EngineOptions::default())
+    Engine::open(store, Arc::new(SystemClock), engine_options()?)
         .map_err(|e| refused(format!("{}: {}", path.display(), describe_engine_error(&e))))
 }
 
@@ -805,7 +819,11 @@ fn exec_inner(args: ExecArgs) -> Result<ExitCode, Fail> {
     let variables = args.vars.collect()?;
     let mut engine = match &args.db {
         Some(path) => open_engine(path, args.store, true)?,
-        None => Engine::in_memory(),
+        None => Engine::with_store(
+            Box::new(engine::store::memory::MemoryStore::new()),
+            Arc::new(SystemClock),
+            engine_options()?,
+        ),
     };
     let name = args.file.display().to_string();
     if engine::runtime::resource_kind(&name, &text) == engine::store::ResourceKind::Dmn {

@@ -63,9 +63,6 @@ const START_TIMER_PREFIX: &str = "start-timer/";
 /// `start-key/<process id>/<key>` → the instance id.
 const START_KEY_PREFIX: &str = "start-key/";
 
-/// The time zone offset timers are computed in (UTC, as in the core).
-const TZ_OFFSET_MINUTES: i32 = 0;
-
 /// Where time comes from. The core never reads a clock; the engine reads
 /// this one and passes the time in with each command.
 pub trait Clock: Send + Sync {
@@ -173,6 +170,10 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Command(#[from] CommandError),
+    #[error(
+        "unknown time zone `{found}`: expected an IANA time zone name such as `Europe/Berlin` or `UTC`"
+    )]
+    TimeZone { found: String },
     #[error("unknown process `{0}`: expected the id of a deployed executable process")]
     UnknownProcess(String),
     #[error("unknown instance `{0}`")]
@@ -461,6 +462,10 @@ enum Outgoing {
 pub struct EngineOptions {
     pub step_budget: u64,
     pub script_limits: crate::script::ScriptLimits,
+    /// The time zone timers are read in: local date-times (no offset),
+    /// calendar durations and cron expressions; `None` is UTC. See
+    /// [`EngineOptions::with_time_zone`].
+    pub time_zone: Option<jiff::tz::TimeZone>,
 }
 
 impl Default for EngineOptions {
@@ -468,7 +473,20 @@ impl Default for EngineOptions {
         EngineOptions {
             step_budget: core::DEFAULT_STEP_BUDGET,
             script_limits: crate::script::ScriptLimits::default(),
+            time_zone: None,
         }
+    }
+}
+
+impl EngineOptions {
+    /// These options with timers in the IANA time zone `name` (such as
+    /// `Europe/Berlin`; `UTC` for UTC).
+    pub fn with_time_zone(mut self, name: &str) -> Result<Self, EngineError> {
+        let zone = jiff::tz::TimeZone::get(name).map_err(|_| EngineError::TimeZone {
+            found: name.to_string(),
+        })?;
+        self.time_zone = Some(zone);
+        Ok(self)
     }
 }
 
@@ -729,8 +747,10 @@ impl Engine {
                         continue;
                     };
                     let schedule = self.start_schedule(p, element, spec)?;
-                    let due = schedule
-                        .first_due(now, TZ_OFFSET_MINUTES)
+                    let due =
+                        crate::schedule::due_in_zone(self.options.time_zone.as_ref(), now, |off| {
+                            schedule.first_due(now, off)
+                        })
                         .map_err(|e| start_timer_error(p, element, e.to_string()))?;
                     if let Some(due) = due {
                         timers.push(StartTimer {
@@ -1513,9 +1533,10 @@ impl Engine {
         let next = match spec {
             Some(spec) => {
                 let schedule = self.start_schedule(&process, t.element, &spec)?;
-                schedule
-                    .next_due(t.due, t.fired + 1, TZ_OFFSET_MINUTES)
-                    .map_err(|e| start_timer_error(&process, t.element, e.to_string()))?
+                crate::schedule::due_in_zone(self.options.time_zone.as_ref(), t.due, |off| {
+                    schedule.next_due(t.due, t.fired + 1, off)
+                })
+                .map_err(|e| start_timer_error(&process, t.element, e.to_string()))?
             }
             None => None,
         };
@@ -1564,6 +1585,7 @@ impl Engine {
             process,
             scripts: &self.scripts,
             decisions,
+            time_zone: self.options.time_zone.as_ref(),
             now: self.clock.now_millis(),
             step_budget: self.options.step_budget,
         };

@@ -84,6 +84,10 @@ pub struct Scenario {
     /// (written as an ISO 8601 date-time with `Z` or an offset).
     #[serde(default, deserialize_with = "clock_start")]
     pub clock: Option<i64>,
+    /// The IANA time zone timers are read in (`Europe/Berlin`); UTC when
+    /// absent.
+    #[serde(default)]
+    pub time_zone: Option<String>,
     /// Start variables.
     #[serde(default)]
     pub variables: Map<String, Value>,
@@ -807,21 +811,31 @@ pub fn run(scenario: &Scenario, main: &Source, resources: &[Source]) -> Scenario
     let clock = Arc::new(VirtualClock::new(
         scenario.clock.unwrap_or(DEFAULT_CLOCK_MILLIS),
     ));
-    let mut runner = Runner {
-        engine: Engine::with_store(
-            Box::new(MemoryStore::new()),
-            clock.clone(),
-            EngineOptions::default(),
-        ),
-        clock,
-        process_id: String::new(),
-        instance: None,
-    };
     let mut report = ScenarioReport {
         steps: scenario.steps.len(),
         passed_steps: 0,
         failure: None,
         snapshot: None,
+    };
+    let options = match &scenario.time_zone {
+        None => EngineOptions::default(),
+        Some(name) => match EngineOptions::default().with_time_zone(name) {
+            Ok(o) => o,
+            Err(e) => {
+                report.failure = Some(Failure {
+                    step: None,
+                    note: None,
+                    message: format!("`timeZone`: {e}"),
+                });
+                return report;
+            }
+        },
+    };
+    let mut runner = Runner {
+        engine: Engine::with_store(Box::new(MemoryStore::new()), clock.clone(), options),
+        clock,
+        process_id: String::new(),
+        instance: None,
     };
     if let Err(message) = runner.setup(scenario, main, resources) {
         report.failure = Some(Failure {

@@ -534,6 +534,37 @@ fn out_of_range_instant(t: i64) -> ScheduleError {
     }
 }
 
+/// The UTC offset, in minutes east, of `zone` at `millis` (0 without a
+/// zone: UTC).
+pub fn zone_offset_minutes(zone: Option<&jiff::tz::TimeZone>, millis: i64) -> i32 {
+    let Some(zone) = zone else {
+        return 0;
+    };
+    match jiff::Timestamp::from_millisecond(millis) {
+        Ok(t) => zone.to_offset(t).seconds() / 60,
+        Err(_) => 0,
+    }
+}
+
+/// A due time computed in a time zone: first with the zone's offset at
+/// `at` (activation or previous firing), then, when the zone's offset at
+/// the result differs (a daylight-saving change in between), once more
+/// with that one, so a local time keeps its wall-clock meaning.
+pub fn due_in_zone<E>(
+    zone: Option<&jiff::tz::TimeZone>,
+    at: i64,
+    compute: impl Fn(i32) -> Result<Option<i64>, E>,
+) -> Result<Option<i64>, E> {
+    let first = zone_offset_minutes(zone, at);
+    let due = compute(first)?;
+    match due {
+        Some(d) if zone.is_some() && zone_offset_minutes(zone, d) != first => {
+            compute(zone_offset_minutes(zone, d))
+        }
+        other => Ok(other),
+    }
+}
+
 fn check_offset(minutes: i32) -> Result<(), ScheduleError> {
     if (-MAX_OFFSET_MINUTES..=MAX_OFFSET_MINUTES).contains(&minutes) {
         Ok(())

@@ -831,6 +831,7 @@ fn a_message_start_event_starts_an_instance_with_the_payload() {
         process: &process,
         scripts: &engine::script::ScriptEngine::new(Default::default()),
         decisions: None,
+        time_zone: None,
         now: T0,
         step_budget: 1000,
     };
@@ -856,6 +857,48 @@ fn an_error_boundary_event_must_interrupt() {
     let err = engine.deploy("x.bpmn", &file(&body)).expect_err("refused");
     assert!(
         err.to_string().contains("an error always interrupts"),
+        "{err}"
+    );
+}
+
+// ------------------------------------------------------------- time zones
+
+/// A timer at 09:00 local time on 2026-03-29, the day Europe/Berlin moves
+/// from UTC+1 to UTC+2, started the day before (still UTC+1).
+fn local_nine_oclock(zone: Option<&str>) -> i64 {
+    let body = format!(
+        r#"<bpmn:startEvent id="s"/>
+        <bpmn:intermediateCatchEvent id="t"><bpmn:timerEventDefinition><bpmn:timeDate>2026-03-29T09:00:00</bpmn:timeDate></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+        <bpmn:endEvent id="e"/>{}"#,
+        flows(&[("s", "t"), ("t", "e")])
+    );
+    let clock = std::sync::Arc::new(engine::VirtualClock::new(1_774_699_200_000)); // 2026-03-28T12:00:00Z
+    let mut options = engine::EngineOptions::default();
+    if let Some(z) = zone {
+        options = options.with_time_zone(z).expect("a zone");
+    }
+    let mut engine = Engine::with_store(
+        Box::new(engine::store::memory::MemoryStore::new()),
+        clock,
+        options,
+    );
+    engine.deploy("tz.bpmn", &file(&body)).expect("deploys");
+    let id = engine.start("P", Map::new()).expect("starts");
+    let s = engine.instance(&id).unwrap().unwrap();
+    s.timers.values().next().expect("a timer").due
+}
+
+#[test]
+fn a_local_timer_date_is_read_in_the_engine_time_zone_across_a_dst_change() {
+    // 09:00 in UTC.
+    assert_eq!(local_nine_oclock(None), 1_774_774_800_000); // 2026-03-29T09:00:00Z
+    // 09:00 in Berlin on the first day of summer time is 07:00 UTC.
+    assert_eq!(local_nine_oclock(Some("Europe/Berlin")), 1_774_767_600_000); // 07:00:00Z
+    let err = engine::EngineOptions::default()
+        .with_time_zone("Mars/Olympus")
+        .expect_err("unknown");
+    assert!(
+        err.to_string().contains("expected an IANA time zone name"),
         "{err}"
     );
 }

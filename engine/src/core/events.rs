@@ -17,8 +17,9 @@
 //! A lone timer definition keeps the older form: the token waits in
 //! [`super::TokenState::Timer`] until a `FireTimer` command at or after its
 //! due time. Timers are computed from the command's `now`
-//! ([`crate::schedule::Schedule::first_due`]). Deviations: local times
-//! without an offset are read as UTC (the core has no time zone); a
+//! ([`crate::schedule::Schedule::first_due`]) in the engine's time zone
+//! (`Context::time_zone`, UTC by default: local date-times, calendar
+//! durations and cron expressions are read there). Deviations: a
 //! `timeCycle` on a catch event fires once, at its first occurrence
 //! (Camunda 8 allows only dates and durations there); an expression that
 //! does not evaluate to a text the timer parses, or a timer that never
@@ -42,9 +43,6 @@ use crate::compile::{ElementIdx, ElementKind, Throw, TimerSpec, Trigger};
 use crate::core::containers;
 use crate::schedule::Schedule;
 use serde_json::{Map, Value};
-
-/// The engine core's UTC offset for timers: UTC.
-pub(crate) const TZ_OFFSET_MINUTES: i32 = 0;
 
 pub(crate) fn start(p: &mut Processor<'_, '_>, token: TokenId) {
     p.schedule_complete(token);
@@ -118,7 +116,10 @@ pub(crate) fn first_due(
     spec: &TimerSpec,
 ) -> Result<(i64, Schedule), String> {
     let schedule = schedule_of(p, at, spec)?;
-    match schedule.first_due(p.ctx.now, TZ_OFFSET_MINUTES) {
+    let now = p.ctx.now;
+    match crate::schedule::due_in_zone(p.ctx.time_zone, now, |off| {
+        schedule.first_due(now, off)
+    }) {
         Ok(Some(due)) => Ok((due, schedule)),
         Ok(None) => Err("timer: expected a time at which the timer fires, found none (all occurrences lie in the past)".into()),
         Err(e) => Err(format!("timer: {e}")),

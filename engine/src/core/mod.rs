@@ -198,6 +198,9 @@ pub struct Context<'a> {
     pub scripts: &'a ScriptEngine,
     /// Decisions business rule tasks evaluate (`None`: none deployed).
     pub decisions: Option<&'a dyn decisions::Decisions>,
+    /// The time zone local date-times, calendar durations and cron
+    /// expressions of timers are read in (`None`: UTC).
+    pub time_zone: Option<&'a jiff::tz::TimeZone>,
     /// Milliseconds since the Unix epoch, supplied by the caller's clock.
     pub now: i64,
     pub step_budget: u64,

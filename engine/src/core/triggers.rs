@@ -39,7 +39,7 @@
 
 use serde_json::{Map, Value};
 
-use super::events::{TZ_OFFSET_MINUTES, catches, first_due, schedule_of};
+use super::events::{catches, first_due, schedule_of};
 use super::{
     Event, IncidentId, JobId, Processor, ScopeId, SubscriptionId, SubscriptionKind, TimerId,
     TokenId, TokenState,
@@ -303,7 +303,12 @@ fn rearm(p: &mut Processor<'_, '_>, source: Source, at: VarsAt, triggers: &[Trig
     // now (a failure ends the cycle with this firing).
     let next = spec
         .and_then(|spec| schedule_of(p, at, spec).ok())
-        .and_then(|s| s.next_due(t.due, t.fired + 1, TZ_OFFSET_MINUTES).ok())
+        .and_then(|s| {
+            crate::schedule::due_in_zone(p.ctx.time_zone, t.due, |off| {
+                s.next_due(t.due, t.fired + 1, off)
+            })
+            .ok()
+        })
         .flatten();
     match next {
         Some(due) => p.emit(Event::TimerRescheduled { timer, due }),
