@@ -608,6 +608,7 @@ pub fn compile(
                 link_catches: HashMap::new(),
                 associations: &associations,
                 compensation_links: Vec::new(),
+                camunda7_file: std::cell::OnceCell::new(),
                 problems: &mut problems,
                 elements: Vec::new(),
                 flows: Vec::new(),
@@ -667,6 +668,8 @@ struct Compiler<'a> {
     link_catches: HashMap<(ScopeIdx, String), ElementIdx>,
     /// Association source id → target id, over the whole file.
     associations: &'a HashMap<String, String>,
+    /// Whether the file is a Camunda 7 one (computed on first use).
+    camunda7_file: std::cell::OnceCell<bool>,
     /// Activities and the ids of their compensation handlers (resolved once
     /// every element is numbered), with the boundary event's id and span.
     compensation_links: Vec<(ElementIdx, String, String, Span)>,
@@ -1952,7 +1955,9 @@ impl Compiler<'_> {
             && (!c7.ins.is_empty()
                 || !c7.outs.is_empty()
                 || c7.called_element_binding.is_some()
-                || bpmn_models::ext::dialect(self.defs) == bpmn_models::ext::Dialect::Camunda7);
+                || *self.camunda7_file.get_or_init(|| {
+                    bpmn_models::ext::dialect(self.defs) == bpmn_models::ext::Dialect::Camunda7
+                }));
         let (inputs, outputs) = if c7_style {
             let mut sides = Vec::new();
             for list in [&c7.ins, &c7.outs] {
