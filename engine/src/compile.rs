@@ -117,6 +117,21 @@ pub struct ScopeDef {
     /// Variables of the data objects declared in this scope (their names,
     /// or ids), created empty when an instance of the scope opens.
     pub data_objects: Vec<String>,
+    /// Without a start event (BPMN 2.0.2 §10.3.5, §13.2: an implicit
+    /// start), the flow nodes without incoming flows where an instance of
+    /// the scope begins, each with a token.
+    pub implicit_starts: Vec<ElementIdx>,
+}
+
+impl ScopeDef {
+    /// Where an instance of the scope begins: its none start event, or the
+    /// implicit starts. Empty when neither exists.
+    pub fn entry(&self) -> &[ElementIdx] {
+        match self.start_events.first() {
+            Some(s) => std::slice::from_ref(s),
+            None => &self.implicit_starts,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -620,6 +635,7 @@ pub fn compile(
             c.link_flows();
             c.resolve_links();
             c.resolve_compensation();
+            c.implicit_starts();
             c.precompute_inclusive();
             let starts = c.starts();
             let Compiler {
@@ -629,7 +645,7 @@ pub fn compile(
                 index,
                 ..
             } = c;
-            if scopes[0].start_events.is_empty() && starts.is_empty() {
+            if scopes[0].entry().is_empty() && starts.is_empty() {
                 problems.push(DeployProblem {
                     code: "ENG002",
                     element_id: Some(p.id.clone()),
@@ -721,6 +737,7 @@ impl Compiler<'_> {
             start_events: Vec::new(),
             event_starts: Vec::new(),
             data_objects: Vec::new(),
+            implicit_starts: Vec::new(),
         });
         let mut pending = Vec::new();
         let mut boundaries = Vec::new();
@@ -1382,6 +1399,52 @@ impl Compiler<'_> {
         }
     }
 
+    /// The implicit starts of scopes without a start event: the process
+    /// (when nothing else starts it) and embedded sub-processes and
+    /// transactions — not ad-hoc or event sub-processes, which enable their
+    /// inside their own way. Boundary events, event sub-processes,
+    /// compensation handlers and catching link events have no incoming
+    /// flows but are never started this way.
+    fn implicit_starts(&mut self) {
+        let link_catches: Vec<ElementIdx> = self.link_catches.values().copied().collect();
+        let has_event_starts =
+            self.elements.iter().any(|e| {
+                e.scope == ScopeIdx(0) && matches!(e.kind, ElementKind::EventStart { .. })
+            }) || !self.instantiating.is_empty();
+        for (i, def) in self.scopes.iter_mut().enumerate() {
+            if !def.start_events.is_empty() {
+                continue;
+            }
+            let owner_kind = def.owner.map(|o| &self.elements[o.0 as usize].kind);
+            let eligible = match owner_kind {
+                None => !has_event_starts,
+                Some(ElementKind::SubProcess { .. }) => true,
+                _ => false,
+            };
+            if !eligible {
+                continue;
+            }
+            def.implicit_starts = self
+                .elements
+                .iter()
+                .enumerate()
+                .filter(|(j, e)| {
+                    e.scope == ScopeIdx(i as u32)
+                        && e.incoming.is_empty()
+                        && !e.for_compensation
+                        && !link_catches.contains(&ElementIdx(*j as u32))
+                        && !matches!(
+                            e.kind,
+                            ElementKind::Boundary { .. }
+                                | ElementKind::EventSubProcess { .. }
+                                | ElementKind::EventStart { .. }
+                        )
+                })
+                .map(|(j, _)| ElementIdx(j as u32))
+                .collect();
+        }
+    }
+
     /// Points each link throw event at its catching link event.
     fn resolve_links(&mut self) {
         for (throw, scope, name) in std::mem::take(&mut self.link_throws) {
@@ -1752,13 +1815,13 @@ impl Compiler<'_> {
                 );
                 self.mappings(idx, n);
                 let inner = self.scope(Some(idx), &sp.flow_elements);
-                if self.scopes[inner.0 as usize].start_events.len() != 1 {
+                if self.scopes[inner.0 as usize].start_events.len() > 1 {
                     let found = self.scopes[inner.0 as usize].start_events.len();
                     self.problem(
                         "ENG003",
                         n,
                         format!(
-                            "sub-process `{}`: expected exactly one none start event, found {found}",
+                            "sub-process `{}`: expected one none start event (or none, for an implicit start), found {found}",
                             n.id
                         ),
                     );

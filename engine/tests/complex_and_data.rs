@@ -116,3 +116,28 @@ fn a_data_object_starts_empty_unless_a_start_variable_gives_it() {
     assert_eq!(v["notes"], json!("given"));
     assert_eq!(v["Flag"], Value::Null);
 }
+
+#[test]
+fn without_a_start_event_every_node_without_incoming_flow_starts() {
+    // BPMN 2.0.2 §10.3.5 / §13.2: the implicit start, in the process and
+    // in a sub-process.
+    let body = r#"<bpmn:userTask id="a"/>
+<bpmn:userTask id="b"/>
+<bpmn:subProcess id="sub">
+  <bpmn:userTask id="inner1"/>
+  <bpmn:userTask id="inner2"/>
+</bpmn:subProcess>
+<bpmn:task id="after"/>
+<bpmn:sequenceFlow id="f1" sourceRef="b" targetRef="sub"/>
+<bpmn:sequenceFlow id="f2" sourceRef="sub" targetRef="after"/>"#;
+    let mut r = start(body, json!({}));
+    assert_eq!(r.waiting_sorted(), ["a", "b"]);
+    r.complete("b", json!({}));
+    assert_eq!(r.waiting_sorted(), ["a", "inner1", "inner2"]);
+    r.complete("inner1", json!({}));
+    r.complete("inner2", json!({}));
+    assert_eq!(r.waiting_sorted(), ["a"]);
+    assert_eq!(r.count("after"), 1);
+    assert_eq!(r.complete("a", json!({})), Status::Completed);
+    r.replays();
+}

@@ -29,16 +29,12 @@ pub(crate) fn enter(p: &mut Processor<'_, '_>, token: TokenId, def: ScopeIdx) {
     let Some(scope) = p.state.tokens.get(&token).and_then(|t| t.local) else {
         return;
     };
-    let Some(&start) = p.ctx.process.scope(def).start_events.first() else {
+    if p.ctx.process.scope(def).entry().is_empty() {
+        // Nothing inside starts: the sub-process is complete at once.
+        check_scope_complete(p, scope);
         return;
-    };
-    let inner = p.new_id();
-    p.emit(Event::TokenCreated {
-        token: inner,
-        element: start,
-        scope,
-    });
-    p.schedule_activate(inner);
+    }
+    p.enter_scope_at_entry(def, scope);
 }
 
 /// Opens the scope of a sub-process for `token` (input mappings, data

@@ -263,6 +263,21 @@ impl Processor<'_, '_> {
         self.events.push(e);
     }
 
+    /// Puts a token on each entry of scope instance `scope` (its none start
+    /// event, or its implicit starts) and activates them.
+    pub(crate) fn enter_scope_at_entry(&mut self, def: crate::compile::ScopeIdx, scope: ScopeId) {
+        let process = self.ctx.process;
+        for &element in process.scope(def).entry() {
+            let token = self.new_id();
+            self.emit(Event::TokenCreated {
+                token,
+                element,
+                scope,
+            });
+            self.work.push_back(Work::Activate(token));
+        }
+    }
+
     /// The BPMN id of the element a token stands on.
     pub(crate) fn element_id_of(&self, token: TokenId) -> String {
         self.state
@@ -314,17 +329,11 @@ impl Processor<'_, '_> {
                     return Err(CommandError::AlreadyStarted);
                 }
                 let p = self.ctx.process;
-                let Some(&start) = p.scopes[0].start_events.first() else {
+                if p.scopes[0].entry().is_empty() {
                     return Err(CommandError::NoStartEvent);
-                };
+                }
                 let root = self.open_instance(variables);
-                let token = self.new_id();
-                self.emit(Event::TokenCreated {
-                    token,
-                    element: start,
-                    scope: root,
-                });
-                self.work.push_back(Work::Activate(token));
+                self.enter_scope_at_entry(crate::compile::ScopeIdx(0), root);
             }
             Command::StartAt { element, variables } => {
                 if !self.state.scopes.is_empty() {
@@ -548,21 +557,15 @@ impl Processor<'_, '_> {
                     return Err(CommandError::AlreadyStarted);
                 }
                 let p = self.ctx.process;
-                let Some(&start) = p.scopes[0].start_events.first() else {
+                if p.scopes[0].entry().is_empty() {
                     return Err(CommandError::NoStartEvent);
-                };
+                }
                 let root = self.open_instance(variables);
                 self.emit(Event::CalledBy {
                     instance: parent,
                     token,
                 });
-                let t = self.new_id();
-                self.emit(Event::TokenCreated {
-                    token: t,
-                    element: start,
-                    scope: root,
-                });
-                self.work.push_back(Work::Activate(t));
+                self.enter_scope_at_entry(crate::compile::ScopeIdx(0), root);
             }
             Command::ChildCompleted { token, variables } => {
                 let spec = self.calling(token)?;
