@@ -116,45 +116,53 @@ impl ProcessBuilder {
         }
     }
 
-    /// The id of the root message named `name` (added on first use).
-    fn message_ref(&mut self, name: &str) -> String {
-        let id = format!("Message_{name}");
+    /// The id `<kind>_<name>` of a root element, added by `make` on first
+    /// use.
+    fn root_ref(
+        &mut self,
+        kind: &str,
+        name: &str,
+        make: impl FnOnce(String) -> RootElement,
+    ) -> String {
+        let id = format!("{kind}_{name}");
         if !self.roots.iter().any(|r| r.id() == Some(id.as_str())) {
-            self.roots.push(RootElement::Message(Message {
-                id: id.clone(),
+            self.roots.push(make(id.clone()));
+        }
+        id
+    }
+
+    fn message_ref(&mut self, name: &str) -> String {
+        self.root_ref("Message", name, |id| {
+            RootElement::Message(Message {
+                id,
                 name: Some(name.to_string()),
                 item_ref: None,
                 base: Base::default(),
-            }));
-        }
-        id
+            })
+        })
     }
 
     fn signal_ref(&mut self, name: &str) -> String {
-        let id = format!("Signal_{name}");
-        if !self.roots.iter().any(|r| r.id() == Some(id.as_str())) {
-            self.roots.push(RootElement::Signal(Signal {
-                id: id.clone(),
+        self.root_ref("Signal", name, |id| {
+            RootElement::Signal(Signal {
+                id,
                 name: Some(name.to_string()),
                 structure_ref: None,
                 base: Base::default(),
-            }));
-        }
-        id
+            })
+        })
     }
 
     fn error_ref(&mut self, code: &str) -> String {
-        let id = format!("Error_{code}");
-        if !self.roots.iter().any(|r| r.id() == Some(id.as_str())) {
-            self.roots.push(RootElement::Error(ErrorDef {
-                id: id.clone(),
+        self.root_ref("Error", code, |id| {
+            RootElement::Error(ErrorDef {
+                id,
                 name: None,
                 error_code: Some(code.to_string()),
                 structure_ref: None,
                 base: Base::default(),
-            }));
-        }
-        id
+            })
+        })
     }
 
     /// An intermediate catch event for the message `name` (correlated by

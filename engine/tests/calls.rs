@@ -74,16 +74,31 @@ const CHILD_C8: &str = r#"<bpmn:startEvent id="cs"/>
 <bpmn:scriptTask id="double" scriptFormat="rhai"><bpmn:script>doubled = x * 2; inner = "child";</bpmn:script></bpmn:scriptTask>
 <bpmn:endEvent id="ce"/>"#;
 
+/// The Camunda 8 child that doubles `x`, with its flows.
+fn child_c8() -> String {
+    format!("{CHILD_C8}\n{}", flows(&["cs", "double", "ce"]))
+}
+
+/// A call activity `call` to the process id (or `=expression`) `target`.
+fn call_to(target: &str) -> String {
+    format!(
+        r#"<bpmn:callActivity id="call"><bpmn:extensionElements><zeebe:calledElement processId="{target}"/></bpmn:extensionElements></bpmn:callActivity>"#
+    )
+}
+
+/// A parent process: start `s` → `call` → end `e`, with `extra` elements
+/// (and their flows) beside them.
+fn parent_of(call: &str, extra: &str) -> String {
+    format!(
+        "<bpmn:startEvent id=\"s\"/>\n{call}\n<bpmn:endEvent id=\"e\"/>\n{extra}\n{}",
+        flows(&["s", "call", "e"])
+    )
+}
+
 #[test]
 fn c8_call_passes_all_variables_both_ways_and_replays() {
-    let parent = format!(
-        r#"<bpmn:startEvent id="s"/>
-<bpmn:callActivity id="call"><bpmn:extensionElements><zeebe:calledElement processId="child"/></bpmn:extensionElements></bpmn:callActivity>
-<bpmn:endEvent id="e"/>
-{}"#,
-        flows(&["s", "call", "e"])
-    );
-    let child = format!("{CHILD_C8}\n{}", flows(&["cs", "double", "ce"]));
+    let parent = parent_of(&call_to("child"), "");
+    let child = child_c8();
     let mut engine = Engine::in_memory();
     engine
         .deploy(
@@ -123,7 +138,7 @@ fn c8_child_propagation_off_output_mappings_still_read_the_child() {
 {}"#,
         flows(&["s", "call", "e"])
     );
-    let child = format!("{CHILD_C8}\n{}", flows(&["cs", "double", "ce"]));
+    let child = child_c8();
     let mut engine = Engine::in_memory();
     engine
         .deploy(
@@ -149,7 +164,7 @@ fn two_calls_in_sequence_start_two_children() {
 {}"#,
         flows(&["s", "first", "second", "e"])
     );
-    let child = format!("{CHILD_C8}\n{}", flows(&["cs", "double", "ce"]));
+    let child = child_c8();
     let mut engine = Engine::in_memory();
     engine
         .deploy(
@@ -179,7 +194,7 @@ fn c8_parent_propagation_off_passes_only_input_mappings() {
 {}"#,
         flows(&["s", "call", "e"])
     );
-    let child = format!("{CHILD_C8}\n{}", flows(&["cs", "double", "ce"]));
+    let child = child_c8();
     let mut engine = Engine::in_memory();
     engine
         .deploy(
@@ -291,16 +306,14 @@ const ERROR_DEF: &str = r#"<bpmn:error id="Err" name="Err" errorCode="E42"/>"#;
 
 #[test]
 fn error_in_child_is_caught_by_the_call_activitys_boundary() {
-    let parent = format!(
-        r#"<bpmn:startEvent id="s"/>
-<bpmn:callActivity id="call"><bpmn:extensionElements><zeebe:calledElement processId="child"/></bpmn:extensionElements></bpmn:callActivity>
-<bpmn:boundaryEvent id="caught" attachedToRef="call"><bpmn:errorEventDefinition errorRef="Err"/></bpmn:boundaryEvent>
-<bpmn:endEvent id="e"/>
+    let parent = parent_of(
+        &call_to("child"),
+        &format!(
+            r#"<bpmn:boundaryEvent id="caught" attachedToRef="call"><bpmn:errorEventDefinition errorRef="Err"/></bpmn:boundaryEvent>
 <bpmn:endEvent id="handled"/>
-{}
 {}"#,
-        flows(&["s", "call", "e"]),
-        flows(&["caught", "handled"])
+            flows(&["caught", "handled"])
+        ),
     );
     let text = file(C8, &[("parent", &parent), ("child", &error_child())]).replace(
         "</bpmn:definitions>",
@@ -321,13 +334,7 @@ fn error_in_child_is_caught_by_the_call_activitys_boundary() {
 
 #[test]
 fn uncaught_error_in_child_is_an_incident_at_the_call_activity() {
-    let parent = format!(
-        r#"<bpmn:startEvent id="s"/>
-<bpmn:callActivity id="call"><bpmn:extensionElements><zeebe:calledElement processId="child"/></bpmn:extensionElements></bpmn:callActivity>
-<bpmn:endEvent id="e"/>
-{}"#,
-        flows(&["s", "call", "e"])
-    );
+    let parent = parent_of(&call_to("child"), "");
     let text = file(C8, &[("parent", &parent), ("child", &error_child())]).replace(
         "</bpmn:definitions>",
         &format!("{ERROR_DEF}</bpmn:definitions>"),
@@ -346,17 +353,15 @@ fn uncaught_error_in_child_is_an_incident_at_the_call_activity() {
 
 #[test]
 fn escalation_from_child_with_non_interrupting_boundary_lets_child_continue() {
-    let parent = format!(
-        r#"<bpmn:startEvent id="s"/>
-<bpmn:callActivity id="call"><bpmn:extensionElements><zeebe:calledElement processId="child"/></bpmn:extensionElements></bpmn:callActivity>
-<bpmn:boundaryEvent id="esc" attachedToRef="call" cancelActivity="false"><bpmn:escalationEventDefinition escalationRef="Esc"/></bpmn:boundaryEvent>
+    let parent = parent_of(
+        &call_to("child"),
+        &format!(
+            r#"<bpmn:boundaryEvent id="esc" attachedToRef="call" cancelActivity="false"><bpmn:escalationEventDefinition escalationRef="Esc"/></bpmn:boundaryEvent>
 <bpmn:userTask id="notice"/>
-<bpmn:endEvent id="e"/>
 <bpmn:endEvent id="e2"/>
-{}
 {}"#,
-        flows(&["s", "call", "e"]),
-        flows(&["esc", "notice", "e2"])
+            flows(&["esc", "notice", "e2"])
+        ),
     );
     let child = format!(
         r#"<bpmn:startEvent id="cs"/>
@@ -440,14 +445,8 @@ fn cancelling_the_parent_cancels_child_and_grandchild() {
 
 #[test]
 fn called_element_by_expression_and_missing_process_incident() {
-    let parent = format!(
-        r#"<bpmn:startEvent id="s"/>
-<bpmn:callActivity id="call"><bpmn:extensionElements><zeebe:calledElement processId="=target"/></bpmn:extensionElements></bpmn:callActivity>
-<bpmn:endEvent id="e"/>
-{}"#,
-        flows(&["s", "call", "e"])
-    );
-    let child = format!("{CHILD_C8}\n{}", flows(&["cs", "double", "ce"]));
+    let parent = parent_of(&call_to("=target"), "");
+    let child = child_c8();
     let mut engine = Engine::in_memory();
     engine
         .deploy(
@@ -710,16 +709,14 @@ fn a_terminate_end_event_in_the_parent_cancels_the_child() {
 fn an_interrupting_timer_boundary_on_the_call_activity_cancels_the_child() {
     use engine::store::memory::MemoryStore;
     use engine::{EngineOptions, VirtualClock};
-    let parent = format!(
-        r#"<bpmn:startEvent id="s"/>
-<bpmn:callActivity id="call"><bpmn:extensionElements><zeebe:calledElement processId="child"/></bpmn:extensionElements></bpmn:callActivity>
-<bpmn:boundaryEvent id="late" attachedToRef="call"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>
-<bpmn:endEvent id="e"/>
+    let parent = parent_of(
+        &call_to("child"),
+        &format!(
+            r#"<bpmn:boundaryEvent id="late" attachedToRef="call"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>
 <bpmn:endEvent id="timedOut"/>
-{}
 {}"#,
-        flows(&["s", "call", "e"]),
-        flows(&["late", "timedOut"])
+            flows(&["late", "timedOut"])
+        ),
     );
     let clock = std::sync::Arc::new(VirtualClock::new(1_767_225_600_000));
     let mut engine = Engine::with_store(

@@ -134,10 +134,7 @@ fn a_receive_task_waits_for_its_message_or_is_completed_by_hand() {
     assert_eq!(r.trigger("wait", json!({})), Status::Completed);
 
     let mut r = start(&body, json!({}));
-    assert_eq!(
-        r.engine.complete_task(&r.id, "wait", Map::new()).unwrap(),
-        Status::Completed
-    );
+    assert_eq!(r.complete("wait", json!({})), Status::Completed);
     assert!(r.state().subscriptions.is_empty());
     r.replays();
 }
@@ -175,10 +172,7 @@ fn a_non_interrupting_signal_boundary_event_fires_each_time_and_closes_with_its_
     r.trigger("b", json!({}));
     assert_eq!(r.waiting(), ["review"]);
     assert_eq!(r.visited(), ["s", "b", "eb", "b", "eb"]);
-    assert_eq!(
-        r.engine.complete_task(&r.id, "review", Map::new()).unwrap(),
-        Status::Completed
-    );
+    assert_eq!(r.complete("review", json!({})), Status::Completed);
     assert!(r.subs("b").is_empty());
     r.replays();
 }
@@ -400,12 +394,7 @@ fn an_error_event_sub_process_interrupts_its_scope() {
         variables: Map::new(),
     });
     assert_eq!(r.waiting(), ["callCustomer"]);
-    assert_eq!(
-        r.engine
-            .complete_task(&r.id, "callCustomer", Map::new())
-            .unwrap(),
-        Status::Completed
-    );
+    assert_eq!(r.complete("callCustomer", json!({})), Status::Completed);
     assert!(
         r.visited()
             .ends_with(&["he".to_string(), "handler".to_string()])
@@ -460,10 +449,7 @@ fn an_uncaught_escalation_does_not_stop_the_process() {
     let mut r = start(&escalating(""), json!({}));
     assert_eq!(r.waiting(), ["work"]);
     assert!(r.state().incidents.is_empty());
-    assert_eq!(
-        r.engine.complete_task(&r.id, "work", Map::new()).unwrap(),
-        Status::Completed
-    );
+    assert_eq!(r.complete("work", json!({})), Status::Completed);
 }
 
 #[test]
@@ -486,14 +472,11 @@ fn a_non_interrupting_escalation_event_sub_process_runs_beside_the_scope() {
     waiting.sort();
     assert_eq!(waiting, ["inform", "work"]);
     assert_eq!(
-        r.engine.complete_task(&r.id, "work", Map::new()).unwrap(),
+        r.complete("work", json!({})),
         Status::Active,
         "the event sub-process still runs"
     );
-    assert_eq!(
-        r.engine.complete_task(&r.id, "inform", Map::new()).unwrap(),
-        Status::Completed
-    );
+    assert_eq!(r.complete("inform", json!({})), Status::Completed);
     r.replays();
 }
 
@@ -769,10 +752,7 @@ fn a_non_interrupting_timer_event_sub_process_fires_each_cycle_while_the_scope_r
     let count = r.visited().iter().filter(|v| *v == "reminder").count();
     assert_eq!(count, 2);
     assert_eq!(r.waiting(), ["work"]);
-    assert_eq!(
-        r.engine.complete_task(&r.id, "work", Map::new()).unwrap(),
-        Status::Completed
-    );
+    assert_eq!(r.complete("work", json!({})), Status::Completed);
     assert!(r.state().timers.is_empty(), "the cycle ends with its scope");
     r.replays();
 }
