@@ -783,8 +783,9 @@ fn signal_broadcast_throw_error_and_var_set_against_a_store() {
     let dir = scratch("signals");
     let db = dir.join("db");
     let db_s = db.to_str().expect("utf-8 path");
-    for order in ["o-1", "o-2"] {
-        let o = run(
+    let publish = |order: &str| {
+        let var = format!("orderId={order}");
+        run(
             &[
                 "message",
                 "publish",
@@ -792,10 +793,13 @@ fn signal_broadcast_throw_error_and_var_set_against_a_store() {
                 db_s,
                 "OrderPlaced",
                 "--var",
-                &format!("orderId={order}"),
+                &var,
             ],
             &[],
-        );
+        )
+    };
+    for order in ["o-1", "o-2"] {
+        let o = publish(order);
         // The first publish has no store yet: deploy first.
         if o.status.code() == Some(2) {
             let o = run(
@@ -803,18 +807,7 @@ fn signal_broadcast_throw_error_and_var_set_against_a_store() {
                 &[fixture("bpmn/rt-order-by-message.bpmn")],
             );
             assert_eq!(o.status.code(), Some(1));
-            let o = run(
-                &[
-                    "message",
-                    "publish",
-                    "--db",
-                    db_s,
-                    "OrderPlaced",
-                    "--var",
-                    &format!("orderId={order}"),
-                ],
-                &[],
-            );
+            let o = publish(order);
             assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         }
     }
