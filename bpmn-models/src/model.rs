@@ -29,6 +29,11 @@ pub struct Base {
     /// BPMN elements of [`crate::names::UNMODELED`] found inside this one.
     pub unmodeled: Vec<XmlElement>,
     pub span: Span,
+    /// The element had no `id` in the file (the BPMN 2.0 XSD makes `id`
+    /// optional); its id was generated from its position
+    /// (`<localName>_<n>`, the n-th such element of that name in document
+    /// order), so it is the same on every import. Export does not write it.
+    pub generated_id: bool,
 }
 
 /// `extensionElements` content and foreign-namespace attributes, verbatim.
@@ -91,6 +96,21 @@ pub struct Definitions {
     /// so that QName values such as `xsd:string` keep resolving.
     pub namespaces: Namespaces,
     pub base: Base,
+    /// What the importer accepted with a warning (BPMN elements it does not
+    /// know or that stand where BPMN does not allow them, kept verbatim;
+    /// missing diagram attributes). [`crate::validate`] reports them.
+    pub import_notes: ImportNotes,
+}
+
+/// Warnings found while importing. Like [`Span`]s they say where a model
+/// came from, not what it is: they always compare equal.
+#[derive(Debug, Clone, Default)]
+pub struct ImportNotes(pub Vec<crate::validate::Diagnostic>);
+
+impl PartialEq for ImportNotes {
+    fn eq(&self, _other: &Self) -> bool {
+        true
+    }
 }
 
 /// `(prefix, uri)` pairs declared on the root element; an empty prefix is the

@@ -1,14 +1,24 @@
 //! BPMN 2.0 XML import (OMG BPMN 2.0.2, chapter 15 "XML schema" and the
 //! Semantic/BPMNDI/DC/DI XSDs).
 //!
-//! The importer is strict about vocabulary and lenient about layout:
-//! - an element in the BPMN namespace that BPMN 2.0 does not define, or that
-//!   cannot stand where it is found, is an error naming line, column and the
-//!   enclosing element's id;
+//! The importer refuses what is not well-formed XML and accepts every
+//! well-formed BPMN file, keeping what it does not interpret:
+//! - an element in the BPMN namespace that BPMN 2.0 does not define (a
+//!   vendor's own element), or that cannot stand where it is found, is kept
+//!   verbatim with its parent and reported as a warning (`XML007`, `XML008`)
+//!   naming line, column and the enclosing element's id;
+//! - an element without `id` (the XSD makes `id` optional) gets one generated
+//!   from its position, the same on every import, which export does not
+//!   write back ([`Base::generated_id`]); a missing reference (`sourceRef`,
+//!   `attachedToRef`, …) or diagram bound is kept empty and reported
+//!   (`XML009`: an error for references, a warning for diagram bounds);
 //! - elements and attributes from other namespaces are kept verbatim wherever
 //!   they appear (a foreign element outside `extensionElements` is kept with
 //!   the extension elements of its parent);
 //! - child order inside an element is not checked against the XSD sequence.
+//!
+//! The warnings travel with the model ([`Definitions::import_notes`]) and
+//! [`crate::validate`] reports them with its own diagnostics.
 //!
 //! Safety: input size and element depth are limited ([`ParseOptions`]), DTDs
 //! and entity declarations are refused (no entity expansion, no external
@@ -19,6 +29,7 @@ use roxmltree::{Node, NodeType};
 use crate::model::*;
 use crate::names::{BPMN, BPMNDI, DC, DI, UNMODELED, XSI};
 use crate::span::{LineIndex, Span};
+use crate::validate::{Diagnostic, Severity};
 use crate::xml::{PrefixHint, XmlAttribute, XmlElement, XmlNode};
 
 /// Limits applied while importing.
@@ -58,25 +69,11 @@ pub enum ParseError {
     Xml { message: String, span: Span },
     #[error("expected a BPMN 2.0 <definitions> root element ({BPMN}), found <{found}>")]
     NotBpmn { found: String, span: Span },
-    #[error("unknown BPMN element <{name}> in <{parent}>")]
-    UnknownElement {
-        name: String,
-        parent: String,
-        id: Option<String>,
-        span: Span,
-    },
     #[error("unexpected element in <{parent}>: expected {expected}, found <{name}>")]
     UnexpectedElement {
         name: String,
         parent: String,
         expected: &'static str,
-        id: Option<String>,
-        span: Span,
-    },
-    #[error("missing attribute on <{element}>: expected `{attribute}`, found none")]
-    MissingAttribute {
-        element: String,
-        attribute: &'static str,
         id: Option<String>,
         span: Span,
     },
@@ -107,9 +104,7 @@ impl ParseError {
             | ParseError::Dtd { span }
             | ParseError::Xml { span, .. }
             | ParseError::NotBpmn { span, .. }
-            | ParseError::UnknownElement { span, .. }
             | ParseError::UnexpectedElement { span, .. }
-            | ParseError::MissingAttribute { span, .. }
             | ParseError::InvalidAttribute { span, .. }
             | ParseError::UnexpectedText { span, .. } => Some(*span),
         }
@@ -118,9 +113,7 @@ impl ParseError {
     /// The id of the element the problem is in (or of its nearest ancestor with one).
     pub fn element_id(&self) -> Option<&str> {
         match self {
-            ParseError::UnknownElement { id, .. }
-            | ParseError::UnexpectedElement { id, .. }
-            | ParseError::MissingAttribute { id, .. }
+            ParseError::UnexpectedElement { id, .. }
             | ParseError::InvalidAttribute { id, .. }
             | ParseError::UnexpectedText { id, .. } => id.as_deref(),
             _ => None,
@@ -136,9 +129,7 @@ impl ParseError {
             ParseError::Encoding { .. } => "XML004",
             ParseError::Xml { .. } => "XML005",
             ParseError::NotBpmn { .. } => "XML006",
-            ParseError::UnknownElement { .. } => "XML007",
             ParseError::UnexpectedElement { .. } => "XML008",
-            ParseError::MissingAttribute { .. } => "XML009",
             ParseError::InvalidAttribute { .. } => "XML010",
             ParseError::UnexpectedText { .. } => "XML011",
         }
@@ -171,72 +162,87 @@ pub fn parse_with(text: &str, options: &ParseOptions) -> Result<Definitions> {
     .map_err(|e| xml_error(&lines, text, e))?;
     check_depth(&doc, &lines, options.max_depth)?;
     let root = doc.root_element();
-    let p = Parser { lines: &lines };
+    let p = Parser {
+        lines: &lines,
+        ids: GeneratedIds::new(&doc),
+        notes: std::cell::RefCell::new(Vec::new()),
+    };
     if !is(root, BPMN, "definitions") {
         return Err(ParseError::NotBpmn {
             found: qualified_name(root),
             span: p.span(root),
         });
     }
-    p.definitions(root)
+    let mut d = p.definitions(root)?;
+    d.import_notes = ImportNotes(p.notes.into_inner());
+    Ok(d)
 }
 
-/// Decodes the bytes of a file into text: UTF-8 (with or without BOM),
-/// UTF-16 with BOM, and ISO-8859-1 / Windows-1252 when the XML declaration
-/// says so. The result is what [`parse`] expects.
+/// Decodes the bytes of a file into text: a byte order mark (UTF-8, UTF-16)
+/// decides; otherwise the encoding the XML declaration names (any label of
+/// the WHATWG Encoding Standard: ISO-8859-1, windows-1252, Shift_JIS, …),
+/// and UTF-8 when it names none. Bytes that are not valid in that encoding
+/// are refused (`XML004`), never replaced. The result is what [`parse`]
+/// expects.
 pub fn decode(bytes: &[u8]) -> Result<String> {
-    if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
-        return utf8(rest);
-    }
-    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
-        let le = bytes[0] == 0xFF;
-        let body = &bytes[2..];
-        if body.len() % 2 != 0 {
-            return Err(ParseError::Encoding {
-                encoding: "UTF-16".into(),
-                message: "odd number of bytes".into(),
-            });
-        }
-        let units = body.chunks_exact(2).map(|c| {
-            if le {
-                u16::from_le_bytes([c[0], c[1]])
-            } else {
-                u16::from_be_bytes([c[0], c[1]])
+    let (encoding, body) = match encoding_rs::Encoding::for_bom(bytes) {
+        Some((enc, bom)) => (enc, &bytes[bom..]),
+        None => (declared_encoding(bytes)?, bytes),
+    };
+    encoding
+        .decode_without_bom_handling_and_without_replacement(body)
+        .map(|text| text.into_owned())
+        .ok_or_else(|| {
+            let message = match std::str::from_utf8(body) {
+                Err(e) if encoding == encoding_rs::UTF_8 => {
+                    format!("invalid byte sequence at byte {}", e.valid_up_to())
+                }
+                _ => "a byte sequence that is not valid in it".into(),
+            };
+            ParseError::Encoding {
+                encoding: encoding.name().into(),
+                message,
             }
-        });
-        return char::decode_utf16(units)
-            .collect::<std::result::Result<String, _>>()
-            .map_err(|e| ParseError::Encoding {
-                encoding: "UTF-16".into(),
-                message: e.to_string(),
-            });
+        })
+}
+
+/// The encoding named by the XML declaration (UTF-8 when there is none);
+/// UTF-16 without a byte order mark is recognised by its first characters.
+fn declared_encoding(bytes: &[u8]) -> Result<&'static encoding_rs::Encoding> {
+    if bytes.starts_with(&[b'<', 0, b'?', 0]) {
+        return Ok(encoding_rs::UTF_16LE);
+    }
+    if bytes.starts_with(&[0, b'<', 0, b'?']) {
+        return Ok(encoding_rs::UTF_16BE);
     }
     let head = &bytes[..bytes.len().min(200)];
-    let head = String::from_utf8_lossy(head).to_ascii_lowercase();
-    let declared = head
-        .strip_prefix("<?xml")
-        .and_then(|d| d.split("?>").next())
-        .and_then(|d| d.split("encoding").nth(1))
+    let Some(decl) = head
+        .strip_prefix(b"<?xml")
+        .and_then(|d| d.split(|&b| b == b'>').next())
+    else {
+        return Ok(encoding_rs::UTF_8);
+    };
+    let decl = String::from_utf8_lossy(decl);
+    let Some(label) = decl
+        .split("encoding")
+        .nth(1)
         .and_then(|d| d.split(['"', '\'']).nth(1))
-        .map(|s| s.trim().to_string());
-    match declared.as_deref() {
-        Some("iso-8859-1" | "latin1" | "latin-1" | "iso8859-1" | "windows-1252" | "cp1252") => {
-            // Latin-1 maps every byte to the code point of the same value; this
-            // is also right for the printable range of Windows-1252.
-            Ok(bytes.iter().map(|&b| b as char).collect())
+    else {
+        return Ok(encoding_rs::UTF_8);
+    };
+    match encoding_rs::Encoding::for_label(label.trim().as_bytes()) {
+        // A declaration inside the file cannot make it UTF-16: its bytes
+        // were readable as ASCII, so it is not.
+        Some(enc) if enc == encoding_rs::UTF_16LE || enc == encoding_rs::UTF_16BE => {
+            Ok(encoding_rs::UTF_8)
         }
-        _ => utf8(bytes),
+        Some(enc) => Ok(enc),
+        None => Err(ParseError::Encoding {
+            encoding: label.trim().to_string(),
+            message: "expected an encoding name such as UTF-8 or ISO-8859-1, found an unknown one"
+                .into(),
+        }),
     }
-}
-
-fn utf8(bytes: &[u8]) -> Result<String> {
-    String::from_utf8(bytes.to_vec()).map_err(|e| ParseError::Encoding {
-        encoding: "UTF-8".into(),
-        message: format!(
-            "invalid byte sequence at byte {}",
-            e.utf8_error().valid_up_to()
-        ),
-    })
 }
 
 fn xml_error(lines: &LineIndex<'_>, text: &str, e: roxmltree::Error) -> ParseError {
@@ -323,6 +329,59 @@ fn nearest_id(node: Node<'_, '_>) -> Option<String> {
 
 struct Parser<'a> {
     lines: &'a LineIndex<'a>,
+    ids: GeneratedIds<'a>,
+    /// Warnings and recoverable errors, in the order found.
+    notes: std::cell::RefCell<Vec<Diagnostic>>,
+}
+
+/// Positions of the BPMN elements that have no `id`: the n-th element of a
+/// local name without one is `<name>_<n>` (a suffix `_` is added while that
+/// collides with an id of the file), so the id is the same on every import
+/// and after a round trip through export (which keeps the order of
+/// elements of one kind).
+struct GeneratedIds<'a> {
+    /// Per node (by roxmltree node index): the 1-based ordinal among
+    /// id-less BPMN elements of its local name, 0 when it has an id.
+    ordinal: Vec<u32>,
+    /// Every id in the file; only filled when some element lacks one.
+    taken: std::collections::HashSet<&'a str>,
+}
+
+impl<'a> GeneratedIds<'a> {
+    fn new(doc: &'a roxmltree::Document<'_>) -> Self {
+        let mut ordinal = vec![0u32; doc.descendants().count()];
+        let mut counters: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+        for n in doc.descendants() {
+            if n.is_element()
+                && n.tag_name().namespace() == Some(BPMN)
+                && n.attribute("id").is_none()
+            {
+                let c = counters.entry(n.tag_name().name()).or_insert(0);
+                *c += 1;
+                ordinal[n.id().get_usize()] = *c;
+            }
+        }
+        let taken = if counters.is_empty() {
+            std::collections::HashSet::new()
+        } else {
+            doc.descendants()
+                .filter_map(|n| n.attribute("id"))
+                .collect()
+        };
+        GeneratedIds { ordinal, taken }
+    }
+
+    fn id_for(&self, node: Node<'_, '_>) -> Option<String> {
+        let n = *self.ordinal.get(node.id().get_usize())?;
+        if n == 0 {
+            return None;
+        }
+        let mut id = format!("{}_{n}", node.tag_name().name());
+        while self.taken.contains(id.as_str()) {
+            id.push('_');
+        }
+        Some(id)
+    }
 }
 
 /// Reads the attributes of one element, remembering which ones the typed model
@@ -331,14 +390,19 @@ struct Attrs<'a, 'i> {
     node: Node<'a, 'i>,
     used: Vec<bool>,
     span: Span,
+    parser: &'a Parser<'a>,
+    /// The id was generated ([`GeneratedIds`]) because the file has none.
+    generated_id: bool,
 }
 
 impl<'a, 'i> Attrs<'a, 'i> {
-    fn new(p: &Parser<'_>, node: Node<'a, 'i>) -> Self {
+    fn new(p: &'a Parser<'a>, node: Node<'a, 'i>) -> Self {
         Attrs {
             node,
             used: vec![false; node.attributes().len()],
             span: p.span(node),
+            parser: p,
+            generated_id: false,
         }
     }
 
@@ -352,13 +416,38 @@ impl<'a, 'i> Attrs<'a, 'i> {
         None
     }
 
-    fn required(&mut self, name: &'static str) -> Result<String> {
-        self.get(name).ok_or_else(|| ParseError::MissingAttribute {
-            element: qualified_name(self.node),
-            attribute: name,
-            id: nearest_id(self.node),
-            span: self.span,
+    /// The element's `id`, or the one generated from its position.
+    fn id(&mut self) -> String {
+        if let Some(id) = self.get("id") {
+            return id;
+        }
+        self.generated_id = true;
+        self.parser
+            .ids
+            .id_for(self.node)
+            .unwrap_or_else(|| format!("{}_0", self.node.tag_name().name()))
+    }
+
+    /// A reference the element cannot do without (`sourceRef`, …): when it is
+    /// missing, an `XML009` error is noted and the value is empty, so that
+    /// the import goes on and validation reports every problem at once.
+    fn required(&mut self, name: &'static str) -> String {
+        self.get(name).unwrap_or_else(|| {
+            self.missing(name, Severity::Error, "");
+            String::new()
         })
+    }
+
+    fn missing(&self, name: &'static str, severity: Severity, assumed: &str) {
+        self.parser.note(
+            "XML009",
+            severity,
+            self.node,
+            format!(
+                "missing attribute on <{}>: expected `{name}`, found none{assumed}",
+                qualified_name(self.node)
+            ),
+        );
     }
 
     fn invalid(&self, name: &'static str, expected: &'static str, found: String) -> ParseError {
@@ -372,8 +461,33 @@ impl<'a, 'i> Attrs<'a, 'i> {
         }
     }
 
+    /// A typed attribute's text. An empty value (some tools write
+    /// `loopMaximum=""`) counts as absent: the attribute is kept verbatim
+    /// and a warning noted.
+    fn typed(&mut self, name: &'static str) -> Option<String> {
+        let i = self
+            .node
+            .attributes()
+            .position(|a| a.namespace().is_none() && a.name() == name)?;
+        let v = self.node.attributes().nth(i)?.value();
+        if v.trim().is_empty() {
+            self.parser.note(
+                "XML010",
+                Severity::Warning,
+                self.node,
+                format!(
+                    "empty `{name}` on <{}>: expected a value, found none (treated as absent)",
+                    qualified_name(self.node)
+                ),
+            );
+            return None;
+        }
+        self.used[i] = true;
+        Some(v.to_string())
+    }
+
     fn bool(&mut self, name: &'static str) -> Result<Option<bool>> {
-        match self.get(name) {
+        match self.typed(name) {
             None => Ok(None),
             Some(v) => match v.trim() {
                 "true" | "1" => Ok(Some(true)),
@@ -388,7 +502,7 @@ impl<'a, 'i> Attrs<'a, 'i> {
         name: &'static str,
         expected: &'static str,
     ) -> Result<Option<T>> {
-        match self.get(name) {
+        match self.typed(name) {
             None => Ok(None),
             Some(v) => v
                 .trim()
@@ -406,15 +520,14 @@ impl<'a, 'i> Attrs<'a, 'i> {
         }
     }
 
+    /// A diagram measure: when missing, 0 is assumed with a warning.
     fn required_f64(&mut self, name: &'static str) -> Result<f64> {
         match self.f64(name)? {
             Some(v) => Ok(v),
-            None => Err(ParseError::MissingAttribute {
-                element: qualified_name(self.node),
-                attribute: name,
-                id: nearest_id(self.node),
-                span: self.span,
-            }),
+            None => {
+                self.missing(name, Severity::Warning, " (0 assumed)");
+                Ok(0.0)
+            }
         }
     }
 
@@ -529,35 +642,62 @@ impl Parser<'_> {
                 }
             }
             Some(name) if UNMODELED.contains(&name) => base.unmodeled.push(self.verbatim(child)),
-            Some(name) => return Err(self.unexpected(child, name, expected)),
+            Some(name) => {
+                self.unexpected(child, name, expected);
+                base.unmodeled.push(self.verbatim(child));
+            }
             None => base.extensions.elements.push(self.verbatim(child)),
         }
         Ok(())
     }
 
-    fn unexpected(&self, child: Node<'_, '_>, name: &str, expected: &'static str) -> ParseError {
+    /// Notes a BPMN element that is unknown (`XML007`) or stands where BPMN
+    /// does not allow it (`XML008`); the caller keeps it verbatim.
+    fn unexpected(&self, child: Node<'_, '_>, name: &str, expected: &'static str) {
         let parent = child.parent().map(qualified_name).unwrap_or_default();
-        let id = child.parent().and_then(nearest_id);
-        if is_modeled_bpmn_name(name) {
-            ParseError::UnexpectedElement {
-                name: qualified_name(child),
-                parent,
-                expected,
-                id,
-                span: self.span(child),
-            }
+        let found = qualified_name(child);
+        let (code, message) = if is_modeled_bpmn_name(name) {
+            let expected = if expected.is_empty() {
+                "no BPMN element"
+            } else {
+                expected
+            };
+            (
+                "XML008",
+                format!(
+                    "misplaced element in <{parent}>: expected {expected}, found <{found}> (kept as it is, not executed)"
+                ),
+            )
         } else {
-            ParseError::UnknownElement {
-                name: qualified_name(child),
-                parent,
-                id,
-                span: self.span(child),
-            }
-        }
+            (
+                "XML007",
+                format!(
+                    "unknown BPMN element in <{parent}>: expected an element BPMN 2.0 defines, found <{found}> (kept as it is, not executed)"
+                ),
+            )
+        };
+        self.notes.borrow_mut().push(Diagnostic {
+            code,
+            severity: Severity::Warning,
+            message,
+            element_id: child.parent().and_then(nearest_id),
+            span: self.span(child),
+        });
     }
 
     fn finish(&self, attrs: Attrs<'_, '_>, base: &mut Base) {
+        base.generated_id = attrs.generated_id;
         base.extensions.attributes = attrs.rest();
+    }
+
+    fn note(&self, code: &'static str, severity: Severity, node: Node<'_, '_>, message: String) {
+        self.notes.borrow_mut().push(Diagnostic {
+            code,
+            severity,
+            message,
+            element_id: nearest_id(node),
+            span: self.span(node),
+        });
     }
 
     // ------------------------------------------------------------ definitions
@@ -627,7 +767,7 @@ impl Parser<'_> {
             "itemDefinition" => {
                 let (x, base) = self.leaf(c, |a| {
                     Ok(ItemDefinition {
-                        id: a.required("id")?,
+                        id: a.id(),
                         structure_ref: a.get("structureRef"),
                         import_ref: a.get("import"),
                         is_collection: a.bool("isCollection")?.unwrap_or(false),
@@ -640,7 +780,7 @@ impl Parser<'_> {
             "message" => {
                 let (x, base) = self.leaf(c, |a| {
                     Ok(Message {
-                        id: a.required("id")?,
+                        id: a.id(),
                         name: a.get("name"),
                         item_ref: a.get("itemRef"),
                         base: Base::default(),
@@ -651,7 +791,7 @@ impl Parser<'_> {
             "signal" => {
                 let (x, base) = self.leaf(c, |a| {
                     Ok(Signal {
-                        id: a.required("id")?,
+                        id: a.id(),
                         name: a.get("name"),
                         structure_ref: a.get("structureRef"),
                         base: Base::default(),
@@ -662,7 +802,7 @@ impl Parser<'_> {
             "error" => {
                 let (x, base) = self.leaf(c, |a| {
                     Ok(ErrorDef {
-                        id: a.required("id")?,
+                        id: a.id(),
                         name: a.get("name"),
                         error_code: a.get("errorCode"),
                         structure_ref: a.get("structureRef"),
@@ -674,7 +814,7 @@ impl Parser<'_> {
             "escalation" => {
                 let (x, base) = self.leaf(c, |a| {
                     Ok(Escalation {
-                        id: a.required("id")?,
+                        id: a.id(),
                         name: a.get("name"),
                         escalation_code: a.get("escalationCode"),
                         structure_ref: a.get("structureRef"),
@@ -686,7 +826,7 @@ impl Parser<'_> {
             "dataStore" => {
                 let mut a = Attrs::new(self, c);
                 let mut base = self.base(c);
-                let id = a.required("id")?;
+                let id = a.id();
                 let name = a.get("name");
                 let capacity = a.parsed("capacity", "a non-negative integer")?;
                 let is_unlimited = a.bool("isUnlimited")?;
@@ -712,7 +852,7 @@ impl Parser<'_> {
             "resource" => {
                 let mut a = Attrs::new(self, c);
                 let mut base = self.base(c);
-                let id = a.required("id")?;
+                let id = a.id();
                 let name = a.get("name");
                 let mut parameters = Vec::new();
                 for cc in element_children(c) {
@@ -744,14 +884,14 @@ impl Parser<'_> {
             "category" => {
                 let mut a = Attrs::new(self, c);
                 let mut base = self.base(c);
-                let id = a.required("id")?;
+                let id = a.id();
                 let name = a.get("name");
                 let mut values = Vec::new();
                 for cc in element_children(c) {
                     match bpmn_name(cc) {
                         Some("categoryValue") => {
                             let ((id, value), base) =
-                                self.leaf(cc, |a| Ok((a.required("id")?, a.get("value"))))?;
+                                self.leaf(cc, |a| Ok((a.id(), a.get("value"))))?;
                             values.push(CategoryValue { id, value, base });
                         }
                         _ => self.common_child(cc, &mut base, "categoryValue")?,
@@ -801,7 +941,7 @@ impl Parser<'_> {
     fn interface(&self, c: Node<'_, '_>) -> Result<Interface> {
         let mut a = Attrs::new(self, c);
         let mut base = self.base(c);
-        let id = a.required("id")?;
+        let id = a.id();
         let name = a.get("name");
         let implementation_ref = a.get("implementationRef");
         let mut operations = Vec::new();
@@ -810,7 +950,7 @@ impl Parser<'_> {
                 Some("operation") => {
                     let mut oa = Attrs::new(self, cc);
                     let mut obase = self.base(cc);
-                    let id = oa.required("id")?;
+                    let id = oa.id();
                     let name = oa.get("name");
                     let implementation_ref = oa.get("implementationRef");
                     let (mut inm, mut outm, mut errs) = (None, None, Vec::new());
@@ -898,7 +1038,7 @@ impl Parser<'_> {
     fn process(&self, c: Node<'_, '_>) -> Result<Process> {
         let mut a = Attrs::new(self, c);
         let mut p = Process {
-            id: a.required("id")?,
+            id: a.id(),
             name: a.get("name"),
             is_executable: a.bool("isExecutable")?,
             process_type: a.get("processType"),
@@ -959,7 +1099,7 @@ impl Parser<'_> {
     fn lane(&self, c: Node<'_, '_>) -> Result<Lane> {
         let mut a = Attrs::new(self, c);
         let mut base = self.base(c);
-        let id = a.required("id")?;
+        let id = a.id();
         let name = a.get("name");
         let partition_element_ref = a.get("partitionElementRef");
         let mut flow_node_refs = Vec::new();
@@ -986,7 +1126,7 @@ impl Parser<'_> {
     fn property(&self, c: Node<'_, '_>) -> Result<Property> {
         let mut a = Attrs::new(self, c);
         let mut base = self.base(c);
-        let id = a.required("id")?;
+        let id = a.id();
         let name = a.get("name");
         let item_subject_ref = a.get("itemSubjectRef");
         let mut data_state = None;
@@ -1010,7 +1150,7 @@ impl Parser<'_> {
     fn data_io(&self, c: Node<'_, '_>) -> Result<DataInput> {
         let mut a = Attrs::new(self, c);
         let mut base = self.base(c);
-        let id = a.required("id")?;
+        let id = a.id();
         let name = a.get("name");
         let item_subject_ref = a.get("itemSubjectRef");
         let is_collection = a.bool("isCollection")?.unwrap_or(false);
@@ -1222,7 +1362,7 @@ impl Parser<'_> {
             "dataObject" => {
                 let mut a = Attrs::new(self, c);
                 let mut base = self.base(c);
-                let id = a.required("id")?;
+                let id = a.id();
                 let name = a.get("name");
                 let item_subject_ref = a.get("itemSubjectRef");
                 let is_collection = a.bool("isCollection")?.unwrap_or(false);
@@ -1240,7 +1380,7 @@ impl Parser<'_> {
             "dataObjectReference" => {
                 let mut a = Attrs::new(self, c);
                 let mut base = self.base(c);
-                let id = a.required("id")?;
+                let id = a.id();
                 let name = a.get("name");
                 let item_subject_ref = a.get("itemSubjectRef");
                 let data_object_ref = a.get("dataObjectRef");
@@ -1258,7 +1398,7 @@ impl Parser<'_> {
             "dataStoreReference" => {
                 let mut a = Attrs::new(self, c);
                 let mut base = self.base(c);
-                let id = a.required("id")?;
+                let id = a.id();
                 let name = a.get("name");
                 let item_subject_ref = a.get("itemSubjectRef");
                 let data_store_ref = a.get("dataStoreRef");
@@ -1295,10 +1435,10 @@ impl Parser<'_> {
     fn sequence_flow(&self, c: Node<'_, '_>) -> Result<SequenceFlow> {
         let mut a = Attrs::new(self, c);
         let mut base = self.base(c);
-        let id = a.required("id")?;
+        let id = a.id();
         let name = a.get("name");
-        let source_ref = a.required("sourceRef")?;
-        let target_ref = a.required("targetRef")?;
+        let source_ref = a.required("sourceRef");
+        let target_ref = a.required("targetRef");
         let is_immediate = a.bool("isImmediate")?;
         let mut condition_expression = None;
         for cc in element_children(c) {
@@ -1324,7 +1464,7 @@ impl Parser<'_> {
         let mut base = self.base(c);
         let art = match name {
             "textAnnotation" => {
-                let id = a.required("id")?;
+                let id = a.id();
                 let text_format = a.get("textFormat");
                 let mut text = None;
                 for cc in element_children(c) {
@@ -1342,9 +1482,9 @@ impl Parser<'_> {
                 })
             }
             "association" => {
-                let id = a.required("id")?;
-                let source_ref = a.required("sourceRef")?;
-                let target_ref = a.required("targetRef")?;
+                let id = a.id();
+                let source_ref = a.required("sourceRef");
+                let target_ref = a.required("targetRef");
                 let association_direction = a.get("associationDirection");
                 self.leaf_children(c, &mut base)?;
                 self.finish(a, &mut base);
@@ -1357,7 +1497,7 @@ impl Parser<'_> {
                 })
             }
             "group" => {
-                let id = a.required("id")?;
+                let id = a.id();
                 let category_value_ref = a.get("categoryValueRef");
                 self.leaf_children(c, &mut base)?;
                 self.finish(a, &mut base);
@@ -1393,7 +1533,7 @@ impl Parser<'_> {
             _ => return Ok(None),
         };
         let mut a = Attrs::new(self, c);
-        let id = a.required("id")?;
+        let id = a.id();
         let node_name = a.get("name");
         let mut base = self.base(c);
         let mut incoming = Vec::new();
@@ -1657,7 +1797,7 @@ impl Parser<'_> {
             "intermediateCatchEvent" => EventKind::IntermediateCatch,
             "intermediateThrowEvent" => EventKind::IntermediateThrow,
             _ => EventKind::Boundary {
-                attached_to_ref: a.required("attachedToRef")?,
+                attached_to_ref: a.required("attachedToRef"),
                 cancel_activity: a.bool("cancelActivity")?.unwrap_or(true),
             },
         };
@@ -1727,7 +1867,7 @@ impl Parser<'_> {
         let kind = match name {
             "messageEventDefinition" => EventDefinitionKind::Message {
                 message_ref: a.get("messageRef"),
-                operation_ref: a.get("operationRef"),
+                operation_ref: None,
             },
             "errorEventDefinition" => EventDefinitionKind::Error {
                 error_ref: a.get("errorRef"),
@@ -1774,6 +1914,9 @@ impl Parser<'_> {
                 }
                 (EventDefinitionKind::Link { target, .. }, Some("target")) => {
                     *target = Some(text_of(cc).trim().to_string())
+                }
+                (EventDefinitionKind::Message { operation_ref, .. }, Some("operationRef")) => {
+                    *operation_ref = Some(text_of(cc).trim().to_string())
                 }
                 _ => self.common_child(cc, &mut base, "the event definition's own children")?,
             }
@@ -1829,7 +1972,7 @@ impl Parser<'_> {
         let mut a = Attrs::new(self, c);
         let mut base = self.base(c);
         let mut col = Collaboration {
-            id: a.required("id")?,
+            id: a.id(),
             name: a.get("name"),
             is_closed: a.bool("isClosed")?,
             participants: Vec::new(),
@@ -1843,10 +1986,10 @@ impl Parser<'_> {
                 Some("messageFlow") => {
                     let (m, base) = self.leaf(cc, |a| {
                         Ok(MessageFlow {
-                            id: a.required("id")?,
+                            id: a.id(),
                             name: a.get("name"),
-                            source_ref: a.required("sourceRef")?,
-                            target_ref: a.required("targetRef")?,
+                            source_ref: a.required("sourceRef"),
+                            target_ref: a.required("targetRef"),
                             message_ref: a.get("messageRef"),
                             base: Base::default(),
                         })
@@ -1870,7 +2013,7 @@ impl Parser<'_> {
     fn participant(&self, c: Node<'_, '_>) -> Result<Participant> {
         let mut a = Attrs::new(self, c);
         let mut base = self.base(c);
-        let id = a.required("id")?;
+        let id = a.id();
         let name = a.get("name");
         let process_ref = a.get("processRef");
         let mut multiplicity = None;

@@ -76,6 +76,7 @@ pub fn validate_with(defs: &Definitions, ctx: &ValidationContext) -> Vec<Diagnos
         incoming: HashMap::new(),
         roots: HashMap::new(),
     };
+    v.out.extend(defs.import_notes.0.iter().cloned());
     v.index();
     v.check();
     v.out.sort_by_key(|d| (d.span.start, d.code));
@@ -381,7 +382,8 @@ impl<'a> Validator<'a> {
         for a in artifacts {
             if let Artifact::Association(x) = a {
                 for (what, r) in [("sourceRef", &x.source_ref), ("targetRef", &x.target_ref)] {
-                    if !self.exists(r) {
+                    // An empty reference was missing in the file: the import noted it (XML009).
+                    if !r.is_empty() && !self.exists(r) {
                         self.report(
                             "BPMN028",
                             Severity::Error,
@@ -443,6 +445,7 @@ impl<'a> Validator<'a> {
     fn check_flow(&mut self, f: &'a SequenceFlow, scope: Scope<'a>) {
         for (what, r) in [("sourceRef", &f.source_ref), ("targetRef", &f.target_ref)] {
             match self.nodes.get(r.as_str()) {
+                None if r.is_empty() => {} // missing in the file: noted on import (XML009)
                 None => {
                     let found = if self.exists(r) {
                         "an element that is not a flow node"
@@ -743,6 +746,7 @@ impl<'a> Validator<'a> {
         } = &e.kind
         {
             match self.nodes.get(attached_to_ref.as_str()) {
+                None if attached_to_ref.is_empty() => {} // noted on import (XML009)
                 None => self.report(
                     "BPMN003",
                     Severity::Error,
@@ -1147,7 +1151,7 @@ impl<'a> Validator<'a> {
         }
         for m in &c.message_flows {
             for (what, r) in [("sourceRef", &m.source_ref), ("targetRef", &m.target_ref)] {
-                if !self.exists(r) {
+                if !r.is_empty() && !self.exists(r) {
                     self.report(
                         "BPMN023",
                         Severity::Error,

@@ -296,6 +296,11 @@ impl Writer {
         t
     }
 
+    /// A BPMN element tag with its id, unless the id was generated on import.
+    fn id_tag(&mut self, name: &str, id: &str, base: &Base) -> Tag {
+        self.tag(name, (!base.generated_id).then_some(id))
+    }
+
     /// Writes the extension attributes of `base` onto `t` (call last, so that
     /// typed attributes come first) and then the element with `body`, after
     /// documentation, extension elements and unmodeled children.
@@ -362,7 +367,7 @@ impl Writer {
             RootElement::Process(p) => self.process(p),
             RootElement::Collaboration(c) => self.collaboration(c),
             RootElement::ItemDefinition(x) => {
-                let mut t = self.tag("itemDefinition", Some(&x.id));
+                let mut t = self.id_tag("itemDefinition", &x.id, &x.base);
                 t.opt("structureRef", &x.structure_ref)
                     .opt("import", &x.import_ref)
                     .bool_unless("isCollection", x.is_collection, false)
@@ -370,31 +375,31 @@ impl Writer {
                 self.base_elem(t, &x.base, |_| {});
             }
             RootElement::Message(x) => {
-                let mut t = self.tag("message", Some(&x.id));
+                let mut t = self.id_tag("message", &x.id, &x.base);
                 t.opt("name", &x.name).opt("itemRef", &x.item_ref);
                 self.base_elem(t, &x.base, |_| {});
             }
             RootElement::Signal(x) => {
-                let mut t = self.tag("signal", Some(&x.id));
+                let mut t = self.id_tag("signal", &x.id, &x.base);
                 t.opt("name", &x.name).opt("structureRef", &x.structure_ref);
                 self.base_elem(t, &x.base, |_| {});
             }
             RootElement::Error(x) => {
-                let mut t = self.tag("error", Some(&x.id));
+                let mut t = self.id_tag("error", &x.id, &x.base);
                 t.opt("name", &x.name)
                     .opt("errorCode", &x.error_code)
                     .opt("structureRef", &x.structure_ref);
                 self.base_elem(t, &x.base, |_| {});
             }
             RootElement::Escalation(x) => {
-                let mut t = self.tag("escalation", Some(&x.id));
+                let mut t = self.id_tag("escalation", &x.id, &x.base);
                 t.opt("name", &x.name)
                     .opt("escalationCode", &x.escalation_code)
                     .opt("structureRef", &x.structure_ref);
                 self.base_elem(t, &x.base, |_| {});
             }
             RootElement::DataStore(x) => {
-                let mut t = self.tag("dataStore", Some(&x.id));
+                let mut t = self.id_tag("dataStore", &x.id, &x.base);
                 t.opt("name", &x.name)
                     .num("capacity", x.capacity)
                     .opt_bool("isUnlimited", x.is_unlimited)
@@ -402,7 +407,7 @@ impl Writer {
                 self.base_elem(t, &x.base, |w| w.data_state(&x.data_state));
             }
             RootElement::Resource(x) => {
-                let mut t = self.tag("resource", Some(&x.id));
+                let mut t = self.id_tag("resource", &x.id, &x.base);
                 t.opt("name", &x.name);
                 self.base_elem(t, &x.base, |w| {
                     for p in &x.parameters {
@@ -416,12 +421,12 @@ impl Writer {
                 });
             }
             RootElement::Interface(x) => {
-                let mut t = self.tag("interface", Some(&x.id));
+                let mut t = self.id_tag("interface", &x.id, &x.base);
                 t.opt("name", &x.name)
                     .opt("implementationRef", &x.implementation_ref);
                 self.base_elem(t, &x.base, |w| {
                     for o in &x.operations {
-                        let mut t = w.tag("operation", Some(&o.id));
+                        let mut t = w.id_tag("operation", &o.id, &o.base);
                         t.opt("name", &o.name)
                             .opt("implementationRef", &o.implementation_ref);
                         w.base_elem(t, &o.base, |w| {
@@ -439,11 +444,11 @@ impl Writer {
                 });
             }
             RootElement::Category(x) => {
-                let mut t = self.tag("category", Some(&x.id));
+                let mut t = self.id_tag("category", &x.id, &x.base);
                 t.opt("name", &x.name);
                 self.base_elem(t, &x.base, |w| {
                     for v in &x.values {
-                        let mut t = w.tag("categoryValue", Some(&v.id));
+                        let mut t = w.id_tag("categoryValue", &v.id, &v.base);
                         t.opt("value", &v.value);
                         w.base_elem(t, &v.base, |_| {});
                     }
@@ -465,7 +470,7 @@ impl Writer {
     // ------------------------------------------------------------ process
 
     fn process(&mut self, p: &Process) {
-        let mut t = self.tag("process", Some(&p.id));
+        let mut t = self.id_tag("process", &p.id, &p.base);
         t.opt("name", &p.name)
             .opt_bool("isExecutable", p.is_executable)
             .opt("processType", &p.process_type)
@@ -501,7 +506,7 @@ impl Writer {
         t.opt("id", &ls.id).opt("name", &ls.name);
         self.base_elem(t, &ls.base, |w| {
             for l in &ls.lanes {
-                let mut t = w.tag("lane", Some(&l.id));
+                let mut t = w.id_tag("lane", &l.id, &l.base);
                 t.opt("name", &l.name)
                     .opt("partitionElementRef", &l.partition_element_ref);
                 w.base_elem(t, &l.base, |w| {
@@ -517,14 +522,14 @@ impl Writer {
     }
 
     fn property(&mut self, p: &Property) {
-        let mut t = self.tag("property", Some(&p.id));
+        let mut t = self.id_tag("property", &p.id, &p.base);
         t.opt("name", &p.name)
             .opt("itemSubjectRef", &p.item_subject_ref);
         self.base_elem(t, &p.base, |w| w.data_state(&p.data_state));
     }
 
     fn data_io(&mut self, name: &str, d: &DataInput) {
-        let mut t = self.tag(name, Some(&d.id));
+        let mut t = self.id_tag(name, &d.id, &d.base);
         t.opt("name", &d.name)
             .opt("itemSubjectRef", &d.item_subject_ref)
             .bool_unless("isCollection", d.is_collection, false);
@@ -637,7 +642,7 @@ impl Writer {
     fn flow_element(&mut self, fe: &FlowElement) {
         match fe {
             FlowElement::SequenceFlow(f) => {
-                let mut t = self.tag("sequenceFlow", Some(&f.id));
+                let mut t = self.id_tag("sequenceFlow", &f.id, &f.base);
                 t.opt("name", &f.name)
                     .attr("sourceRef", &f.source_ref)
                     .attr("targetRef", &f.target_ref)
@@ -650,21 +655,21 @@ impl Writer {
             }
             FlowElement::FlowNode(n) => self.flow_node(n),
             FlowElement::DataObject(x) => {
-                let mut t = self.tag("dataObject", Some(&x.id));
+                let mut t = self.id_tag("dataObject", &x.id, &x.base);
                 t.opt("name", &x.name)
                     .opt("itemSubjectRef", &x.item_subject_ref)
                     .bool_unless("isCollection", x.is_collection, false);
                 self.base_elem(t, &x.base, |w| w.data_state(&x.data_state));
             }
             FlowElement::DataObjectReference(x) => {
-                let mut t = self.tag("dataObjectReference", Some(&x.id));
+                let mut t = self.id_tag("dataObjectReference", &x.id, &x.base);
                 t.opt("name", &x.name)
                     .opt("itemSubjectRef", &x.item_subject_ref)
                     .opt("dataObjectRef", &x.data_object_ref);
                 self.base_elem(t, &x.base, |w| w.data_state(&x.data_state));
             }
             FlowElement::DataStoreReference(x) => {
-                let mut t = self.tag("dataStoreReference", Some(&x.id));
+                let mut t = self.id_tag("dataStoreReference", &x.id, &x.base);
                 t.opt("name", &x.name)
                     .opt("itemSubjectRef", &x.item_subject_ref)
                     .opt("dataStoreRef", &x.data_store_ref);
@@ -676,7 +681,7 @@ impl Writer {
     fn artifact(&mut self, a: &Artifact) {
         match a {
             Artifact::TextAnnotation(x) => {
-                let mut t = self.tag("textAnnotation", Some(&x.id));
+                let mut t = self.id_tag("textAnnotation", &x.id, &x.base);
                 t.opt("textFormat", &x.text_format);
                 self.base_elem(t, &x.base, |w| {
                     if let Some(text) = &x.text {
@@ -685,14 +690,14 @@ impl Writer {
                 });
             }
             Artifact::Association(x) => {
-                let mut t = self.tag("association", Some(&x.id));
+                let mut t = self.id_tag("association", &x.id, &x.base);
                 t.attr("sourceRef", &x.source_ref)
                     .attr("targetRef", &x.target_ref)
                     .opt("associationDirection", &x.association_direction);
                 self.base_elem(t, &x.base, |_| {});
             }
             Artifact::Group(x) => {
-                let mut t = self.tag("group", Some(&x.id));
+                let mut t = self.id_tag("group", &x.id, &x.base);
                 t.opt("categoryValueRef", &x.category_value_ref);
                 self.base_elem(t, &x.base, |_| {});
             }
@@ -700,7 +705,7 @@ impl Writer {
     }
 
     fn flow_node(&mut self, n: &FlowNode) {
-        let mut t = self.tag(n.element_name(), Some(&n.id));
+        let mut t = self.id_tag(n.element_name(), &n.id, &n.base);
         t.opt("name", &n.name);
         match &n.kind {
             FlowNodeKind::Activity(a) => self.activity_attrs(&mut t, a),
@@ -955,12 +960,8 @@ impl Writer {
         let mut t = Tag::new(bpmn(d.kind.element_name()));
         t.opt("id", &d.id);
         match &d.kind {
-            EventDefinitionKind::Message {
-                message_ref,
-                operation_ref,
-            } => {
-                t.opt("messageRef", message_ref)
-                    .opt("operationRef", operation_ref);
+            EventDefinitionKind::Message { message_ref, .. } => {
+                t.opt("messageRef", message_ref);
             }
             EventDefinitionKind::Error { error_ref } => {
                 t.opt("errorRef", error_ref);
@@ -1001,6 +1002,10 @@ impl Writer {
             EventDefinitionKind::Conditional { condition: Some(c) } => {
                 w.expression("condition", c);
             }
+            EventDefinitionKind::Message {
+                operation_ref: Some(op),
+                ..
+            } => w.text_elem("operationRef", op),
             EventDefinitionKind::Link {
                 sources, target, ..
             } => {
@@ -1018,11 +1023,11 @@ impl Writer {
     // ------------------------------------------------------------ collaboration
 
     fn collaboration(&mut self, c: &Collaboration) {
-        let mut t = self.tag("collaboration", Some(&c.id));
+        let mut t = self.id_tag("collaboration", &c.id, &c.base);
         t.opt("name", &c.name).opt_bool("isClosed", c.is_closed);
         self.base_elem(t, &c.base, |w| {
             for p in &c.participants {
-                let mut t = w.tag("participant", Some(&p.id));
+                let mut t = w.id_tag("participant", &p.id, &p.base);
                 t.opt("name", &p.name).opt("processRef", &p.process_ref);
                 w.base_elem(t, &p.base, |w| {
                     if let Some((min, max)) = p.multiplicity {
@@ -1033,7 +1038,7 @@ impl Writer {
                 });
             }
             for m in &c.message_flows {
-                let mut t = w.tag("messageFlow", Some(&m.id));
+                let mut t = w.id_tag("messageFlow", &m.id, &m.base);
                 t.opt("name", &m.name)
                     .attr("sourceRef", &m.source_ref)
                     .attr("targetRef", &m.target_ref)
