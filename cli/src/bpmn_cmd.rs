@@ -71,14 +71,28 @@ pub fn load(path: &PathBuf) -> Option<(String, Definitions)> {
     }
 }
 
+/// Checks files the way `exec` deploys them: every file goes through
+/// [`engine::Engine::deploy`] on one in-memory engine (DMN files first, so
+/// business rule tasks see their decisions), so a file `validate` calls
+/// clean is one the engine runs. Warnings come from the model's validation.
 pub fn validate(args: ValidateArgs) -> ExitCode {
     let mut any_error = false;
     let mut json = Vec::new();
     let mut text_out = String::new();
     let (mut errors, mut warnings) = (0usize, 0usize);
-    for path in &args.files {
-        let name = path.display().to_string();
-        let text = match read_text(path) {
+    let mut checker = engine::Engine::in_memory();
+    let mut files: Vec<(String, Result<String, String>)> = args
+        .files
+        .iter()
+        .map(|p| (p.display().to_string(), read_text(p)))
+        .collect();
+    // Decisions first; otherwise the order given (a stable sort).
+    files.sort_by_key(|(name, text)| match text {
+        Ok(t) => engine::runtime::resource_kind(name, t).is_bpmn(),
+        Err(_) => true,
+    });
+    for (name, text) in files {
+        let text = match text {
             Ok(t) => t,
             Err(e) => {
                 any_error = true;
@@ -93,14 +107,38 @@ pub fn validate(args: ValidateArgs) -> ExitCode {
                 continue;
             }
         };
-        let problems: Vec<Problem> = match bpmn_models::parse(&text) {
-            Ok(defs) => bpmn_models::validate(&defs)
-                .iter()
-                .map(Problem::from)
-                .collect(),
-            Err(e) => vec![Problem::from(&e)],
-        };
-        for p in &problems {
+        let mut problems: Vec<Problem> = Vec::new();
+        if engine::runtime::resource_kind(&name, &text).is_bpmn()
+            && let Ok(defs) = bpmn_models::parse(&text)
+        {
+            problems.extend(
+                bpmn_models::validate(&defs)
+                    .iter()
+                    .filter(|d| d.severity == Severity::Warning)
+                    .map(Problem::from),
+            );
+        }
+        if let Err(e) = checker.deploy(&name, &text) {
+            match report::engine_problems(&text, &e) {
+                Some(found) => problems.extend(found.into_iter().map(|mut p| {
+                    // A diagram without an executable process is documentation:
+                    // worth saying, since `exec` cannot run it, but not wrong.
+                    if p.code == "ENG001" {
+                        p.severity = Severity::Warning;
+                    }
+                    p
+                })),
+                None => problems.push(Problem {
+                    code: "ENG000".into(),
+                    severity: Severity::Error,
+                    message: e.to_string(),
+                    element_id: None,
+                    span: None,
+                }),
+            }
+        }
+        problems.sort_by_key(|p| (p.span.map_or(0, |s| s.start), p.code.clone()));
+    for p in &problems {
             match p.severity {
                 Severity::Error => errors += 1,
                 Severity::Warning => warnings += 1,

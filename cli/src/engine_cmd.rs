@@ -23,7 +23,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bpmn_models::Severity;
 use clap::{Args, Subcommand, ValueEnum};
 use engine::compile::CompiledProcess;
 use engine::core::{IncidentId, InstanceState, JobId, SubscriptionKind, TokenState};
@@ -34,7 +33,7 @@ use engine::{Clock, Engine, EngineError, EngineOptions, SystemClock};
 use miette::{GraphicalReportHandler, GraphicalTheme, miette};
 use serde_json::{Map, Value};
 
-use crate::report::{self, Problem};
+use crate::report;
 
 /// Which durable store `--db` names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -469,69 +468,15 @@ fn read_model(path: &Path) -> Result<String, Fail> {
     bpmn_models::decode(&bytes).map_err(|e| usage(format!("{}: {e}", path.display())))
 }
 
-/// The span of one character at a 1-based line and column of `text`.
-fn span_at(text: &str, line: u32, column: u32) -> Option<bpmn_models::Span> {
-    if line == 0 {
-        return None;
-    }
-    let start_of_line: usize = text
-        .split_inclusive('\n')
-        .take(line as usize - 1)
-        .map(str::len)
-        .sum();
-    let rest = text.get(start_of_line..)?;
-    let offset = rest
-        .char_indices()
-        .nth(column.saturating_sub(1) as usize)
-        .map_or(rest.len(), |(i, _)| i);
-    let start = u32::try_from(start_of_line + offset).ok()?;
-    let end = if (start as usize) < text.len() {
-        start + 1
-    } else {
-        start
-    };
-    Some(bpmn_models::Span {
-        start,
-        end,
-        line,
-        column,
-    })
-}
-
 /// Renders an invalid model's problems rustc-style on stderr (exit 3);
 /// other engine errors become a refusal (exit 1).
-fn deploy_failure(text: &str, error: EngineError) -> Fail {
-    let (file, problems): (String, Vec<Problem>) = match &error {
-        EngineError::Parse { file, error } => (file.clone(), vec![Problem::from(error.as_ref())]),
-        EngineError::Deploy { file, error } => (
-            file.clone(),
-            error
-                .problems
-                .iter()
-                .map(|p| Problem {
-                    code: p.code.to_string(),
-                    severity: Severity::Error,
-                    message: p.message.clone(),
-                    element_id: p.element_id.clone(),
-                    span: p.span.is_known().then_some(p.span),
-                })
-                .collect(),
-        ),
-        EngineError::Dmn { file, problem } => (
-            file.clone(),
-            vec![Problem {
-                code: problem.code.to_string(),
-                severity: Severity::Error,
-                message: problem.message.clone(),
-                element_id: problem.element.clone(),
-                span: span_at(text, problem.line, problem.column),
-            }],
-        ),
-        _ => return refused(describe_engine_error(&error)),
+fn deploy_failure(file: &str, text: &str, error: EngineError) -> Fail {
+    let Some(problems) = report::engine_problems(text, &error) else {
+        return refused(describe_engine_error(&error));
     };
     eprint!(
         "{}",
-        report::render_text(&file, text, &problems, report::stderr_color())
+        report::render_text(file, text, &problems, report::stderr_color())
     );
     eprintln!("error: {file} cannot run: {} problem(s)", problems.len());
     Fail::Printed(3)
@@ -834,13 +779,14 @@ fn exec_inner(args: ExecArgs) -> Result<ExitCode, Fail> {
     }
     for r in &args.resources {
         let rtext = read_model(r)?;
+        let rname = r.display().to_string();
         engine
-            .deploy(&r.display().to_string(), &rtext)
-            .map_err(|e| deploy_failure(&rtext, e))?;
+            .deploy(&rname, &rtext)
+            .map_err(|e| deploy_failure(&rname, &rtext, e))?;
     }
     let keys = engine
         .deploy(&name, &text)
-        .map_err(|e| deploy_failure(&text, e))?;
+        .map_err(|e| deploy_failure(&name, &text, e))?;
     let ids: Vec<&str> = keys.iter().map(|k| k.id.as_str()).collect();
     let process_id = match (&args.process, ids.as_slice()) {
         (Some(p), _) if ids.contains(&p.as_str()) => p.clone(),

@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 
 use bpmn_models::{Diagnostic, ParseError, Severity, Span};
+use engine::EngineError;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource};
 
 /// A problem in one input file, ready to print.
@@ -37,6 +38,71 @@ impl From<&ParseError> for Problem {
             span: e.span(),
         }
     }
+}
+
+/// The problems of a file the engine refused to deploy (import errors,
+/// validation and deployment problems, DMN problems, a timer start event
+/// that cannot be scheduled); `None` for errors that are not about the
+/// file's content.
+pub fn engine_problems(text: &str, error: &EngineError) -> Option<Vec<Problem>> {
+    Some(match error {
+        EngineError::Parse { error, .. } => vec![Problem::from(error.as_ref())],
+        EngineError::Deploy { error, .. } => error
+                .problems
+                .iter()
+                .map(|p| Problem {
+                    code: p.code.to_string(),
+                    severity: Severity::Error,
+                    message: p.message.clone(),
+                    element_id: p.element_id.clone(),
+                    span: p.span.is_known().then_some(p.span),
+                })
+                .collect(),
+        EngineError::Dmn { problem, .. } => vec![Problem {
+            code: problem.code.to_string(),
+            severity: Severity::Error,
+            message: problem.message.clone(),
+            element_id: problem.element.clone(),
+            span: span_at(text, problem.line, problem.column),
+        }],
+        EngineError::StartTimer { element, .. } => vec![Problem {
+            code: "ENG013".into(),
+            severity: Severity::Error,
+            message: error.to_string(),
+            element_id: Some(element.clone()),
+            span: None,
+        }],
+        _ => return None,
+    })
+}
+
+/// The span of one character at a 1-based line and column of `text`.
+fn span_at(text: &str, line: u32, column: u32) -> Option<bpmn_models::Span> {
+    if line == 0 {
+        return None;
+    }
+    let start_of_line: usize = text
+        .split_inclusive('\n')
+        .take(line as usize - 1)
+        .map(str::len)
+        .sum();
+    let rest = text.get(start_of_line..)?;
+    let offset = rest
+        .char_indices()
+        .nth(column.saturating_sub(1) as usize)
+        .map_or(rest.len(), |(i, _)| i);
+    let start = u32::try_from(start_of_line + offset).ok()?;
+    let end = if (start as usize) < text.len() {
+        start + 1
+    } else {
+        start
+    };
+    Some(bpmn_models::Span {
+        start,
+        end,
+        line,
+        column,
+    })
 }
 
 /// The part of an element worth underlining: its start tag, or the first line of it.

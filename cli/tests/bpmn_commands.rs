@@ -53,6 +53,48 @@ fn validate_exit_codes() {
     assert_eq!(none.status.code(), Some(2));
 }
 
+/// `validate` deploys what it checks, so it refuses what `exec` refuses.
+#[test]
+fn validate_agrees_with_deployment() {
+    let dir = std::env::temp_dir().join(format!("orchid-validate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let file = dir.join("no-implementation.bpmn");
+    std::fs::write(
+        &file,
+        r#"<?xml version="1.0"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D" targetNamespace="t">
+  <bpmn:process id="P" isExecutable="true">
+    <bpmn:startEvent id="S"/>
+    <bpmn:serviceTask id="Charge"/>
+    <bpmn:sequenceFlow id="F" sourceRef="S" targetRef="Charge"/>
+  </bpmn:process>
+</bpmn:definitions>"#,
+    )
+    .expect("writes");
+    let v = bin()
+        .args(["validate", "--format", "json"])
+        .arg(&file)
+        .output()
+        .expect("runs");
+    assert_eq!(v.status.code(), Some(1), "{}", String::from_utf8_lossy(&v.stdout));
+    let json: serde_json::Value = serde_json::from_slice(&v.stdout).expect("JSON");
+    assert_eq!(json[0]["code"], "ENG012", "{json}");
+    assert_eq!(json[0]["elementId"], "Charge", "{json}");
+    let e = bin().arg("exec").arg(&file).output().expect("runs");
+    assert_eq!(e.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&e.stderr).contains("ENG012"));
+
+    // A diagram with no executable process is documentation: a warning only.
+    let doc = bin()
+        .arg("validate")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/miwg/reference/A.1.0.bpmn"))
+        .output()
+        .expect("runs");
+    assert_eq!(doc.status.code(), Some(0), "{}", String::from_utf8_lossy(&doc.stdout));
+    assert!(String::from_utf8_lossy(&doc.stdout).contains("ENG001"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn validate_json_lists_every_diagnostic() {
     let out = bin()
