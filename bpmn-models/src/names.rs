@@ -14,6 +14,8 @@ pub const DI: &str = "http://www.omg.org/spec/DD/20100524/DI";
 pub const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 /// Camunda 7 (Camunda Platform) extensions.
 pub const CAMUNDA: &str = "http://camunda.org/schema/1.0/bpmn";
+/// Activiti's extensions, which Camunda 7 reads as its own.
+pub const ACTIVITI: &str = "http://activiti.org/bpmn";
 /// Camunda 8 (Zeebe) extensions.
 pub const ZEEBE: &str = "http://camunda.org/schema/zeebe/1.0";
 /// Camunda Modeler's own attributes (`executionPlatform`, …).

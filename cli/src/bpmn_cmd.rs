@@ -138,7 +138,7 @@ pub fn validate(args: ValidateArgs) -> ExitCode {
             }
         }
         problems.sort_by_key(|p| (p.span.map_or(0, |s| s.start), p.code.clone()));
-    for p in &problems {
+        for p in &problems {
             match p.severity {
                 Severity::Error => errors += 1,
                 Severity::Warning => warnings += 1,

@@ -48,16 +48,16 @@ pub fn engine_problems(text: &str, error: &EngineError) -> Option<Vec<Problem>> 
     Some(match error {
         EngineError::Parse { error, .. } => vec![Problem::from(error.as_ref())],
         EngineError::Deploy { error, .. } => error
-                .problems
-                .iter()
-                .map(|p| Problem {
-                    code: p.code.to_string(),
-                    severity: Severity::Error,
-                    message: p.message.clone(),
-                    element_id: p.element_id.clone(),
-                    span: p.span.is_known().then_some(p.span),
-                })
-                .collect(),
+            .problems
+            .iter()
+            .map(|p| Problem {
+                code: p.code.to_string(),
+                severity: Severity::Error,
+                message: p.message.clone(),
+                element_id: p.element_id.clone(),
+                span: p.span.is_known().then_some(p.span),
+            })
+            .collect(),
         EngineError::Dmn { problem, .. } => vec![Problem {
             code: problem.code.to_string(),
             severity: Severity::Error,

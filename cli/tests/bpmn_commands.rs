@@ -76,7 +76,12 @@ fn validate_agrees_with_deployment() {
         .arg(&file)
         .output()
         .expect("runs");
-    assert_eq!(v.status.code(), Some(1), "{}", String::from_utf8_lossy(&v.stdout));
+    assert_eq!(
+        v.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&v.stdout)
+    );
     let json: serde_json::Value = serde_json::from_slice(&v.stdout).expect("JSON");
     assert_eq!(json[0]["code"], "ENG012", "{json}");
     assert_eq!(json[0]["elementId"], "Charge", "{json}");
@@ -87,10 +92,18 @@ fn validate_agrees_with_deployment() {
     // A diagram with no executable process is documentation: a warning only.
     let doc = bin()
         .arg("validate")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/miwg/reference/A.1.0.bpmn"))
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../shared/corpus/miwg/reference/A.1.0.bpmn"),
+        )
         .output()
         .expect("runs");
-    assert_eq!(doc.status.code(), Some(0), "{}", String::from_utf8_lossy(&doc.stdout));
+    assert_eq!(
+        doc.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&doc.stdout)
+    );
     assert!(String::from_utf8_lossy(&doc.stdout).contains("ENG001"));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -32,7 +32,7 @@
 //!   expressions, retry cycles and parameter texts are trimmed.
 
 use crate::model::{Base, Extensions};
-use crate::names::{BPMN, CAMUNDA};
+use crate::names::{ACTIVITI, BPMN, CAMUNDA};
 use crate::span::Span;
 use crate::xml::XmlElement;
 
@@ -314,7 +314,10 @@ pub fn camunda(base: &Base) -> Result<Camunda7, ExtError> {
 
 /// Like [`camunda`], for raw extensions of an element at `span`.
 pub fn camunda_at(ext: &Extensions, span: Span) -> Result<Camunda7, ExtError> {
-    let a = |name: &str| attr_in(&ext.attributes, CAMUNDA, name);
+    // Camunda 7 reads the Activiti namespace as its own.
+    let a = |name: &str| {
+        attr_in(&ext.attributes, CAMUNDA, name).or_else(|| attr_in(&ext.attributes, ACTIVITI, name))
+    };
     let s = |name: &str| a(name).map(str::to_string);
     let flag = |name: &str| opt_bool(a(name), &format!("camunda:{name}"), span);
     let binding = |name: &str, options: &[(&str, Binding)]| {
@@ -414,7 +417,7 @@ pub fn camunda_at(ext: &Extensions, span: Span) -> Result<Camunda7, ExtError> {
 }
 
 fn is_camunda(el: &XmlElement) -> bool {
-    el.namespace.as_deref() == Some(CAMUNDA)
+    matches!(el.namespace.as_deref(), Some(CAMUNDA | ACTIVITI))
 }
 
 fn camunda_children(el: &XmlElement) -> impl Iterator<Item = &XmlElement> {
@@ -810,12 +813,18 @@ mod tests {
     }
 
     #[test]
-    fn activiti_namespace_is_ignored() {
+    fn activiti_namespace_reads_as_camunda() {
         let c = ok(
-            r#"<serviceTask id="t" activiti:class="a.B" activiti:async="maybe"/>"#,
+            r#"<serviceTask id="t" activiti:class="a.B" activiti:async="true"><extensionElements>
+                 <activiti:inputOutput><activiti:inputParameter name="x">1</activiti:inputParameter></activiti:inputOutput>
+               </extensionElements></serviceTask>"#,
             "t",
         );
-        assert_eq!(c, Camunda7::default());
+        assert_eq!(c.class.as_deref(), Some("a.B"));
+        assert!(c.async_before);
+        assert_eq!(c.input_output.map(|io| io.inputs.len()), Some(1));
+        let e = err(r#"<task id="t" activiti:async="maybe"/>"#, "t");
+        assert!(e.message.contains("async"), "{e}");
     }
 
     #[test]

@@ -17,8 +17,8 @@
 //! enumeration value, a missing required attribute is an [`ExtError`] carrying
 //! the span of the offending element) and silent about what it does not model
 //! (`camunda:formData`, `camunda:potentialStarter`, `zeebe:modelerTemplate`, …
-//! stay in the raw model untouched). The legacy `activiti` namespace is not
-//! Camunda 7 and is ignored.
+//! stay in the raw model untouched). The Activiti namespace
+//! (`http://activiti.org/bpmn`) reads as Camunda 7's, as Camunda 7 reads it.
 //!
 //! Deliberate deviations:
 //! - Booleans are `true` or `false` (surrounding XML whitespace allowed). The
@@ -32,7 +32,7 @@ pub mod camunda;
 pub mod zeebe;
 
 use crate::model::*;
-use crate::names::{CAMUNDA, MODELER, ZEEBE};
+use crate::names::{ACTIVITI, CAMUNDA, MODELER, ZEEBE};
 use crate::span::Span;
 use crate::xml::{XmlAttribute, XmlElement};
 
@@ -113,16 +113,30 @@ pub fn dialect(defs: &Definitions) -> Dialect {
         Some("Camunda Cloud") => return Dialect::Camunda8,
         _ => {}
     }
-    let (mut camunda, mut zeebe) = (false, false);
-    visit_bases(defs, &mut |_, base| {
-        camunda |= uses_namespace(&base.extensions, CAMUNDA);
-        zeebe |= uses_namespace(&base.extensions, ZEEBE);
-    });
-    match (camunda, zeebe) {
+    match namespaces_used(defs) {
         (true, false) => Dialect::Camunda7,
         (false, true) => Dialect::Camunda8,
         _ => Dialect::Unknown,
     }
+}
+
+/// Whether any element of the file uses the Camunda 7 (or Activiti) and
+/// the Camunda 8 extension namespace.
+fn namespaces_used(defs: &Definitions) -> (bool, bool) {
+    let (mut camunda, mut zeebe) = (false, false);
+    visit_bases(defs, &mut |_, base| {
+        camunda |=
+            uses_namespace(&base.extensions, CAMUNDA) || uses_namespace(&base.extensions, ACTIVITI);
+        zeebe |= uses_namespace(&base.extensions, ZEEBE);
+    });
+    (camunda, zeebe)
+}
+
+/// Whether the file uses a Camunda extension namespace (7, 8 or Activiti)
+/// on any element.
+pub fn uses_extension_namespaces(defs: &Definitions) -> bool {
+    let (camunda, zeebe) = namespaces_used(defs);
+    camunda || zeebe
 }
 
 /// Decodes the Camunda 7 and Camunda 8 view of every element of the file and
