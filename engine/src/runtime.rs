@@ -199,6 +199,29 @@ pub enum EngineError {
     },
 }
 
+impl EngineError {
+    /// A stable code for what went wrong: the file's own code for a
+    /// deployment refused (`XML…`, `BPMN…`, `ENG0…`, `DMN…`), `ENG1…` for a
+    /// command refused at run time (`docs/validation.md` lists them).
+    pub fn code(&self) -> &'static str {
+        match self {
+            EngineError::Parse { error, .. } => error.code(),
+            EngineError::Deploy { error, .. } => {
+                error.problems.first().map_or("ENG000", |p| p.code)
+            }
+            EngineError::Dmn { problem, .. } => problem.code,
+            EngineError::Command(c) => c.code(),
+            EngineError::UnknownProcess(_)
+            | EngineError::UnknownInstance(_)
+            | EngineError::MissingDeployment { .. } => "ENG104",
+            EngineError::StartTimer { .. } => "ENG013",
+            EngineError::Cascade { .. } => "ENG109",
+            EngineError::TimeZone { .. } => "ENG110",
+            EngineError::Store(_) | EngineError::BadRecord { .. } => "ENG190",
+        }
+    }
+}
+
 /// Where a message or signal went: the instance, its process and the
 /// BPMN id of the element that caught it (or the start element).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1057,6 +1080,26 @@ impl Engine {
 
     pub fn cancel(&mut self, instance: &str) -> Result<Status, EngineError> {
         self.execute(instance, Command::Cancel)
+    }
+
+    /// Deletes an instance (Camunda 7's `deleteProcessInstance`): cancels
+    /// it when it is active — which cancels the instances its call
+    /// activities started — then removes it and those instances from the
+    /// store.
+    pub fn delete_instance(&mut self, instance: &str) -> Result<(), EngineError> {
+        let state = self
+            .store
+            .load(instance)?
+            .ok_or_else(|| EngineError::UnknownInstance(instance.to_string()))?;
+        let children = descendants(self, instance)?;
+        if state.status == Status::Active {
+            self.cancel(instance)?;
+        }
+        for child in children.iter().rev() {
+            self.store.delete_instance(&child.id)?;
+        }
+        self.store.delete_instance(instance)?;
+        Ok(())
     }
 
     /// Publishes a message: it correlates to the open message

@@ -21,23 +21,31 @@
 //! messages repeat): `expect` (checks only the keys it names: `state`,
 //! `waitingAt` as a set — tokens at tasks, jobs, timers and at events and
 //! event-based gateways waiting for messages, signals or conditions —,
-//! `variables` as a subset with numbers compared by value, `visited` as a
-//! subsequence of the completion order, `notVisited`, `counts`,
-//! `incidents` as the set of elements with open incidents, `instances` as
-//! the number of instances of the scenario's process started so far),
-//! `completeTask` (a user task, receive task or job, by element id, with
-//! `variables`), `failJob` (`message`, `retries`), `throwError` (the job
-//! at an element throws a BPMN error: `code`, `message`, `variables`),
-//! `resolveIncident` (by element id, `retries`), `setVariables` (an object
-//! of process-level variables of the scenario's instance),
-//! `correlateMessage` (a message name, with `correlationKey`, `ttl` as an
-//! ISO 8601 duration and `variables`: published to the whole engine, see
-//! [`Engine::publish_message`]; the step fails when nothing took the
-//! message and it has no `ttl` to be buffered for), `broadcastSignal` (a
-//! signal name with `variables`; fails when nothing waited for it),
-//! `advanceClock` (an ISO 8601 duration; every timer that falls due in the
-//! window fires — timer start events included —, in due order, with the
-//! clock set to its due time, then the clock stands at the end). A
+//! `tokens` as the number of tokens at each element named, `variables` as
+//! a subset of the process-level variables with numbers compared by value,
+//! `localVariables` as variables of the scopes an element opened,
+//! `visited` as a subsequence of the completion order, `notVisited`,
+//! `counts`, `incidents` as the set of elements with open incidents,
+//! `instances` as the number of instances of the scenario's process
+//! started so far, `called` as the same checks of a called instance, by
+//! its process id), `completeTask` (a user task, receive task or job, by
+//! element id, with `variables`), `failJob` (`message`, `retries`),
+//! `throwError` (the job at an element throws a BPMN error: `code`,
+//! `message`, `variables`), `resolveIncident` (by element id, `retries`),
+//! `setVariables` (an object of process-level variables of the scenario's
+//! instance), `correlateMessage` (a message name, with `correlationKey`,
+//! `ttl` as an ISO 8601 duration and `variables`: published to the whole
+//! engine, see [`Engine::publish_message`]), `broadcastSignal` (a signal
+//! name with `variables`), `advanceClock` (an ISO 8601 duration; every
+//! timer that falls due in the window fires — timer start events
+//! included —, in due order, with the clock set to its due time, then the
+//! clock stands at the end), `cancelInstance` and `deleteInstance` (`true`
+//! for the scenario's instance, or a process id for the first active
+//! instance of it the scenario's instance called). A message or signal
+//! that reaches nothing is no failure, as in Camunda; `expectCorrelated`
+//! (`true` or `false`) checks whether something took it. Every step but
+//! `expect` may say `refused` (an error code such as `ENG103`, or text of
+//! the message): then it passes only when the engine refuses it so. A
 //! scenario stops at the first step that fails.
 //!
 //! [`Snapshot`] is an instance as seen from outside — state, process-level
@@ -101,6 +109,9 @@ pub struct Scenario {
 pub struct Step {
     pub note: Option<String>,
     pub action: Action,
+    /// The step must be refused, with an error of this code (`ENG103`, …)
+    /// or whose message contains this text.
+    pub refused: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -133,11 +144,21 @@ pub enum Action {
         /// written and the duration.
         ttl: Option<(String, Duration)>,
         variables: Map<String, Value>,
+        /// Whether a subscription or start event must (`true`) or must not
+        /// (`false`) take it; unchecked when `None`.
+        expect_correlated: Option<bool>,
     },
     BroadcastSignal {
         name: String,
         variables: Map<String, Value>,
+        /// Whether it must (`true`) or must not (`false`) reach something.
+        expect_correlated: Option<bool>,
     },
+    /// Cancel the scenario's instance, or the first active called instance
+    /// of a process.
+    CancelInstance { process: Option<String> },
+    /// Delete it: cancelled if active, then removed from the store.
+    DeleteInstance { process: Option<String> },
     /// The job waiting at an element throws a BPMN error.
     ThrowError {
         element: String,
@@ -164,6 +185,8 @@ impl Action {
             Action::ThrowError { .. } => "throwError",
             Action::SetVariables { .. } => "setVariables",
             Action::AdvanceClock { .. } => "advanceClock",
+            Action::CancelInstance { .. } => "cancelInstance",
+            Action::DeleteInstance { .. } => "deleteInstance",
         }
     }
 }
@@ -188,6 +211,18 @@ pub struct Expect {
     pub incidents: Option<Vec<String>>,
     /// How many instances of the scenario's process were started so far.
     pub instances: Option<usize>,
+    /// How many tokens are at each element now (in any state).
+    pub tokens: Option<BTreeMap<String, usize>>,
+    /// Variables of the scopes an element opened (a sub-process, a
+    /// multi-instance body and its inner instances, an activity's input
+    /// mappings), by element id: an object that one of its scopes must
+    /// hold (a subset, numbers by value), or an array of such objects,
+    /// each held by one of them.
+    pub local_variables: Option<BTreeMap<String, Value>>,
+    /// Checks of called instances, by the called process's id: the first
+    /// instance of that process the scenario's instance called (at any
+    /// depth), checked with the same keys.
+    pub called: Option<BTreeMap<String, Expect>>,
 }
 
 /// The state of an instance as reported to people and tools: `incident`
@@ -199,6 +234,8 @@ pub enum InstanceStateName {
     Completed,
     Cancelled,
     Incident,
+    /// Removed from the store by a delete (only scenarios see it).
+    Deleted,
 }
 
 impl InstanceStateName {
@@ -217,6 +254,7 @@ impl InstanceStateName {
             InstanceStateName::Completed => "completed",
             InstanceStateName::Cancelled => "cancelled",
             InstanceStateName::Incident => "incident",
+            InstanceStateName::Deleted => "deleted",
         }
     }
 }
@@ -381,7 +419,7 @@ fn steps<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Step>, D::Error> {
     d.deserialize_seq(Steps)
 }
 
-const ACTIONS: [&str; 9] = [
+const ACTIONS: [&str; 11] = [
     "expect",
     "completeTask",
     "failJob",
@@ -391,6 +429,8 @@ const ACTIONS: [&str; 9] = [
     "correlateMessage",
     "broadcastSignal",
     "advanceClock",
+    "cancelInstance",
+    "deleteInstance",
 ];
 
 fn quoted_list(items: &[&str]) -> String {
@@ -500,12 +540,20 @@ impl Step {
             }
         };
         let allowed: &[&str] = match action {
-            "expect" | "advanceClock" | "setVariables" => &[],
-            "completeTask" | "broadcastSignal" => &["variables"],
-            "failJob" => &["message", "retries"],
-            "throwError" => &["code", "message", "variables"],
-            "resolveIncident" => &["retries"],
-            _ => &["correlationKey", "ttl", "variables"],
+            "expect" => &[],
+            "advanceClock" | "setVariables" | "cancelInstance" | "deleteInstance" => &["refused"],
+            "completeTask" => &["variables", "refused"],
+            "broadcastSignal" => &["variables", "expectCorrelated", "refused"],
+            "failJob" => &["message", "retries", "refused"],
+            "throwError" => &["code", "message", "variables", "refused"],
+            "resolveIncident" => &["retries", "refused"],
+            _ => &[
+                "correlationKey",
+                "ttl",
+                "variables",
+                "expectCorrelated",
+                "refused",
+            ],
         };
         for k in obj.keys() {
             if k != action && k != "note" && !allowed.contains(&k.as_str()) {
@@ -519,6 +567,25 @@ impl Step {
             }
         }
         let note = optional_string(&obj, "note")?;
+        let refused = optional_string(&obj, "refused")?;
+        let expect_correlated = match obj.get("expectCorrelated") {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(v) => {
+                return Err(format!(
+                    "expected `expectCorrelated` to be true or false, found {}",
+                    kind_of(v)
+                ));
+            }
+        };
+        let instance_target = || match &obj[action] {
+            Value::Bool(true) => Ok(None),
+            Value::String(p) if !p.trim().is_empty() => Ok(Some(p.clone())),
+            v => Err(format!(
+                "expected `{action}` to be true (the scenario's instance) or the id of a called process, found {}",
+                kind_of(v)
+            )),
+        };
         let element = || string_of(&obj, action, "an element id");
         let action = match action {
             "expect" => {
@@ -570,10 +637,18 @@ impl Step {
                     }
                 },
                 variables: variables_of(&obj)?,
+                expect_correlated,
             },
             "broadcastSignal" => Action::BroadcastSignal {
                 name: string_of(&obj, action, "a signal name")?,
                 variables: variables_of(&obj)?,
+                expect_correlated,
+            },
+            "cancelInstance" => Action::CancelInstance {
+                process: instance_target()?,
+            },
+            "deleteInstance" => Action::DeleteInstance {
+                process: instance_target()?,
             },
             _ => {
                 let text = string_of(&obj, action, "an ISO 8601 duration such as `PT2H`")?;
@@ -583,7 +658,11 @@ impl Step {
                 Action::AdvanceClock { text, duration }
             }
         };
-        Ok(Step { note, action })
+        Ok(Step {
+            note,
+            action,
+            refused,
+        })
     }
 }
 
@@ -622,6 +701,12 @@ pub struct Snapshot {
     pub waiting_at: Vec<String>,
     pub incidents: Vec<IncidentView>,
     pub jobs: Vec<JobView>,
+    /// The element of every live token, in token order.
+    pub tokens: Vec<String>,
+    /// The variables of the scopes elements opened (sub-processes,
+    /// multi-instance bodies and inner instances, input mappings), with
+    /// the element's id, oldest first.
+    pub local_scopes: Vec<(String, Map<String, Value>)>,
     /// The instance whose call activity started this one.
     pub parent: Option<String>,
     /// Instances its call activities started, their children after them
@@ -663,6 +748,18 @@ impl Snapshot {
                     job_type: j.job_type.clone(),
                     retries: j.retries,
                     last_error: j.last_error.clone(),
+                })
+                .collect(),
+            tokens: state.tokens.values().map(|t| id(t.element)).collect(),
+            local_scopes: state
+                .scopes
+                .iter()
+                .filter_map(|(scope, s)| {
+                    let owner = s
+                        .owner
+                        .and_then(|t| state.tokens.get(&t))
+                        .or_else(|| state.tokens.values().find(|t| t.local == Some(*scope)))?;
+                    Some((id(owner.element), s.variables.clone()))
                 })
                 .collect(),
             parent: state.parent.as_ref().map(|p| p.instance.clone()),
@@ -836,6 +933,7 @@ pub fn run(scenario: &Scenario, main: &Source, resources: &[Source]) -> Scenario
         clock,
         process_id: String::new(),
         instance: None,
+        deleted: false,
     };
     if let Err(message) = runner.setup(scenario, main, resources) {
         report.failure = Some(Failure {
@@ -848,7 +946,19 @@ pub fn run(scenario: &Scenario, main: &Source, resources: &[Source]) -> Scenario
     for (i, step) in scenario.steps.iter().enumerate() {
         let result = runner.step(&step.action);
         runner.adopt_instance();
-        if let Err(message) = result {
+        let outcome = match (&step.refused, result) {
+            (None, Ok(())) => Ok(()),
+            (None, Err(r)) => Err(r.message),
+            (Some(want), Ok(())) => Err(format!(
+                "expected the step to be refused with `{want}`, found it accepted"
+            )),
+            (Some(want), Err(r)) if r.code == want || r.message.contains(want.as_str()) => Ok(()),
+            (Some(want), Err(r)) => Err(format!(
+                "expected the step to be refused with `{want}`, found {}: {}",
+                r.code, r.message
+            )),
+        };
+        if let Err(message) = outcome {
             report.failure = Some(Failure {
                 step: Some(i + 1),
                 note: step.note.clone(),
@@ -858,9 +968,9 @@ pub fn run(scenario: &Scenario, main: &Source, resources: &[Source]) -> Scenario
         }
         report.passed_steps += 1;
     }
-    report.snapshot = runner
-        .snapshot()
-        .ok()
+    report.snapshot = (!runner.deleted)
+        .then(|| runner.snapshot().ok())
+        .flatten()
         .map(|s| s.clone().with_children(&runner.engine).unwrap_or(s));
     report
 }
@@ -872,6 +982,34 @@ struct Runner {
     process_id: String,
     /// The scenario's instance, once there is one.
     instance: Option<String>,
+    /// A `deleteInstance` step removed the scenario's instance.
+    deleted: bool,
+}
+
+/// Why a step was refused: a stable code ([`EngineError::code`] for the
+/// engine's refusals, `ENG100` for the runner's own) and the message.
+#[derive(Debug)]
+struct Refusal {
+    code: &'static str,
+    message: String,
+}
+
+impl Refusal {
+    fn engine(e: &EngineError, message: String) -> Refusal {
+        Refusal {
+            code: e.code(),
+            message,
+        }
+    }
+}
+
+impl From<String> for Refusal {
+    fn from(message: String) -> Refusal {
+        Refusal {
+            code: "ENG100",
+            message,
+        }
+    }
 }
 
 /// `file:line:col: CODE message` per problem, one per line.
@@ -1111,7 +1249,7 @@ impl Runner {
         }
     }
 
-    fn step(&mut self, action: &Action) -> Result<(), String> {
+    fn step(&mut self, action: &Action) -> Result<(), Refusal> {
         match action {
             Action::Expect(e) => {
                 if let Some(want) = e.instances {
@@ -1120,7 +1258,8 @@ impl Runner {
                         return Err(format!(
                             "instances: expected {want} instance(s) of `{}` started, found {found}",
                             self.process_id
-                        ));
+                        )
+                        .into());
                     }
                 }
                 let only_instances = Expect {
@@ -1130,7 +1269,26 @@ impl Runner {
                 if only_instances {
                     return Ok(());
                 }
-                check(&self.snapshot()?, e)
+                if self.deleted {
+                    let only_state = Expect {
+                        instances: e.instances,
+                        state: e.state,
+                        ..Expect::default()
+                    } == **e;
+                    return match e.state {
+                        Some(InstanceStateName::Deleted) if only_state => Ok(()),
+                        _ => Err("expected the instance's state, variables or tokens, found the instance deleted (a `deleteInstance` step removed it; only `state`: `deleted` and `instances` can be checked)".to_string().into()),
+                    };
+                }
+                let snapshot = self.snapshot()?;
+                let snapshot = if e.called.is_some() {
+                    snapshot
+                        .with_children(&self.engine)
+                        .map_err(|e| e.to_string())?
+                } else {
+                    snapshot
+                };
+                Ok(check(&snapshot, e)?)
             }
             Action::CompleteTask { element, variables } => {
                 let instance = self.instance_at(element, |state, idx, receive| {
@@ -1143,7 +1301,12 @@ impl Runner {
                 self.engine
                     .complete_task(&instance, element, variables.clone())
                     .map(|_| ())
-                    .map_err(|e| format!("completeTask `{element}`: {e}; {}", self.situation()))
+                    .map_err(|e| {
+                        Refusal::engine(
+                            &e,
+                            format!("completeTask `{element}`: {e}; {}", self.situation()),
+                        )
+                    })
             }
             Action::FailJob {
                 element,
@@ -1157,7 +1320,7 @@ impl Runner {
                 self.engine
                     .fail_job(&instance, job, message, *retries)
                     .map(|_| ())
-                    .map_err(|e| format!("failJob `{element}`: {e}"))
+                    .map_err(|e| Refusal::engine(&e, format!("failJob `{element}`: {e}")))
             }
             Action::ThrowError {
                 element,
@@ -1172,14 +1335,16 @@ impl Runner {
                 self.engine
                     .throw_error(&instance, job, code, message.as_deref(), variables.clone())
                     .map(|_| ())
-                    .map_err(|e| format!("throwError `{element}`: {e}"))
+                    .map_err(|e| Refusal::engine(&e, format!("throwError `{element}`: {e}")))
             }
             Action::SetVariables { variables } => {
                 let instance = self.instance()?.to_string();
                 self.engine
                     .set_variables(&instance, variables.clone())
                     .map(|_| ())
-                    .map_err(|e| format!("setVariables: {e}; {}", self.situation()))
+                    .map_err(|e| {
+                        Refusal::engine(&e, format!("setVariables: {e}; {}", self.situation()))
+                    })
             }
             Action::ResolveIncident { element, retries } => {
                 let instance = self.instance_at(element, |state, idx, _| {
@@ -1187,21 +1352,25 @@ impl Runner {
                 })?;
                 let s = self.snapshot_of(&instance)?;
                 let Some(incident) = s.incidents.iter().find(|i| &i.element == element) else {
-                    return Err(format!(
-                        "resolveIncident `{element}`: expected an open incident at `{element}`, found none; {}",
-                        self.situation()
-                    ));
+                    return Err(Refusal {
+                        code: "ENG103",
+                        message: format!(
+                            "resolveIncident `{element}`: expected an open incident at `{element}`, found none; {}",
+                            self.situation()
+                        ),
+                    });
                 };
                 self.engine
                     .resolve_incident(&instance, incident.id, *retries)
                     .map(|_| ())
-                    .map_err(|e| format!("resolveIncident `{element}`: {e}"))
+                    .map_err(|e| Refusal::engine(&e, format!("resolveIncident `{element}`: {e}")))
             }
             Action::CorrelateMessage {
                 name,
                 correlation_key,
                 ttl,
                 variables,
+                expect_correlated,
             } => {
                 let what = match correlation_key {
                     Some(k) => format!("correlateMessage `{name}` (key `{k}`)"),
@@ -1220,29 +1389,53 @@ impl Runner {
                 let outcome = self
                     .engine
                     .publish_message(name, correlation_key.as_deref(), variables.clone(), ttl_ms)
-                    .map_err(|e| format!("{what}: {}", describe_engine_error(&e)))?;
-                if outcome.is_dropped() && ttl.is_none() {
-                    return Err(format!(
-                        "{what}: expected an open message subscription or a message start event \
-                         to take it (or a `ttl` to buffer it for), found nothing waiting for it; {}",
-                        self.situation()
-                    ));
-                }
-                Ok(())
+                    .map_err(|e| {
+                        Refusal::engine(&e, format!("{what}: {}", describe_engine_error(&e)))
+                    })?;
+                let took = !outcome.correlated.is_empty() || !outcome.started.is_empty();
+                self.check_correlated(
+                    &what,
+                    "a message subscription or message start event took it",
+                    *expect_correlated,
+                    took,
+                )
             }
-            Action::BroadcastSignal { name, variables } => {
+            Action::BroadcastSignal {
+                name,
+                variables,
+                expect_correlated,
+            } => {
                 let n = self
                     .engine
                     .broadcast_signal(name, variables.clone())
                     .map_err(|e| {
-                        format!("broadcastSignal `{name}`: {}", describe_engine_error(&e))
+                        Refusal::engine(
+                            &e,
+                            format!("broadcastSignal `{name}`: {}", describe_engine_error(&e)),
+                        )
                     })?;
-                if n == 0 {
-                    return Err(format!(
-                        "broadcastSignal `{name}`: expected an open signal subscription or a signal \
-                         start event to reach, found nothing waiting for it; {}",
-                        self.situation()
-                    ));
+                let what = format!("broadcastSignal `{name}`");
+                self.check_correlated(
+                    &what,
+                    "a signal subscription or signal start event caught it",
+                    *expect_correlated,
+                    n > 0,
+                )
+            }
+            Action::CancelInstance { process } => {
+                let instance = self.target_instance(process.as_deref())?;
+                self.engine
+                    .cancel(&instance)
+                    .map(|_| ())
+                    .map_err(|e| Refusal::engine(&e, format!("cancelInstance `{instance}`: {e}")))
+            }
+            Action::DeleteInstance { process } => {
+                let instance = self.target_instance(process.as_deref())?;
+                self.engine.delete_instance(&instance).map_err(|e| {
+                    Refusal::engine(&e, format!("deleteInstance `{instance}`: {e}"))
+                })?;
+                if process.is_none() {
+                    self.deleted = true;
                 }
                 Ok(())
             }
@@ -1257,7 +1450,7 @@ impl Runner {
                 while let Some(due) = self
                     .engine
                     .next_timer_due()
-                    .map_err(|e| format!("advanceClock `{text}`: {e}"))?
+                    .map_err(|e| Refusal::engine(&e, format!("advanceClock `{text}`: {e}")))?
                     .filter(|d| *d <= later)
                 {
                     rounds += 1;
@@ -1265,13 +1458,13 @@ impl Runner {
                         return Err(format!(
                             "advanceClock `{text}`: expected timers to stop becoming due, found more than {} firings (a loop of zero-length timers?)",
                             crate::runtime::MAX_TIMER_FIRINGS
-                        ));
+                        ).into());
                     }
                     let at = due.max(crate::Clock::now_millis(self.clock.as_ref()));
                     self.clock.set(at);
                     self.engine
                         .fire_due_timers()
-                        .map_err(|e| format!("advanceClock `{text}`: {e}"))?;
+                        .map_err(|e| Refusal::engine(&e, format!("advanceClock `{text}`: {e}")))?;
                 }
                 self.clock.set(later);
                 Ok(())
@@ -1279,21 +1472,67 @@ impl Runner {
         }
     }
 
-    /// The job of the token waiting at `element`; `step` names the step in
-    /// messages.
-    fn job_at(&self, instance: &str, step: &str, element: &str) -> Result<JobId, String> {
-        let (state, process) = self.load_instance(instance)?;
-        let Some(idx) = process.element_by_id(element) else {
-            return Err(format!(
-                "{step} `{element}`: expected an element id of process `{}`, found `{element}`",
-                process.key.id
-            ));
-        };
-        crate::runtime::job_at(&state, idx).ok_or_else(|| {
-            format!(
-                "{step} `{element}`: expected a job waiting at `{element}`, found none; {}",
+    /// `expectCorrelated` of a message or signal step.
+    fn check_correlated(
+        &self,
+        what: &str,
+        took_it: &str,
+        expect: Option<bool>,
+        took: bool,
+    ) -> Result<(), Refusal> {
+        match expect {
+            Some(true) if !took => Err(format!(
+                "{what}: expected {took_it}, found nothing waiting for it; {}",
                 self.situation()
             )
+            .into()),
+            Some(false) if took => Err(format!(
+                "{what}: expected nothing to take it (`expectCorrelated`: false), found that {took_it}"
+            )
+            .into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// The scenario's instance, or the first active instance of `process`
+    /// it called (at any depth).
+    fn target_instance(&self, process: Option<&str>) -> Result<String, Refusal> {
+        let top = self.instance()?.to_string();
+        let Some(process) = process else {
+            return Ok(top);
+        };
+        descendants(&self.engine, &top)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .find(|s| s.process.id == process && s.status == Status::Active)
+            .map(|s| s.id)
+            .ok_or_else(|| Refusal {
+                code: "ENG104",
+                message: format!(
+                    "expected an active instance of `{process}` called by the scenario's instance, found none"
+                ),
+            })
+    }
+
+    /// The job of the token waiting at `element`; `step` names the step in
+    /// messages.
+    fn job_at(&self, instance: &str, step: &str, element: &str) -> Result<JobId, Refusal> {
+        let (state, process) = self.load_instance(instance)?;
+        let Some(idx) = process.element_by_id(element) else {
+            return Err(Refusal {
+                code: "ENG102",
+                message: format!(
+                    "{step} `{element}`: expected an element id of process `{}`, found `{element}`",
+                    process.key.id
+                ),
+            });
+        };
+        crate::runtime::job_at(&state, idx).ok_or_else(|| Refusal {
+            code: "ENG103",
+            message: format!(
+                "{step} `{element}`: expected a job waiting at `{element}`, found none; {}",
+                self.situation()
+            ),
         })
     }
 }
@@ -1420,10 +1659,90 @@ pub fn check(s: &Snapshot, e: &Expect) -> Result<(), String> {
             problems.push(msg);
         }
     }
+    if let Some(want) = &e.tokens {
+        for (el, n) in want {
+            let found = s.tokens.iter().filter(|t| *t == el).count();
+            if found != *n {
+                problems.push(format!(
+                    "tokens: expected {n} token(s) at `{el}`, found {found}"
+                ));
+            }
+        }
+    }
+    if let Some(want) = &e.local_variables {
+        for (el, spec) in want {
+            check_local(s, el, spec, &mut problems);
+        }
+    }
+    if let Some(called) = &e.called {
+        for (process, want) in called {
+            match s.children.iter().find(|c| c.process.id == *process) {
+                None => problems.push(format!(
+                    "called `{process}`: expected an instance of `{process}` called by this one, found none"
+                )),
+                Some(child) => {
+                    if let Err(m) = check(child, want) {
+                        problems.push(format!("called `{process}` ({}): {m}", child.instance));
+                    }
+                }
+            }
+        }
+    }
     if problems.is_empty() {
         Ok(())
     } else {
         Err(problems.join("; "))
+    }
+}
+
+/// `localVariables` of one element: an object one of its scopes holds, or
+/// an array of objects each held by one of them.
+fn check_local(s: &Snapshot, el: &str, spec: &Value, problems: &mut Vec<String>) {
+    let scopes: Vec<&Map<String, Value>> = s
+        .local_scopes
+        .iter()
+        .filter(|(e, _)| e == el)
+        .map(|(_, v)| v)
+        .collect();
+    let wants: Vec<&Map<String, Value>> = match spec {
+        Value::Object(m) => vec![m],
+        Value::Array(items) => {
+            let objects: Vec<_> = items.iter().filter_map(Value::as_object).collect();
+            if objects.len() != items.len() {
+                problems.push(format!(
+                    "localVariables `{el}`: expected objects of variables, found {spec}"
+                ));
+                return;
+            }
+            objects
+        }
+        other => {
+            problems.push(format!(
+                "localVariables `{el}`: expected an object of variables or an array of them, found {other}"
+            ));
+            return;
+        }
+    };
+    for want in wants {
+        let held = scopes.iter().any(|vars| {
+            want.iter()
+                .all(|(k, v)| vars.get(k).is_some_and(|f| same_value(v, f)))
+        });
+        if !held {
+            let found: Vec<String> = scopes
+                .iter()
+                .map(|v| Value::Object((*v).clone()).to_string())
+                .collect();
+            problems.push(format!(
+                "localVariables `{el}`: expected a scope of `{el}` holding {}, found {}",
+                Value::Object(want.clone()),
+                if found.is_empty() {
+                    "no scope of it".to_string()
+                } else {
+                    found.join(", ")
+                }
+            ));
+        }
     }
 }
 
@@ -1468,7 +1787,7 @@ mod tests {
         let s = Step::from_value(json!({"completeTask": "A", "varibles": {}})).unwrap_err();
         assert_eq!(
             s,
-            "unknown key `varibles` in a `completeTask` step: expected `completeTask`, `variables`, `note`"
+            "unknown key `varibles` in a `completeTask` step: expected `completeTask`, `variables`, `refused`, `note`"
         );
         let s = Step::from_value(json!({"completeTask": "A", "failJob": "B"})).unwrap_err();
         assert!(s.starts_with("expected one action per step"), "{s}");
@@ -1489,9 +1808,14 @@ mod tests {
                     element: "A".into(),
                     message: "the job failed".into(),
                     retries: Some(0)
-                }
+                },
+                refused: None,
             }
         );
+        let s = Step::from_value(json!({"expect": {}, "refused": "ENG101"})).unwrap_err();
+        assert!(s.contains("unknown key `refused` in a `expect` step"), "{s}");
+        let s = Step::from_value(json!({"cancelInstance": 1})).unwrap_err();
+        assert!(s.contains("expected `cancelInstance` to be true"), "{s}");
     }
 
     #[test]

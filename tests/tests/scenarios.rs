@@ -112,13 +112,13 @@ fn an_expect_before_the_first_instance_fails_clearly() {
 }
 
 #[test]
-fn a_message_nothing_waits_for_fails_the_step() {
+fn a_message_nothing_waits_for_fails_the_step_only_when_expected_to_correlate() {
     let report = run_file(&fixtures("scenarios-failing/order-c8-paid-by-message.json"));
     let failure = report.failure.expect("fails");
     assert_eq!(failure.step, Some(2));
     assert!(
         failure.message.starts_with(
-            "correlateMessage `Paid` (key `o-7`): expected an open message subscription or a message start event"
+            "correlateMessage `Paid` (key `o-7`): expected a message subscription or message start event took it"
         ),
         "{}",
         failure.message
@@ -245,14 +245,20 @@ fn unheard_signals_and_unknown_elements_fail_the_step_with_the_situation() {
     let report = run_inline(
         r#"{"process": "two.bpmn", "processId": "Wait", "steps": [
             {"advanceClock": "P1M"},
-            {"broadcastSignal": "Alarm"}]}"#,
+            {"broadcastSignal": "Alarm"},
+            {"correlateMessage": "Nobody", "expectCorrelated": false},
+            {"broadcastSignal": "Alarm", "expectCorrelated": true}]}"#,
         &[],
     );
     let failure = report.failure.expect("refused");
-    assert_eq!(failure.step, Some(2));
+    assert_eq!(
+        failure.step,
+        Some(4),
+        "unheard messages and signals are no failure"
+    );
     assert!(
         failure.message.starts_with(
-            "broadcastSignal `Alarm`: expected an open signal subscription or a signal start event to reach, found nothing waiting for it; the instance is active, waiting at [Sign]"
+            "broadcastSignal `Alarm`: expected a signal subscription or signal start event caught it, found nothing waiting for it; the instance is active, waiting at [Sign]"
         ),
         "{}",
         failure.message
@@ -280,6 +286,56 @@ fn unheard_signals_and_unknown_elements_fail_the_step_with_the_situation() {
     assert_eq!(
         report.failure.expect("refused").message,
         "failJob `Sign`: expected a job waiting at `Sign`, found none; the instance is active, waiting at [Sign]"
+    );
+}
+
+#[test]
+fn a_step_may_be_expected_to_be_refused_with_its_code() {
+    let report = run_inline(
+        r#"{"process": "two.bpmn", "processId": "Wait", "steps": [
+            {"completeTask": "Greet", "refused": "ENG102"},
+            {"failJob": "Sign", "refused": "ENG103"},
+            {"completeTask": "Sign", "refused": "nothing waits"}]}"#,
+        &[],
+    );
+    let failure = report.failure.expect("the last step is accepted");
+    assert_eq!(failure.step, Some(3));
+    assert_eq!(
+        failure.message,
+        "expected the step to be refused with `nothing waits`, found it accepted"
+    );
+    let report = run_inline(
+        r#"{"process": "two.bpmn", "processId": "Wait", "steps": [
+            {"completeTask": "Greet", "refused": "ENG103"}]}"#,
+        &[],
+    );
+    let failure = report.failure.expect("another code");
+    assert!(
+        failure.message.starts_with(
+            "expected the step to be refused with `ENG103`, found ENG102: completeTask `Greet`"
+        ),
+        "{}",
+        failure.message
+    );
+}
+
+#[test]
+fn instances_can_be_cancelled_and_deleted() {
+    let report = run_inline(
+        r#"{"process": "two.bpmn", "processId": "Wait", "steps": [
+            {"cancelInstance": true},
+            {"expect": {"state": "cancelled", "waitingAt": [], "tokens": {"Sign": 0}}},
+            {"completeTask": "Sign", "refused": "ENG101"},
+            {"deleteInstance": true},
+            {"expect": {"state": "deleted", "instances": 0}},
+            {"expect": {"waitingAt": []}}]}"#,
+        &[],
+    );
+    let failure = report.failure.expect("nothing to check after a delete");
+    assert_eq!(failure.step, Some(6), "{failure}");
+    assert!(
+        failure.message.contains("found the instance deleted"),
+        "{failure}"
     );
 }
 

@@ -178,6 +178,25 @@ pub enum CommandError {
     NotAStart(String),
 }
 
+impl CommandError {
+    /// A stable code (`docs/validation.md`, run-time refusals).
+    pub fn code(&self) -> &'static str {
+        match self {
+            CommandError::NotActive { .. } => "ENG101",
+            CommandError::UnknownElement(_) => "ENG102",
+            CommandError::NothingWaiting(_) | CommandError::NotCalling(_) => "ENG103",
+            CommandError::UnknownJob(_)
+            | CommandError::UnknownIncident(_)
+            | CommandError::UnknownTimer(_)
+            | CommandError::UnknownSubscription(_) => "ENG104",
+            CommandError::TimerNotDue { .. } => "ENG107",
+            CommandError::AlreadyStarted
+            | CommandError::NoStartEvent
+            | CommandError::NotAStart(_) => "ENG108",
+        }
+    }
+}
+
 impl std::fmt::Debug for Context<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Context")

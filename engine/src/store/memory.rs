@@ -103,6 +103,14 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    fn delete_instance(&mut self, instance: &str) -> Result<(), StoreError> {
+        self.instances.remove(instance);
+        if let Some(logs) = &mut self.logs {
+            logs.remove(instance);
+        }
+        Ok(())
+    }
+
     fn records(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         Ok(self
             .records

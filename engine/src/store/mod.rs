@@ -166,6 +166,10 @@ pub trait Store: Send {
     fn delete_record(&mut self, key: &str) -> Result<(), StoreError>;
     /// Every record whose key starts with `prefix`, in key order.
     fn records(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    /// Removes an instance — its checkpoint and its event log — durably
+    /// (a crash afterwards does not bring it back); a missing one is no
+    /// error.
+    fn delete_instance(&mut self, instance: &str) -> Result<(), StoreError>;
 }
 
 #[derive(Serialize, Deserialize)]

@@ -566,6 +566,27 @@ impl Store for RedbStore {
         })
     }
 
+    fn delete_instance(&mut self, instance: &str) -> Result<(), StoreError> {
+        // Waiting commits first (they may be this instance's), then one
+        // durable transaction; the log is emptied after it, so no replay
+        // brings the instance back.
+        self.write_pending(Durability::Immediate)?;
+        self.write_with(Durability::Immediate, |txn| {
+            let mut checkpoints = txn
+                .open_table(CHECKPOINTS)
+                .map_err(|e| table_error("checkpoints", e))?;
+            checkpoints.remove(instance).map_err(|e| io("write", e))?;
+            let mut log = txn
+                .open_table(EVENTS)
+                .map_err(|e| table_error("events", e))?;
+            log.retain_in((instance, 0)..=(instance, u64::MAX), |_, _| false)
+                .map_err(|e| io("write", e))?;
+            Ok(())
+        })?;
+        self.dirty = false;
+        self.wal.reset()
+    }
+
     fn records(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         read(&self.db, |txn| {
             let t = match txn.open_table(RECORDS) {

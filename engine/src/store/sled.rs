@@ -597,6 +597,21 @@ impl Store for SledStore {
         self.write(b)
     }
 
+    fn delete_instance(&mut self, instance: &str) -> Result<(), StoreError> {
+        // Waiting commits first (they may be this instance's); then one
+        // batch, and a checkpoint: the database is synced and the log
+        // emptied, so no replay brings the instance back.
+        self.write_pending()?;
+        let mut b = Batch::default();
+        b.remove(checkpoint_key(instance));
+        for r in self.db.scan_prefix(event_prefix(instance)) {
+            let (k, _) = r.map_err(|e| io("scan", e))?;
+            b.remove(k);
+        }
+        self.db.apply_batch(b).map_err(|e| io("write", e))?;
+        self.checkpoint()
+    }
+
     fn records(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         self.db
             .scan_prefix(record_key(prefix))
