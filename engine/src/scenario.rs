@@ -1813,7 +1813,10 @@ mod tests {
             }
         );
         let s = Step::from_value(json!({"expect": {}, "refused": "ENG101"})).unwrap_err();
-        assert!(s.contains("unknown key `refused` in a `expect` step"), "{s}");
+        assert!(
+            s.contains("unknown key `refused` in a `expect` step"),
+            "{s}"
+        );
         let s = Step::from_value(json!({"cancelInstance": 1})).unwrap_err();
         assert!(s.contains("expected `cancelInstance` to be true"), "{s}");
     }

@@ -804,3 +804,49 @@ fn records_are_put_listed_by_prefix_and_deleted_in_every_store() {
         }
     }
 }
+
+/// A deleted instance is gone — checkpoint and log — from every store, and
+/// stays gone when the store is opened again; the others stay.
+#[test]
+fn deleted_instances_stay_deleted_after_reopen() {
+    for (kind, durability) in [
+        (StoreKind::Sled, Durability::Immediate),
+        (StoreKind::Redb, Durability::Immediate),
+        (StoreKind::Sled, Durability::Deferred),
+        (StoreKind::Redb, Durability::Deferred),
+    ] {
+        let path = fresh(&format!("delete-{kind}-{durability:?}"));
+        let (kept, gone) = {
+            let mut engine = engine_on(store::open(kind, &path, durability).expect("opens"));
+            engine
+                .deploy("review.bpmn", &fork_join_xml())
+                .expect("deploys");
+            let kept = engine.start("review", Map::new()).expect("starts");
+            let gone = engine.start("review", Map::new()).expect("starts");
+            engine
+                .complete_task(&gone, "legal", Map::new())
+                .expect("completes");
+            engine.delete_instance(&gone).expect("deletes");
+            assert!(engine.instance(&gone).expect("reads").is_none());
+            engine.flush().expect("flushes");
+            (kept, gone)
+        };
+        let mut engine = engine_on(store::open(kind, &path, durability).expect("reopens"));
+        assert!(
+            engine.instance(&gone).expect("reads").is_none(),
+            "{kind} {durability:?}"
+        );
+        assert!(
+            engine.instance(&kept).expect("reads").is_some(),
+            "{kind} {durability:?}"
+        );
+        let s = engine.store_mut().events(&gone).expect("reads");
+        assert!(s.is_empty(), "{kind} {durability:?}: the log is gone too");
+        assert!(matches!(
+            engine_on(Box::new(MemoryStore::new())).delete_instance("nope"),
+            Err(engine::EngineError::UnknownInstance(_))
+        ));
+        drop(engine);
+        remove(&path);
+    }
+}
