@@ -15,8 +15,15 @@
 //! worker's, or the throw event's input mappings) are set at the catching
 //! event and propagate from there.
 //!
-//! Deviation: an error or escalation thrown inside an event sub-process may
-//! be caught by another event sub-process of the same scope.
+//! The boundary events of a multi-instance activity belong to its body: an
+//! error or escalation from an inner instance is caught there (an
+//! interrupting catch cancels every inner instance, and the body leaves by
+//! the boundary event only), never by one inner instance's copy of them.
+//!
+//! An event sub-process does not catch what is thrown directly in it (an
+//! escalation re-thrown by an escalation end event of the event sub-process
+//! it started travels outwards, as Camunda 7 does); another event
+//! sub-process of the same scope may catch it.
 
 use serde_json::{Map, Value};
 
@@ -131,17 +138,43 @@ pub(crate) fn propagate(
         triggers::fire_boundary(p, token, b, interrupting, variables);
         return true;
     }
+    // The event sub-process the thrower stands directly in: it does not
+    // catch its own throw.
+    let own_event_sub = p
+        .state
+        .scopes
+        .get(&t.scope)
+        .and_then(|s| s.owner)
+        .and_then(|o| p.state.tokens.get(&o))
+        .map(|o| o.element)
+        .filter(|e| {
+            matches!(
+                process.element(*e).kind,
+                ElementKind::EventSubProcess { .. }
+            )
+        });
     let mut scope: ScopeId = t.scope;
     for _ in 0..10_000 {
         let Some(s) = p.state.scopes.get(&scope) else {
             return false;
         };
-        if let Some(def) = s.def
-            && let Some((start, interrupting)) = best(p, &process.scope(def).event_starts, thrown)
-        {
-            caught_into(p, start, thrown, &mut variables);
-            triggers::start_event_sub(p, scope, start, interrupting, variables);
-            return true;
+        if let Some(def) = s.def {
+            let starts: Vec<ElementIdx> = process
+                .scope(def)
+                .event_starts
+                .iter()
+                .copied()
+                .filter(|start| {
+                    own_event_sub.is_none_or(|esp| {
+                        process.scope(process.element(*start).scope).owner != Some(esp)
+                    })
+                })
+                .collect();
+            if let Some((start, interrupting)) = best(p, &starts, thrown) {
+                caught_into(p, start, thrown, &mut variables);
+                triggers::start_event_sub(p, scope, start, interrupting, variables);
+                return true;
+            }
         }
         let Some(owner) = s.owner else {
             return false;
@@ -149,7 +182,11 @@ pub(crate) fn propagate(
         let Some(o) = p.state.tokens.get(&owner) else {
             return false;
         };
-        if let Some((b, interrupting)) = best(p, &process.element(o.element).boundaries, thrown) {
+        // An inner instance's boundary events are its body's: the walk
+        // reaches the body next.
+        if !super::loops::is_inner(p, owner)
+            && let Some((b, interrupting)) = best(p, &process.element(o.element).boundaries, thrown)
+        {
             caught_into(p, b, thrown, &mut variables);
             triggers::fire_boundary(p, owner, b, interrupting, variables);
             return true;
