@@ -52,8 +52,11 @@ impl Definitions {
         })
     }
 
-    /// A root element by id.
+    /// A root element by id, or by a QName reference to it (`tns:invoice`:
+    /// references in BPMN are QNames, and a prefix names the file's own
+    /// namespace; validation resolves them the same way).
     pub fn root_element(&self, id: &str) -> Option<&RootElement> {
-        self.root_elements.iter().find(|r| r.id() == Some(id))
+        let find = |id: &str| self.root_elements.iter().find(|r| r.id() == Some(id));
+        find(id).or_else(|| id.split_once(':').and_then(|(_, local)| find(local)))
     }
 }

@@ -547,6 +547,7 @@ impl CallSpec {
                 all: true,
                 mappings: Vec::new(),
             },
+            outputs_on_throw: false,
         }
     }
 }

@@ -330,6 +330,9 @@ pub struct CallSpec {
     pub inputs: CallVariables,
     /// Variables that come back when the child completes.
     pub outputs: CallVariables,
+    /// The outputs also come back when the child throws an error or
+    /// escalation to the call activity, before a catcher runs (Camunda 7).
+    pub outputs_on_throw: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -426,8 +429,11 @@ pub enum Throw {
     Signal {
         name: String,
     },
+    /// A BPMN error, with the message its `<error>` gives (literal or
+    /// evaluated when thrown).
     Error {
         code: String,
+        message: Option<MappingSource>,
     },
     Escalation {
         code: String,

@@ -419,13 +419,13 @@ impl Compiler<'_> {
                     name: self.signal_name(n, signal_ref.as_deref())?,
                 },
                 EventDefinitionKind::Error { error_ref } => {
-                    let code = error_ref.as_deref().and_then(|r| self.error_code(r));
+                    let (code, message) = self.error_ref(n, error_ref.as_deref()).ok()?;
                     let Some(code) = code else {
                         self.problem(
                             "ENG015",
                             n,
                             format!(
-                                "error event `{}`: expected an errorRef naming an error, found {}",
+                                "error event `{}`: expected an errorRef naming an error with an errorCode, found {}",
                                 n.id,
                                 error_ref
                                     .as_deref()
@@ -434,7 +434,7 @@ impl Compiler<'_> {
                         );
                         return None;
                     };
-                    Throw::Error { code }
+                    Throw::Error { code, message }
                 }
                 EventDefinitionKind::Escalation { escalation_ref } => {
                     let code = escalation_ref
@@ -550,7 +550,7 @@ impl Compiler<'_> {
                     }
                 }
                 EventDefinitionKind::Error { error_ref } => Trigger::Error {
-                    code: error_ref.as_deref().and_then(|r| self.error_code(r)),
+                    code: self.error_ref(n, error_ref.as_deref()).ok()?.0,
                 },
                 EventDefinitionKind::Escalation { escalation_ref } => Trigger::Escalation {
                     code: escalation_ref
@@ -635,12 +635,39 @@ impl Compiler<'_> {
         }
     }
 
-    /// The error code of error `id`; `None` when it has none (or there is
-    /// no such error: validation reports that).
-    pub(super) fn error_code(&self, id: &str) -> Option<String> {
-        match self.defs.root_element(id) {
-            Some(bpmn_models::RootElement::Error(e)) => e.error_code.clone(),
-            _ => None,
+    /// The code and message of the error an `errorRef` names: `None` for
+    /// no reference (a catch-all) or an error without a code; a reference
+    /// that names nothing is the code itself in a Camunda 7 file and a
+    /// problem elsewhere.
+    pub(super) fn error_ref(
+        &mut self,
+        n: &FlowNode,
+        error_ref: Option<&str>,
+    ) -> Result<(Option<String>, Option<MappingSource>), ()> {
+        let Some(r) = error_ref else {
+            return Ok((None, None));
+        };
+        match self.defs.root_element(r) {
+            Some(bpmn_models::RootElement::Error(e)) => {
+                let message = self.rules.error_message(self, n, e)?;
+                Ok((e.error_code.clone(), message))
+            }
+            // Another kind of element: validation refused it (BPMN007).
+            Some(_) => Ok((None, None)),
+            None if self.dialect.semantics().dangling_error_ref_is_code => {
+                Ok((Some(r.to_string()), None))
+            }
+            None => {
+                self.problem(
+                    "ENG015",
+                    n,
+                    format!(
+                        "error event `{}`: expected errorRef `{r}` to name an error, found none (only a Camunda 7 file takes the reference as the error code)",
+                        n.id
+                    ),
+                );
+                Err(())
+            }
         }
     }
 

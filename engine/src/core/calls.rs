@@ -65,21 +65,16 @@ pub(crate) fn activate(p: &mut Processor<'_, '_>, token: TokenId, spec: &CallSpe
         }
     }
     for m in &spec.inputs.mappings {
-        let value = match &m.source {
-            MappingSource::Variable(name) => p
-                .with_vars(token, |v| v.get(name).cloned())
-                .unwrap_or(Value::Null),
-            MappingSource::Expr(e) => match p.eval(token, e) {
-                Ok(v) => v,
-                Err(msg) => {
-                    let target = &m.target;
-                    p.incident(token, false, format!("camunda:in `{target}`: {msg}"));
-                    return;
-                }
-            },
-            _ => Value::Null,
-        };
-        variables.insert(m.target.clone(), value);
+        match p.mapping_value(token, &m.source) {
+            Ok(value) => {
+                variables.insert(m.target.clone(), value);
+            }
+            Err(msg) => {
+                let target = &m.target;
+                p.incident(token, false, format!("camunda:in `{target}`: {msg}"));
+                return;
+            }
+        }
     }
     // A fresh id per call: a token that calls again (a loop, a retry)
     // starts a child with a new id.
@@ -115,6 +110,7 @@ pub(crate) fn returned(
     for m in &outputs.mappings {
         let value = match &m.source {
             MappingSource::Variable(name) => child.get(name).cloned().unwrap_or(Value::Null),
+            MappingSource::Literal(v) => v.clone(),
             MappingSource::Expr(e) => e
                 .eval(p.ctx.scripts, Vars::new(&layers))
                 .map_err(|e| format!("camunda:out `{}`: {}", m.target, e.message))?,

@@ -193,10 +193,19 @@ pub(crate) fn throw(p: &mut Processor<'_, '_>, token: TokenId, throws: &[Throw])
                 name: name.clone(),
                 variables: payload,
             }),
-            Throw::Error { code } => {
+            Throw::Error { code, message } => {
+                let message = match message.as_ref().map(|m| p.mapping_value(token, m)) {
+                    None | Some(Ok(Value::Null)) => None,
+                    Some(Ok(Value::String(s))) => Some(s),
+                    Some(Ok(other)) => Some(other.to_string()),
+                    Some(Err(msg)) => {
+                        p.incident(token, false, format!("error message: {msg}"));
+                        return;
+                    }
+                };
                 let thrown = Thrown::Error {
                     code: code.clone(),
-                    message: None,
+                    message,
                 };
                 if !propagation::propagate(p, token, false, &thrown, payload.clone()) {
                     p.uncaught(token, &thrown, payload);

@@ -625,7 +625,23 @@ impl Processor<'_, '_> {
                 message,
                 variables,
             } => {
-                self.calling(token)?;
+                let spec = self.calling(token)?;
+                // Camunda 7 passes the call's outputs before a catcher runs
+                // (caught or not); only they reach the parent then.
+                let variables = if spec.outputs_on_throw {
+                    match calls::returned(self, &spec.outputs, false, &variables) {
+                        Ok(vars) => {
+                            self.set_propagating(token, vars);
+                            Map::new()
+                        }
+                        Err(msg) => {
+                            self.incident(token, false, msg);
+                            return Ok(());
+                        }
+                    }
+                } else {
+                    variables
+                };
                 let thrown = if error {
                     self.emit(Event::ChildEnded { token });
                     self.emit(Event::TokenStateChanged {
@@ -637,7 +653,13 @@ impl Processor<'_, '_> {
                     propagation::Thrown::Escalation { code }
                 };
                 if !propagation::propagate(self, token, true, &thrown, variables.clone()) {
-                    self.uncaught(token, &thrown, variables);
+                    if error && self.ctx.process.semantics.uncaught_error_ends_token {
+                        // Camunda 7: the child's error ends the child like a
+                        // none end event, and the call activity goes on.
+                        self.work.push_back(Work::Complete(token));
+                    } else {
+                        self.uncaught(token, &thrown, variables);
+                    }
                 }
             }
             Command::ChildFailed { token, message } => {
@@ -690,6 +712,10 @@ impl Processor<'_, '_> {
             }
             return;
         }
+        if error && self.ctx.process.semantics.uncaught_error_ends_token {
+            self.end_uncaught(token);
+            return;
+        }
         if error {
             let id = self.element_id_of(token);
             let detail = message.map(|m| format!(" ({m})")).unwrap_or_default();
@@ -700,6 +726,30 @@ impl Processor<'_, '_> {
                     "error `{code}`{detail} thrown at `{id}` was not caught: expected an error boundary event or error event sub-process that catches it, found none"
                 ),
             );
+        }
+    }
+
+    /// Camunda 7: an error nothing catches ends the token that threw it
+    /// like a none end event — an error end event completes, an activity
+    /// whose worker threw is removed — and its scope completes when that
+    /// was its last token.
+    fn end_uncaught(&mut self, token: TokenId) {
+        let Some((element, scope, local)) = self
+            .state
+            .tokens
+            .get(&token)
+            .map(|t| (t.element, t.scope, t.local))
+        else {
+            return;
+        };
+        if matches!(
+            self.ctx.process.element(element).kind,
+            ElementKind::Throw { .. }
+        ) {
+            events::end(self, token);
+        } else {
+            triggers::cancel_activity(self, token, local);
+            containers::check_scope_complete(self, scope);
         }
     }
 
@@ -1315,7 +1365,11 @@ impl Processor<'_, '_> {
     }
 
     /// The value of a mapping source, lists and maps evaluated item by item.
-    fn mapping_value(&self, token: TokenId, source: &MappingSource) -> Result<Value, String> {
+    pub(crate) fn mapping_value(
+        &self,
+        token: TokenId,
+        source: &MappingSource,
+    ) -> Result<Value, String> {
         match source {
             MappingSource::Literal(v) => Ok(v.clone()),
             MappingSource::Expr(e) => self.eval(token, e),

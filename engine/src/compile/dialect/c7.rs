@@ -16,7 +16,11 @@
 //! - Multi-instance: `camunda:collection` (a variable name or an
 //!   expression) and `camunda:elementVariable`; `loopCounter` from 0.
 //! - `camunda:errorCodeVariable`, `camunda:errorMessageVariable`,
-//!   `camunda:escalationCodeVariable` on catching event definitions.
+//!   `camunda:escalationCodeVariable` on catching event definitions;
+//!   `camunda:errorMessage` on an `<error>` (literal or `${…}`, evaluated
+//!   when thrown).
+//! - A call activity's `camunda:out` mappings are applied also when the
+//!   child throws an error or escalation to it, before a catcher runs.
 //! - Business rule tasks: `camunda:decisionRef` with its binding and
 //!   `camunda:mapDecisionResult`.
 
@@ -203,6 +207,7 @@ impl Rules for Camunda7 {
             same_deployment: c7.called_element_binding == Some(camunda::Binding::Deployment),
             inputs,
             outputs,
+            outputs_on_throw: true,
         })
     }
 
@@ -293,6 +298,19 @@ impl Rules for Camunda7 {
             }
         }
         (out != CatchVariables::default()).then(|| Box::new(out))
+    }
+
+    fn error_message(
+        &self,
+        c: &mut Compiler<'_>,
+        n: &FlowNode,
+        error: &bpmn_models::ErrorDef,
+    ) -> Result<Option<MappingSource>, ()> {
+        let c7 = view(c, n, &error.base)?;
+        match c7.error_message {
+            Some(m) => c.mapping_source(n, &m).map(Some).ok_or(()),
+            None => Ok(None),
+        }
     }
 
     fn ad_hoc_active(&self, _: &mut Compiler<'_>, _: &FlowNode) -> Result<Option<Expr>, ()> {

@@ -117,6 +117,7 @@ impl Rules for Camunda8 {
                     .unwrap_or(true),
                 mappings: Vec::new(),
             },
+            outputs_on_throw: false,
         })
     }
 
@@ -184,6 +185,15 @@ impl Rules for Camunda8 {
     fn catch_variables(&self, _: &FlowNode) -> Option<Box<CatchVariables>> {
         // Camunda 8 has no such attributes.
         None
+    }
+
+    fn error_message(
+        &self,
+        _: &mut Compiler<'_>,
+        _: &FlowNode,
+        _: &bpmn_models::ErrorDef,
+    ) -> Result<Option<MappingSource>, ()> {
+        Ok(None)
     }
 
     fn ad_hoc_active(&self, c: &mut Compiler<'_>, n: &FlowNode) -> Result<Option<Expr>, ()> {

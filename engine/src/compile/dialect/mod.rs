@@ -13,7 +13,7 @@
 use bpmn_models::{Definitions, EventDefinition, FlowNode, Message, MultiInstance};
 
 use super::Compiler;
-use super::ir::{CallSpec, CatchVariables, DecisionSpec, ElementKind, Mapping};
+use super::ir::{CallSpec, CatchVariables, DecisionSpec, ElementKind, Mapping, MappingSource};
 use crate::expr::Expr;
 
 mod c7;
@@ -38,6 +38,14 @@ pub enum Dialect {
 /// Behaviour that differs between the dialects, as the core needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Semantics {
+    /// An `errorRef` that names no `<error>` is the error code itself
+    /// (Camunda 7); elsewhere such a file is refused.
+    pub dangling_error_ref_is_code: bool,
+    /// A BPMN error nothing catches ends the token that threw it like a
+    /// none end event (Camunda 7's default,
+    /// `enableExceptionsAfterUnhandledBpmnError=false`) instead of raising
+    /// an incident (Camunda 8).
+    pub uncaught_error_ends_token: bool,
     /// `loopCounter` of the first inner instance of a multi-instance
     /// activity: 1 in Camunda 8, 0 in Camunda 7.
     pub loop_counter_base: i64,
@@ -58,12 +66,18 @@ impl Dialect {
     pub fn semantics(self) -> Semantics {
         match self {
             Dialect::Camunda7 => Semantics {
+                dangling_error_ref_is_code: true,
+                uncaught_error_ends_token: true,
                 loop_counter_base: 0,
             },
             Dialect::Camunda8 | Dialect::Mixed => Semantics {
+                dangling_error_ref_is_code: false,
+                uncaught_error_ends_token: false,
                 loop_counter_base: 1,
             },
             Dialect::Standard => Semantics {
+                dangling_error_ref_is_code: false,
+                uncaught_error_ends_token: false,
                 loop_counter_base: 0,
             },
         }
@@ -152,6 +166,14 @@ pub(super) trait Rules: Sync {
     ) -> Result<Option<Expr>, ()>;
     /// Variables an error or escalation catch event sets from what it caught.
     fn catch_variables(&self, n: &FlowNode) -> Option<Box<CatchVariables>>;
+    /// The message an `<error>` carries when thrown (Camunda 7
+    /// `camunda:errorMessage`, literal or `${…}`).
+    fn error_message(
+        &self,
+        c: &mut Compiler<'_>,
+        n: &FlowNode,
+        error: &bpmn_models::ErrorDef,
+    ) -> Result<Option<MappingSource>, ()>;
     /// The expression picking the activities an ad-hoc sub-process enables.
     fn ad_hoc_active(&self, c: &mut Compiler<'_>, n: &FlowNode) -> Result<Option<Expr>, ()>;
 }
@@ -206,6 +228,14 @@ impl Rules for Standard {
     }
     fn catch_variables(&self, _: &FlowNode) -> Option<Box<CatchVariables>> {
         None
+    }
+    fn error_message(
+        &self,
+        _: &mut Compiler<'_>,
+        _: &FlowNode,
+        _: &bpmn_models::ErrorDef,
+    ) -> Result<Option<MappingSource>, ()> {
+        Ok(None)
     }
     fn ad_hoc_active(&self, _: &mut Compiler<'_>, _: &FlowNode) -> Result<Option<Expr>, ()> {
         Ok(None)
@@ -286,6 +316,14 @@ impl Rules for Mixed {
     }
     fn catch_variables(&self, n: &FlowNode) -> Option<Box<CatchVariables>> {
         c7::Camunda7.catch_variables(n)
+    }
+    fn error_message(
+        &self,
+        c: &mut Compiler<'_>,
+        n: &FlowNode,
+        error: &bpmn_models::ErrorDef,
+    ) -> Result<Option<MappingSource>, ()> {
+        c7::Camunda7.error_message(c, n, error)
     }
     fn ad_hoc_active(&self, c: &mut Compiler<'_>, n: &FlowNode) -> Result<Option<Expr>, ()> {
         c8::Camunda8.ad_hoc_active(c, n)
