@@ -75,6 +75,7 @@ pub fn validate_with(defs: &Definitions, ctx: &ValidationContext) -> Vec<Diagnos
         outgoing: HashMap::new(),
         incoming: HashMap::new(),
         roots: HashMap::new(),
+        camunda7: crate::ext::dialect(defs) == crate::ext::Dialect::Camunda7,
     };
     v.out.extend(defs.import_notes.0.iter().cloned());
     v.index();
@@ -103,6 +104,9 @@ struct Validator<'a> {
     outgoing: HashMap<&'a str, Vec<&'a SequenceFlow>>,
     incoming: HashMap<&'a str, Vec<&'a SequenceFlow>>,
     roots: HashMap<&'a str, &'a RootElement>,
+    /// The file is a Camunda 7 one ([`crate::ext::dialect`]): some rules
+    /// follow Camunda 7's parser.
+    camunda7: bool,
 }
 
 impl<'a> Validator<'a> {
@@ -949,21 +953,34 @@ impl<'a> Validator<'a> {
             .map(|f| f.id.as_str())
             .collect();
         bare.sort_unstable();
-        if !bare.is_empty() {
-            self.report(
-                "BPMN015",
-                Severity::Error,
-                Some(&n.id),
-                n.base.span,
-                format!(
-                    "{} `{}` has {} outgoing flows: expected each to have a condition or be the default, found unconditioned {}",
-                    g.kind.element_name(),
-                    n.id,
-                    outgoing.len(),
-                    bare.iter().map(|b| format!("`{b}`")).collect::<Vec<_>>().join(", ")
-                ),
-            );
+        if bare.is_empty() {
+            return;
         }
+        // Camunda 7 takes an unconditioned flow as true (the first in
+        // document order wins at an exclusive gateway). It refuses an
+        // exclusive gateway with a default flow and such a flow, or with
+        // several; one alone it only warns about.
+        let exclusive = matches!(g.kind, GatewayKind::Exclusive { .. });
+        let camunda7_accepts =
+            self.camunda7 && (!exclusive || (default.is_none() && bare.len() == 1));
+        let (severity, note) = if camunda7_accepts {
+            (Severity::Warning, " (taken as true, as Camunda 7 does)")
+        } else {
+            (Severity::Error, "")
+        };
+        self.report(
+            "BPMN015",
+            severity,
+            Some(&n.id),
+            n.base.span,
+            format!(
+                "{} `{}` has {} outgoing flows: expected each to have a condition or be the default, found unconditioned {}{note}",
+                g.kind.element_name(),
+                n.id,
+                outgoing.len(),
+                bare.iter().map(|b| format!("`{b}`")).collect::<Vec<_>>().join(", ")
+            ),
+        );
     }
 
     /// Link events: every throw names a catch in the same process level.

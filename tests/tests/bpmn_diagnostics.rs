@@ -154,3 +154,42 @@ fn truncated_prefixes_of_a_real_file_never_panic() {
         cut += 7;
     }
 }
+
+/// Camunda 7 takes an unconditioned gateway flow as true and warns about it,
+/// but refuses an exclusive gateway that also has a default flow (or several
+/// such flows), as its own parser does.
+#[test]
+fn unconditioned_gateway_flows_follow_camunda_7_in_camunda_7_files() {
+    let file = |default: &str, third: &str| {
+        format!(
+            r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="D" targetNamespace="t">
+  <process id="P" isExecutable="true">
+    <startEvent id="S"/><sequenceFlow id="s" sourceRef="S" targetRef="G"/>
+    <exclusiveGateway id="G" {default}/>
+    <sequenceFlow id="a" sourceRef="G" targetRef="A"><conditionExpression>${{x}}</conditionExpression></sequenceFlow>
+    <sequenceFlow id="b" sourceRef="G" targetRef="B"/>
+    {third}
+    <userTask id="A" camunda:assignee="me"/><userTask id="B"/><userTask id="C"/>
+  </process>
+</definitions>"#
+        )
+    };
+    let severity = |xml: &str| {
+        bpmn_models::validate(&bpmn_models::parse(xml).expect("imports"))
+            .into_iter()
+            .find(|d| d.code == "BPMN015")
+            .map(|d| d.severity)
+    };
+    use bpmn_models::Severity::{Error, Warning};
+    assert_eq!(severity(&file("", "")), Some(Warning));
+    let default_too = file(
+        r#"default="c""#,
+        r#"<sequenceFlow id="c" sourceRef="G" targetRef="C"/>"#,
+    );
+    assert_eq!(severity(&default_too), Some(Error));
+    let two = file("", r#"<sequenceFlow id="c" sourceRef="G" targetRef="C"/>"#);
+    assert_eq!(severity(&two), Some(Error));
+    // Without Camunda 7 extensions it stays an error.
+    let plain = file("", "").replace(r#" camunda:assignee="me""#, "");
+    assert_eq!(severity(&plain), Some(Error));
+}

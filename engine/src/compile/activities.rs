@@ -53,7 +53,8 @@ impl Compiler<'_> {
                 })
             }
             LoopCharacteristics::MultiInstance(mi) => {
-                let ext = self.rules.multi_instance(self, n, mi).ok()?;
+                let mut ext = self.rules.multi_instance(self, n, mi).ok()?;
+                self.standard_multi_instance(n, mi, &mut ext).ok()?;
                 let opt = |c: &mut Self, e: Option<&bpmn_models::Expression>| match e
                     .filter(|e| !e.body.trim().is_empty())
                 {
@@ -276,6 +277,48 @@ impl Compiler<'_> {
         };
         let idx = self.push(scope, n, kind);
         self.mappings(idx, n);
+    }
+
+    /// BPMN's own multi-instance data (§10.3.8): `loopDataInputRef` names
+    /// the collection — a data object, or (Camunda 7) a variable, or an
+    /// expression when it holds `${`/`=` —, `inputDataItem` the element
+    /// variable (its name, else its id); `loopDataOutputRef` and
+    /// `outputDataItem` the output collection and the variable each inner
+    /// instance contributes. The dialect's extensions win where both are
+    /// given.
+    fn standard_multi_instance(
+        &mut self,
+        n: &FlowNode,
+        mi: &bpmn_models::MultiInstance,
+        ext: &mut super::dialect::MultiInstanceExt,
+    ) -> Result<(), ()> {
+        let name_of = |d: &bpmn_models::DataInput| d.name.clone().unwrap_or_else(|| d.id.clone());
+        if ext.collection.is_none()
+            && let Some(r) = mi.loop_data_input_ref.as_deref().map(str::trim)
+            && !r.is_empty()
+        {
+            let text = if r.contains("${") || r.contains("#{") || r.starts_with('=') {
+                r.to_string()
+            } else {
+                self.data_object_name(r)
+            };
+            ext.collection = Some(self.expr(n, None, &text).ok_or(())?);
+        }
+        if ext.element_variable.is_none() {
+            ext.element_variable = mi.input_data_item.as_ref().map(name_of);
+        }
+        if ext.output_collection.is_none()
+            && let Some(r) = mi.loop_data_output_ref.as_deref().map(str::trim)
+            && !r.is_empty()
+        {
+            ext.output_collection = Some(self.data_object_name(r));
+            if ext.output_element.is_none()
+                && let Some(item) = &mi.output_data_item
+            {
+                ext.output_element = Some(self.expr(n, None, &name_of(item)).ok_or(())?);
+            }
+        }
+        Ok(())
     }
 
     /// The process a call activity calls: a literal id, or an expression

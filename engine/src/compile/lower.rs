@@ -408,6 +408,20 @@ impl Compiler<'_> {
                 Ok(Some(kind)) => return Some(kind),
                 Ok(None) => {}
             }
+            // Camunda 7: a message event with neither an implementation nor
+            // a message to send does nothing (a none event).
+            let EventDefinitionKind::Message { message_ref, .. } = &d.kind else {
+                return None;
+            };
+            if message_ref.is_none()
+                && !self.message_flows.contains_key(&n.id)
+                && self.dialect.semantics().empty_message_throw_is_none
+            {
+                return Some(match e.kind {
+                    EventKind::End => ElementKind::EndEvent,
+                    _ => ElementKind::PassThrough,
+                });
+            }
         }
         let mut throws = Vec::new();
         for d in &e.event_definitions {

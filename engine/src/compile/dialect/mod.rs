@@ -46,6 +46,9 @@ pub struct Semantics {
     /// `enableExceptionsAfterUnhandledBpmnError=false`) instead of raising
     /// an incident (Camunda 8).
     pub uncaught_error_ends_token: bool,
+    /// A message throw or end event with no implementation and no message
+    /// is a none event (Camunda 7); elsewhere it is refused (ENG017).
+    pub empty_message_throw_is_none: bool,
     /// `loopCounter` of the first inner instance of a multi-instance
     /// activity: 1 in Camunda 8, 0 in Camunda 7.
     pub loop_counter_base: i64,
@@ -68,16 +71,19 @@ impl Dialect {
             Dialect::Camunda7 => Semantics {
                 dangling_error_ref_is_code: true,
                 uncaught_error_ends_token: true,
+                empty_message_throw_is_none: true,
                 loop_counter_base: 0,
             },
             Dialect::Camunda8 | Dialect::Mixed => Semantics {
                 dangling_error_ref_is_code: false,
                 uncaught_error_ends_token: false,
+                empty_message_throw_is_none: false,
                 loop_counter_base: 1,
             },
             Dialect::Standard => Semantics {
                 dangling_error_ref_is_code: false,
                 uncaught_error_ends_token: false,
+                empty_message_throw_is_none: false,
                 loop_counter_base: 0,
             },
         }
