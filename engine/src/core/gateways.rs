@@ -10,9 +10,12 @@
 //!   flows always), else the default, else an incident. Joins when at least
 //!   one token has arrived and no other token of the same scope — including
 //!   tokens deep in sub-processes of that scope and tokens parked at other
-//!   joins — can still reach the gateway (§13.4.2). Reachability per gateway
-//!   is precomputed at deploy time; the join is re-checked whenever the
-//!   instance is otherwise quiescent, so tokens that end elsewhere release it.
+//!   joins — can still reach the gateway (§13.4.2), and no other token is
+//!   arriving at it in the same step (tokens a split sends to one join
+//!   together merge there: one firing, as in Camunda 7). Reachability per
+//!   gateway is precomputed at deploy time; the join is re-checked whenever
+//!   the instance is otherwise quiescent, so tokens that end elsewhere
+//!   release it.
 //! - Complex (§13.3.5; no Camunda engine has it): tokens wait at the join
 //!   until its `activationCondition` holds — evaluated at each arrival with
 //!   `activationCount`, the number of incoming flows that brought a token —
@@ -269,6 +272,13 @@ fn inclusive_can_fire(
     }
     let reaches = |e: ElementIdx| e != element && upstream.get(e.0 as usize).copied() == Some(true);
     for t in p.state.tokens.values() {
+        // A live token standing at the gateway itself is one that arrives
+        // in this very step (tokens that arrived wait in the join, not as
+        // tokens): they merge together, as Camunda 7 merges tokens that
+        // arrive at once.
+        if t.scope == scope && t.element == element {
+            return false;
+        }
         if let Some(e) = position_in_scope(p, t.scope, t.element, scope)
             && reaches(e)
         {

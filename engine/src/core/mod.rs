@@ -1029,6 +1029,10 @@ impl Processor<'_, '_> {
         let Some(scope) = self.state.tokens.get(&token).map(|t| t.scope) else {
             return;
         };
+        // Every token is placed before any arrives: tokens that reach one
+        // inclusive join together merge there (the join sees the others
+        // coming).
+        let mut moved = Vec::with_capacity(flows.len());
         for (i, &f) in flows.iter().enumerate() {
             let target = self.ctx.process.flow(f).target;
             let tk = if i == 0 {
@@ -1046,6 +1050,9 @@ impl Processor<'_, '_> {
                 });
                 tk
             };
+            moved.push((tk, f));
+        }
+        for (tk, f) in moved {
             self.arrive(tk, f);
         }
     }
