@@ -100,7 +100,11 @@ impl Compiler<'_> {
             ActivityKind::ReceiveTask { message_ref, .. } => {
                 let message = match message_ref {
                     Some(m) => match self.message(n, m) {
-                        Some((name, key)) => Some(Trigger::Message { name, key }),
+                        Some(m) => Some(Trigger::Message {
+                            name: m.name,
+                            name_expr: m.name_expr,
+                            key: m.key,
+                        }),
                         None => return,
                     },
                     None => None,

@@ -389,8 +389,12 @@ pub enum Trigger {
     Timer(TimerSpec),
     /// `key`: the correlation key expression (Camunda 8 `zeebe:subscription
     /// correlationKey`); without it any message of the name correlates.
+    /// `name_expr`: a name given as an expression (Camunda 7 `${…}`,
+    /// Camunda 8 `=…`), evaluated when the subscription opens; `name` is
+    /// then its text.
     Message {
         name: String,
+        name_expr: Option<Expr>,
         key: Option<Expr>,
     },
     Signal {
@@ -421,9 +425,11 @@ pub enum Trigger {
 pub enum Throw {
     /// Published by the engine after the command; `key` is the receiving
     /// message's correlation key expression, evaluated with the thrower's
-    /// variables.
+    /// variables; `name_expr` a name given as an expression, evaluated
+    /// when it is sent.
     Message {
         name: String,
+        name_expr: Option<Expr>,
         key: Option<Expr>,
     },
     Signal {

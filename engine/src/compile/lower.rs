@@ -12,6 +12,14 @@ use super::{Compiler, DeployProblem, Position, find_node, node_message_ref};
 use crate::expr::Expr;
 use crate::schedule::Schedule;
 
+/// A message as an event refers to it: its name (literal, or an
+/// expression) and correlation key expression.
+pub(super) struct MessageSpec {
+    pub name: String,
+    pub name_expr: Option<Expr>,
+    pub key: Option<Expr>,
+}
+
 impl Compiler<'_> {
     /// Numbers the elements of one scope (recursively) and records its flows.
     pub(super) fn scope(
@@ -541,8 +549,23 @@ impl Compiler<'_> {
                         );
                         return None;
                     };
-                    let (name, key) = self.message(n, m)?;
-                    Trigger::Message { name, key }
+                    let m = self.message(n, m)?;
+                    if m.name_expr.is_some() && position == Position::ProcessStart {
+                        self.problem(
+                            "ENG015",
+                            n,
+                            format!(
+                                "message start event `{}`: expected a message name without an expression (the name `{}` is computed, but a process-level start has no variables to compute it from), found one",
+                                n.id, m.name
+                            ),
+                        );
+                        return None;
+                    }
+                    Trigger::Message {
+                        name: m.name,
+                        name_expr: m.name_expr,
+                        key: m.key,
+                    }
                 }
                 EventDefinitionKind::Signal { signal_ref } => Trigger::Signal {
                     name: self.signal_name(n, signal_ref.as_deref())?,
@@ -584,7 +607,7 @@ impl Compiler<'_> {
     }
 
     /// The name and correlation key expression of the message `id` refers to.
-    pub(super) fn message(&mut self, n: &FlowNode, id: &str) -> Option<(String, Option<Expr>)> {
+    pub(super) fn message(&mut self, n: &FlowNode, id: &str) -> Option<MessageSpec> {
         let Some(bpmn_models::RootElement::Message(m)) = self.defs.root_element(id) else {
             self.problem(
                 "ENG015",
@@ -598,7 +621,17 @@ impl Compiler<'_> {
         };
         let name = m.name.clone().unwrap_or_else(|| m.id.clone());
         let key = self.rules.message_key(self, n, m).ok()?;
-        Some((name, key))
+        let t = name.trim_start();
+        let name_expr = if t.starts_with('=') || t.contains("${") || t.contains("#{") {
+            Some(self.expr(n, None, &name)?)
+        } else {
+            None
+        };
+        Some(MessageSpec {
+            name,
+            name_expr,
+            key,
+        })
     }
 
     /// A message thrown by `n`: its own messageRef, or the message of the
@@ -625,8 +658,12 @@ impl Compiler<'_> {
             return None;
         };
         let m = m.to_string();
-        let (name, key) = self.message(n, &m)?;
-        Some(Throw::Message { name, key })
+        let m = self.message(n, &m)?;
+        Some(Throw::Message {
+            name: m.name,
+            name_expr: m.name_expr,
+            key: m.key,
+        })
     }
 
     pub(super) fn signal_name(&mut self, n: &FlowNode, signal_ref: Option<&str>) -> Option<String> {

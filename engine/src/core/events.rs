@@ -172,7 +172,21 @@ pub(crate) fn throw(p: &mut Processor<'_, '_>, token: TokenId, throws: &[Throw])
     for t in throws {
         let payload = local_variables(p, token);
         match t {
-            Throw::Message { name, key } => {
+            Throw::Message {
+                name,
+                name_expr,
+                key,
+            } => {
+                let name = match name_expr {
+                    None => name.clone(),
+                    Some(e) => match p.eval(token, e).and_then(|v| triggers::key_text(&v)) {
+                        Ok(n) => n,
+                        Err(msg) => {
+                            p.incident(token, false, format!("message name: {msg}"));
+                            return;
+                        }
+                    },
+                };
                 let key = match key {
                     None => None,
                     Some(k) => match p.eval(token, k).and_then(|v| triggers::key_text(&v)) {
@@ -184,7 +198,7 @@ pub(crate) fn throw(p: &mut Processor<'_, '_>, token: TokenId, throws: &[Throw])
                     },
                 };
                 p.emit(Event::MessageSent {
-                    name: name.clone(),
+                    name,
                     key,
                     variables: payload,
                 });

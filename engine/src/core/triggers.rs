@@ -90,7 +90,18 @@ pub(crate) fn prepare(
     for t in triggers {
         match t {
             Trigger::Timer(spec) => out.push(Prepared::Timer(first_due(p, at, spec)?.0)),
-            Trigger::Message { name, key } => {
+            Trigger::Message {
+                name,
+                name_expr,
+                key,
+            } => {
+                let name = match name_expr {
+                    None => name.clone(),
+                    Some(e) => p
+                        .eval_at(at, e)
+                        .and_then(|v| key_text(&v))
+                        .map_err(|msg| format!("name of message `{name}`: {msg}"))?,
+                };
                 let key = match key {
                     None => None,
                     Some(k) => Some(
@@ -100,7 +111,7 @@ pub(crate) fn prepare(
                     ),
                 };
                 out.push(Prepared::Subscription(SubscriptionKind::Message {
-                    name: name.clone(),
+                    name,
                     key,
                 }));
             }
