@@ -9,7 +9,9 @@
 //! (or transaction) that completes takes the records of what completed
 //! inside it as its children, so that compensating it compensates them.
 //! Only completed activities are recorded; what a cancellation removes is
-//! dropped.
+//! dropped. The inner instances of a multi-instance activity record into
+//! its body, which hands the records on to its scope when it completes: a
+//! multi-instance activity still running is not compensated (Camunda 7).
 //!
 //! A compensation throw or end event compensates, in reverse order of
 //! completion, the records of its scope — or, inside an event
@@ -42,7 +44,7 @@ use crate::compile::{ElementIdx, ElementKind, Trigger};
 
 /// The scope instance a token's activity counts as running in: its own
 /// scope, past the instance and body scopes of multi-instance activities.
-fn defined_scope(p: &Processor<'_, '_>, mut scope: ScopeId) -> ScopeId {
+pub(crate) fn defined_scope(p: &Processor<'_, '_>, mut scope: ScopeId) -> ScopeId {
     for _ in 0..10_000 {
         match p.state.scopes.get(&scope) {
             Some(s) if s.def.is_none() => match s.parent {
@@ -97,7 +99,18 @@ pub(crate) fn record(p: &mut Processor<'_, '_>, token: TokenId, inner: Option<Sc
         }
     }
     let id = p.new_id();
-    let scope = defined_scope(p, scope);
+    // An inner instance of a multi-instance activity records into the
+    // body's scope: nothing of it can be compensated before the whole
+    // activity completed (Camunda 7; the body then hands its records on).
+    let scope = if super::loops::is_inner(p, token) {
+        p.state
+            .scopes
+            .get(&scope)
+            .and_then(|s| s.parent)
+            .unwrap_or(scope)
+    } else {
+        defined_scope(p, scope)
+    };
     p.emit(Event::CompensableRecorded {
         id,
         scope,

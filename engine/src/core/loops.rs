@@ -489,6 +489,15 @@ fn finish(p: &mut Processor<'_, '_>, body: TokenId, spec: &LoopSpec) {
         result.push((name.clone(), output_list(p, body)));
     }
     triggers::close_token(p, body);
+    if let Some(to) = p.state.tokens.get(&body).map(|t| t.scope)
+        && p.state.compensables.iter().any(|c| c.scope == body_scope)
+    {
+        let to = super::compensation::defined_scope(p, to);
+        p.emit(Event::CompensablesMoved {
+            from: body_scope,
+            to,
+        });
+    }
     p.emit(Event::LoopLeft { token: body });
     p.emit(Event::TokenLocalScope {
         token: body,

@@ -622,6 +622,13 @@ pub enum Event {
     CompensationAborted {
         run: u64,
     },
+    /// A multi-instance body completed: what its inner instances recorded
+    /// (in the body's scope, out of reach while it ran) now belongs to the
+    /// scope around it.
+    CompensablesMoved {
+        from: ScopeId,
+        to: ScopeId,
+    },
     /// A multi-instance or loop body began (its token entered `scope`).
     LoopEntered {
         token: TokenId,
@@ -1132,6 +1139,11 @@ impl InstanceState {
                 if let Some(i) = self.compensations.iter().position(|r| r.id == *run) {
                     let r = self.compensations.remove(i);
                     self.compensables.extend(r.queue);
+                }
+            }
+            Event::CompensablesMoved { from, to } => {
+                for c in self.compensables.iter_mut().filter(|c| c.scope == *from) {
+                    c.scope = *to;
                 }
             }
             Event::ComplexFired {
