@@ -21,9 +21,12 @@
 //! its local scope (input mappings on top) over the current variables
 //! around it; a sub-process without a handler
 //! of its own has its children compensated instead, last completed first.
-//! Handlers run one at a time. With `waitForCompletion` (the default) the
-//! throwing event waits until the last handler is done; otherwise it goes
-//! on at once and the handlers run beside it.
+//! Handlers run one at a time — or, in a Camunda 7 file, all at once
+//! (Camunda 7 starts the handlers of one scope as concurrent executions,
+//! newest completion first: synchronous ones still finish in that order,
+//! waiting ones all wait together). With `waitForCompletion` (the default)
+//! the throwing event waits until the last handler is done; otherwise it
+//! goes on at once and the handlers run beside it.
 //!
 //! A cancel end event in a transaction cancels everything still running in
 //! it, compensates what completed in it, then leaves the transaction by its
@@ -213,24 +216,31 @@ pub(crate) fn cancel_end(p: &mut Processor<'_, '_>, token: TokenId) {
     next(p, run);
 }
 
-/// Starts the next handler of a run, or finishes it.
+/// Starts the next handler of a run (every remaining one, with concurrent
+/// compensation), or finishes it once nothing runs.
 fn next(p: &mut Processor<'_, '_>, run: u64) {
+    let concurrent = p.ctx.process.semantics.concurrent_compensation;
     loop {
         let Some(r) = p.state.compensations.iter().find(|r| r.id == run) else {
             return;
         };
         let scope = r.scope;
         let Some(first) = r.queue.first().cloned() else {
-            finish(p, run);
+            if r.active.is_none() && r.running.is_empty() {
+                finish(p, run);
+            }
             return;
         };
         let process = p.ctx.process;
         match process.element(first.element).compensation {
+            Some(handler) if concurrent => start_handler(p, run, scope, handler, &first, true),
             Some(handler) => {
-                start_handler(p, run, scope, handler, &first);
+                start_handler(p, run, scope, handler, &first, false);
                 return;
             }
             None => match compensation_event_sub(p, first.element) {
+                // One compensation event sub-process at a time.
+                Some(_) if r.active.is_some() => return,
                 Some(start) => {
                     start_event_sub(p, run, scope, &first, start);
                     return;
@@ -328,12 +338,15 @@ pub(crate) fn carrier_done(p: &mut Processor<'_, '_>, owner: TokenId, scope: Sco
     true
 }
 
+/// Starts the handler of the run's next record, alone or (`beside`) with
+/// the others.
 fn start_handler(
     p: &mut Processor<'_, '_>,
     run: u64,
     scope: ScopeId,
     handler: ElementIdx,
     record: &Compensable,
+    beside: bool,
 ) {
     let token = p.new_id();
     p.emit(Event::TokenCreated {
@@ -341,7 +354,11 @@ fn start_handler(
         element: handler,
         scope,
     });
-    p.emit(Event::CompensationHandlerStarted { run, token });
+    if beside {
+        p.emit(Event::CompensationHandlerForked { run, token });
+    } else {
+        p.emit(Event::CompensationHandlerStarted { run, token });
+    }
     let local = p.new_id();
     p.emit(Event::ScopeOpened {
         scope: local,
@@ -373,12 +390,19 @@ pub(crate) fn handler_done(p: &mut Processor<'_, '_>, token: TokenId) {
         .state
         .compensations
         .iter()
-        .find(|r| r.active == Some(token))
-        .map(|r| r.id);
+        .find(|r| r.active == Some(token) || r.running.contains(&token))
+        .map(|r| (r.id, r.active == Some(token)));
     p.emit(Event::TokenRemoved { token });
-    if let Some(run) = run {
-        p.emit(Event::CompensationHandlerDone { run });
-        next(p, run);
+    match run {
+        Some((run, true)) => {
+            p.emit(Event::CompensationHandlerDone { run });
+            next(p, run);
+        }
+        Some((run, false)) => {
+            p.emit(Event::CompensationForkDone { run, token });
+            next(p, run);
+        }
+        None => {}
     }
 }
 

@@ -293,8 +293,14 @@ pub struct CompensationRun {
     /// The scope instance the handlers run in.
     pub scope: ScopeId,
     pub queue: Vec<Compensable>,
-    /// The token of the handler running now.
+    /// The token of the handler running now (one at a time), or the
+    /// carrier of a compensation event sub-process.
     pub active: Option<TokenId>,
+    /// Handlers started together and still running (Camunda 7 starts the
+    /// handlers of one scope concurrently). Absent in states written
+    /// before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub running: Vec<TokenId>,
     pub then: AfterCompensation,
 }
 
@@ -600,6 +606,17 @@ pub enum Event {
     },
     /// The next record's handler started as `token`.
     CompensationHandlerStarted {
+        run: u64,
+        token: TokenId,
+    },
+    /// The next record's handler started as `token` beside the others
+    /// (concurrent compensation).
+    CompensationHandlerForked {
+        run: u64,
+        token: TokenId,
+    },
+    /// A handler started beside the others finished.
+    CompensationForkDone {
         run: u64,
         token: TokenId,
     },
@@ -1089,6 +1106,7 @@ impl InstanceState {
                     scope: *scope,
                     queue,
                     active: None,
+                    running: Vec::new(),
                     then: then.clone(),
                 });
             }
@@ -1125,6 +1143,19 @@ impl InstanceState {
                             c.scope = *scope;
                             c
                         }));
+                }
+            }
+            Event::CompensationHandlerForked { run, token } => {
+                if let Some(r) = self.compensations.iter_mut().find(|r| r.id == *run) {
+                    if !r.queue.is_empty() {
+                        r.queue.remove(0);
+                    }
+                    r.running.push(*token);
+                }
+            }
+            Event::CompensationForkDone { run, token } => {
+                if let Some(r) = self.compensations.iter_mut().find(|r| r.id == *run) {
+                    r.running.retain(|t| t != token);
                 }
             }
             Event::CompensationHandlerDone { run } => {

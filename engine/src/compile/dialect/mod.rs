@@ -49,6 +49,9 @@ pub struct Semantics {
     /// A message throw or end event with no implementation and no message
     /// is a none event (Camunda 7); elsewhere it is refused (ENG017).
     pub empty_message_throw_is_none: bool,
+    /// The compensation handlers of one scope start together, newest
+    /// completion first (Camunda 7), instead of one after the other.
+    pub concurrent_compensation: bool,
     /// `loopCounter` of the first inner instance of a multi-instance
     /// activity: 1 in Camunda 8, 0 in Camunda 7.
     pub loop_counter_base: i64,
@@ -72,18 +75,21 @@ impl Dialect {
                 dangling_error_ref_is_code: true,
                 uncaught_error_ends_token: true,
                 empty_message_throw_is_none: true,
+                concurrent_compensation: true,
                 loop_counter_base: 0,
             },
             Dialect::Camunda8 | Dialect::Mixed => Semantics {
                 dangling_error_ref_is_code: false,
                 uncaught_error_ends_token: false,
                 empty_message_throw_is_none: false,
+                concurrent_compensation: false,
                 loop_counter_base: 1,
             },
             Dialect::Standard => Semantics {
                 dangling_error_ref_is_code: false,
                 uncaught_error_ends_token: false,
                 empty_message_throw_is_none: false,
+                concurrent_compensation: false,
                 loop_counter_base: 0,
             },
         }
