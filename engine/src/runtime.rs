@@ -191,6 +191,18 @@ pub enum EngineError {
          expected them to settle, found a cycle (processes answering or calling each other forever?)"
     )]
     Cascade { limit: u32 },
+    #[error(
+        "message `{name}` is ambiguous: expected one {what} to correlate it to, found {count} (Camunda 7 refuses this; correlate to all of them instead)"
+    )]
+    AmbiguousCorrelation {
+        name: String,
+        count: usize,
+        what: &'static str,
+    },
+    #[error(
+        "message `{name}`: expected a waiting execution or a message start event to correlate it to, found none"
+    )]
+    NotCorrelated { name: String },
     #[error("store record `{key}`: expected {expected}, found {found}")]
     BadRecord {
         key: String,
@@ -215,6 +227,8 @@ impl EngineError {
             | EngineError::UnknownInstance(_)
             | EngineError::MissingDeployment { .. } => "ENG104",
             EngineError::StartTimer { .. } => "ENG013",
+            EngineError::AmbiguousCorrelation { .. } => "ENG105",
+            EngineError::NotCorrelated { .. } => "ENG106",
             EngineError::Cascade { .. } => "ENG109",
             EngineError::TimeZone { .. } => "ENG110",
             EngineError::Store(_) | EngineError::BadRecord { .. } => "ENG190",
@@ -417,6 +431,28 @@ impl Indexes {
     /// The subscriptions a message correlates to: per process, the oldest
     /// instance's lowest subscription among those with exactly `key` and
     /// those without a key (a message without a key: only the latter).
+    /// Every open subscription a message of `name` (and `key`) matches,
+    /// in every instance, oldest first.
+    fn every_message_target(
+        &self,
+        name: &str,
+        key: Option<&str>,
+    ) -> Vec<(InstanceOrd, SubscriptionId)> {
+        let mut out: Vec<(InstanceOrd, SubscriptionId)> = Vec::new();
+        let mut lookups = vec![(name.to_string(), None)];
+        if let Some(k) = key {
+            lookups.push((name.to_string(), Some(k.to_string())));
+        }
+        for mk in &lookups {
+            for set in self.messages.get(mk).into_iter().flat_map(|m| m.values()) {
+                out.extend(set.iter().cloned());
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
     fn message_targets(
         &self,
         name: &str,
@@ -1120,6 +1156,66 @@ impl Engine {
         ttl_millis: Option<i64>,
     ) -> Result<MessageOutcome, EngineError> {
         let outcome = self.publish_now(name, key, variables, ttl_millis)?;
+        self.drain()?;
+        Ok(outcome)
+    }
+
+    /// Correlates a message as Camunda 7's message correlation does: with
+    /// `all == false` (`correlate()`) to exactly one waiting execution —
+    /// any instance of any process; waiting executions win over message
+    /// start events — or else exactly one process with a message start
+    /// event of that name, refusing more than one
+    /// ([`EngineError::AmbiguousCorrelation`], `ENG105`) and none
+    /// ([`EngineError::NotCorrelated`], `ENG106`); with `all == true`
+    /// (`correlateAll()`) to every waiting execution and every process
+    /// with such a start event, refusing nothing. Nothing is buffered.
+    pub fn correlate_message(
+        &mut self,
+        name: &str,
+        key: Option<&str>,
+        variables: Map<String, Value>,
+        all: bool,
+    ) -> Result<MessageOutcome, EngineError> {
+        let targets = self.indexes.every_message_target(name, key);
+        let starts = self.startable(|t| matches!(t, Trigger::Message { name: n, .. } if n == name));
+        if !all {
+            let (count, what) = if targets.is_empty() {
+                (
+                    starts.len(),
+                    "process definition with a message start event",
+                )
+            } else {
+                (targets.len(), "waiting execution")
+            };
+            match count {
+                0 => {
+                    return Err(EngineError::NotCorrelated {
+                        name: name.to_string(),
+                    });
+                }
+                1 => {}
+                count => {
+                    return Err(EngineError::AmbiguousCorrelation {
+                        name: name.to_string(),
+                        count,
+                        what,
+                    });
+                }
+            }
+        }
+        let mut outcome = MessageOutcome::default();
+        let start_too = all || targets.is_empty();
+        for (inst, sub) in targets {
+            if let Some(d) = self.trigger(&inst.1, sub, variables.clone())? {
+                outcome.correlated.push(d);
+            }
+        }
+        if start_too {
+            for (process, element) in starts {
+                let started = self.start_at(&process, element, variables.clone())?;
+                outcome.started.push(started);
+            }
+        }
         self.drain()?;
         Ok(outcome)
     }

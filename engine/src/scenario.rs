@@ -35,7 +35,10 @@
 //! `setVariables` (an object of process-level variables of the scenario's
 //! instance), `correlateMessage` (a message name, with `correlationKey`,
 //! `ttl` as an ISO 8601 duration and `variables`: published to the whole
-//! engine, see [`Engine::publish_message`]), `broadcastSignal` (a signal
+//! engine, see [`Engine::publish_message`] — for a Camunda 7 process
+//! without `ttl`, correlated Camunda 7's way instead,
+//! [`Engine::correlate_message`], to one target, or to all with `"all":
+//! true`), `broadcastSignal` (a signal
 //! name with `variables`), `advanceClock` (an ISO 8601 duration; every
 //! timer that falls due in the window fires — timer start events
 //! included —, in due order, with the clock set to its due time, then the
@@ -147,6 +150,9 @@ pub enum Action {
         /// Whether a subscription or start event must (`true`) or must not
         /// (`false`) take it; unchecked when `None`.
         expect_correlated: Option<bool>,
+        /// Camunda 7's `correlateAll()` rather than `correlate()` (for a
+        /// scenario of a Camunda 7 process).
+        all: bool,
     },
     BroadcastSignal {
         name: String,
@@ -552,6 +558,7 @@ impl Step {
                 "ttl",
                 "variables",
                 "expectCorrelated",
+                "all",
                 "refused",
             ],
         };
@@ -638,6 +645,16 @@ impl Step {
                 },
                 variables: variables_of(&obj)?,
                 expect_correlated,
+                all: match obj.get("all") {
+                    None | Some(Value::Null) => false,
+                    Some(Value::Bool(b)) => *b,
+                    Some(v) => {
+                        return Err(format!(
+                            "expected `all` to be true or false, found {}",
+                            kind_of(v)
+                        ));
+                    }
+                },
             },
             "broadcastSignal" => Action::BroadcastSignal {
                 name: string_of(&obj, action, "a signal name")?,
@@ -1371,6 +1388,7 @@ impl Runner {
                 ttl,
                 variables,
                 expect_correlated,
+                all,
             } => {
                 let what = match correlation_key {
                     Some(k) => format!("correlateMessage `{name}` (key `{k}`)"),
@@ -1386,12 +1404,31 @@ impl Runner {
                         Some(until - now)
                     }
                 };
-                let outcome = self
-                    .engine
-                    .publish_message(name, correlation_key.as_deref(), variables.clone(), ttl_ms)
-                    .map_err(|e| {
-                        Refusal::engine(&e, format!("{what}: {}", describe_engine_error(&e)))
-                    })?;
+                // A Camunda 7 process gets Camunda 7's correlation (one
+                // target, or all); a message with a ttl is published.
+                let camunda7 = ttl_ms.is_none()
+                    && self
+                        .engine
+                        .process(&self.process_id)
+                        .is_some_and(|p| p.semantics.correlate_one);
+                let outcome = if camunda7 {
+                    self.engine.correlate_message(
+                        name,
+                        correlation_key.as_deref(),
+                        variables.clone(),
+                        *all,
+                    )
+                } else {
+                    self.engine.publish_message(
+                        name,
+                        correlation_key.as_deref(),
+                        variables.clone(),
+                        ttl_ms,
+                    )
+                }
+                .map_err(|e| {
+                    Refusal::engine(&e, format!("{what}: {}", describe_engine_error(&e)))
+                })?;
                 let took = !outcome.correlated.is_empty() || !outcome.started.is_empty();
                 self.check_correlated(
                     &what,

@@ -52,6 +52,12 @@ pub struct Semantics {
     /// The compensation handlers of one scope start together, newest
     /// completion first (Camunda 7), instead of one after the other.
     pub concurrent_compensation: bool,
+    /// Messages are correlated as Camunda 7's API does: to exactly one
+    /// waiting execution or start event, refusing ambiguity, unless to all
+    /// ([`crate::Engine::correlate_message`]); otherwise they are published
+    /// as Camunda 8 does (one subscription per process,
+    /// [`crate::Engine::publish_message`]). Scenarios of the process use it.
+    pub correlate_one: bool,
     /// `loopCounter` of the first inner instance of a multi-instance
     /// activity: 1 in Camunda 8, 0 in Camunda 7.
     pub loop_counter_base: i64,
@@ -76,6 +82,7 @@ impl Dialect {
                 uncaught_error_ends_token: true,
                 empty_message_throw_is_none: true,
                 concurrent_compensation: true,
+                correlate_one: true,
                 loop_counter_base: 0,
             },
             Dialect::Camunda8 | Dialect::Mixed => Semantics {
@@ -83,6 +90,7 @@ impl Dialect {
                 uncaught_error_ends_token: false,
                 empty_message_throw_is_none: false,
                 concurrent_compensation: false,
+                correlate_one: false,
                 loop_counter_base: 1,
             },
             Dialect::Standard => Semantics {
@@ -90,6 +98,7 @@ impl Dialect {
                 uncaught_error_ends_token: false,
                 empty_message_throw_is_none: false,
                 concurrent_compensation: false,
+                correlate_one: false,
                 loop_counter_base: 0,
             },
         }
