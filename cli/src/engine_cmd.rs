@@ -90,6 +90,10 @@ pub struct ExecArgs {
     process: Option<String>,
     #[command(flatten)]
     vars: VarArgs,
+    /// The business key the instance starts with (read by Camunda 7
+    /// expressions as `execution.processBusinessKey`).
+    #[arg(long, value_name = "KEY")]
+    business_key: Option<String>,
     /// Keep the instance in this store (created if missing) so that later
     /// commands can continue it; without it the store is in memory.
     #[arg(long, value_name = "PATH")]
@@ -823,7 +827,7 @@ fn exec_inner(args: ExecArgs) -> Result<ExitCode, Fail> {
         )));
     }
     let id = engine
-        .start(&process_id, variables)
+        .start_with_business_key(&process_id, variables, args.business_key.as_deref())
         .map_err(|e| refused(describe_engine_error(&e)))?;
     engine.flush().map_err(refused)?;
     wait_for_timers(&mut engine, &id, &args)?;

@@ -74,15 +74,43 @@ impl std::fmt::Debug for Expr {
     }
 }
 
-/// The variables an expression sees: scope layers, innermost first.
+/// The variables an expression sees: scope layers, innermost first; and
+/// the instance they belong to, when there is one.
 #[derive(Debug, Clone, Copy)]
 pub struct Vars<'a> {
     layers: &'a [&'a Map<String, Value>],
+    execution: Option<Execution<'a>>,
+    /// Where `execution.setVariable` calls go, where they are applied.
+    effects: Option<&'a std::cell::RefCell<Vec<(String, Value)>>>,
+}
+
+/// What expressions read of the instance (Camunda 7's `execution`).
+#[derive(Debug, Clone, Copy)]
+pub struct Execution<'a> {
+    pub instance: &'a str,
+    pub business_key: Option<&'a str>,
 }
 
 impl<'a> Vars<'a> {
     pub fn new(layers: &'a [&'a Map<String, Value>]) -> Self {
-        Vars { layers }
+        Vars {
+            layers,
+            execution: None,
+            effects: None,
+        }
+    }
+
+    /// The same variables, seen from an instance.
+    pub fn with_execution(mut self, execution: Execution<'a>) -> Self {
+        self.execution = Some(execution);
+        self
+    }
+
+    /// The same variables, with `execution.setVariable` calls collected in
+    /// `effects` for the caller to apply.
+    pub fn with_effects(mut self, effects: &'a std::cell::RefCell<Vec<(String, Value)>>) -> Self {
+        self.effects = Some(effects);
+        self
     }
 
     pub fn get(&self, name: &str) -> Option<&'a Value> {
@@ -109,7 +137,32 @@ impl<'a> Vars<'a> {
 
 impl crate::juel::Variables for Vars<'_> {
     fn get(&self, name: &str) -> Option<Value> {
+        if let Some(effects) = self.effects
+            && let Some((_, v)) = effects.borrow().iter().rev().find(|(k, _)| k == name)
+        {
+            return Some(v.clone());
+        }
         Vars::get(self, name).cloned()
+    }
+
+    fn execution(&self, property: crate::juel::ExecutionProperty) -> Option<Value> {
+        let e = self.execution?;
+        Some(match property {
+            crate::juel::ExecutionProperty::ProcessInstanceId => Value::String(e.instance.into()),
+            crate::juel::ExecutionProperty::BusinessKey => e
+                .business_key
+                .map_or(Value::Null, |k| Value::String(k.into())),
+        })
+    }
+
+    fn set(&self, name: &str, value: Value) -> bool {
+        match self.effects {
+            Some(effects) => {
+                effects.borrow_mut().push((name.to_string(), value));
+                true
+            }
+            None => false,
+        }
     }
 }
 

@@ -982,12 +982,24 @@ impl Engine {
         process_id: &str,
         variables: Map<String, Value>,
     ) -> Result<String, EngineError> {
+        self.start_with_business_key(process_id, variables, None)
+    }
+
+    /// Starts an instance with a business key (Camunda 7's: expressions
+    /// read it as `execution.processBusinessKey`).
+    pub fn start_with_business_key(
+        &mut self,
+        process_id: &str,
+        variables: Map<String, Value>,
+        business_key: Option<&str>,
+    ) -> Result<String, EngineError> {
         let process = self
             .process(process_id)
             .cloned()
             .ok_or_else(|| EngineError::UnknownProcess(process_id.to_string()))?;
         let id = self.store.next_instance_number()?.to_string();
-        let state = InstanceState::empty(&id, process.key.clone());
+        let mut state = InstanceState::empty(&id, process.key.clone());
+        state.business_key = business_key.map(str::to_string);
         self.run(state, &process, Command::Start { variables })?;
         self.drain()?;
         Ok(id)

@@ -102,6 +102,10 @@ pub struct Scenario {
     /// Start variables.
     #[serde(default)]
     pub variables: Map<String, Value>,
+    /// The business key the instance starts with (Camunda 7's
+    /// `execution.processBusinessKey`).
+    #[serde(default)]
+    pub business_key: Option<String>,
     #[serde(deserialize_with = "steps")]
     pub steps: Vec<Step>,
 }
@@ -726,6 +730,8 @@ pub struct Snapshot {
     pub local_scopes: Vec<(String, Map<String, Value>)>,
     /// The instance whose call activity started this one.
     pub parent: Option<String>,
+    /// The business key it was started with.
+    pub business_key: Option<String>,
     /// Instances its call activities started, their children after them
     /// (filled by [`Snapshot::with_children`]).
     pub children: Vec<Snapshot>,
@@ -780,6 +786,7 @@ impl Snapshot {
                 })
                 .collect(),
             parent: state.parent.as_ref().map(|p| p.instance.clone()),
+            business_key: state.business_key.clone(),
             children: Vec::new(),
         }
     }
@@ -822,6 +829,9 @@ impl Snapshot {
         if let Some(obj) = out.as_object_mut() {
             if let Some(p) = &self.parent {
                 obj.insert("parent".into(), json!(p));
+            }
+            if let Some(k) = &self.business_key {
+                obj.insert("businessKey".into(), json!(k));
             }
             if !self.children.is_empty() {
                 obj.insert(
@@ -1121,7 +1131,11 @@ impl Runner {
         if has_none_start {
             self.instance = Some(
                 self.engine
-                    .start(&process_id, scenario.variables.clone())
+                    .start_with_business_key(
+                        &process_id,
+                        scenario.variables.clone(),
+                        scenario.business_key.as_deref(),
+                    )
                     .map_err(|e| {
                         format!("starting `{process_id}`: {}", describe_engine_error(&e))
                     })?,

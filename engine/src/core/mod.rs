@@ -313,6 +313,7 @@ impl Processor<'_, '_> {
             id: self.state.id.clone(),
             process: p.key.clone(),
             at: self.ctx.now,
+            business_key: self.state.business_key.clone(),
         });
         let root = self.new_id();
         self.emit(Event::ScopeOpened {
@@ -1173,7 +1174,15 @@ impl Processor<'_, '_> {
                 .map(|s| &s.variables),
             )
             .collect();
-        f(Vars::new(&chain))
+        f(Vars::new(&chain).with_execution(self.execution()))
+    }
+
+    /// What expressions read of this instance (`execution.…`).
+    fn execution(&self) -> crate::expr::Execution<'_> {
+        crate::expr::Execution {
+            instance: &self.state.id,
+            business_key: self.state.business_key.as_deref(),
+        }
     }
 
     /// A condition over a scope instance's variables plus `extra`.
@@ -1214,10 +1223,11 @@ impl Processor<'_, '_> {
                 spill.push(&s.variables);
             }
         }
+        let execution = self.execution();
         if spill.is_empty() {
-            f(Vars::new(&inline[..n]))
+            f(Vars::new(&inline[..n]).with_execution(execution))
         } else {
-            f(Vars::new(&spill))
+            f(Vars::new(&spill).with_execution(execution))
         }
     }
 

@@ -67,6 +67,9 @@ pub struct InstanceState {
     /// The call activity that started this instance, if one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<ParentLink>,
+    /// The business key it was started with (Camunda 7), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_key: Option<String>,
     /// Child instances of waiting call activities, by the call's token.
     #[serde(default)]
     pub calls: BTreeMap<TokenId, String>,
@@ -408,6 +411,9 @@ pub enum Event {
         id: String,
         process: ProcessKey,
         at: i64,
+        /// Absent in logs written before business keys existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        business_key: Option<String>,
     },
     ScopeOpened {
         scope: ScopeId,
@@ -709,6 +715,7 @@ impl InstanceState {
             compensables: Vec::new(),
             compensations: Vec::new(),
             parent: None,
+            business_key: None,
             calls: BTreeMap::new(),
             completed: Vec::new(),
             next_id: 1,
@@ -746,9 +753,12 @@ impl InstanceState {
     /// The one place where instance state changes.
     pub fn apply(&mut self, e: &Event) {
         match e {
-            Event::InstanceStarted { at, .. } => {
+            Event::InstanceStarted {
+                at, business_key, ..
+            } => {
                 self.status = Status::Active;
                 self.started_at = *at;
+                self.business_key.clone_from(business_key);
             }
             Event::ScopeOpened {
                 scope,

@@ -71,8 +71,19 @@ pub(crate) fn expression(
     expr: &Expr,
     result_variable: Option<&str>,
 ) {
-    match p.eval(token, expr) {
+    // `execution.setVariable(…)` calls are collected and set afterwards,
+    // as Camunda 7's setVariable on the execution would.
+    let effects = std::cell::RefCell::new(Vec::new());
+    let scripts = p.ctx.scripts;
+    let result = p
+        .with_vars(token, |v| expr.eval(scripts, v.with_effects(&effects)))
+        .map_err(|e| e.message);
+    match result {
         Ok(value) => {
+            let set = effects.into_inner();
+            if !set.is_empty() {
+                p.set_propagating(token, set);
+            }
             if let Some(name) = result_variable {
                 p.set_result_variables(token, vec![(name.to_string(), value)]);
             }

@@ -6,8 +6,13 @@
 //! - Implementations: `camunda:type="external"` with `camunda:topic` (an
 //!   external task, the job type is the topic), `camunda:class` and
 //!   `camunda:delegateExpression` (a job of that type, served by a
-//!   registered handler or a worker), `camunda:expression` (evaluated at
-//!   once, its value into `camunda:resultVariable`).
+//!   registered handler or a worker), `camunda:connector` (a job whose type
+//!   is its `connectorId`, such as `http-connector`; the connector's own
+//!   input/output parameters are not applied), `camunda:expression` (evaluated at
+//!   once, its value into `camunda:resultVariable`, its
+//!   `execution.setVariable` calls applied) — unless it calls a method of
+//!   a bean (`${service.notify(order)}`): then a job whose type is the
+//!   expression as written, as for a delegate expression.
 //! - Variables: `camunda:inputOutput` parameters (text without `${}` is a
 //!   literal string; outputs are set on top of what propagates anyway);
 //!   call activities pass nothing but `camunda:in` / `camunda:out`
@@ -104,7 +109,10 @@ impl Rules for Camunda7 {
             let job_type = if c7.task_type.as_deref() == Some("external") {
                 c7.topic.clone()
             } else {
-                c7.class.clone().or(c7.delegate_expression.clone())
+                c7.class
+                    .clone()
+                    .or(c7.delegate_expression.clone())
+                    .or(c7.connector.as_ref().map(|k| k.connector_id.clone()))
             };
             let retries = c7
                 .failed_job_retry_time_cycle
@@ -115,6 +123,15 @@ impl Rules for Camunda7 {
                 (Some(t), _) => {
                     return Ok(Some(ElementKind::Job {
                         job_type: JobType::Fixed(t),
+                        retries,
+                    }));
+                }
+                // A method of a bean (`${service.notify(order)}`), which
+                // Camunda 7 would call on a Java bean: a job whose type is
+                // the expression as written, for a handler or worker.
+                (None, Some(x)) if crate::juel::bean_call(x).is_some() => {
+                    return Ok(Some(ElementKind::Job {
+                        job_type: JobType::Fixed(x.trim().to_string()),
                         retries,
                     }));
                 }
