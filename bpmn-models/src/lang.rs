@@ -5,9 +5,12 @@
 //! - a body that starts with `=` is FEEL (Camunda 8, all attributes and bodies);
 //! - a body containing `${` or `#{` is JUEL (Camunda 7);
 //! - otherwise the `language` / `scriptFormat` attribute decides: none or
-//!   `rhai` is Rhai; `feel` (or a FEEL namespace URI) is FEEL; `juel` is JUEL.
+//!   `rhai` is Rhai; `feel` (or a FEEL namespace URI) is FEEL; `juel` is JUEL;
+//!   `javascript`, `ecmascript`, `js` (any case) are JavaScript, which a
+//!   `language` attribute names before any `${` in the body is taken for
+//!   JUEL (a template literal is JavaScript).
 //!
-//! Anything else (javascript, groovy, python, XPath, …) is not runnable: the
+//! Anything else (groovy, python, XSLT, XPath, …) is not runnable: the
 //! validator reports it and the engine refuses to deploy it.
 
 /// A language the engine runs.
@@ -16,6 +19,7 @@ pub enum Language {
     Rhai,
     Feel,
     Juel,
+    JavaScript,
 }
 
 impl std::fmt::Display for Language {
@@ -24,6 +28,7 @@ impl std::fmt::Display for Language {
             Language::Rhai => "Rhai",
             Language::Feel => "FEEL",
             Language::Juel => "JUEL",
+            Language::JavaScript => "JavaScript",
         })
     }
 }
@@ -37,6 +42,7 @@ fn named(language: &str) -> Option<Language> {
         "rhai" | "" => Some(Language::Rhai),
         "feel" | "feel-scala" | "feel-juel" => Some(Language::Feel),
         "juel" | "el" => Some(Language::Juel),
+        "javascript" | "ecmascript" | "js" | "graal.js" | "nashorn" => Some(Language::JavaScript),
         _ if l.contains("omg.org/spec/feel")
             || l.contains("omg.org/spec/dmn") && l.ends_with("/feel/") =>
         {
@@ -49,6 +55,9 @@ fn named(language: &str) -> Option<Language> {
 /// The language of an expression body with an optional `language` attribute.
 /// `Err` carries the unsupported language name.
 pub fn expression_language(language: Option<&str>, body: &str) -> Result<Language, String> {
+    if language.and_then(named) == Some(Language::JavaScript) {
+        return Ok(Language::JavaScript);
+    }
     let b = body.trim_start();
     if b.starts_with('=') {
         return Ok(Language::Feel);
@@ -79,7 +88,7 @@ mod tests {
     fn classifies_by_body_then_attribute() {
         assert_eq!(expression_language(None, "= a > 1"), Ok(Language::Feel));
         assert_eq!(
-            expression_language(Some("javascript"), " =x"),
+            expression_language(Some("python"), " =x"),
             Ok(Language::Feel)
         );
         assert_eq!(expression_language(None, "${a > 1}"), Ok(Language::Juel));
@@ -98,7 +107,15 @@ mod tests {
         );
         assert_eq!(
             expression_language(Some("javascript"), "a > 1"),
-            Err("javascript".to_string())
+            Ok(Language::JavaScript)
+        );
+        assert_eq!(
+            expression_language(Some("JavaScript"), "`${a}` == 'x'"),
+            Ok(Language::JavaScript)
+        );
+        assert_eq!(
+            script_language(Some("ECMAScript")),
+            Ok(Language::JavaScript)
         );
         assert_eq!(script_language(Some("groovy")), Err("groovy".to_string()));
         assert_eq!(script_language(Some("Rhai")), Ok(Language::Rhai));

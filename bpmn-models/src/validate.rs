@@ -495,7 +495,7 @@ impl<'a> Validator<'a> {
                 Some(owner),
                 e.base.span,
                 format!(
-                    "{what} of `{owner}` is in language `{l}`: expected Rhai, FEEL (`=` …) or JUEL (`${{…}}`), which orchid-bpmn runs"
+                    "{what} of `{owner}` is in language `{l}`: expected Rhai, FEEL (`=` …), JUEL (`${{…}}`) or JavaScript, which orchid-bpmn runs"
                 ),
             );
         }
@@ -601,7 +601,7 @@ impl<'a> Validator<'a> {
                         Some(&n.id),
                         n.base.span,
                         format!(
-                            "script task `{}` has scriptFormat `{l}`: expected `rhai` or `feel`, the formats orchid-bpmn runs",
+                            "script task `{}` has scriptFormat `{l}`: expected `rhai`, `feel`, `juel` or `javascript`, the formats orchid-bpmn runs (Groovy, Python and XSLT do not run)",
                             n.id
                         ),
                     );

@@ -52,6 +52,7 @@ enum ExprKind {
     /// the expression does not read costs nothing.
     Feel(dmn::feel::Expression, Arc<[String]>),
     Juel(JuelExpr),
+    JavaScript(crate::js::JsScript),
 }
 
 /// The identifiers a FEEL source mentions, sorted: a superset of the
@@ -89,6 +90,8 @@ pub struct Vars<'a> {
 pub struct Execution<'a> {
     pub instance: &'a str,
     pub business_key: Option<&'a str>,
+    /// The command's time (milliseconds since the epoch): a script's clock.
+    pub now: i64,
 }
 
 impl<'a> Vars<'a> {
@@ -104,6 +107,11 @@ impl<'a> Vars<'a> {
     pub fn with_execution(mut self, execution: Execution<'a>) -> Self {
         self.execution = Some(execution);
         self
+    }
+
+    /// The instance, when the variables are an instance's.
+    pub fn execution_info(&self) -> Option<Execution<'a>> {
+        self.execution
     }
 
     /// The same variables, with `execution.setVariable` calls collected in
@@ -176,7 +184,7 @@ impl Expr {
     ) -> Result<Expr, CompileError> {
         let lang = lang::expression_language(language, body).map_err(|l| CompileError {
             message: format!(
-                "expression language `{l}` is not supported: expected Rhai, FEEL (`=…`) or JUEL (`${{…}}`)"
+                "expression language `{l}` is not supported: expected Rhai, FEEL (`=…`), JUEL (`${{…}}`) or JavaScript"
             ),
         })?;
         Self::compile_as(scripts, lang, body)
@@ -209,6 +217,13 @@ impl Expr {
                     message: format!("Rhai: {e}"),
                 })?)
             }
+            Language::JavaScript => ExprKind::JavaScript(
+                crate::js::JsScript::compile(body, &scripts.limits().js).map_err(|e| {
+                    CompileError {
+                        message: format!("JavaScript: {e}"),
+                    }
+                })?,
+            ),
         };
         Ok(Expr {
             kind,
@@ -221,6 +236,7 @@ impl Expr {
             ExprKind::Rhai(_) => Language::Rhai,
             ExprKind::Feel(..) => Language::Feel,
             ExprKind::Juel(_) => Language::Juel,
+            ExprKind::JavaScript(_) => Language::JavaScript,
         }
     }
 
@@ -236,6 +252,15 @@ impl Expr {
                 .map(|o| o.value)
                 .map_err(|e| eval_err(format!("Rhai: {e}"))),
             ExprKind::Juel(j) => j.eval(&vars).map_err(|e| eval_err(format!("JUEL: {e}"))),
+            ExprKind::JavaScript(js) => js
+                .run(
+                    &scripts.limits().js,
+                    crate::js::Host {
+                        vars,
+                        effects: vars.effects,
+                    },
+                )
+                .map_err(|e| eval_err(format!("JavaScript: {e}"))),
             ExprKind::Feel(f, names) => {
                 let mut feel_vars: Vec<(String, dmn::Value)> = Vec::new();
                 for layer in vars.layers.iter().rev() {

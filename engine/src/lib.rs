@@ -6,6 +6,7 @@ pub mod builder;
 pub mod compile;
 pub mod core;
 pub mod expr;
+pub mod js;
 pub mod juel;
 pub mod runtime;
 pub mod scenario;

@@ -103,6 +103,8 @@ pub struct ScriptLimits {
     pub max_variables: usize,
     /// Bytes of `print`/`debug` output kept in [`ScriptOutcome::log`]; the rest is dropped.
     pub max_log_bytes: usize,
+    /// Memory, stack and step limits of JavaScript runs ([`crate::js`]).
+    pub js: crate::js::JsLimits,
 }
 
 impl Default for ScriptLimits {
@@ -117,6 +119,7 @@ impl Default for ScriptLimits {
             max_map_size: 1_000,
             max_variables: 1_000,
             max_log_bytes: 64 << 10,
+            js: crate::js::JsLimits::default(),
         }
     }
 }

@@ -403,7 +403,7 @@ impl Compiler<'_> {
                     "BPMN018",
                     n,
                     format!(
-                        "{what} of `{}` has scriptFormat `{l}`: expected `rhai` or `feel`, the formats orchid-bpmn runs",
+                        "{what} of `{}` has scriptFormat `{l}`: expected `rhai`, `feel`, `juel` or `javascript`, the formats orchid-bpmn runs (Groovy, Python and XSLT do not run)",
                         n.id
                     ),
                 );

@@ -1182,6 +1182,7 @@ impl Processor<'_, '_> {
         crate::expr::Execution {
             instance: &self.state.id,
             business_key: self.state.business_key.as_deref(),
+            now: self.ctx.now,
         }
     }
 
@@ -1362,7 +1363,8 @@ impl Processor<'_, '_> {
         };
         let el = self.ctx.process.element(t.element);
         for m in &el.inputs {
-            let value = match self.mapping_value(token, &m.source) {
+            let effects = std::cell::RefCell::new(Vec::new());
+            let value = match self.mapping_value_with(token, &m.source, Some(&effects)) {
                 Ok(v) => v,
                 Err(msg) => {
                     // Inputs are all-or-nothing: a retry evaluates them afresh.
@@ -1377,6 +1379,11 @@ impl Processor<'_, '_> {
                 scope: local,
                 variables: vec![(m.target.clone(), value)],
             });
+            // A parameter script's `execution.setVariable` calls (Camunda 7).
+            let set = effects.into_inner();
+            if !set.is_empty() {
+                self.set_propagating(token, set);
+            }
         }
         true
     }
@@ -1387,9 +1394,27 @@ impl Processor<'_, '_> {
         token: TokenId,
         source: &MappingSource,
     ) -> Result<Value, String> {
+        self.mapping_value_with(token, source, None)
+    }
+
+    /// [`Self::mapping_value`], collecting `execution.setVariable` calls
+    /// in `effects` when given.
+    fn mapping_value_with(
+        &self,
+        token: TokenId,
+        source: &MappingSource,
+        effects: Option<&std::cell::RefCell<Vec<(String, Value)>>>,
+    ) -> Result<Value, String> {
         match source {
             MappingSource::Literal(v) => Ok(v.clone()),
-            MappingSource::Expr(e) => self.eval(token, e),
+            MappingSource::Expr(e) => match effects {
+                None => self.eval(token, e),
+                Some(x) => {
+                    let scripts = self.ctx.scripts;
+                    self.with_vars(token, |v| e.eval(scripts, v.with_effects(x)))
+                        .map_err(|e| e.message)
+                }
+            },
             MappingSource::List(items) => items
                 .iter()
                 .map(|i| self.mapping_value(token, i))
@@ -1421,8 +1446,9 @@ impl Processor<'_, '_> {
         let el = self.ctx.process.element(t.element);
         if let Some(outputs) = &el.outputs {
             let mut values = Vec::with_capacity(outputs.len());
+            let effects = std::cell::RefCell::new(Vec::new());
             for m in outputs {
-                let value = match self.mapping_value(token, &m.source) {
+                let value = match self.mapping_value_with(token, &m.source, Some(&effects)) {
                     Ok(v) => v,
                     Err(msg) => {
                         let target = m.target.clone();
@@ -1432,6 +1458,7 @@ impl Processor<'_, '_> {
                 };
                 values.push((m.target.clone(), value));
             }
+            values.extend(effects.into_inner());
             self.set_propagating(token, values);
         }
         true

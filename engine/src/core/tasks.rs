@@ -1,9 +1,11 @@
 //! Tasks (BPMN 2.0.2 §10.3.3).
 //!
 //! - task, manual task and none intermediate throw events pass through;
-//! - script tasks run their Rhai or FEEL body inside the step; the Rhai
-//!   script's assignments to variables propagate like job variables, the
-//!   result goes to `resultVariable` when one is set;
+//! - script tasks run their Rhai, FEEL, JUEL or JavaScript body inside the
+//!   step; the Rhai script's assignments to variables and a JavaScript or
+//!   JUEL body's `execution.setVariable` calls propagate like job
+//!   variables, the result goes to `resultVariable` when one is set (a
+//!   JavaScript result only when it is not null, as in Camunda 7);
 //! - a JUEL `camunda:expression` service task is evaluated the same way;
 //! - service, send and business rule tasks become jobs, which a registered
 //!   handler or an external worker completes or fails;
@@ -51,11 +53,27 @@ pub(crate) fn script(
                 .map(|o| (o.value, o.updates))
                 .map_err(|e| format!("Rhai: {e}"))
         }
-        ScriptBody::Expression(e) => p.eval(token, e).map(|v| (v, Vec::new())),
+        ScriptBody::Expression(e) => {
+            // A JavaScript (or JUEL) body's `execution.setVariable` calls
+            // are set afterwards, as Camunda 7 sets them.
+            let effects = std::cell::RefCell::new(Vec::new());
+            let scripts = p.ctx.scripts;
+            p.with_vars(token, |v| e.eval(scripts, v.with_effects(&effects)))
+                .map(|v| (v, effects.into_inner()))
+                .map_err(|e| e.message)
+        }
     };
+    // Camunda 7 sets a JavaScript result only when it is not null (a script
+    // ending in `execution.setVariable(…)` leaves the variable alone).
+    let keep_null = !matches!(
+        body,
+        ScriptBody::Expression(e) if e.language() == bpmn_models::lang::Language::JavaScript
+    );
     match outcome {
         Ok((value, mut updates)) => {
-            if let Some(name) = result_variable {
+            if let Some(name) = result_variable
+                && (keep_null || !value.is_null())
+            {
                 updates.push((name.to_string(), value));
             }
             p.set_result_variables(token, updates);
