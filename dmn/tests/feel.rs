@@ -36,6 +36,12 @@ fn expressions() {
         ("matches(\"Hello\", \"^h\", \"i\")", "true"),
         ("split(\"a,b,,c\", \",\")", "[\"a\", \"b\", \"\", \"c\"]"),
         ("string join([\"a\", null, \"c\"], \"-\")", "\"a-c\""),
+        // Camunda's `is defined`: a missing name or path is not defined, null is
+        ("is defined(null)", "true"),
+        ("is defined({a: 1}.a)", "true"),
+        ("is defined({a: 1}.b)", "false"),
+        ("is defined(nobody)", "false"),
+        ("if is defined(nobody) then 1 else 2", "2"),
         // booleans and ternary logic
         ("true and null", "null"),
         ("false and null", "false"),

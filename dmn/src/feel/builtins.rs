@@ -31,6 +31,7 @@ const SIGS: &[(&str, &[&[&str]])] = &[
     ("years and months duration", &[&["from", "to"]]),
     ("not", &[&["negand"]]),
     ("is", &[&["value1", "value2"]]),
+    ("is defined", &[&["value"]]),
     ("substring", &[&["string", "start position", "length"]]),
     ("string length", &[&["string"]]),
     ("upper case", &[&["string"]]),
@@ -306,6 +307,15 @@ pub fn call(ev: &mut Evaluator, name: &str, args: Vec<Value>, scope: &mut Scope)
                 return e;
             }
             Value::Bool(is_same(&args[0], &args[1]))
+        }
+        // Camunda's FEEL (feel-scala): false for a variable or path that
+        // does not exist (a null with a reason), true otherwise — a
+        // variable holding null is defined.
+        "is defined" => {
+            if let Some(e) = arity(name, &args, 1, 1) {
+                return e;
+            }
+            Value::Bool(!matches!(args[0], Value::Null(Some(_))))
         }
         "date"
         | "date and time"

@@ -336,6 +336,7 @@ pub const BUILTIN_NAMES: &[&str] = &[
     "get entries",
     "context put",
     "context merge",
+    "is defined",
     "is",
 ];
 
