@@ -164,7 +164,8 @@ pub fn parse_with(text: &str, options: &ParseOptions) -> Result<Definitions> {
     let root = doc.root_element();
     let p = Parser {
         lines: &lines,
-        ids: GeneratedIds::new(&doc),
+        doc: &doc,
+        ids: std::cell::OnceCell::new(),
         notes: std::cell::RefCell::new(Vec::new()),
     };
     if !is(root, BPMN, "definitions") {
@@ -329,26 +330,30 @@ fn nearest_id(node: Node<'_, '_>) -> Option<String> {
 
 struct Parser<'a> {
     lines: &'a LineIndex<'a>,
-    ids: GeneratedIds<'a>,
+    doc: &'a roxmltree::Document<'a>,
+    /// Built on the first element without an id: a file whose elements
+    /// all have one pays nothing for it.
+    ids: std::cell::OnceCell<GeneratedIds>,
     /// Warnings and recoverable errors, in the order found.
     notes: std::cell::RefCell<Vec<Diagnostic>>,
 }
 
-/// Positions of the BPMN elements that have no `id`: the n-th element of a
+/// Positions of the BPMN elements that have no `id` (computed on the first
+/// element that needs one): the n-th element of a
 /// local name without one is `<name>_<n>` (a suffix `_` is added while that
 /// collides with an id of the file), so the id is the same on every import
 /// and after a round trip through export (which keeps the order of
 /// elements of one kind).
-struct GeneratedIds<'a> {
+struct GeneratedIds {
     /// Per node (by roxmltree node index): the 1-based ordinal among
     /// id-less BPMN elements of its local name, 0 when it has an id.
     ordinal: Vec<u32>,
-    /// Every id in the file; only filled when some element lacks one.
-    taken: std::collections::HashSet<&'a str>,
+    /// Every id in the file.
+    taken: std::collections::HashSet<String>,
 }
 
-impl<'a> GeneratedIds<'a> {
-    fn new(doc: &'a roxmltree::Document<'_>) -> Self {
+impl GeneratedIds {
+    fn new(doc: &roxmltree::Document<'_>) -> Self {
         let mut ordinal = vec![0u32; doc.descendants().count()];
         let mut counters: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
         for n in doc.descendants() {
@@ -361,13 +366,10 @@ impl<'a> GeneratedIds<'a> {
                 ordinal[n.id().get_usize()] = *c;
             }
         }
-        let taken = if counters.is_empty() {
-            std::collections::HashSet::new()
-        } else {
-            doc.descendants()
-                .filter_map(|n| n.attribute("id"))
-                .collect()
-        };
+        let taken = doc
+            .descendants()
+            .filter_map(|n| n.attribute("id").map(str::to_string))
+            .collect();
         GeneratedIds { ordinal, taken }
     }
 
@@ -422,8 +424,10 @@ impl<'a, 'i> Attrs<'a, 'i> {
             return id;
         }
         self.generated_id = true;
-        self.parser
+        let parser = self.parser;
+        parser
             .ids
+            .get_or_init(|| GeneratedIds::new(parser.doc))
             .id_for(self.node)
             .unwrap_or_else(|| format!("{}_0", self.node.tag_name().name()))
     }
@@ -465,25 +469,26 @@ impl<'a, 'i> Attrs<'a, 'i> {
     /// `loopMaximum=""`) counts as absent: the attribute is kept verbatim
     /// and a warning noted.
     fn typed(&mut self, name: &'static str) -> Option<String> {
-        let i = self
-            .node
-            .attributes()
-            .position(|a| a.namespace().is_none() && a.name() == name)?;
-        let v = self.node.attributes().nth(i)?.value();
-        if v.trim().is_empty() {
-            self.parser.note(
-                "XML010",
-                Severity::Warning,
-                self.node,
-                format!(
-                    "empty `{name}` on <{}>: expected a value, found none (treated as absent)",
-                    qualified_name(self.node)
-                ),
-            );
-            return None;
+        for (i, a) in self.node.attributes().enumerate() {
+            if a.namespace().is_none() && a.name() == name {
+                let v = a.value();
+                if v.trim().is_empty() {
+                    self.parser.note(
+                        "XML010",
+                        Severity::Warning,
+                        self.node,
+                        format!(
+                            "empty `{name}` on <{}>: expected a value, found none (treated as absent)",
+                            qualified_name(self.node)
+                        ),
+                    );
+                    return None;
+                }
+                self.used[i] = true;
+                return Some(v.to_string());
+            }
         }
-        self.used[i] = true;
-        Some(v.to_string())
+        None
     }
 
     fn bool(&mut self, name: &'static str) -> Result<Option<bool>> {
