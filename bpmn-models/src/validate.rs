@@ -739,7 +739,7 @@ impl<'a> Validator<'a> {
             let (severity, note) = if code == "BPMN007" && !self.exists(r) {
                 (
                     Severity::Warning,
-                    " (Camunda 7 uses the reference as the error code; Camunda 8 refuses it)",
+                    " (Camunda 7 uses the reference as the error code; a Camunda 8 file is refused)",
                 )
             } else {
                 (Severity::Error, "")

@@ -106,7 +106,8 @@ pub fn execution_platform(defs: &Definitions) -> Option<(String, Option<String>)
 /// The dialect of a file: from `modeler:executionPlatform` (`Camunda Platform`
 /// is Camunda 7, `Camunda Cloud` is Camunda 8) when present and recognised,
 /// otherwise from which of the two extension namespaces is used anywhere in
-/// the file. A file that uses both (or neither) is [`Dialect::Unknown`].
+/// the file, otherwise from which one the root element declares. A file that
+/// uses both (or neither, declaring neither or both) is [`Dialect::Unknown`].
 pub fn dialect(defs: &Definitions) -> Dialect {
     match execution_platform(defs).as_ref().map(|(p, _)| p.as_str()) {
         Some("Camunda Platform") => return Dialect::Camunda7,
@@ -116,7 +117,18 @@ pub fn dialect(defs: &Definitions) -> Dialect {
     match namespaces_used(defs) {
         (true, false) => Dialect::Camunda7,
         (false, true) => Dialect::Camunda8,
-        _ => Dialect::Unknown,
+        (true, true) => Dialect::Unknown,
+        // No element uses either: the namespace the root declares tells
+        // which tool wrote the file (Camunda 7's own test files declare
+        // `xmlns:camunda` and often use nothing of it).
+        (false, false) => {
+            let declared = |uri: &str| defs.namespaces.0.iter().any(|(_, u)| u == uri);
+            match (declared(CAMUNDA) || declared(ACTIVITI), declared(ZEEBE)) {
+                (true, false) => Dialect::Camunda7,
+                (false, true) => Dialect::Camunda8,
+                _ => Dialect::Unknown,
+            }
+        }
     }
 }
 

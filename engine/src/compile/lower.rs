@@ -713,7 +713,7 @@ impl Compiler<'_> {
                     "ENG015",
                     n,
                     format!(
-                        "error event `{}`: expected errorRef `{r}` to name an error, found none (only a Camunda 7 file takes the reference as the error code)",
+                        "error event `{}`: expected errorRef `{r}` to name an error, found none (a Camunda 8 file must name an <error>; Camunda 7 takes the reference as the code)",
                         n.id
                     ),
                 );

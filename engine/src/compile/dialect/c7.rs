@@ -6,7 +6,8 @@
 //! - Implementations: `camunda:type="external"` with `camunda:topic` (an
 //!   external task, the job type is the topic), `camunda:class` and
 //!   `camunda:delegateExpression` (a job of that type, served by a
-//!   registered handler or a worker), `camunda:connector` (a job whose type
+//!   registered handler or a worker; likewise `camunda:type="mail"` or
+//!   `"shell"`, a job of that type), `camunda:connector` (a job whose type
 //!   is its `connectorId`, such as `http-connector`; the connector's own
 //!   input/output parameters are not applied), `camunda:expression` (evaluated at
 //!   once, its value into `camunda:resultVariable`, its
@@ -108,6 +109,10 @@ impl Rules for Camunda7 {
         for c7 in views {
             let job_type = if c7.task_type.as_deref() == Some("external") {
                 c7.topic.clone()
+            } else if let Some(t) = c7.task_type.clone() {
+                // Camunda 7's built-in task types (`mail`, `shell`): a job of
+                // that type, for a handler or worker.
+                Some(t)
             } else {
                 c7.class
                     .clone()

@@ -39,7 +39,8 @@ pub enum Dialect {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Semantics {
     /// An `errorRef` that names no `<error>` is the error code itself
-    /// (Camunda 7); elsewhere such a file is refused.
+    /// (Camunda 7, and plain BPMN, which Camunda 7 runs); a Camunda 8 file
+    /// is refused.
     pub dangling_error_ref_is_code: bool,
     /// A BPMN error nothing catches ends the token that threw it like a
     /// none end event (Camunda 7's default,
@@ -94,7 +95,7 @@ impl Dialect {
                 loop_counter_base: 1,
             },
             Dialect::Standard => Semantics {
-                dangling_error_ref_is_code: false,
+                dangling_error_ref_is_code: true,
                 uncaught_error_ends_token: false,
                 empty_message_throw_is_none: false,
                 concurrent_compensation: false,
