@@ -91,6 +91,17 @@ pub fn validate(args: ValidateArgs) -> ExitCode {
         Ok(t) => engine::runtime::resource_kind(name, t).is_bpmn(),
         Err(_) => true,
     });
+    // Processes of the other files are callable (as `exec` deploys them
+    // together).
+    let context = bpmn_models::ValidationContext {
+        external_processes: files
+            .iter()
+            .filter_map(|(_, t)| t.as_ref().ok())
+            .filter_map(|t| bpmn_models::parse(t).ok())
+            .flat_map(|d| d.processes().map(|p| p.id.clone()).collect::<Vec<_>>())
+            .collect(),
+        decisions: None,
+    };
     for (name, text) in files {
         let text = match text {
             Ok(t) => t,
@@ -112,7 +123,7 @@ pub fn validate(args: ValidateArgs) -> ExitCode {
             && let Ok(defs) = bpmn_models::parse(&text)
         {
             problems.extend(
-                bpmn_models::validate(&defs)
+                bpmn_models::validate_with(&defs, &context)
                     .iter()
                     .filter(|d| d.severity == Severity::Warning)
                     .map(Problem::from),
