@@ -177,25 +177,19 @@ pub(crate) fn throw(p: &mut Processor<'_, '_>, token: TokenId, throws: &[Throw])
                 name_expr,
                 key,
             } => {
-                let name = match name_expr {
-                    None => name.clone(),
-                    Some(e) => match p.eval(token, e).and_then(|v| triggers::key_text(&v)) {
-                        Ok(n) => n,
-                        Err(msg) => {
-                            p.incident(token, false, format!("message name: {msg}"));
-                            return;
-                        }
-                    },
-                };
-                let key = match key {
-                    None => None,
-                    Some(k) => match p.eval(token, k).and_then(|v| triggers::key_text(&v)) {
-                        Ok(k) => Some(k),
-                        Err(msg) => {
-                            p.incident(token, false, format!("correlation key: {msg}"));
-                            return;
-                        }
-                    },
+                let address = triggers::message_address(
+                    p,
+                    triggers::VarsAt::Token(token),
+                    name,
+                    name_expr.as_ref(),
+                    key.as_ref(),
+                );
+                let (name, key) = match address {
+                    Ok(a) => a,
+                    Err(msg) => {
+                        p.incident(token, false, msg);
+                        return;
+                    }
                 };
                 p.emit(Event::MessageSent {
                     name,

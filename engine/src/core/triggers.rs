@@ -95,21 +95,7 @@ pub(crate) fn prepare(
                 name_expr,
                 key,
             } => {
-                let name = match name_expr {
-                    None => name.clone(),
-                    Some(e) => p
-                        .eval_at(at, e)
-                        .and_then(|v| key_text(&v))
-                        .map_err(|msg| format!("name of message `{name}`: {msg}"))?,
-                };
-                let key = match key {
-                    None => None,
-                    Some(k) => Some(
-                        p.eval_at(at, k)
-                            .and_then(|v| key_text(&v))
-                            .map_err(|msg| format!("correlation key of message `{name}`: {msg}"))?,
-                    ),
-                };
+                let (name, key) = message_address(p, at, name, name_expr.as_ref(), key.as_ref())?;
                 out.push(Prepared::Subscription(SubscriptionKind::Message {
                     name,
                     key,
@@ -130,6 +116,33 @@ pub(crate) fn prepare(
         }
     }
     Ok(out)
+}
+
+/// A message's name (its literal, or its expression's value) and its
+/// correlation key's value, with the variables at `at`.
+pub(crate) fn message_address(
+    p: &Processor<'_, '_>,
+    at: VarsAt,
+    name: &str,
+    name_expr: Option<&crate::expr::Expr>,
+    key: Option<&crate::expr::Expr>,
+) -> Result<(String, Option<String>), String> {
+    let name = match name_expr {
+        None => name.to_string(),
+        Some(e) => p
+            .eval_at(at, e)
+            .and_then(|v| key_text(&v))
+            .map_err(|msg| format!("name of message `{name}`: {msg}"))?,
+    };
+    let key = match key {
+        None => None,
+        Some(k) => Some(
+            p.eval_at(at, k)
+                .and_then(|v| key_text(&v))
+                .map_err(|msg| format!("correlation key of message `{name}`: {msg}"))?,
+        ),
+    };
+    Ok((name, key))
 }
 
 /// Opens prepared triggers for `element`, waited for by `token` (or, with

@@ -237,31 +237,26 @@ impl Rules for Camunda7 {
         let Ok(c7) = camunda::camunda(&n.base) else {
             return Ok(IoExt::default());
         };
-        let mut out = IoExt::default();
         let Some(io) = &c7.input_output else {
-            return Ok(out);
+            return Ok(IoExt::default());
         };
-        for p in &io.inputs {
-            if let Some(source) = param(c, n, &p.value) {
-                out.inputs.push(Mapping {
-                    target: p.name.clone(),
-                    source,
-                });
-            }
-        }
-        if !io.outputs.is_empty() {
-            let mut outs = Vec::new();
-            for p in &io.outputs {
-                if let Some(source) = param(c, n, &p.value) {
-                    outs.push(Mapping {
-                        target: p.name.clone(),
-                        source,
-                    });
-                }
-            }
-            out.outputs = Some(outs);
-        }
-        Ok(out)
+        let inputs = IoExt::mappings(
+            io.inputs
+                .iter()
+                .map(|p| (p.name.clone(), param(c, n, &p.value))),
+        );
+        let outputs = (!io.outputs.is_empty()).then(|| {
+            IoExt::mappings(
+                io.outputs
+                    .iter()
+                    .map(|p| (p.name.clone(), param(c, n, &p.value))),
+            )
+        });
+        Ok(IoExt {
+            inputs,
+            outputs,
+            outputs_only: false,
+        })
     }
 
     fn multi_instance(

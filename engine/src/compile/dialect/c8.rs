@@ -22,7 +22,7 @@ use super::{IoExt, MultiInstanceExt, Rules, ScriptExt};
 use crate::compile::Compiler;
 use crate::compile::ir::{
     CallSpec, CallVariables, CatchVariables, DecisionMapping, DecisionSpec, ElementKind, JobType,
-    Mapping, MappingSource,
+    MappingSource,
 };
 use crate::expr::Expr;
 
@@ -125,32 +125,26 @@ impl Rules for Camunda8 {
         let Ok(z) = zeebe::zeebe(&n.base) else {
             return Ok(IoExt::default());
         };
-        let mut out = IoExt::default();
         let Some(io) = &z.io_mapping else {
-            return Ok(out);
+            return Ok(IoExt::default());
         };
-        for m in &io.inputs {
-            if let Some(source) = source(c, n, m) {
-                out.inputs.push(Mapping {
-                    target: m.target.clone(),
-                    source,
-                });
-            }
-        }
-        if !io.outputs.is_empty() {
-            let mut outs = Vec::new();
-            for m in &io.outputs {
-                if let Some(source) = source(c, n, m) {
-                    outs.push(Mapping {
-                        target: m.target.clone(),
-                        source,
-                    });
-                }
-            }
-            out.outputs = Some(outs);
-            out.outputs_only = true;
-        }
-        Ok(out)
+        let inputs = IoExt::mappings(
+            io.inputs
+                .iter()
+                .map(|m| (m.target.clone(), source(c, n, m))),
+        );
+        let outputs = (!io.outputs.is_empty()).then(|| {
+            IoExt::mappings(
+                io.outputs
+                    .iter()
+                    .map(|m| (m.target.clone(), source(c, n, m))),
+            )
+        });
+        Ok(IoExt {
+            outputs_only: outputs.is_some(),
+            inputs,
+            outputs,
+        })
     }
 
     fn multi_instance(

@@ -145,6 +145,16 @@ pub(super) struct IoExt {
     pub outputs_only: bool,
 }
 
+impl IoExt {
+    /// Mappings from (target, source) pairs; a source that did not
+    /// compile (its problem is reported) is left out.
+    fn mappings(pairs: impl Iterator<Item = (String, Option<MappingSource>)>) -> Vec<Mapping> {
+        pairs
+            .filter_map(|(target, source)| source.map(|source| Mapping { target, source }))
+            .collect()
+    }
+}
+
 /// How one dialect reads an element's extensions. `Err(())` means a
 /// problem was reported to the compiler; `Ok(None)` that the element has
 /// nothing of the kind.
