@@ -292,12 +292,16 @@ fn summarise(defs: &Definitions) -> serde_json::Value {
 }
 
 /// "Camunda 8 (Camunda Cloud 8.6.0)", "Camunda 7", or plain BPMN.
+/// The engine's decision (`docs/dialects.md`), so that inspect says what
+/// `exec` will do.
 fn dialect_label(defs: &Definitions) -> String {
-    use bpmn_models::ext::{Dialect, dialect, execution_platform};
-    let base = match dialect(defs) {
+    use bpmn_models::ext::execution_platform;
+    use engine::compile::Dialect;
+    let base = match Dialect::of(defs) {
         Dialect::Camunda7 => "Camunda 7",
         Dialect::Camunda8 => "Camunda 8",
-        Dialect::Unknown => "plain BPMN 2.0 (no Camunda dialect detected)",
+        Dialect::Mixed => "mixed (Camunda 8 rules, Camunda 7 extensions read too)",
+        Dialect::Standard => "plain BPMN 2.0 (no Camunda dialect detected)",
     };
     match execution_platform(defs) {
         Some((platform, Some(version))) => format!("{base} ({platform} {version})"),
