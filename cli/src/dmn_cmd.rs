@@ -36,6 +36,10 @@ pub enum DmnCommand {
         /// element (Camunda-style models); off by default, as in the spec.
         #[arg(long)]
         free_variables: bool,
+        /// The instant FEEL's `now()` and `today()` see, as an ISO date-time
+        /// with an offset (e.g. `2026-01-31T12:00:00Z`); the system clock by default.
+        #[arg(long, value_parser = parse_now)]
+        now: Option<i64>,
     },
     /// Run the DMN TCK test cases found under a folder.
     Tck {
@@ -59,6 +63,22 @@ pub struct FeelArgs {
     /// Variables in scope: a JSON object, or `@file.json`.
     #[arg(long)]
     pub context: Option<String>,
+    /// The instant `now()` and `today()` see, as an ISO date-time with an
+    /// offset (e.g. `2026-01-31T12:00:00Z`); the system clock by default.
+    #[arg(long, value_parser = parse_now)]
+    pub now: Option<i64>,
+}
+
+/// Parses `--now`: a date-time with a zone, to milliseconds since the epoch.
+fn parse_now(s: &str) -> Result<i64, String> {
+    let dt = dmn::temporal::parse_date_time(s).ok_or_else(|| {
+        format!("expected an ISO date-time such as 2026-01-31T12:00:00Z, found `{s}`")
+    })?;
+    let nanos = dt
+        .instant()
+        .ok_or_else(|| format!("expected a date-time with an offset or zone, found `{s}`"))?;
+    i64::try_from(nanos.div_euclid(1_000_000))
+        .map_err(|_| format!("expected a date-time within the representable range, found `{s}`"))
 }
 
 fn read_json_arg(arg: &str) -> miette::Result<serde_json::Value> {
@@ -89,7 +109,18 @@ pub fn run_dmn(cmd: DmnCommand) -> Result<ExitCode, miette::Report> {
             service,
             audit,
             free_variables,
-        } => eval(&model, &decision, &input, service, audit, free_variables),
+            now,
+        } => eval(
+            &model,
+            &decision,
+            &input,
+            EvalOptions {
+                service,
+                audit,
+                free_variables,
+                now_millis: now.unwrap_or_else(system_now_millis),
+            },
+        ),
         DmnCommand::Tck {
             dir,
             csv,
@@ -144,17 +175,26 @@ fn load_model(path: &Path) -> miette::Result<dmn::DmnModel> {
     Ok(model)
 }
 
-fn eval(
-    path: &Path,
-    decision: &str,
-    input: &str,
+/// The switches of `dmn eval`.
+struct EvalOptions {
     service: bool,
     audit: bool,
     free_variables: bool,
-) -> miette::Result<ExitCode> {
+    now_millis: i64,
+}
+
+fn eval(path: &Path, decision: &str, input: &str, opts: EvalOptions) -> miette::Result<ExitCode> {
+    let EvalOptions {
+        service,
+        audit,
+        free_variables,
+        now_millis,
+    } = opts;
     let model = load_model(path)?;
     let input = read_json_arg(input)?;
-    let mut inputs = dmn::Inputs::from_json(&input).map_err(|e| miette!("{e}"))?;
+    let mut inputs = dmn::Inputs::from_json(&input)
+        .map_err(|e| miette!("{e}"))?
+        .at(now_millis);
     inputs.free_variables = free_variables;
     let result = if service {
         model.evaluate_service(decision, &inputs)
@@ -239,7 +279,7 @@ fn tck_folder(root: &Path, dir: &Path, t: &mut Tally) -> miette::Result<()> {
         let xml = fs::read_to_string(p)
             .into_diagnostic()
             .wrap_err_with(|| format!("reading {}", p.display()))?;
-        match dmn::tck::run_test_file(&models, &xml) {
+        match dmn::tck::run_test_file(&models, &xml, system_now_millis()) {
             Ok(results) => {
                 for r in results {
                     if r.passed {
@@ -308,7 +348,12 @@ pub fn run_feel(args: FeelArgs) -> Result<ExitCode, miette::Report> {
             }
         },
     };
-    let v = dmn::feel::eval_str(&args.expr, &vars).map_err(|e| miette!("{e}"))?;
+    let names: Vec<String> = vars.iter().map(|(n, _)| n.clone()).collect();
+    let expr = dmn::feel::Expression::compile(&args.expr, &names).map_err(|e| miette!("{e}"))?;
+    let now = args.now.unwrap_or_else(system_now_millis);
+    let v = expr
+        .evaluate_at(&vars, Some(now))
+        .map_err(|e| miette!("{e}"))?;
     if let Some(reason) = v.null_reason() {
         eprintln!("note: result is null: {reason}");
     }
@@ -382,32 +427,36 @@ mod tests {
         fs::write(&model, MODEL).unwrap();
         let input = dir.join("in.json");
         fs::write(&input, r#"{"x": 0.5}"#).unwrap();
-        assert!(eval(&model, "double", r#"{"x": 2}"#, false, true, false).is_ok());
-        assert!(
-            eval(
-                &model,
-                "double",
-                &format!("@{}", input.display()),
-                false,
-                false,
-                true
-            )
-            .is_ok()
-        );
-        assert!(eval(&model, "nope", "{}", false, false, false).is_err());
-        assert!(eval(&model, "double", "[1]", false, false, false).is_err());
-        assert!(
-            eval(
-                &dir.join("missing.dmn"),
-                "double",
-                "{}",
-                false,
-                false,
-                false
-            )
-            .is_err()
-        );
+        let opts = |audit, free_variables| EvalOptions {
+            service: false,
+            audit,
+            free_variables,
+            now_millis: 0,
+        };
+        assert!(eval(&model, "double", r#"{"x": 2}"#, opts(true, false)).is_ok());
+        let at_file = format!("@{}", input.display());
+        assert!(eval(&model, "double", &at_file, opts(false, true)).is_ok());
+        assert!(eval(&model, "nope", "{}", opts(false, false)).is_err());
+        assert!(eval(&model, "double", "[1]", opts(false, false)).is_err());
+        let missing = dir.join("missing.dmn");
+        assert!(eval(&missing, "double", "{}", opts(false, false)).is_err());
         let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn now_option_reads_a_zoned_date_time() {
+        assert_eq!(parse_now("1970-01-01T00:00:01Z"), Ok(1000));
+        assert_eq!(parse_now("1970-01-01T01:00:00+01:00"), Ok(0));
+        assert!(
+            parse_now("1970-01-01T00:00:00")
+                .unwrap_err()
+                .contains("offset")
+        );
+        assert!(
+            parse_now("tomorrow")
+                .unwrap_err()
+                .contains("found `tomorrow`")
+        );
     }
 
     #[test]
@@ -415,19 +464,22 @@ mod tests {
         let ok = run_feel(FeelArgs {
             expr: "a + 1".into(),
             context: Some(r#"{"a": 1.5}"#.into()),
+            now: None,
         });
         assert_eq!(ok.unwrap(), ExitCode::SUCCESS);
         assert!(
             run_feel(FeelArgs {
                 expr: "1 +".into(),
-                context: None
+                context: None,
+                now: None,
             })
             .is_err()
         );
         assert!(
             run_feel(FeelArgs {
                 expr: "1".into(),
-                context: Some("[1]".into())
+                context: Some("[1]".into()),
+                now: None,
             })
             .is_err()
         );
@@ -437,4 +489,11 @@ mod tests {
     fn csv_fields_are_quoted() {
         assert_eq!(csv_field("a\"b"), "\"a\"\"b\"");
     }
+}
+
+/// The system clock, for FEEL's `now()` and `today()` in the TCK.
+fn system_now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

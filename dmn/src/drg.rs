@@ -289,6 +289,9 @@ pub struct Inputs {
     /// elements. Camunda-style models reference process variables without
     /// declaring input data; the spec's scoping would make them null.
     pub free_variables: bool,
+    /// The evaluation's clock for FEEL's `now()` and `today()`, in
+    /// milliseconds since the epoch; without one they are null.
+    pub now_millis: Option<i64>,
 }
 
 impl Inputs {
@@ -317,7 +320,14 @@ impl Inputs {
             values: c,
             namespaced: vec![],
             free_variables: false,
+            now_millis: None,
         }
+    }
+
+    /// The clock for `now()` and `today()` (milliseconds since the epoch).
+    pub fn at(mut self, now_millis: i64) -> Inputs {
+        self.now_millis = Some(now_millis);
+        self
     }
 
     /// Turns on [`Inputs::free_variables`].
@@ -1431,7 +1441,7 @@ impl DmnModel {
                 kind: "decision",
                 name: decision.to_string(),
             })?;
-        let mut ev = Evaluator::new(limit);
+        let mut ev = Evaluator::new(limit).with_now(inputs.now_millis);
         let value = {
             let mut run = Run {
                 set: &self.set,
@@ -1489,7 +1499,7 @@ impl DmnModel {
                 .unwrap_or_default();
             overrides.insert(p, v);
         }
-        let mut ev = Evaluator::new(DEFAULT_STEP_LIMIT);
+        let mut ev = Evaluator::new(DEFAULT_STEP_LIMIT).with_now(inputs.now_millis);
         let value = {
             let mut run = Run {
                 set: &self.set,

@@ -201,10 +201,12 @@ pub fn matches(expected: &Value, actual: &Value) -> bool {
 
 /// Runs one test file. `models` are (file name, XML) of every model in the
 /// test folder; the one named by `<modelName>` is the main model and the
-/// others are available for imports.
+/// others are available for imports. `now_millis` is the clock `now()` and
+/// `today()` read (the caller's: this crate reads none).
 pub fn run_test_file(
     models: &[(String, String)],
     test_xml: &str,
+    now_millis: i64,
 ) -> Result<Vec<CaseResult>, TckError> {
     let opts = roxmltree::ParsingOptions {
         allow_dtd: false,
@@ -254,14 +256,14 @@ pub fn run_test_file(
     let model = DmnModel::from_definitions(defs);
     let mut out = Vec::new();
     for tc in elems(root, "testCase") {
-        out.push(run_case(&model, tc));
+        out.push(run_case(&model, tc, now_millis));
     }
     Ok(out)
 }
 
-fn run_case(model: &DmnModel, tc: roxmltree::Node) -> CaseResult {
+fn run_case(model: &DmnModel, tc: roxmltree::Node, now_millis: i64) -> CaseResult {
     let id = tc.attribute("id").unwrap_or("").to_string();
-    let mut inputs = Inputs::default();
+    let mut inputs = Inputs::default().at(now_millis);
     for n in elems(tc, "inputNode") {
         let name = n.attribute("name").unwrap_or("").to_string();
         let hint = model.input_type(&name);

@@ -208,9 +208,10 @@ impl Date {
         }
     }
 
-    /// Today's date in UTC.
-    pub fn today_utc() -> Date {
-        Date::from_jiff(TimeZone::UTC.to_datetime(Timestamp::now()).date())
+    /// The UTC date of an instant (milliseconds since the epoch).
+    pub fn at_millis(millis: i64) -> Option<Date> {
+        let ts = Timestamp::from_millisecond(millis).ok()?;
+        Some(Date::from_jiff(TimeZone::UTC.to_datetime(ts).date()))
     }
 }
 
@@ -694,14 +695,15 @@ impl FeelDateTime {
         }
     }
 
-    /// The current instant in UTC.
-    pub fn now_utc() -> FeelDateTime {
-        let dt = TimeZone::UTC.to_datetime(Timestamp::now());
-        FeelDateTime {
+    /// An instant (milliseconds since the epoch) in UTC.
+    pub fn at_millis(millis: i64) -> Option<FeelDateTime> {
+        let ts = Timestamp::from_millisecond(millis).ok()?;
+        let dt = TimeZone::UTC.to_datetime(ts);
+        Some(FeelDateTime {
             date: Date::from_jiff(dt.date()),
             time: dt.time(),
             tz: Some(Tz::Offset(0)),
-        }
+        })
     }
 }
 

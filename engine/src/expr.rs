@@ -270,8 +270,10 @@ impl Expr {
                         }
                     }
                 }
+                // `now()` and `today()` read the command's time.
+                let now = vars.execution.map(|e| e.now);
                 let v = f
-                    .evaluate(&feel_vars)
+                    .evaluate_at(&feel_vars, now)
                     .map_err(|e| eval_err(format!("FEEL: {e}")))?;
                 if let Some(reason) = v.null_reason() {
                     return Err(eval_err(format!("FEEL: {reason}")));

@@ -875,14 +875,15 @@ impl Engine {
     }
 
     /// Evaluates a deployed decision (its latest version, or `version`)
-    /// as a business rule task would.
+    /// as a business rule task would, at the engine clock's time.
     pub fn evaluate_decision(
         &self,
         id: &str,
         version: Option<u32>,
         input: &Map<String, Value>,
     ) -> Result<core::decisions::DecisionOutcome, String> {
-        core::decisions::Decisions::evaluate(&self.decisions, id, version, input)
+        let now = self.clock.now_millis();
+        core::decisions::Decisions::evaluate(&self.decisions, id, version, input, now)
     }
 
     /// The schedule of a timer start event: its literal, or its expression

@@ -39,7 +39,7 @@ fn run_folder(dir: &Path, passed: &mut usize, failed: &mut Vec<String>) {
         let Ok(xml) = fs::read_to_string(p) else {
             continue;
         };
-        match dmn::tck::run_test_file(&models, &xml) {
+        match dmn::tck::run_test_file(&models, &xml, system_now_millis()) {
             Ok(results) => {
                 for r in results {
                     if r.passed {
@@ -92,4 +92,11 @@ fn tck_pass_count_never_drops() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+/// The system clock, for FEEL's `now()` and `today()` in the TCK.
+fn system_now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

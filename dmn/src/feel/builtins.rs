@@ -325,8 +325,14 @@ pub fn call(ev: &mut Evaluator, name: &str, args: Vec<Value>, scope: &mut Scope)
         | "duration"
         | "years and months duration" => conversion(name, args),
         "now" | "today" if !args.is_empty() => null(format!("{name}: expected no arguments")),
-        "now" => Value::DateTime(FeelDateTime::now_utc()),
-        "today" => Value::Date(temporal::Date::today_utc()),
+        "now" => match ev.now().and_then(FeelDateTime::at_millis) {
+            Some(t) => Value::DateTime(t),
+            None => null("now(): expected the evaluation to be given a clock, found none"),
+        },
+        "today" => match ev.now().and_then(temporal::Date::at_millis) {
+            Some(d) => Value::Date(d),
+            None => null("today(): expected the evaluation to be given a clock, found none"),
+        },
         "substring" | "string length" | "upper case" | "lower case" | "substring before"
         | "substring after" | "replace" | "contains" | "starts with" | "ends with" | "matches"
         | "split" | "string join" => string_fn(name, args),

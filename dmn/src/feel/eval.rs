@@ -188,6 +188,11 @@ pub struct Evaluator {
     partial_needed: bool,
     depth: u32,
     aborted: Option<EvalError>,
+    /// The evaluation's clock for `now()` and `today()`, in milliseconds
+    /// since the Unix epoch: the caller's (the engine's command time, a
+    /// scenario's virtual clock, the CLI's system clock). Without one they
+    /// are null: this crate reads no clock.
+    now: Option<i64>,
 }
 
 impl Default for Evaluator {
@@ -213,7 +218,19 @@ impl Evaluator {
             partial_needed: false,
             depth: 0,
             aborted: None,
+            now: None,
         }
+    }
+
+    /// The same evaluator with a clock (milliseconds since the epoch).
+    pub fn with_now(mut self, now_millis: Option<i64>) -> Evaluator {
+        self.now = now_millis;
+        self
+    }
+
+    /// The evaluation's clock, if it has one.
+    pub fn now(&self) -> Option<i64> {
+        self.now
     }
 
     /// The abort reason, if the budget ran out.

@@ -33,13 +33,32 @@ impl Expression {
         self.evaluate_with_limit(vars, eval::DEFAULT_STEP_LIMIT)
     }
 
+    /// Evaluates with a clock for `now()`/`today()` (milliseconds since
+    /// the epoch; `None`: they are null).
+    pub fn evaluate_at(
+        &self,
+        vars: &[(String, Value)],
+        now_millis: Option<i64>,
+    ) -> Result<Value, EvalError> {
+        self.evaluate_full(vars, eval::DEFAULT_STEP_LIMIT, now_millis)
+    }
+
     /// Evaluates with an explicit step budget.
     pub fn evaluate_with_limit(
         &self,
         vars: &[(String, Value)],
         limit: u64,
     ) -> Result<Value, EvalError> {
-        let mut ev = Evaluator::new(limit);
+        self.evaluate_full(vars, limit, None)
+    }
+
+    fn evaluate_full(
+        &self,
+        vars: &[(String, Value)],
+        limit: u64,
+        now_millis: Option<i64>,
+    ) -> Result<Value, EvalError> {
+        let mut ev = Evaluator::new(limit).with_now(now_millis);
         let mut scope = Scope::with(vars.to_vec());
         let v = ev.eval(&self.expr, &mut scope);
         match ev.aborted() {

@@ -28,12 +28,14 @@ pub struct DecisionOutcome {
 /// The deployed decisions, as the core sees them.
 pub trait Decisions {
     /// Evaluates decision `id` (its latest version, or `version`) with
-    /// `input`. `Err` is the incident message.
+    /// `input`, at `now_millis` (FEEL's `now()` and `today()`: the
+    /// command's time). `Err` is the incident message.
     fn evaluate(
         &self,
         id: &str,
         version: Option<u32>,
         input: &Map<String, Value>,
+        now_millis: i64,
     ) -> Result<DecisionOutcome, String>;
 }
 
@@ -66,7 +68,7 @@ pub(crate) fn evaluate(p: &mut Processor<'_, '_>, token: TokenId, spec: &Decisio
         return;
     };
     let input = p.with_vars(token, |v| v.merged().into_owned());
-    let outcome = match decisions.evaluate(&id, spec.version, &input) {
+    let outcome = match decisions.evaluate(&id, spec.version, &input, p.ctx.now) {
         Ok(o) => o,
         Err(msg) => {
             p.incident(token, false, format!("decision `{id}`: {msg}"));

@@ -267,11 +267,13 @@ impl Decisions for DecisionRegistry {
         id: &str,
         version: Option<u32>,
         input: &Map<String, Value>,
+        now_millis: i64,
     ) -> Result<DecisionOutcome, String> {
         let d = self.find(id, version)?;
         let inputs = Inputs::from_json(&Value::Object(input.clone()))
             .map_err(|e| e.to_string())?
-            .with_free_variables();
+            .with_free_variables()
+            .at(now_millis);
         let eval = d
             .model
             .evaluate(&d.name, &inputs)
