@@ -65,6 +65,16 @@ pub struct Definitions {
     pub namespace: String,
     /// Default `expressionLanguage` of the model, if given.
     pub expression_language: Option<String>,
+    /// The tool that wrote the file (`exporter`, e.g. "Camunda Modeler").
+    pub exporter: Option<String>,
+    /// The platform the file was modelled for
+    /// (`modeler:executionPlatform`: "Camunda Platform", "Camunda Cloud").
+    pub execution_platform: Option<String>,
+    /// The version of that platform (`modeler:executionPlatformVersion`).
+    pub execution_platform_version: Option<String>,
+    /// The file declares Camunda's DMN extension namespace
+    /// (`http://camunda.org/schema/1.0/dmn`).
+    pub camunda_namespace: bool,
     /// Imports.
     pub imports: Vec<Import>,
     /// Item definitions.
@@ -272,15 +282,26 @@ pub struct DtOutput {
     pub default: Option<String>,
 }
 
+/// One cell of a decision-table rule.
+#[derive(Debug, Clone, Default)]
+pub struct Entry {
+    /// The entry's text.
+    pub text: String,
+    /// Where it is.
+    pub pos: Pos,
+    /// Its `expressionLanguage`, if given.
+    pub language: Option<String>,
+}
+
 /// Decision-table rule.
 #[derive(Debug, Clone, Default)]
 pub struct DtRule {
     /// Rule id.
     pub id: String,
     /// Input entries (unary tests).
-    pub inputs: Vec<(String, Pos)>,
+    pub inputs: Vec<Entry>,
     /// Output entries (expressions).
-    pub outputs: Vec<(String, Pos)>,
+    pub outputs: Vec<Entry>,
     /// Annotation entries.
     pub annotations: Vec<String>,
 }
@@ -381,6 +402,11 @@ const BOXED: &[&str] = &[
     "every",
 ];
 
+/// Camunda's DMN extension namespace (`camunda:historyTimeToLive`, ...).
+pub const CAMUNDA_DMN_NS: &str = "http://camunda.org/schema/1.0/dmn";
+/// Camunda Modeler's namespace (`modeler:executionPlatform`).
+pub const MODELER_NS: &str = "http://camunda.org/schema/modeler/1.0";
+
 /// Parses one DMN XML document.
 pub fn parse_definitions(xml: &str) -> Result<Definitions, ModelError> {
     if xml.len() > MAX_XML_BYTES {
@@ -423,6 +449,14 @@ pub fn parse_definitions(xml: &str) -> Result<Definitions, ModelError> {
         name: attr(root, "name").unwrap_or_default(),
         namespace: attr(root, "namespace").unwrap_or_default(),
         expression_language: attr(root, "expressionLanguage"),
+        exporter: attr(root, "exporter"),
+        execution_platform: root
+            .attribute((MODELER_NS, "executionPlatform"))
+            .map(str::to_string),
+        execution_platform_version: root
+            .attribute((MODELER_NS, "executionPlatformVersion"))
+            .map(str::to_string),
+        camunda_namespace: root.namespaces().any(|n| n.uri() == CAMUNDA_DMN_NS),
         ..Default::default()
     };
     for c in root.children().filter(|c| c.is_element()) {
@@ -708,6 +742,14 @@ fn boxed(r: &Reader, n: Node, depth: usize) -> Result<BoxedExpr, ModelError> {
     })
 }
 
+fn entry(r: &Reader, n: Node) -> Entry {
+    Entry {
+        text: text_of(n),
+        pos: r.pos(n),
+        language: attr(n, "expressionLanguage"),
+    }
+}
+
 fn decision_table(r: &Reader, n: Node) -> Result<DecisionTableDef, ModelError> {
     let inputs = children(n, "input")
         .map(|i| {
@@ -735,10 +777,10 @@ fn decision_table(r: &Reader, n: Node) -> Result<DecisionTableDef, ModelError> {
         .map(|rule| DtRule {
             id: attr(rule, "id").unwrap_or_default(),
             inputs: children(rule, "inputEntry")
-                .map(|e| (text_of(e), r.pos(e)))
+                .map(|e| entry(r, e))
                 .collect(),
             outputs: children(rule, "outputEntry")
-                .map(|e| (text_of(e), r.pos(e)))
+                .map(|e| entry(r, e))
                 .collect(),
             annotations: children(rule, "annotationEntry").map(text_of).collect(),
         })

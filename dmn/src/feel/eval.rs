@@ -41,6 +41,12 @@ pub enum EvalError {
         /// The configured limit.
         limit: u32,
     },
+    /// The expression itself failed the evaluation (Camunda's `assert`).
+    #[error("{message}")]
+    Failed {
+        /// What failed, in the expression's words.
+        message: String,
+    },
 }
 
 /// One frame of variables: owned, or shared with a closure.
@@ -193,6 +199,21 @@ pub struct Evaluator {
     /// scenario's virtual clock, the CLI's system clock). Without one they
     /// are null: this crate reads no clock.
     now: Option<i64>,
+    /// Whose FEEL this evaluation speaks.
+    dialect: Dialect,
+}
+
+/// Whose FEEL an evaluation follows where the DMN 1.5 standard and Camunda's
+/// FEEL engine (feel-scala, used by Camunda 8 and by Camunda 7 since 7.13)
+/// disagree: output formats of `string()`, `is defined(null)`, the rules of
+/// a few built-ins. Camunda's extra built-ins are available in both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Dialect {
+    /// DMN 1.5 as the TCK checks it.
+    #[default]
+    Standard,
+    /// Camunda's FEEL (feel-scala), as its documentation and tests describe it.
+    Camunda,
 }
 
 impl Default for Evaluator {
@@ -219,7 +240,19 @@ impl Evaluator {
             depth: 0,
             aborted: None,
             now: None,
+            dialect: Dialect::Standard,
         }
+    }
+
+    /// The same evaluator speaking `dialect`.
+    pub fn with_dialect(mut self, dialect: Dialect) -> Evaluator {
+        self.dialect = dialect;
+        self
+    }
+
+    /// Whose FEEL this evaluation follows.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
     /// The same evaluator with a clock (milliseconds since the epoch).
@@ -236,6 +269,16 @@ impl Evaluator {
     /// The abort reason, if the budget ran out.
     pub fn aborted(&self) -> Option<&EvalError> {
         self.aborted.as_ref()
+    }
+
+    /// Fails the whole evaluation (Camunda's `assert`): nothing after it runs.
+    pub fn fail(&mut self, message: impl Into<String>) -> Value {
+        if self.aborted.is_none() {
+            self.aborted = Some(EvalError::Failed {
+                message: message.into(),
+            });
+        }
+        Value::null("evaluation failed")
     }
 
     /// Enters one level of nesting (used by the DMN layer for requirement

@@ -7,7 +7,7 @@ pub mod eval;
 pub mod java;
 pub mod parser;
 
-pub use eval::{EvalError, Evaluator, Scope};
+pub use eval::{Dialect, EvalError, Evaluator, Scope};
 pub use parser::{ParseError, parse_expression, parse_unary_tests};
 
 use crate::value::Value;
@@ -40,7 +40,13 @@ impl Expression {
         vars: &[(String, Value)],
         now_millis: Option<i64>,
     ) -> Result<Value, EvalError> {
-        self.evaluate_full(vars, eval::DEFAULT_STEP_LIMIT, now_millis)
+        self.evaluate_with(
+            vars,
+            &Options {
+                now_millis,
+                ..Options::default()
+            },
+        )
     }
 
     /// Evaluates with an explicit step budget.
@@ -49,16 +55,24 @@ impl Expression {
         vars: &[(String, Value)],
         limit: u64,
     ) -> Result<Value, EvalError> {
-        self.evaluate_full(vars, limit, None)
+        self.evaluate_with(
+            vars,
+            &Options {
+                step_limit: limit,
+                ..Options::default()
+            },
+        )
     }
 
-    fn evaluate_full(
+    /// Evaluates with the given clock, dialect and budget.
+    pub fn evaluate_with(
         &self,
         vars: &[(String, Value)],
-        limit: u64,
-        now_millis: Option<i64>,
+        options: &Options,
     ) -> Result<Value, EvalError> {
-        let mut ev = Evaluator::new(limit).with_now(now_millis);
+        let mut ev = Evaluator::new(options.step_limit)
+            .with_now(options.now_millis)
+            .with_dialect(options.dialect);
         let mut scope = Scope::with(vars.to_vec());
         let v = ev.eval(&self.expr, &mut scope);
         match ev.aborted() {
@@ -70,6 +84,27 @@ impl Expression {
     /// The syntax tree.
     pub fn ast(&self) -> &ast::Expr {
         &self.expr
+    }
+}
+
+/// How one evaluation runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// The clock for `now()` and `today()`, in milliseconds since the epoch.
+    pub now_millis: Option<i64>,
+    /// Whose FEEL.
+    pub dialect: Dialect,
+    /// The step budget.
+    pub step_limit: u64,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            now_millis: None,
+            dialect: Dialect::Standard,
+            step_limit: eval::DEFAULT_STEP_LIMIT,
+        }
     }
 }
 
