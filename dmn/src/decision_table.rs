@@ -81,6 +81,9 @@ pub struct InputClause {
     pub expr: Expr,
     /// Allowed input values.
     pub values: Option<Arc<UnaryTests>>,
+    /// The input expression's `typeRef`, when the dialect converts input
+    /// values to it ([`crate::dialect::coerce_input`]).
+    pub convert_to: Option<String>,
 }
 
 /// A compiled output clause.
@@ -101,8 +104,9 @@ pub struct Rule {
     pub id: String,
     /// One test per input.
     pub tests: Vec<Matcher>,
-    /// One expression per output.
-    pub outputs: Vec<Expr>,
+    /// One expression per output; `None`: an empty entry the dialect
+    /// leaves out of the rule's result.
+    pub outputs: Vec<Option<Expr>>,
     /// Annotation entries (text), one per annotation column.
     pub annotations: Vec<String>,
 }
@@ -123,6 +127,9 @@ pub enum Matcher {
     },
     /// Any other unary tests.
     Generic(Arc<UnaryTests>),
+    /// An entry that did not parse, in a dialect where that fails the
+    /// evaluation: the message says where and why.
+    Fail(Arc<str>),
 }
 
 /// One literal alternative of a [`Matcher::Direct`].
@@ -221,6 +228,10 @@ impl Matcher {
     ) -> bool {
         match self {
             Matcher::Any => true,
+            Matcher::Fail(message) => {
+                ev.fail(message.to_string());
+                false
+            }
             Matcher::Generic(t) => {
                 matches!(ev.unary_tests(t, input.clone(), scope), Value::Bool(true))
             }
@@ -285,6 +296,10 @@ pub struct DecisionTable {
     pub rules: Vec<Rule>,
     /// Names of the annotation columns.
     pub annotation_names: Vec<String>,
+    /// Camunda's COLLECT aggregation: over the one output each matched
+    /// rule gives (several fail the evaluation), not over a single-output
+    /// table's rows only.
+    pub aggregate_per_rule: bool,
 }
 
 fn priority(ev: &mut Evaluator, scope: &mut Scope, clause: &OutputClause, v: &Value) -> usize {
@@ -302,9 +317,11 @@ fn priority(ev: &mut Evaluator, scope: &mut Scope, clause: &OutputClause, v: &Va
 }
 
 impl DecisionTable {
-    fn row_value(&self, vals: Vec<Value>) -> Value {
+    /// One rule's result: the value of a single output, else a context of
+    /// the outputs (an omitted entry, `None`, is left out).
+    fn row_value(&self, vals: Vec<Option<Value>>) -> Value {
         if self.outputs.len() == 1 {
-            vals.into_iter().next().unwrap_or_default()
+            vals.into_iter().next().flatten().unwrap_or_default()
         } else {
             Value::Context(Context {
                 entries: self
@@ -312,6 +329,7 @@ impl DecisionTable {
                     .iter()
                     .map(|o| o.name.clone())
                     .zip(vals)
+                    .filter_map(|(k, v)| Some((k, v?)))
                     .collect(),
             })
         }
@@ -325,8 +343,8 @@ impl DecisionTable {
             .outputs
             .iter()
             .map(|o| match &o.default {
-                Some(e) => ev.eval(e, scope),
-                None => Value::Null(None),
+                Some(e) => Some(ev.eval(e, scope)),
+                None => Some(Value::Null(None)),
             })
             .collect();
         Some(self.row_value(vals))
@@ -337,7 +355,10 @@ impl Boxed for DecisionTable {
     fn eval(&self, ev: &mut Evaluator, scope: &mut Scope) -> Value {
         let mut inputs = Vec::with_capacity(self.inputs.len());
         for (i, c) in self.inputs.iter().enumerate() {
-            let v = ev.eval(&c.expr, scope);
+            let mut v = ev.eval(&c.expr, scope);
+            if let Some(t) = &c.convert_to {
+                v = crate::dialect::coerce_input(t, v);
+            }
             if let Some(allowed) = &c.values
                 && !v.is_null()
                 && !matches!(ev.unary_tests(allowed, v.clone(), scope), Value::Bool(true))
@@ -396,10 +417,14 @@ impl Boxed for DecisionTable {
                 .join(", ")
         };
         // Evaluate the outputs of the matched rules.
-        let mut rows: Vec<Vec<Value>> = Vec::with_capacity(matched.len());
+        let mut rows: Vec<Vec<Option<Value>>> = Vec::with_capacity(matched.len());
         for &ri in &matched {
             let mut row = Vec::with_capacity(self.outputs.len());
             for (oi, e) in self.rules[ri].outputs.iter().enumerate() {
+                let Some(e) = e else {
+                    row.push(None);
+                    continue;
+                };
                 let v = ev.eval(e, scope);
                 if let Some(clause) = self.outputs.get(oi)
                     && let Some(allowed) = &clause.values
@@ -413,9 +438,12 @@ impl Boxed for DecisionTable {
                         v.to_feel_literal()
                     ));
                 }
-                row.push(v);
+                row.push(Some(v));
             }
             rows.push(row);
+        }
+        if ev.aborted().is_some() {
+            return Value::null("evaluation aborted");
         }
         if rows.is_empty() {
             return match self.hit {
@@ -446,10 +474,10 @@ impl Boxed for DecisionTable {
             }
             HitPolicy::Any => {
                 for r in &rows[1..] {
-                    let same = r
-                        .iter()
-                        .zip(&rows[0])
-                        .all(|(a, b)| a.feel_eq(b) == Some(true));
+                    let same = r.iter().zip(&rows[0]).all(|(a, b)| match (a, b) {
+                        (Some(a), Some(b)) => a.feel_eq(b) == Some(true),
+                        (a, b) => a.is_none() && b.is_none(),
+                    });
                     if !same {
                         if let Some(a) = ev.audit.last_mut() {
                             a.violation = Some("ANY");
@@ -468,13 +496,13 @@ impl Boxed for DecisionTable {
                 Value::List(rows.into_iter().map(|r| self.row_value(r)).collect())
             }
             HitPolicy::Priority | HitPolicy::OutputOrder => {
-                let mut keyed: Vec<(Vec<usize>, usize, Vec<Value>)> = Vec::new();
+                let mut keyed: Vec<(Vec<usize>, usize, Vec<Option<Value>>)> = Vec::new();
                 for (k, r) in rows.into_iter().enumerate() {
                     let key = self
                         .outputs
                         .iter()
                         .zip(&r)
-                        .map(|(c, v)| priority(ev, scope, c, v))
+                        .map(|(c, v)| v.as_ref().map_or(usize::MAX, |v| priority(ev, scope, c, v)))
                         .collect();
                     keyed.push((key, k, r));
                 }
@@ -486,66 +514,109 @@ impl Boxed for DecisionTable {
                     Value::List(keyed.into_iter().map(|x| self.row_value(x.2)).collect())
                 }
             }
+            HitPolicy::Collect(Some(a)) if self.aggregate_per_rule => {
+                match self.per_rule_values(ev, &matched, rows) {
+                    Ok(values) => aggregate(a, values),
+                    Err(failed) => failed,
+                }
+            }
             HitPolicy::Collect(agg) => {
-                let values: Vec<Value> = rows.into_iter().map(|r| self.row_value(r)).collect();
+                let values: Vec<Value> = if self.outputs.len() == 1 {
+                    // A rule whose only entry was left out gives nothing.
+                    rows.into_iter()
+                        .filter_map(|r| r.into_iter().next().flatten())
+                        .collect()
+                } else {
+                    rows.into_iter().map(|r| self.row_value(r)).collect()
+                };
                 match agg {
                     None => Value::List(values),
-                    Some(Aggregation::Count) => {
-                        let mut distinct: Vec<Value> = Vec::new();
-                        for v in values {
-                            if !distinct.iter().any(|d| d.feel_eq(&v) == Some(true)) {
-                                distinct.push(v);
-                            }
-                        }
-                        Value::int(distinct.len() as i64)
+                    Some(_) if self.outputs.len() != 1 => {
+                        Value::null("aggregation needs a single output")
                     }
-                    Some(a) => {
-                        if self.outputs.len() != 1 {
-                            return Value::null("aggregation needs a single output");
-                        }
-                        let mut acc: Option<Value> = None;
-                        for v in values {
-                            if v.is_null() {
-                                continue;
-                            }
-                            acc = Some(match (acc, a) {
-                                (None, _) => v,
-                                (Some(Value::Number(x)), Aggregation::Sum) => match &v {
-                                    Value::Number(y) => match x.add(y) {
-                                        Some(s) => Value::Number(s),
-                                        None => return Value::null("sum overflow"),
-                                    },
-                                    _ => return Value::null("C+ needs numbers"),
-                                },
-                                (Some(cur), Aggregation::Min | Aggregation::Max) => {
-                                    match v.feel_cmp(&cur) {
-                                        Some(o) => {
-                                            if (a == Aggregation::Min && o == Ordering::Less)
-                                                || (a == Aggregation::Max && o == Ordering::Greater)
-                                            {
-                                                v
-                                            } else {
-                                                cur
-                                            }
-                                        }
-                                        None => return Value::null("outputs are not comparable"),
-                                    }
-                                }
-                                _ => return Value::null("C+ needs numbers"),
-                            });
-                        }
-                        if a == Aggregation::Sum
-                            && let Some(v) = &acc
-                            && !matches!(v, Value::Number(_))
-                        {
-                            return Value::null("C+ needs numbers");
-                        }
-                        acc.unwrap_or(Value::Number(Number::zero()))
-                    }
+                    Some(a) => aggregate(a, values),
                 }
             }
         }
     }
+}
+
+impl DecisionTable {
+    /// Camunda's input to an aggregation: the one output each matched rule
+    /// gives (rules whose entries were all left out give none); a rule with
+    /// several fails the evaluation.
+    fn per_rule_values(
+        &self,
+        ev: &mut Evaluator,
+        matched: &[usize],
+        rows: Vec<Vec<Option<Value>>>,
+    ) -> Result<Vec<Value>, Value> {
+        let mut values = Vec::with_capacity(rows.len());
+        for (&ri, row) in matched.iter().zip(rows) {
+            let mut given: Vec<Value> = row.into_iter().flatten().collect();
+            match given.len() {
+                0 => {}
+                1 => values.extend(given.pop()),
+                n => {
+                    return Err(ev.fail(format!(
+                        "decision table {}: expected one output per matched rule to aggregate, found {n} in rule {}",
+                        self.id, self.rules[ri].id
+                    )));
+                }
+            }
+        }
+        Ok(values)
+    }
+}
+
+/// COLLECT with an aggregation (§8.2.11): the distinct count, or the sum,
+/// minimum or maximum of the non-null values.
+fn aggregate(a: Aggregation, values: Vec<Value>) -> Value {
+    if a == Aggregation::Count {
+        let mut distinct: Vec<Value> = Vec::new();
+        for v in values {
+            if !distinct.iter().any(|d| d.feel_eq(&v) == Some(true)) {
+                distinct.push(v);
+            }
+        }
+        return Value::int(distinct.len() as i64);
+    }
+    let mut acc: Option<Value> = None;
+    for v in values {
+        if v.is_null() {
+            continue;
+        }
+        acc = Some(match (acc, a) {
+            (None, _) => v,
+            (Some(Value::Number(x)), Aggregation::Sum) => match &v {
+                Value::Number(y) => match x.add(y) {
+                    Some(s) => Value::Number(s),
+                    None => return Value::null("sum overflow"),
+                },
+                _ => return Value::null("C+ needs numbers"),
+            },
+            (Some(cur), Aggregation::Min | Aggregation::Max) => match v.feel_cmp(&cur) {
+                Some(o) => {
+                    if (a == Aggregation::Min && o == Ordering::Less)
+                        || (a == Aggregation::Max && o == Ordering::Greater)
+                    {
+                        v
+                    } else {
+                        cur
+                    }
+                }
+                None => return Value::null("outputs are not comparable"),
+            },
+            _ => return Value::null("C+ needs numbers"),
+        });
+    }
+    if a == Aggregation::Sum
+        && let Some(v) = &acc
+        && !matches!(v, Value::Number(_))
+    {
+        return Value::null("C+ needs numbers");
+    }
+    acc.unwrap_or(Value::Number(Number::zero()))
 }
 
 #[cfg(test)]

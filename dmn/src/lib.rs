@@ -6,12 +6,15 @@
 //! * [`drg`]: compiled decision requirements graphs, [`DmnModel`] is the
 //!   embedding entry point (compile once, evaluate many).
 //! * [`decision_table`]: hit policies and rule matching.
+//! * [`dialect`]: where Camunda's DMN differs from the standard, and how a
+//!   file says it speaks Camunda's.
 //! * [`value`], [`number`], [`temporal`]: the FEEL semantic domain.
 //! * [`tck`]: runner for DMN TCK test files (strings in, results out).
 //!
 //! The crate does no I/O: models come in as `&str`, results go out as values.
 
 pub mod decision_table;
+pub mod dialect;
 pub mod drg;
 pub mod feel;
 pub mod model;
@@ -20,6 +23,7 @@ pub mod tck;
 pub mod temporal;
 pub mod value;
 
+pub use dialect::Dialect;
 pub use drg::{DmnModel, EvaluateError, Evaluation, Inputs};
 pub use number::Number;
 pub use value::{Context, Type, Value};

@@ -776,12 +776,8 @@ fn decision_table(r: &Reader, n: Node) -> Result<DecisionTableDef, ModelError> {
     let rules = children(n, "rule")
         .map(|rule| DtRule {
             id: attr(rule, "id").unwrap_or_default(),
-            inputs: children(rule, "inputEntry")
-                .map(|e| entry(r, e))
-                .collect(),
-            outputs: children(rule, "outputEntry")
-                .map(|e| entry(r, e))
-                .collect(),
+            inputs: children(rule, "inputEntry").map(|e| entry(r, e)).collect(),
+            outputs: children(rule, "outputEntry").map(|e| entry(r, e)).collect(),
             annotations: children(rule, "annotationEntry").map(text_of).collect(),
         })
         .collect();

@@ -35,6 +35,28 @@ impl Tz {
         }
     }
 
+    /// Parses `Z`, an offset (`+02:00`) or an IANA zone id.
+    pub fn parse(text: &str) -> Option<Tz> {
+        let t = text.trim();
+        if t == "Z" || t == "UTC" {
+            return Some(Tz::Offset(0));
+        }
+        if let Some(rest) = t
+            .strip_prefix('+')
+            .map(|r| (1, r))
+            .or(t.strip_prefix('-').map(|r| (-1, r)))
+        {
+            let (sign, hm) = rest;
+            let (h, m) = hm.split_once(':').unwrap_or((hm, "0"));
+            let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+            if h > 18 || m > 59 {
+                return None;
+            }
+            return Some(Tz::Offset(sign * (h * 3600 + m * 60)));
+        }
+        Tz::zone(t)
+    }
+
     /// Parses an IANA zone id, checking that it exists.
     pub fn zone(name: &str) -> Option<Tz> {
         TimeZone::get(name).ok()?;
@@ -693,6 +715,26 @@ impl FeelDateTime {
             (None, None) => Some(millis(self.local_nanos() - o.local_nanos()).cmp(&0)),
             _ => None,
         }
+    }
+
+    /// The same instant in another zone; a value without a zone gets the
+    /// zone attached to its wall-clock time (Camunda's `date and time(dt,
+    /// zone)`).
+    pub fn in_zone(&self, tz: Tz) -> Option<FeelDateTime> {
+        if self.tz.is_none() {
+            return Some(FeelDateTime {
+                tz: Some(tz),
+                ..self.clone()
+            });
+        }
+        let nanos = self.instant()?;
+        let ts = Timestamp::from_nanosecond(nanos).ok()?;
+        let dt = tz.time_zone()?.to_datetime(ts);
+        Some(FeelDateTime {
+            date: Date::from_jiff(dt.date()),
+            time: dt.time(),
+            tz: Some(tz),
+        })
     }
 
     /// An instant (milliseconds since the epoch) in UTC.

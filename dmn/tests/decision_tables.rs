@@ -289,7 +289,7 @@ fn non_feel_expression_languages_are_reported() {
       <inputData id="a" name="a"><variable name="a" typeRef="number"/></inputData>
       <decision id="d" name="d"><informationRequirement><requiredInput href="#a"/></informationRequirement>
         <decisionTable id="t" hitPolicy="FIRST">
-          <input><inputExpression expressionLanguage="juel" typeRef="number"><text>${a}</text></inputExpression></input>
+          <input><inputExpression expressionLanguage="juel" typeRef="number"><text>${a * 2}</text></inputExpression></input>
           <output name="o"/>
           <rule id="r"><inputEntry><text>-</text></inputEntry><outputEntry><text>1</text></outputEntry></rule>
         </decisionTable></decision>
@@ -304,6 +304,30 @@ fn non_feel_expression_languages_are_reported() {
             .contains("found expression language 'juel'")
     );
     assert_eq!(m.evaluate_json("e", &json!({})).unwrap(), json!(2));
+}
+
+#[test]
+fn trivial_juel_entries_read_as_feel() {
+    let xml = r##"<definitions name="c" namespace="urn:c">
+      <inputData id="a" name="a"><variable name="a" typeRef="number"/></inputData>
+      <decision id="d" name="d"><informationRequirement><requiredInput href="#a"/></informationRequirement>
+        <decisionTable id="t" hitPolicy="FIRST">
+          <input><inputExpression expressionLanguage="juel" typeRef="number"><text>${a}</text></inputExpression></input>
+          <output name="o"/>
+          <rule id="r1"><inputEntry expressionLanguage="juel"><text>${5}</text></inputEntry><outputEntry expressionLanguage="juel"><text>'five'</text></outputEntry></rule>
+          <rule id="r2"><inputEntry><text>-</text></inputEntry><outputEntry><text>"other"</text></outputEntry></rule>
+        </decisionTable></decision>
+    </definitions>"##;
+    let m = DmnModel::compile(xml).unwrap();
+    assert!(m.diagnostics().is_empty(), "{:?}", m.diagnostics());
+    assert_eq!(
+        m.evaluate_json("d", &json!({"a": 5})).unwrap(),
+        json!("five")
+    );
+    assert_eq!(
+        m.evaluate_json("d", &json!({"a": 6})).unwrap(),
+        json!("other")
+    );
 }
 
 #[test]

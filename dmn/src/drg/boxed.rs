@@ -2,8 +2,8 @@
 //! results, the strict DMN 1.5 conditional/filter/iterators, contexts with
 //! a result entry, and decision services invoked as functions.
 
-use super::*;
 use super::run::Run;
+use super::*;
 
 /// A boxed expression with a declared type: the value is coerced.
 #[derive(Debug)]
@@ -165,5 +165,16 @@ impl Boxed for ServiceBody {
             ev,
         };
         run.service_result(self.service)
+    }
+}
+
+/// An expression that did not parse, in a dialect where that fails the
+/// evaluation: evaluating it fails with the parse error and its place.
+#[derive(Debug)]
+pub(super) struct Fails(pub(super) Arc<str>);
+
+impl Boxed for Fails {
+    fn eval(&self, ev: &mut Evaluator, _scope: &mut Scope) -> Value {
+        ev.fail(self.0.to_string())
     }
 }

@@ -1,8 +1,8 @@
 //! Compiling parsed definitions into a [`Set`]: names in scope, types,
 //! requirements, and every boxed expression into the FEEL syntax tree.
 
-use super::*;
 use super::boxed::{ContextResult, Strict, Typed};
+use super::*;
 
 struct Builder<'a> {
     defs: &'a [Definitions],
@@ -244,13 +244,24 @@ impl<'a> Builder<'a> {
     /// Expressions in a language other than FEEL (Camunda's `juel`,
     /// `javascript`, ...) cannot be evaluated: they become null with a
     /// reason and a `DMN105` diagnostic.
-    fn foreign_language(&mut self, lang: Option<&str>, m: usize, pos: Pos) -> Option<Expr> {
+    fn foreign_language(
+        &mut self,
+        text: &str,
+        lang: Option<&str>,
+        m: usize,
+        pos: Pos,
+    ) -> Option<Expr> {
         let lang = lang
             .or(self.models[m].language.as_deref())?
             .trim()
             .to_string();
         if lang.is_empty() || lang.to_ascii_lowercase().contains("feel") {
             return None;
+        }
+        if lang.eq_ignore_ascii_case("juel")
+            && let Some(feel) = crate::dialect::juel_as_feel(text)
+        {
+            return Some(self.feel(&feel, m, pos));
         }
         let msg = format!("expected a FEEL expression, found expression language '{lang}'");
         self.diag("DMN105", pos, msg.clone());
@@ -266,6 +277,10 @@ impl<'a> Builder<'a> {
             Err(e) => {
                 let msg = format!("in FEEL '{}': {e}", text.trim());
                 self.diag("DMN100", pos, msg.clone());
+                if self.models[m].dialect.parse_errors_fail() {
+                    let at = format!("{}:{}: {msg}", pos.line, pos.column);
+                    return Expr::Boxed(Arc::new(super::boxed::Fails(at.into())));
+                }
                 Expr::Const(Value::null(msg))
             }
         }
@@ -290,10 +305,12 @@ impl<'a> Builder<'a> {
 
     fn boxed_inner(&mut self, b: &BoxedExpr, m: usize) -> Expr {
         match &b.kind {
-            BoxedKind::Literal(t) => match self.foreign_language(b.language.as_deref(), m, b.pos) {
-                Some(e) => e,
-                None => self.feel(t, m, b.pos),
-            },
+            BoxedKind::Literal(t) => {
+                match self.foreign_language(t, b.language.as_deref(), m, b.pos) {
+                    Some(e) => e,
+                    None => self.feel(t, m, b.pos),
+                }
+            }
             BoxedKind::Empty => Expr::Const(Value::Null(None)),
             BoxedKind::Context(entries) => {
                 let mut out = Vec::new();
@@ -418,6 +435,63 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// One input entry: empty is `-` (Camunda Modeler writes an empty cell
+    /// as `<text/>`); a trivial `juel` entry is read as FEEL; one that does
+    /// not parse makes the table null (`Err`), or fails the evaluation
+    /// where the dialect says so.
+    fn input_entry(
+        &mut self,
+        entry: &model::Entry,
+        m: usize,
+        rule: &str,
+    ) -> Result<crate::decision_table::Matcher, Expr> {
+        use crate::decision_table::Matcher;
+        let juel = entry
+            .language
+            .as_deref()
+            .is_some_and(|l| l.trim().eq_ignore_ascii_case("juel"));
+        let text = match juel
+            .then(|| crate::dialect::juel_as_feel(&entry.text))
+            .flatten()
+        {
+            Some(feel) => feel,
+            None => entry.text.clone(),
+        };
+        if text.trim().is_empty() {
+            return Ok(Matcher::Any);
+        }
+        let names = self.models[m].name_set.clone();
+        match parse_unary_tests_in(&text, &names) {
+            Ok(u) => Ok(Matcher::new(u)),
+            Err(e) => {
+                let msg = format!("in input entry '{}' of rule {rule}: {e}", entry.text);
+                self.diag("DMN101", entry.pos, msg.clone());
+                if self.models[m].dialect.parse_errors_fail() {
+                    let at = format!("{}:{}: {msg}", entry.pos.line, entry.pos.column);
+                    return Ok(Matcher::Fail(at.into()));
+                }
+                Err(Expr::Const(Value::null(msg)))
+            }
+        }
+    }
+
+    /// One output entry; an empty one is null, or left out of the rule's
+    /// result where the dialect says so (`None`).
+    fn output_entry(&mut self, entry: &model::Entry, m: usize) -> Option<Expr> {
+        if entry.text.trim().is_empty() {
+            if self.models[m].dialect.omits_empty_outputs() {
+                return None;
+            }
+            return Some(Expr::Const(Value::Null(None)));
+        }
+        Some(
+            match self.foreign_language(&entry.text, entry.language.as_deref(), m, entry.pos) {
+                Some(e) => e,
+                None => self.feel(&entry.text, m, entry.pos),
+            },
+        )
+    }
+
     fn table(&mut self, t: &model::DecisionTableDef, m: usize) -> Expr {
         let Some(hit) = HitPolicy::parse(&t.hit_policy, t.aggregation.as_deref()) else {
             let msg = format!("expected a DMN hit policy, found '{}'", t.hit_policy);
@@ -425,15 +499,22 @@ impl<'a> Builder<'a> {
             return Expr::Const(Value::null(msg));
         };
         let mut inputs = Vec::new();
+        let dialect = self.models[m].dialect;
         for i in &t.inputs {
-            let expr = match self.foreign_language(i.language.as_deref(), m, t.pos) {
+            let expr = match self.foreign_language(&i.expr, i.language.as_deref(), m, t.pos) {
                 Some(e) => e,
                 None => self.feel(&i.expr, m, t.pos),
             };
             let values = i.values.as_ref().and_then(|v| self.tests(v, m, t.pos));
             // The input expression's typeRef is informative (§8.3.2); values
-            // are checked against the input values instead.
-            inputs.push(InputClause { expr, values });
+            // are checked against the input values instead — except where
+            // the dialect converts the value to it.
+            let convert_to = i.type_ref.clone().filter(|_| dialect.converts_inputs());
+            inputs.push(InputClause {
+                expr,
+                values,
+                convert_to,
+            });
         }
         let mut outputs = Vec::new();
         for o in &t.outputs {
@@ -460,22 +541,13 @@ impl<'a> Builder<'a> {
                 return Expr::Const(Value::null(msg));
             }
             let mut tests = Vec::new();
-            for model::Entry { text: txt, pos, .. } in &r.inputs {
-                let names = self.models[m].name_set.clone();
-                match parse_unary_tests_in(txt, &names) {
-                    Ok(u) => tests.push(crate::decision_table::Matcher::new(u)),
-                    Err(e) => {
-                        let msg = format!("in input entry '{txt}' of rule {}: {e}", r.id);
-                        self.diag("DMN101", *pos, msg.clone());
-                        return Expr::Const(Value::null(msg));
-                    }
+            for entry in &r.inputs {
+                match self.input_entry(entry, m, &r.id) {
+                    Ok(matcher) => tests.push(matcher),
+                    Err(null) => return null,
                 }
             }
-            let outs = r
-                .outputs
-                .iter()
-                .map(|e| self.feel(&e.text, m, e.pos))
-                .collect();
+            let outs = r.outputs.iter().map(|e| self.output_entry(e, m)).collect();
             rules.push(Rule {
                 id: r.id.clone(),
                 tests,
@@ -494,6 +566,7 @@ impl<'a> Builder<'a> {
             outputs,
             rules,
             annotation_names: t.annotations.clone(),
+            aggregate_per_rule: dialect == Dialect::Camunda,
         }))
     }
 }
@@ -517,192 +590,220 @@ impl Builder<'_> {
 
 /// Builds the compiled set from parsed definitions; the first one is the main model.
 pub(super) fn build(defs: &[Definitions]) -> Set {
-        let mut b = Builder {
-            defs,
-            models: Vec::new(),
-            elems: Vec::new(),
-            by_id: HashMap::new(),
-            diagnostics: Vec::new(),
-            type_cache: HashMap::new(),
-            resolving: Vec::new(),
-            cur_elem: String::new(),
-        };
-        for d in b.defs {
-            b.models.push(ModelInfo {
-                namespace: d.namespace.clone(),
-                name: d.name.clone(),
-                imports: d
-                    .imports
-                    .iter()
-                    .map(|i| (i.name.clone(), i.namespace.clone()))
-                    .collect(),
-                item_defs: d.item_definitions.clone(),
-                names: Vec::new(),
-                name_set: Arc::new(Names::default()),
-                feel_types: Vec::new(),
-                language: d.expression_language.clone(),
+    let mut b = Builder {
+        defs,
+        models: Vec::new(),
+        elems: Vec::new(),
+        by_id: HashMap::new(),
+        diagnostics: Vec::new(),
+        type_cache: HashMap::new(),
+        resolving: Vec::new(),
+        cur_elem: String::new(),
+    };
+    for d in b.defs {
+        b.models.push(ModelInfo {
+            namespace: d.namespace.clone(),
+            name: d.name.clone(),
+            imports: d
+                .imports
+                .iter()
+                .map(|i| (i.name.clone(), i.namespace.clone()))
+                .collect(),
+            item_defs: d.item_definitions.clone(),
+            names: Vec::new(),
+            name_set: Arc::new(Names::default()),
+            feel_types: Vec::new(),
+            language: d.expression_language.clone(),
+            dialect: crate::dialect::detect(d),
+        });
+    }
+    // Names in scope per model: own names, import prefixes and imported names.
+    let own: Vec<Vec<String>> = defs.iter().map(model_names).collect();
+    for m in 0..defs.len() {
+        let mut names = own[m].clone();
+        for (p, ns) in b.models[m].imports.clone() {
+            names.push(p.clone());
+            if let Some(t) = b.model_of_ns(&ns) {
+                for n in &own[t] {
+                    names.push(n.clone());
+                    names.push(format!("{p}.{n}"));
+                }
+            }
+        }
+        names.sort();
+        names.dedup();
+        b.models[m].name_set = Arc::new(Names::new(&names));
+        b.models[m].names = names;
+    }
+    // FEEL views of the item definitions, for `instance of`.
+    for m in 0..defs.len() {
+        let mut ts = Vec::new();
+        for d in &defs[m].item_definitions {
+            let t = b.resolve_type(m, &d.name, 0).to_feel();
+            ts.push((d.name.clone(), t));
+        }
+        for (p, ns) in b.models[m].imports.clone() {
+            if let Some(t) = b.model_of_ns(&ns) {
+                for d in &defs[t].item_definitions {
+                    let ty = b.resolve_type(t, &d.name, 0).to_feel();
+                    ts.push((format!("{p}.{}", d.name), ty));
+                }
+            }
+        }
+        b.models[m].feel_types = ts;
+    }
+    // Allocate elements (per model: inputs, decisions, BKMs, services).
+    let mut starts: Vec<usize> = Vec::new();
+    for (m, d) in defs.iter().enumerate() {
+        let add = |b: &mut Builder, id: &str, name: &str, kind: Kind| {
+            let idx = b.elems.len();
+            b.elems.push(Elem {
+                model: m,
+                id: id.to_string(),
+                name: name.to_string(),
+                shape: None,
+                ty: None,
+                kind,
             });
-        }
-        // Names in scope per model: own names, import prefixes and imported names.
-        let own: Vec<Vec<String>> = defs.iter().map(model_names).collect();
-        for m in 0..defs.len() {
-            let mut names = own[m].clone();
-            for (p, ns) in b.models[m].imports.clone() {
-                names.push(p.clone());
-                if let Some(t) = b.model_of_ns(&ns) {
-                    for n in &own[t] {
-                        names.push(n.clone());
-                        names.push(format!("{p}.{n}"));
-                    }
-                }
+            if !id.is_empty() {
+                b.by_id.insert((m, id.to_string()), idx);
             }
-            names.sort();
-            names.dedup();
-            b.models[m].name_set = Arc::new(Names::new(&names));
-            b.models[m].names = names;
+        };
+        starts.push(b.elems.len());
+        for i in &d.inputs {
+            add(&mut b, &i.id, &i.name, Kind::Input);
         }
-        // FEEL views of the item definitions, for `instance of`.
-        for m in 0..defs.len() {
-            let mut ts = Vec::new();
-            for d in &defs[m].item_definitions {
-                let t = b.resolve_type(m, &d.name, 0).to_feel();
-                ts.push((d.name.clone(), t));
-            }
-            for (p, ns) in b.models[m].imports.clone() {
-                if let Some(t) = b.model_of_ns(&ns) {
-                    for d in &defs[t].item_definitions {
-                        let ty = b.resolve_type(t, &d.name, 0).to_feel();
-                        ts.push((format!("{p}.{}", d.name), ty));
-                    }
-                }
-            }
-            b.models[m].feel_types = ts;
+        for x in &d.decisions {
+            add(
+                &mut b,
+                &x.id,
+                &x.name,
+                Kind::Decision {
+                    expr: Expr::Const(Value::Null(None)),
+                    info: vec![],
+                    knowledge: vec![],
+                },
+            );
         }
-        // Allocate elements (per model: inputs, decisions, BKMs, services).
-        let mut starts: Vec<usize> = Vec::new();
-        for (m, d) in defs.iter().enumerate() {
-            let add = |b: &mut Builder, id: &str, name: &str, kind: Kind| {
-                let idx = b.elems.len();
-                b.elems.push(Elem {
-                    model: m,
-                    name: name.to_string(),
-                    ty: None,
-                    kind,
-                });
-                if !id.is_empty() {
-                    b.by_id.insert((m, id.to_string()), idx);
-                }
+        for x in &d.bkms {
+            add(
+                &mut b,
+                &x.id,
+                &x.name,
+                Kind::Bkm {
+                    expr: Expr::Const(Value::Null(None)),
+                    knowledge: vec![],
+                },
+            );
+        }
+        for x in &d.services {
+            add(
+                &mut b,
+                &x.id,
+                &x.name,
+                Kind::Service {
+                    outputs: vec![],
+                    params: vec![],
+                },
+            );
+        }
+    }
+    // Compile.
+    for (m, d) in defs.iter().enumerate() {
+        for (k, i) in d.inputs.iter().enumerate() {
+            let ty = b.opt_type(m, &i.type_ref);
+            let idx = starts[m] + k;
+            b.elems[idx].ty = ty;
+        }
+        for (k, x) in d.decisions.iter().enumerate() {
+            b.cur_elem = x.name.clone();
+            let ty = b.opt_type(m, &x.type_ref);
+            let info = b.reqs(m, &x.info_reqs, x.pos);
+            let knowledge = b.reqs(m, &x.knowledge_reqs, x.pos);
+            let expr = match &x.logic {
+                Some(l) => b.boxed(l, m),
+                None => Expr::Const(Value::null(format!(
+                    "decision '{}' has no decision logic",
+                    x.name
+                ))),
             };
-            starts.push(b.elems.len());
-            for i in &d.inputs {
-                add(&mut b, &i.id, &i.name, Kind::Input);
+            let idx = starts[m] + d.inputs.len() + k;
+            b.elems[idx].ty = ty;
+            if b.models[m].dialect == Dialect::Camunda {
+                b.elems[idx].shape = result_shape(x);
             }
-            for x in &d.decisions {
-                add(
-                    &mut b,
-                    &x.id,
-                    &x.name,
-                    Kind::Decision {
-                        expr: Expr::Const(Value::Null(None)),
-                        info: vec![],
-                        knowledge: vec![],
-                    },
-                );
-            }
-            for x in &d.bkms {
-                add(
-                    &mut b,
-                    &x.id,
-                    &x.name,
-                    Kind::Bkm {
-                        expr: Expr::Const(Value::Null(None)),
-                        knowledge: vec![],
-                    },
-                );
-            }
-            for x in &d.services {
-                add(
-                    &mut b,
-                    &x.id,
-                    &x.name,
-                    Kind::Service {
-                        outputs: vec![],
-                        params: vec![],
-                    },
-                );
-            }
+            b.elems[idx].kind = Kind::Decision {
+                expr,
+                info,
+                knowledge,
+            };
         }
-        // Compile.
-        for (m, d) in defs.iter().enumerate() {
-            for (k, i) in d.inputs.iter().enumerate() {
-                let ty = b.opt_type(m, &i.type_ref);
-                let idx = starts[m] + k;
-                b.elems[idx].ty = ty;
-            }
-            for (k, x) in d.decisions.iter().enumerate() {
-                b.cur_elem = x.name.clone();
-                let ty = b.opt_type(m, &x.type_ref);
-                let info = b.reqs(m, &x.info_reqs, x.pos);
-                let knowledge = b.reqs(m, &x.knowledge_reqs, x.pos);
-                let expr = match &x.logic {
-                    Some(l) => b.boxed(l, m),
-                    None => Expr::Const(Value::null(format!(
-                        "decision '{}' has no decision logic",
-                        x.name
-                    ))),
-                };
-                let idx = starts[m] + d.inputs.len() + k;
-                b.elems[idx].ty = ty;
-                b.elems[idx].kind = Kind::Decision {
-                    expr,
-                    info,
-                    knowledge,
-                };
-            }
-            for (k, x) in d.bkms.iter().enumerate() {
-                b.cur_elem = x.name.clone();
-                let knowledge = b.reqs(m, &x.knowledge_reqs, x.pos);
-                let mut expr = match &x.logic {
-                    Some(l) => b.boxed(l, m),
-                    None => Expr::FunctionDef {
-                        params: vec![],
-                        body: Arc::new(Expr::Const(Value::Null(None))),
-                    },
-                };
-                // The BKM's variable type is the type of the invocation result.
-                if let (Some(t), Expr::FunctionDef { params, body }) = (&x.type_ref, &expr) {
-                    let ty = b.resolve_type(m, t, 0);
-                    if !matches!(ty.base, Base::Feel(Type::Any) | Base::Function) {
-                        expr = Expr::FunctionDef {
-                            params: params.clone(),
-                            body: Arc::new(Expr::Boxed(Arc::new(Typed {
-                                inner: (**body).clone(),
-                                ty,
-                            }))),
-                        };
-                    }
+        for (k, x) in d.bkms.iter().enumerate() {
+            b.cur_elem = x.name.clone();
+            let knowledge = b.reqs(m, &x.knowledge_reqs, x.pos);
+            let mut expr = match &x.logic {
+                Some(l) => b.boxed(l, m),
+                None => Expr::FunctionDef {
+                    params: vec![],
+                    body: Arc::new(Expr::Const(Value::Null(None))),
+                },
+            };
+            // The BKM's variable type is the type of the invocation result.
+            if let (Some(t), Expr::FunctionDef { params, body }) = (&x.type_ref, &expr) {
+                let ty = b.resolve_type(m, t, 0);
+                if !matches!(ty.base, Base::Feel(Type::Any) | Base::Function) {
+                    expr = Expr::FunctionDef {
+                        params: params.clone(),
+                        body: Arc::new(Expr::Boxed(Arc::new(Typed {
+                            inner: (**body).clone(),
+                            ty,
+                        }))),
+                    };
                 }
-                let idx = starts[m] + d.inputs.len() + d.decisions.len() + k;
-                b.elems[idx].kind = Kind::Bkm { expr, knowledge };
             }
-            for (k, x) in d.services.iter().enumerate() {
-                b.cur_elem = x.name.clone();
-                let outputs = b
-                    .reqs(m, &x.outputs, x.pos)
-                    .into_iter()
-                    .map(|r| r.elem)
-                    .collect();
-                let hs: Vec<String> = x.params.iter().map(|(_, h)| h.clone()).collect();
-                let params = b.reqs(m, &hs, x.pos).into_iter().map(|r| r.elem).collect();
-                let ty = b.opt_type(m, &x.type_ref);
-                let idx = starts[m] + d.inputs.len() + d.decisions.len() + d.bkms.len() + k;
-                b.elems[idx].ty = ty;
-                b.elems[idx].kind = Kind::Service { outputs, params };
-            }
+            let idx = starts[m] + d.inputs.len() + d.decisions.len() + k;
+            b.elems[idx].kind = Kind::Bkm { expr, knowledge };
         }
+        for (k, x) in d.services.iter().enumerate() {
+            b.cur_elem = x.name.clone();
+            let outputs = b
+                .reqs(m, &x.outputs, x.pos)
+                .into_iter()
+                .map(|r| r.elem)
+                .collect();
+            let hs: Vec<String> = x.params.iter().map(|(_, h)| h.clone()).collect();
+            let params = b.reqs(m, &hs, x.pos).into_iter().map(|r| r.elem).collect();
+            let ty = b.opt_type(m, &x.type_ref);
+            let idx = starts[m] + d.inputs.len() + d.decisions.len() + d.bkms.len() + k;
+            b.elems[idx].ty = ty;
+            b.elems[idx].kind = Kind::Service { outputs, params };
+        }
+    }
     Set {
         models: b.models,
         elems: b.elems,
         diagnostics: b.diagnostics,
     }
+}
+
+/// How Camunda 7 binds a decision table's result for the decisions that
+/// require it: its named outputs, and whether it gives a list.
+fn result_shape(d: &model::Decision) -> Option<ResultShape> {
+    let BoxedKind::DecisionTable(t) = &d.logic.as_ref()?.kind else {
+        return None;
+    };
+    let policy = HitPolicy::parse(&t.hit_policy, t.aggregation.as_deref())?;
+    let multi = matches!(
+        policy,
+        HitPolicy::RuleOrder | HitPolicy::OutputOrder | HitPolicy::Collect(None)
+    );
+    Some(ResultShape {
+        outputs: t.outputs.iter().filter_map(|o| o.name.clone()).collect(),
+        multi,
+        table_id: Some(if t.id.is_empty() {
+            d.name.clone()
+        } else {
+            t.id.clone()
+        }),
+    })
 }

@@ -17,6 +17,7 @@
 //! definitions evaluate to null).
 
 use crate::decision_table::{DecisionTable, HitPolicy, InputClause, OutputClause, Rule};
+use crate::dialect::{Dialect, ResultShape};
 use crate::feel::ast::{Args, Boxed, Expr, UnaryTests};
 use crate::feel::eval::{DEFAULT_STEP_LIMIT, EvalError, Evaluator, Scope, TableAudit};
 use crate::feel::parser::{Names, parse_expression_in, parse_type, parse_unary_tests_in};
@@ -30,10 +31,10 @@ mod build;
 mod run;
 mod types;
 
-pub use types::DmnType;
 use boxed::ServiceBody;
 use run::Run;
 use types::Base;
+pub use types::DmnType;
 
 /// A compile-time diagnostic (expression that failed to parse, unresolved reference).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,12 +55,14 @@ pub struct Diagnostic {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EvaluateError {
     /// No such decision/service.
-    #[error("expected the name of a {kind} in the model, found '{name}'")]
+    #[error("expected the id or name of a {kind} in the model ({known}), found '{name}'")]
     NotFound {
         /// What was looked for.
         kind: &'static str,
-        /// The name.
+        /// The id or name asked for.
         name: String,
+        /// What the model has, for the message.
+        known: String,
     },
     /// Budget exhausted.
     #[error(transparent)]
@@ -82,6 +85,8 @@ struct ModelInfo {
     name_set: Arc<Names>,
     feel_types: Vec<(String, Type)>,
     language: Option<String>,
+    /// Whose DMN the file speaks ([`crate::dialect::detect`]).
+    dialect: Dialect,
 }
 
 #[derive(Debug, Clone)]
@@ -111,7 +116,11 @@ enum Kind {
 #[derive(Debug)]
 struct Elem {
     model: usize,
+    id: String,
     name: String,
+    /// A decision's result as Camunda 7 binds it for the decisions that
+    /// require it (set for decisions of Camunda-dialect models).
+    shape: Option<ResultShape>,
     ty: Option<Arc<DmnType>>,
     kind: Kind,
 }
@@ -244,13 +253,61 @@ impl DmnModel {
             .unwrap_or("")
     }
 
-    fn find(&self, name: &str, service: bool) -> Option<usize> {
-        self.set.elems.iter().position(|e| {
+    /// The main model's decision (or decision service) with this id, or
+    /// else with this name.
+    fn find(&self, key: &str, service: bool) -> Option<usize> {
+        let candidate = |e: &Elem| {
             e.model == 0
-                && e.name == name
                 && matches!(e.kind, Kind::Service { .. }) == service
                 && !matches!(e.kind, Kind::Input | Kind::Bkm { .. })
-        })
+        };
+        let elems = &self.set.elems;
+        elems
+            .iter()
+            .position(|e| candidate(e) && e.id == key)
+            .or_else(|| elems.iter().position(|e| candidate(e) && e.name == key))
+    }
+
+    /// The main model's decisions (or services) for a message: `id "name"`.
+    fn known(&self, service: bool) -> String {
+        let list: Vec<String> = self
+            .set
+            .elems
+            .iter()
+            .filter(|e| e.model == 0)
+            .filter(|e| match e.kind {
+                Kind::Service { .. } => service,
+                Kind::Decision { .. } => !service,
+                _ => false,
+            })
+            .map(|e| match (e.id.as_str(), e.name.as_str()) {
+                (id, name) if id == name || id.is_empty() => format!("'{name}'"),
+                (id, name) => format!("'{id}' \"{name}\""),
+            })
+            .collect();
+        if list.is_empty() {
+            "it has none".to_string()
+        } else {
+            format!("one of {}", list.join(", "))
+        }
+    }
+
+    /// Whose DMN the main model speaks.
+    pub fn dialect(&self) -> Dialect {
+        self.set
+            .models
+            .first()
+            .map_or(Dialect::Standard, |m| m.dialect)
+    }
+
+    /// Ids and names of the main model's decisions, in file order.
+    pub fn decisions(&self) -> Vec<(String, String)> {
+        self.set
+            .elems
+            .iter()
+            .filter(|e| e.model == 0 && matches!(e.kind, Kind::Decision { .. }))
+            .map(|e| (e.id.clone(), e.name.clone()))
+            .collect()
     }
 
     /// Evaluates a decision of the main model.
@@ -270,8 +327,11 @@ impl DmnModel {
             .ok_or_else(|| EvaluateError::NotFound {
                 kind: "decision",
                 name: decision.to_string(),
+                known: self.known(false),
             })?;
-        let mut ev = Evaluator::new(limit).with_now(inputs.now_millis);
+        let mut ev = Evaluator::new(limit)
+            .with_now(inputs.now_millis)
+            .with_dialect(self.dialect());
         let value = {
             let mut run = Run {
                 set: &self.set,
@@ -313,11 +373,13 @@ impl DmnModel {
             .ok_or_else(|| EvaluateError::NotFound {
                 kind: "decision service",
                 name: service.to_string(),
+                known: self.known(true),
             })?;
         let Kind::Service { params, .. } = &self.set.elems[idx].kind else {
             return Err(EvaluateError::NotFound {
                 kind: "decision service",
                 name: service.to_string(),
+                known: self.known(true),
             });
         };
         let mut overrides = HashMap::new();
@@ -329,7 +391,9 @@ impl DmnModel {
                 .unwrap_or_default();
             overrides.insert(p, v);
         }
-        let mut ev = Evaluator::new(DEFAULT_STEP_LIMIT).with_now(inputs.now_millis);
+        let mut ev = Evaluator::new(DEFAULT_STEP_LIMIT)
+            .with_now(inputs.now_millis)
+            .with_dialect(self.dialect());
         let value = {
             let mut run = Run {
                 set: &self.set,

@@ -105,12 +105,12 @@ impl Run<'_> {
                 info,
                 knowledge,
             } => {
-                let mut scope = self.scope_for(info, knowledge);
+                let mut scope = self.scope_for(e.model, info, knowledge);
                 let v = self.ev.eval(expr, &mut scope);
                 self.coerce(idx, v)
             }
             Kind::Bkm { expr, knowledge } => {
-                let mut scope = self.scope_for(&[], knowledge);
+                let mut scope = self.scope_for(e.model, &[], knowledge);
                 self.ev.eval(expr, &mut scope)
             }
             Kind::Service { params, .. } => {
@@ -133,13 +133,38 @@ impl Run<'_> {
         v
     }
 
-    pub(super) fn scope_for(&mut self, info: &[Req], knowledge: &[Req]) -> Scope {
+    /// The variables a decision or BKM of model `model` sees: its required
+    /// elements by name (and, in Camunda's dialect, required decisions by
+    /// id and by their outputs, [`crate::dialect::result_variables`]), over
+    /// the input variables where the dialect or the caller makes them free.
+    pub(super) fn scope_for(&mut self, model: usize, info: &[Req], knowledge: &[Req]) -> Scope {
+        let dialect = self.set.models[model].dialect;
         let mut frame: Vec<(String, Value)> = Vec::new();
         let mut prefixed: Vec<(String, Context)> = Vec::new();
         for r in info.iter().chain(knowledge) {
             let v = self.value(r.elem);
-            let name = self.set.elems[r.elem].name.clone();
+            let set = self.set.clone();
+            let req = &set.elems[r.elem];
+            let name = req.name.clone();
             match &r.prefix {
+                None if dialect == Dialect::Camunda => {
+                    if !req.id.is_empty() && req.id != name {
+                        frame.push((req.id.clone(), v.clone()));
+                    }
+                    let outputs = req.shape.as_ref().map(|shape| {
+                        let matched = shape.table_id.as_ref().map_or(1, |t| {
+                            self.ev
+                                .audit
+                                .iter()
+                                .rev()
+                                .find(|a| &a.table_id == t)
+                                .map_or(0, |a| a.matched.len())
+                        });
+                        crate::dialect::result_variables(shape, &v, matched)
+                    });
+                    frame.push((name, v));
+                    frame.extend(outputs.into_iter().flatten());
+                }
                 None => frame.push((name, v)),
                 Some(p) => {
                     if let Some((_, c)) = prefixed.iter_mut().find(|(q, _)| q == p) {
@@ -156,7 +181,7 @@ impl Run<'_> {
             frame.push((p, Value::Context(c)));
         }
         let mut scope = Scope::new();
-        if self.inputs.free_variables {
+        if self.inputs.free_variables || dialect.free_variables() {
             scope.push(self.inputs.values.entries.clone());
         }
         scope.push(frame);

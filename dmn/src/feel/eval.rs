@@ -775,6 +775,11 @@ impl Evaluator {
             other => self.eval(other, scope),
         };
         let Value::Function(f) = f else {
+            if let Expr::Name(n) = callee
+                && scope.get(n).is_none()
+            {
+                return Value::null(format!("unknown function `{n}`"));
+            }
             return Value::null(format!("expected a function to invoke, found {}", f.kind()));
         };
         match args {
@@ -822,7 +827,7 @@ impl Evaluator {
         scope: &mut Scope,
     ) -> Value {
         match f {
-            Function::Builtin(name) => match builtins::order_named(name, args) {
+            Function::Builtin(name) => match builtins::order_named(name, args, self.dialect) {
                 Ok(pos) => builtins::call(self, name, pos, scope),
                 Err(e) => e,
             },
@@ -922,6 +927,16 @@ impl Evaluator {
             UnaryTest::Cmp(op, e) => {
                 let v = self.eval(e, scope);
                 compare(*op, input, &v)
+            }
+            // Camunda's FEEL reads a literal test (`true`, `1`, `"a"`) as
+            // `? = literal` whatever its type: `true` does not match null.
+            UnaryTest::Expr(Expr::Const(v)) if self.dialect == Dialect::Camunda => {
+                match input.feel_eq(v) {
+                    Some(b) => Value::Bool(b),
+                    None => {
+                        Value::null(format!("cannot compare {} with {}", input.kind(), v.kind()))
+                    }
+                }
             }
             UnaryTest::Expr(e) => {
                 let v = self.eval(e, scope);
@@ -1244,22 +1259,43 @@ pub fn path(v: &Value, name: &str) -> Value {
 }
 
 /// FEEL comparison operators, with ternary logic.
+/// A value's kind for a message; a null says why it is null (so that a
+/// comparison with a misspelt variable names the variable).
+fn described(v: &Value) -> String {
+    match v.null_reason() {
+        Some(r) => format!("null ({r})"),
+        None => v.kind().to_string(),
+    }
+}
+
 pub fn compare(op: CmpOp, a: &Value, b: &Value) -> Value {
     match op {
         CmpOp::Eq => match a.feel_eq(b) {
             Some(x) => Value::Bool(x),
-            None => Value::null(format!("cannot compare {} with {}", a.kind(), b.kind())),
+            None => Value::null(format!(
+                "cannot compare {} with {}",
+                described(a),
+                described(b)
+            )),
         },
         CmpOp::Ne => match a.feel_eq(b) {
             Some(x) => Value::Bool(!x),
-            None => Value::null(format!("cannot compare {} with {}", a.kind(), b.kind())),
+            None => Value::null(format!(
+                "cannot compare {} with {}",
+                described(a),
+                described(b)
+            )),
         },
         _ => {
             if matches!(a, Value::Bool(_)) || matches!(b, Value::Bool(_)) {
                 return Value::null("booleans are not ordered");
             }
             match a.feel_cmp(b) {
-                None => Value::null(format!("cannot compare {} with {}", a.kind(), b.kind())),
+                None => Value::null(format!(
+                    "cannot compare {} with {}",
+                    described(a),
+                    described(b)
+                )),
                 Some(o) => Value::Bool(match op {
                     CmpOp::Lt => o == Ordering::Less,
                     CmpOp::Le => o != Ordering::Greater,
@@ -1289,7 +1325,11 @@ pub fn arith(op: ArithOp, a: &Value, b: &Value) -> Value {
         ))
     };
     match (op, a, b) {
-        (_, Null(_), _) | (_, _, Null(_)) => Value::null(format!("'{name}' with a null operand")),
+        (_, Null(_), _) | (_, _, Null(_)) => Value::null(format!(
+            "cannot apply '{name}' to {} and {}",
+            described(a),
+            described(b)
+        )),
         (ArithOp::Add, Number(x), Number(y)) => num(x.add(y), "addition"),
         (ArithOp::Sub, Number(x), Number(y)) => num(x.sub(y), "subtraction"),
         (ArithOp::Mul, Number(x), Number(y)) => num(x.mul(y), "multiplication"),

@@ -49,6 +49,8 @@ enum Tok {
     Num(String),
     Str(String),
     Word(String),
+    /// A backtick-quoted name (Camunda's FEEL): any characters, no keywords.
+    Quoted(String),
     P(&'static str),
     Eof,
 }
@@ -138,6 +140,26 @@ fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
                 }
                 k += 1;
             }
+            continue;
+        }
+        if c == '`' {
+            let mut e = k + 1;
+            while e < chars.len() && chars[e].1 != '`' {
+                e += 1;
+            }
+            if e >= chars.len() {
+                return Err(err_at(src, start, "closing '`'", "end of input"));
+            }
+            let name: String = chars[k + 1..e].iter().map(|x| x.1).collect();
+            if name.trim().is_empty() {
+                return Err(err_at(src, start, "a name between backticks", "``"));
+            }
+            toks.push(Token {
+                tok: Tok::Quoted(name),
+                start,
+                end: off(e + 1),
+            });
+            k = e + 1;
             continue;
         }
         if c == '"' {
@@ -338,6 +360,18 @@ pub const BUILTIN_NAMES: &[&str] = &[
     "context merge",
     "is defined",
     "is",
+    // Camunda's FEEL (feel-scala) adds these.
+    "get or else",
+    "is empty",
+    "is blank",
+    "last day of month",
+    "to base64",
+    "from base64",
+    "duplicate values",
+    "put all",
+    "from json",
+    "to json",
+    "random number",
 ];
 
 /// A FEEL parser over one source text with a set of names in scope.
@@ -487,6 +521,7 @@ impl<'a> Parser<'a> {
             Tok::Eof => "end of input".into(),
             Tok::Str(s) => format!("\"{s}\""),
             Tok::Num(s) | Tok::Word(s) => format!("'{s}'"),
+            Tok::Quoted(s) => format!("`{s}`"),
             Tok::P(p) => format!("'{p}'"),
         }
     }
@@ -598,6 +633,7 @@ impl<'a> Parser<'a> {
     /// Reads a name: known names first (longest match), then a run of words.
     fn name(&mut self) -> Result<String, ParseError> {
         if let Some((n, p)) = self.match_known_name() {
+            self.unknown_function_after(p)?;
             self.pos = p;
             return Ok(n);
         }
@@ -619,10 +655,31 @@ impl<'a> Parser<'a> {
         Ok(parts.join(" "))
     }
 
+    /// A known name followed by more words and `(` (`is definde(x)`,
+    /// `string lenght(s)`) is a misspelt function: say so instead of
+    /// failing on the word after the known part.
+    fn unknown_function_after(&self, p: usize) -> Result<(), ParseError> {
+        let mut q = p;
+        while matches!(&self.toks[q].tok, Tok::Word(w) if !KEYWORDS.contains(&w.as_str())) {
+            q += 1;
+        }
+        if q > p && matches!(self.toks[q].tok, Tok::P("(")) {
+            let start = self.start();
+            let text = norm_ws(&self.src[start..self.toks[q - 1].end]);
+            return Err(err_at(
+                self.src,
+                start,
+                "a known function",
+                &format!("unknown function `{text}`"),
+            ));
+        }
+        Ok(())
+    }
+
     /// A name used as a declaration (context key, parameter, loop variable):
     /// everything up to a delimiter.
     fn decl_name(&mut self, stops: &[&str]) -> Result<String, ParseError> {
-        if let Tok::Str(s) = self.peek().clone() {
+        if let Tok::Str(s) | Tok::Quoted(s) = self.peek().clone() {
             self.bump();
             return Ok(s);
         }
@@ -896,7 +953,7 @@ impl<'a> Parser<'a> {
             if self.eat_p(".") {
                 let name = match self.peek().clone() {
                     Tok::Word(_) => self.name()?,
-                    Tok::Str(s) => {
+                    Tok::Str(s) | Tok::Quoted(s) => {
                         self.bump();
                         s
                     }
@@ -931,7 +988,7 @@ impl<'a> Parser<'a> {
             let mut ok = false;
             while p < self.toks.len() {
                 match &self.toks[p].tok {
-                    Tok::Word(_) => p += 1,
+                    Tok::Word(_) | Tok::Quoted(_) => p += 1,
                     Tok::P(":") => {
                         ok = p > self.pos;
                         break;
@@ -1044,6 +1101,10 @@ impl<'a> Parser<'a> {
                 self.bump();
                 Ok(Expr::Input)
             }
+            Tok::Quoted(n) => {
+                self.bump();
+                Ok(Expr::Name(n))
+            }
             Tok::P("(") => {
                 self.bump();
                 let e = self.expression()?;
@@ -1096,6 +1157,11 @@ impl<'a> Parser<'a> {
                     Ok(Expr::Const(Value::Null(None)))
                 }
                 "function" if matches!(self.peek_at(1), Tok::P("(")) => self.function_def(),
+                // Camunda's `and(list)` and `or(list)` functions.
+                "and" | "or" if matches!(self.peek_at(1), Tok::P("(")) => {
+                    self.bump();
+                    Ok(Expr::Name(w))
+                }
                 "if" => self.expression_inner(),
                 "for" | "some" | "every" if !matches!(self.peek_at(1), Tok::P("(" | "." | ":")) => {
                     self.expression_inner()
@@ -1179,8 +1245,16 @@ impl<'a> Parser<'a> {
 
     fn type_inner(&mut self) -> Result<Type, ParseError> {
         let at = self.start();
-        let mut words = Vec::new();
+        let mut words: Vec<String> = Vec::new();
         while let Tok::Word(w) = self.peek().clone() {
+            // `x instance of number then ...`: a keyword ends the type name,
+            // except the `and` of `date and time`, `days and time duration`
+            // and `years and months duration`.
+            let type_and = w == "and"
+                && matches!(words.as_slice(), [one] if ["date", "days", "years"].contains(&one.as_str()));
+            if !words.is_empty() && KEYWORDS.contains(&w.as_str()) && !type_and {
+                break;
+            }
             words.push(w);
             self.bump();
             if self.is_p(".") || self.is_p(":") && words.len() == 1 && words[0] == "feel" {
