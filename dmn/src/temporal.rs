@@ -352,6 +352,18 @@ pub fn parse_time(s: &str) -> Option<FeelTime> {
 
 /// Parses a FEEL date-and-time literal; a bare date means midnight, local.
 pub fn parse_date_time(s: &str) -> Option<FeelDateTime> {
+    // Java's ZonedDateTime text, `2021-09-08T10:30:00+02:00[Europe/Berlin]`
+    // (what Camunda's clients send): the wall-clock time in the bracketed zone.
+    if let Some(body) = s.strip_suffix(']')
+        && let Some((base, zone)) = body.split_once('[')
+    {
+        let tz = Tz::zone(zone)?;
+        let local = parse_date_time(base)?;
+        return Some(FeelDateTime {
+            tz: Some(tz),
+            ..local
+        });
+    }
     match s.split_once('T') {
         Some((d, t)) => {
             let mut date = parse_date(d)?;

@@ -418,12 +418,29 @@ impl Evaluator {
             Expr::Arith(op, a, b) => {
                 let x = self.eval(a, scope);
                 let y = self.eval(b, scope);
-                arith(*op, &x, &y)
+                let r = arith(*op, &x, &y);
+                // Camunda's FEEL raises to a fractional power in doubles.
+                match (op, &y, self.dialect) {
+                    (ArithOp::Pow, Value::Number(e), Dialect::Camunda) if !e.is_integer() => {
+                        builtins::as_double(r)
+                    }
+                    _ => r,
+                }
             }
             Expr::Cmp(op, a, b) => {
                 let x = self.eval(a, scope);
                 let y = self.eval(b, scope);
-                compare(*op, &x, &y)
+                match (op, &x, &y, self.dialect) {
+                    // Camunda's FEEL: lists or contexts whose items differ
+                    // in kind are unequal, not incomparable.
+                    (
+                        CmpOp::Eq | CmpOp::Ne,
+                        Value::List(_) | Value::Context(_),
+                        Value::List(_) | Value::Context(_),
+                        Dialect::Camunda,
+                    ) if x.feel_eq(&y).is_none() => Value::Bool(*op == CmpOp::Ne),
+                    _ => compare(*op, &x, &y),
+                }
             }
             Expr::And(a, b) => {
                 let x = self.eval(a, scope);
@@ -469,10 +486,16 @@ impl Evaluator {
             }
             Expr::If(c, a, b) => {
                 let c = self.eval(c, scope);
-                if matches!(c, Value::Bool(true)) {
-                    self.eval(a, scope)
-                } else {
-                    self.eval(b, scope)
+                match c {
+                    Value::Bool(true) => self.eval(a, scope),
+                    // Camunda's FEEL: a condition that is not a boolean
+                    // (nor null) makes the whole expression null.
+                    Value::Bool(false) | Value::Null(_) => self.eval(b, scope),
+                    other if self.dialect == Dialect::Camunda => Value::null(format!(
+                        "expected a boolean condition after 'if', found {}",
+                        other.kind()
+                    )),
+                    _ => self.eval(b, scope),
                 }
             }
             Expr::For(ctxs, body) => {
@@ -668,6 +691,11 @@ impl Evaluator {
                 }
             }
             Value::Null(r) => Err(Value::Null(r)),
+            // Camunda's FEEL iterates over lists and ranges only.
+            other if self.dialect == Dialect::Camunda => Err(Value::null(format!(
+                "expected a list to iterate over, found {}",
+                other.kind()
+            ))),
             other => Ok(vec![other]),
         }
     }
@@ -734,6 +762,9 @@ impl Evaluator {
         let (list, was_list) = match base {
             Value::List(l) => (l, true),
             Value::Null(_) => return Value::null("filter on null"),
+            other if self.dialect == Dialect::Camunda => {
+                return Value::null(format!("expected a list to filter, found {}", other.kind()));
+            }
             other => (vec![other], false),
         };
         // A numeric filter is an index.

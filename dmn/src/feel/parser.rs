@@ -155,7 +155,7 @@ fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
                 return Err(err_at(src, start, "a name between backticks", "``"));
             }
             toks.push(Token {
-                tok: Tok::Quoted(name),
+                tok: Tok::Quoted(norm_ws(&name)),
                 start,
                 end: off(e + 1),
             });

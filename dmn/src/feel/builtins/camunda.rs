@@ -62,7 +62,9 @@ pub(super) fn call(ev: &mut Evaluator, name: &str, args: Vec<Value>) -> Value {
             if let Some(e) = arity(name, &args, 1, 1) {
                 return e;
             }
-            Value::String(to_json(&args[0]).to_string())
+            let mut out = String::new();
+            write_json(&to_json(&args[0]), &mut out);
+            Value::String(out)
         }
         "is empty" => {
             if let Some(e) = arity(name, &args, 1, 1) {
@@ -81,9 +83,10 @@ pub(super) fn call(ev: &mut Evaluator, name: &str, args: Vec<Value>) -> Value {
                 return want(name, "a list", &args[0]);
             };
             let same = |a: &Value, b: &Value| a.feel_eq(b) == Some(true);
+            // In the order the values first occur.
             let mut dups: Vec<Value> = Vec::new();
             for (i, v) in l.iter().enumerate() {
-                if l[..i].iter().any(|w| same(v, w)) && !dups.iter().any(|d| same(v, d)) {
+                if l[i + 1..].iter().any(|w| same(v, w)) && !dups.iter().any(|d| same(v, d)) {
                     dups.push(v.clone());
                 }
             }
@@ -142,6 +145,36 @@ fn string_function(name: &str, s: &str) -> Value {
     }
 }
 
+/// `string(v)` in Camunda's format: a zero duration is `P0D` or `P0Y`,
+/// a context `{a:1, b:"x"}`; strings inside lists and contexts are quoted.
+pub(super) fn string(v: &Value) -> String {
+    fn nested(v: &Value) -> String {
+        match v {
+            Value::String(s) => format!("\"{s}\""),
+            Value::Null(_) => "null".to_string(),
+            other => string(other),
+        }
+    }
+    match v {
+        Value::String(s) => s.clone(),
+        Value::DtDuration(0) => "P0D".to_string(),
+        Value::YmDuration(0) => "P0Y".to_string(),
+        Value::List(items) => format!(
+            "[{}]",
+            items.iter().map(nested).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Context(c) => format!(
+            "{{{}}}",
+            c.entries
+                .iter()
+                .map(|(k, v)| format!("{k}:{}", nested(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_string(),
+    }
+}
+
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Standard Base64 (RFC 4648 §4) with padding.
@@ -184,19 +217,58 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
     (bits < 6 && acc == 0).then_some(out)
 }
 
+/// Compact JSON text, object keys in the context's order (serde_json's map
+/// would sort them).
+fn write_json(j: &Json, out: &mut String) {
+    match j {
+        Json::Array(items) => {
+            out.push('[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(v, out);
+            }
+            out.push(']');
+        }
+        Json::Object(entries) => {
+            out.push('{');
+            for (i, (k, v)) in entries.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::Value::String(k.clone()).to_string());
+                out.push(':');
+                write_json(v, out);
+            }
+            out.push('}');
+        }
+        Json::Scalar(v) => out.push_str(&v.to_string()),
+    }
+}
+
+/// JSON with ordered objects.
+enum Json {
+    Array(Vec<Json>),
+    Object(Vec<(String, Json)>),
+    Scalar(serde_json::Value),
+}
+
 /// A FEEL value as Camunda's `to json` writes it: temporal values as ISO
 /// text (a zone id as `+01:00[Europe/Berlin]`), functions and ranges as
 /// their FEEL text.
-fn to_json(v: &Value) -> serde_json::Value {
+fn to_json(v: &Value) -> Json {
     use serde_json::Value as J;
-    match v {
-        Value::List(items) => J::Array(items.iter().map(to_json).collect()),
-        Value::Context(c) => J::Object(
-            c.entries
-                .iter()
-                .map(|(k, v)| (k.clone(), to_json(v)))
-                .collect(),
-        ),
+    Json::Scalar(match v {
+        Value::List(items) => return Json::Array(items.iter().map(to_json).collect()),
+        Value::Context(c) => {
+            return Json::Object(
+                c.entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), to_json(v)))
+                    .collect(),
+            );
+        }
         Value::DateTime(dt) => match (&dt.tz, dt.offset_seconds()) {
             (Some(temporal::Tz::Zone(z)), Some(off)) => {
                 let base = FeelDateTime {
@@ -219,7 +291,7 @@ fn to_json(v: &Value) -> serde_json::Value {
             Function::Builtin(n) => format!("function {n}"),
         }),
         other => other.to_json(),
-    }
+    })
 }
 
 #[cfg(test)]

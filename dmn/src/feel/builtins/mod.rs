@@ -183,6 +183,15 @@ const CAMUNDA_SIGS: &[(&str, &[&[&str]])] = &[
     ("date and time", &[&["date", "timezone"]]),
 ];
 
+/// A number rounded to the nearest double, as Camunda's FEEL computes
+/// logarithms, exponentials, standard deviations and fractional powers.
+pub fn as_double(v: Value) -> Value {
+    match v {
+        Value::Number(n) => Number::from_f64(n.to_f64()).map_or(v, Value::Number),
+        other => other,
+    }
+}
+
 /// Canonical static name of a built-in function.
 pub fn canonical(name: &str) -> Option<&'static str> {
     SIGS.iter().find(|(n, _)| *n == name).map(|(n, _)| *n)
@@ -381,6 +390,20 @@ pub fn call(ev: &mut Evaluator, name: &str, args: Vec<Value>, scope: &mut Scope)
         | "from base64" | "duplicate values" | "partition" | "last day of month" | "from json"
         | "to json" => camunda::call(ev, name, args),
         // Camunda's older names for all, any, context put, context merge.
+        "string" if ev.dialect() == crate::feel::Dialect::Camunda => match args.as_slice() {
+            [Value::Null(_)] => Value::Null(None),
+            [v] => Value::String(camunda::string(v)),
+            _ => null(format!("string: expected 1 argument, found {}", args.len())),
+        },
+        // Camunda's FEEL computes these in doubles.
+        "log" | "exp" | "stddev" if ev.dialect() == crate::feel::Dialect::Camunda => {
+            let r = if name == "stddev" {
+                list_fn(ev, name, args)
+            } else {
+                numeric(name, args)
+            };
+            as_double(r)
+        }
         "and" => list_fn(ev, "all", args),
         "or" => list_fn(ev, "any", args),
         "put" => context_fn("context put", args, ev.dialect()),
