@@ -20,7 +20,7 @@ pub enum DmnCommand {
     Eval {
         /// The DMN model (other `.dmn` files in its folder are available for imports).
         model: PathBuf,
-        /// Name of the decision to evaluate.
+        /// Id or name of the decision to evaluate (ids first).
         #[arg(long)]
         decision: String,
         /// Input values: a JSON object, or `@file.json`.
@@ -33,7 +33,8 @@ pub enum DmnCommand {
         #[arg(long)]
         audit: bool,
         /// Make every input visible as a variable even without an input-data
-        /// element (Camunda-style models); off by default, as in the spec.
+        /// element, in a model that does not speak Camunda's dialect (a
+        /// Camunda-modelled file does this already).
         #[arg(long)]
         free_variables: bool,
         /// The instant FEEL's `now()` and `today()` see, as an ISO date-time
@@ -67,6 +68,19 @@ pub struct FeelArgs {
     /// offset (e.g. `2026-01-31T12:00:00Z`); the system clock by default.
     #[arg(long, value_parser = parse_now)]
     pub now: Option<i64>,
+    /// Whose FEEL: Camunda's (feel-scala, what Camunda 7 and 8 evaluate;
+    /// the default) or the DMN 1.5 standard's.
+    #[arg(long, value_enum, default_value_t = FeelDialect::Camunda)]
+    pub dialect: FeelDialect,
+}
+
+/// `--dialect` of `feel`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FeelDialect {
+    /// Camunda's FEEL (feel-scala).
+    Camunda,
+    /// DMN 1.5 FEEL, as the TCK checks it.
+    Standard,
 }
 
 /// Parses `--now`: a date-time with a zone, to milliseconds since the epoch.
@@ -350,9 +364,16 @@ pub fn run_feel(args: FeelArgs) -> Result<ExitCode, miette::Report> {
     };
     let names: Vec<String> = vars.iter().map(|(n, _)| n.clone()).collect();
     let expr = dmn::feel::Expression::compile(&args.expr, &names).map_err(|e| miette!("{e}"))?;
-    let now = args.now.unwrap_or_else(system_now_millis);
+    let options = dmn::feel::Options {
+        now_millis: Some(args.now.unwrap_or_else(system_now_millis)),
+        dialect: match args.dialect {
+            FeelDialect::Camunda => dmn::Dialect::Camunda,
+            FeelDialect::Standard => dmn::Dialect::Standard,
+        },
+        ..dmn::feel::Options::default()
+    };
     let v = expr
-        .evaluate_at(&vars, Some(now))
+        .evaluate_with(&vars, &options)
         .map_err(|e| miette!("{e}"))?;
     if let Some(reason) = v.null_reason() {
         eprintln!("note: result is null: {reason}");
@@ -465,6 +486,7 @@ mod tests {
             expr: "a + 1".into(),
             context: Some(r#"{"a": 1.5}"#.into()),
             now: None,
+            dialect: FeelDialect::Camunda,
         });
         assert_eq!(ok.unwrap(), ExitCode::SUCCESS);
         assert!(
@@ -472,6 +494,7 @@ mod tests {
                 expr: "1 +".into(),
                 context: None,
                 now: None,
+                dialect: FeelDialect::Standard,
             })
             .is_err()
         );
@@ -480,6 +503,7 @@ mod tests {
                 expr: "1".into(),
                 context: Some("[1]".into()),
                 now: None,
+                dialect: FeelDialect::Camunda,
             })
             .is_err()
         );

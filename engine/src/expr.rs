@@ -270,10 +270,15 @@ impl Expr {
                         }
                     }
                 }
-                // `now()` and `today()` read the command's time.
-                let now = vars.execution.map(|e| e.now);
+                // `now()` and `today()` read the command's time; FEEL in a
+                // process is Camunda's (feel-scala's) dialect.
+                let options = dmn::feel::Options {
+                    now_millis: vars.execution.map(|e| e.now),
+                    dialect: dmn::Dialect::Camunda,
+                    ..dmn::feel::Options::default()
+                };
                 let v = f
-                    .evaluate_at(&feel_vars, now)
+                    .evaluate_with(&feel_vars, &options)
                     .map_err(|e| eval_err(format!("FEEL: {e}")))?;
                 if let Some(reason) = v.null_reason() {
                     return Err(eval_err(format!("FEEL: {reason}")));
