@@ -109,11 +109,11 @@ pub fn juel_as_feel(text: &str) -> Option<String> {
     None
 }
 
-/// Converts an input value to the input expression's `typeRef` as Camunda
-/// does: `string`, `boolean`, `integer`, `long`, `double` (Camunda 7's
-/// names) and the FEEL names `number`, `date`, `time`, `dateTime`. A value
-/// that does not convert is kept as it is (a rule comparing it with a
-/// number then does not match).
+/// Converts a string input value to the input expression's `typeRef`:
+/// `boolean`, `integer`, `long`, `double` (Camunda 7's names) and the FEEL
+/// names `number`, `date`, `time`, `dateTime`. Anything else is kept as it
+/// is — also a number under `typeRef="string"`, which Camunda 8 compares as
+/// a number (a model's `string` on a numeric column is a common slip).
 pub fn coerce_input(type_ref: &str, v: Value) -> Value {
     let t = type_ref.trim();
     let t = t.rsplit_once(':').map_or(t, |(_, local)| local);
@@ -131,8 +131,6 @@ pub fn coerce_input(type_ref: &str, v: Value) -> Value {
             "false" => Value::Bool(false),
             _ => Value::String(s),
         },
-        ("string", Value::Number(n)) => Value::String(n.to_string()),
-        ("string", Value::Bool(b)) => Value::String(b.to_string()),
         ("date", Value::String(s)) => match temporal::parse_date(&s) {
             Some(d) => Value::Date(d),
             None => match temporal::parse_date_time(&s) {
@@ -247,7 +245,7 @@ mod tests {
             coerce_input("boolean", Value::String("true".into())),
             Value::Bool(true)
         ));
-        assert!(matches!(coerce_input("string", n("3")), Value::String(s) if s == "3"));
+        assert!(matches!(coerce_input("string", n("3")), Value::Number(_)));
         assert!(matches!(
             coerce_input("date", Value::String("2024-01-31".into())),
             Value::Date(_)
