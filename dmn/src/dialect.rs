@@ -70,6 +70,71 @@ impl Dialect {
     pub fn converts_inputs(self) -> bool {
         self == Dialect::Camunda
     }
+
+    /// A required decision is also bound by its id and by its outputs
+    /// ([`result_variables`]).
+    pub fn binds_required_outputs(self) -> bool {
+        self == Dialect::Camunda
+    }
+
+    /// COLLECT aggregations take the one output each matched rule gives.
+    pub fn aggregates_per_rule(self) -> bool {
+        self == Dialect::Camunda
+    }
+
+    // ----- FEEL (feel-scala's rules, checked by the evaluator) -----
+
+    /// `for`, quantifiers and filters treat a single value as a one-item
+    /// list (DMN 1.5); in feel-scala they need a list (or a range).
+    pub fn iterates_single_values(self) -> bool {
+        self == Dialect::Standard
+    }
+
+    /// `if` with a condition that is neither boolean nor null is null.
+    pub fn non_boolean_condition_is_null(self) -> bool {
+        self == Dialect::Camunda
+    }
+
+    /// `=` of lists or contexts whose items differ in kind is false (not null).
+    pub fn mixed_collections_unequal(self) -> bool {
+        self == Dialect::Camunda
+    }
+
+    /// A literal unary test compares with the input (`true` does not
+    /// match null), instead of a boolean literal deciding by itself.
+    pub fn literal_tests_compare(self) -> bool {
+        self == Dialect::Camunda
+    }
+
+    /// `is defined(null)` is true (a null value is defined; a missing name
+    /// is not) — feel-scala since 1.17 says false.
+    pub fn null_is_defined(self) -> bool {
+        self == Dialect::Standard
+    }
+
+    /// `string()` writes zero durations as `P0D`/`P0Y` and contexts as
+    /// `{a:1, b:"x"}`.
+    pub fn camunda_string_format(self) -> bool {
+        self == Dialect::Camunda
+    }
+
+    /// `log`, `exp`, `stddev` and fractional powers are rounded to doubles.
+    pub fn computes_in_doubles(self) -> bool {
+        self == Dialect::Camunda
+    }
+
+    /// `context(...)` keeps the last of duplicate keys; `context put`
+    /// replaces a non-context value on its path.
+    pub fn lenient_contexts(self) -> bool {
+        self == Dialect::Camunda
+    }
+
+    /// feel-scala's parameter names and arities of standard functions
+    /// (`context:`, `lists:`, `number:`, `timezone:`, `string join`'s
+    /// prefix and suffix).
+    pub fn camunda_parameter_names(self) -> bool {
+        self == Dialect::Camunda
+    }
 }
 
 /// A trivial JUEL expression as FEEL: a variable or property path, a

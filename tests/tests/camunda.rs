@@ -3,7 +3,8 @@
 //! FEEL: runs the cases in `fixtures/camunda/feel/*.json` (written from
 //! Camunda's FEEL reference) with the Camunda dialect and a fixed clock.
 //! DMN: evaluates the decisions listed in `fixtures/camunda/dmn/cases.json`
-//! over the Camunda-style models beside it. Every case must pass, and there
+//! over the Camunda-style models beside it (`expect`, `expectError` with a
+//! part of the message, `expectNullReason` with the whole reason of a null). Every case must pass, and there
 //! may never be fewer of them than `fixtures/camunda/*-baseline.txt` record.
 //!
 //! A FEEL case is a JSON object:
@@ -247,6 +248,16 @@ fn run_dmn_case(case: &J) -> Result<(), String> {
         (Err(e), None, _) => Err(format!("expected a value, found the error `{e}`")),
         (Ok(r), None, Some(want)) => {
             let want = Value::from_json(want);
+            let reason = case.get("expectNullReason").and_then(J::as_str);
+            if let Some(reason) = reason
+                && r.value.null_reason() != Some(reason)
+            {
+                return Err(format!(
+                    "expected a null because `{reason}`, found {} ({:?})",
+                    r.value,
+                    r.value.null_reason()
+                ));
+            }
             if same(&r.value, &want) {
                 Ok(())
             } else {

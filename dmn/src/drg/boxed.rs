@@ -178,3 +178,32 @@ impl Boxed for Fails {
         ev.fail(self.0.to_string())
     }
 }
+
+/// An input expression or literal expression that says where it is when
+/// it reads a name that is not in scope (a misspelt variable).
+#[derive(Debug)]
+pub(super) struct Located {
+    pub(super) inner: Expr,
+    /// The expression's text.
+    pub(super) text: Arc<str>,
+    /// Where the element is, for the message (`12:9 in decision 'X'`).
+    pub(super) at: Arc<str>,
+}
+
+impl Boxed for Located {
+    fn eval(&self, ev: &mut Evaluator, scope: &mut Scope) -> Value {
+        let v = ev.eval(&self.inner, scope);
+        match v.null_reason() {
+            Some(r) if r.contains("no variable named '") => {
+                let placed = crate::feel::locate_unknown_name(&self.text, v.clone());
+                let reason = placed.null_reason().unwrap_or(r);
+                Value::null(format!(
+                    "{} (expression `{}`): {reason}",
+                    self.at,
+                    self.text.trim()
+                ))
+            }
+            _ => v,
+        }
+    }
+}

@@ -286,6 +286,26 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// [`Builder::feel`], wrapped so that a misspelt variable's null says
+    /// where the expression is (input expressions and literal expressions).
+    /// A constant is left unwrapped, and so is a plain name where
+    /// `wrap_names` is off: an input column reading a missing variable
+    /// simply matches no rule, and stays fast.
+    fn located(&mut self, text: &str, m: usize, pos: Pos, wrap_names: bool) -> Expr {
+        let e = self.feel(text, m, pos);
+        if matches!(e, Expr::Const(_) | Expr::Boxed(_))
+            || (!wrap_names && matches!(e, Expr::Name(_)))
+        {
+            return e;
+        }
+        let at = format!("{}:{} in {}", pos.line, pos.column, self.cur_elem);
+        Expr::Boxed(Arc::new(super::boxed::Located {
+            inner: e,
+            text: text.into(),
+            at: at.into(),
+        }))
+    }
+
     fn boxed(&mut self, b: &BoxedExpr, m: usize) -> Expr {
         let e = self.boxed_inner(b, m);
         match &b.type_ref {
@@ -308,7 +328,7 @@ impl<'a> Builder<'a> {
             BoxedKind::Literal(t) => {
                 match self.foreign_language(t, b.language.as_deref(), m, b.pos) {
                     Some(e) => e,
-                    None => self.feel(t, m, b.pos),
+                    None => self.located(t, m, b.pos, true),
                 }
             }
             BoxedKind::Empty => Expr::Const(Value::Null(None)),
@@ -503,7 +523,7 @@ impl<'a> Builder<'a> {
         for i in &t.inputs {
             let expr = match self.foreign_language(&i.expr, i.language.as_deref(), m, t.pos) {
                 Some(e) => e,
-                None => self.feel(&i.expr, m, t.pos),
+                None => self.located(&i.expr, m, t.pos, false),
             };
             let values = i.values.as_ref().and_then(|v| self.tests(v, m, t.pos));
             // The input expression's typeRef is informative (§8.3.2); values
@@ -566,7 +586,7 @@ impl<'a> Builder<'a> {
             outputs,
             rules,
             annotation_names: t.annotations.clone(),
-            aggregate_per_rule: dialect == Dialect::Camunda,
+            aggregate_per_rule: dialect.aggregates_per_rule(),
         }))
     }
 }
@@ -729,7 +749,7 @@ pub(super) fn build(defs: &[Definitions]) -> Set {
             };
             let idx = starts[m] + d.inputs.len() + k;
             b.elems[idx].ty = ty;
-            if b.models[m].dialect == Dialect::Camunda {
+            if b.models[m].dialect.binds_required_outputs() {
                 b.elems[idx].shape = result_shape(x);
             }
             b.elems[idx].kind = Kind::Decision {

@@ -147,7 +147,7 @@ impl Run<'_> {
             let req = &set.elems[r.elem];
             let name = req.name.clone();
             match &r.prefix {
-                None if dialect == Dialect::Camunda => {
+                None if dialect.binds_required_outputs() => {
                     if !req.id.is_empty() && req.id != name {
                         frame.push((req.id.clone(), v.clone()));
                     }

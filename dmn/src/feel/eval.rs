@@ -421,7 +421,9 @@ impl Evaluator {
                 let r = arith(*op, &x, &y);
                 // Camunda's FEEL raises to a fractional power in doubles.
                 match (op, &y, self.dialect) {
-                    (ArithOp::Pow, Value::Number(e), Dialect::Camunda) if !e.is_integer() => {
+                    (ArithOp::Pow, Value::Number(e), d)
+                        if d.computes_in_doubles() && !e.is_integer() =>
+                    {
                         builtins::as_double(r)
                     }
                     _ => r,
@@ -437,8 +439,10 @@ impl Evaluator {
                         CmpOp::Eq | CmpOp::Ne,
                         Value::List(_) | Value::Context(_),
                         Value::List(_) | Value::Context(_),
-                        Dialect::Camunda,
-                    ) if x.feel_eq(&y).is_none() => Value::Bool(*op == CmpOp::Ne),
+                        d,
+                    ) if d.mixed_collections_unequal() && x.feel_eq(&y).is_none() => {
+                        Value::Bool(*op == CmpOp::Ne)
+                    }
                     _ => compare(*op, &x, &y),
                 }
             }
@@ -491,7 +495,7 @@ impl Evaluator {
                     // Camunda's FEEL: a condition that is not a boolean
                     // (nor null) makes the whole expression null.
                     Value::Bool(false) | Value::Null(_) => self.eval(b, scope),
-                    other if self.dialect == Dialect::Camunda => Value::null(format!(
+                    other if self.dialect.non_boolean_condition_is_null() => Value::null(format!(
                         "expected a boolean condition after 'if', found {}",
                         other.kind()
                     )),
@@ -692,7 +696,7 @@ impl Evaluator {
             }
             Value::Null(r) => Err(Value::Null(r)),
             // Camunda's FEEL iterates over lists and ranges only.
-            other if self.dialect == Dialect::Camunda => Err(Value::null(format!(
+            other if !self.dialect.iterates_single_values() => Err(Value::null(format!(
                 "expected a list to iterate over, found {}",
                 other.kind()
             ))),
@@ -762,7 +766,7 @@ impl Evaluator {
         let (list, was_list) = match base {
             Value::List(l) => (l, true),
             Value::Null(_) => return Value::null("filter on null"),
-            other if self.dialect == Dialect::Camunda => {
+            other if !self.dialect.iterates_single_values() => {
                 return Value::null(format!("expected a list to filter, found {}", other.kind()));
             }
             other => (vec![other], false),
@@ -961,7 +965,7 @@ impl Evaluator {
             }
             // Camunda's FEEL reads a literal test (`true`, `1`, `"a"`) as
             // `? = literal` whatever its type: `true` does not match null.
-            UnaryTest::Expr(Expr::Const(v)) if self.dialect == Dialect::Camunda => {
+            UnaryTest::Expr(Expr::Const(v)) if self.dialect.literal_tests_compare() => {
                 match input.feel_eq(v) {
                     Some(b) => Value::Bool(b),
                     None => {

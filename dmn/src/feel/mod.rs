@@ -17,6 +17,8 @@ use std::sync::Arc;
 #[derive(Clone, Debug)]
 pub struct Expression {
     expr: Arc<ast::Expr>,
+    /// The source text, to place an unknown variable in its message.
+    src: Arc<str>,
 }
 
 impl Expression {
@@ -25,6 +27,7 @@ impl Expression {
     pub fn compile(src: &str, names: &[String]) -> Result<Expression, ParseError> {
         Ok(Expression {
             expr: Arc::new(parse_expression(src, names)?),
+            src: src.into(),
         })
     }
 
@@ -77,7 +80,7 @@ impl Expression {
         let v = ev.eval(&self.expr, &mut scope);
         match ev.aborted() {
             Some(e) => Err(e.clone()),
-            None => Ok(v),
+            None => Ok(locate_unknown_name(&self.src, v)),
         }
     }
 
@@ -85,6 +88,32 @@ impl Expression {
     pub fn ast(&self) -> &ast::Expr {
         &self.expr
     }
+}
+
+/// A null caused by a name that is not in scope says where the name is:
+/// `1:9: cannot compare null (no variable named 'amout' in scope) ...`.
+pub fn locate_unknown_name(src: &str, v: Value) -> Value {
+    const MARK: &str = "no variable named '";
+    let Some(reason) = v.null_reason() else {
+        return v;
+    };
+    let Some(start) = reason.find(MARK).map(|i| i + MARK.len()) else {
+        return v;
+    };
+    let Some(name) = reason[start..].split('\'').next() else {
+        return v;
+    };
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let at = src.match_indices(name).map(|(i, _)| i).find(|&i| {
+        !word(src[..i].chars().next_back()) && !word(src[i + name.len()..].chars().next())
+    });
+    let Some(at) = at else {
+        return v;
+    };
+    let before = &src[..at];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Value::null(format!("{line}:{column}: {reason}"))
 }
 
 /// How one evaluation runs.

@@ -7,7 +7,7 @@ use super::*;
 use crate::feel::Dialect;
 
 pub(super) fn context_fn(name: &str, args: Vec<Value>, dialect: Dialect) -> Value {
-    let camunda = dialect == Dialect::Camunda;
+    let camunda = dialect.lenient_contexts();
     match name {
         "get value" => {
             if let Some(e) = arity(name, &args, 2, 2) {

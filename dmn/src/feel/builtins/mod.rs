@@ -208,7 +208,7 @@ pub fn order_named(
     };
     let camunda = CAMUNDA_SIGS
         .iter()
-        .filter(|_| dialect == crate::feel::Dialect::Camunda)
+        .filter(|_| dialect.camunda_parameter_names())
         .filter(|(n, _)| *n == name)
         .flat_map(|(_, v)| v.iter());
     'v: for params in camunda.chain(variants.iter()) {
@@ -388,22 +388,22 @@ pub fn call(ev: &mut Evaluator, name: &str, args: Vec<Value>, scope: &mut Scope)
             if let Some(e) = arity(name, &args, 1, 1) {
                 return e;
             }
-            match (&args[0], ev.dialect()) {
-                (Value::Null(_), crate::feel::Dialect::Camunda) => Value::Bool(false),
-                (v, _) => Value::Bool(!matches!(v, Value::Null(Some(_)))),
+            match &args[0] {
+                Value::Null(_) if !ev.dialect().null_is_defined() => Value::Bool(false),
+                v => Value::Bool(!matches!(v, Value::Null(Some(_)))),
             }
         }
         "get or else" | "assert" | "extract" | "trim" | "is blank" | "is empty" | "to base64"
         | "from base64" | "duplicate values" | "partition" | "last day of month" | "from json"
         | "to json" => camunda::call(ev, name, args),
         // Camunda's older names for all, any, context put, context merge.
-        "string" if ev.dialect() == crate::feel::Dialect::Camunda => match args.as_slice() {
+        "string" if ev.dialect().camunda_string_format() => match args.as_slice() {
             [Value::Null(_)] => Value::Null(None),
             [v] => Value::String(camunda::string(v)),
             _ => null(format!("string: expected 1 argument, found {}", args.len())),
         },
         // Camunda's FEEL computes these in doubles.
-        "log" | "exp" | "stddev" if ev.dialect() == crate::feel::Dialect::Camunda => {
+        "log" | "exp" | "stddev" if ev.dialect().computes_in_doubles() => {
             let r = if name == "stddev" {
                 list_fn(ev, name, args)
             } else {
@@ -432,7 +432,7 @@ pub fn call(ev: &mut Evaluator, name: &str, args: Vec<Value>, scope: &mut Scope)
             None => null("today(): expected the evaluation to be given a clock, found none"),
         },
         // The prefix and suffix of `string join` are Camunda's.
-        "string join" if args.len() > 2 && ev.dialect() == crate::feel::Dialect::Standard => null(
+        "string join" if args.len() > 2 && !ev.dialect().camunda_parameter_names() => null(
             format!("string join: expected 1..2 arguments, found {}", args.len()),
         ),
         "substring" | "string length" | "upper case" | "lower case" | "substring before"
