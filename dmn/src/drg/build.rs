@@ -8,7 +8,8 @@ struct Builder<'a> {
     defs: &'a [Definitions],
     models: Vec<ModelInfo>,
     elems: Vec<Elem>,
-    by_id: HashMap<(usize, String), usize>,
+    /// Elements by model and id, borrowing the ids from the definitions.
+    by_id: HashMap<(usize, &'a str), usize>,
     diagnostics: Vec<Diagnostic>,
     type_cache: HashMap<(usize, String), Arc<DmnType>>,
     resolving: Vec<(usize, String)>,
@@ -116,6 +117,22 @@ impl<'a> Builder<'a> {
         });
     }
 
+    /// Allocates element `id` of model `m`; its logic is compiled later.
+    fn add(&mut self, m: usize, id: &'a str, name: &str, kind: Kind) {
+        let idx = self.elems.len();
+        self.elems.push(Elem {
+            model: m,
+            id: id.to_string(),
+            name: name.to_string(),
+            shape: None,
+            ty: None,
+            kind,
+        });
+        if !id.is_empty() {
+            self.by_id.insert((m, id), idx);
+        }
+    }
+
     fn model_of_ns(&self, ns: &str) -> Option<usize> {
         self.models.iter().position(|m| m.namespace == ns)
     }
@@ -127,7 +144,7 @@ impl<'a> Builder<'a> {
         } else {
             self.model_of_ns(ns).unwrap_or(m)
         };
-        let elem = *self.by_id.get(&(target, id.to_string()))?;
+        let elem = *self.by_id.get(&(target, id))?;
         let prefix = if target == m {
             None
         } else {
@@ -288,14 +305,25 @@ impl<'a> Builder<'a> {
 
     /// [`Builder::feel`], wrapped so that a misspelt variable's null says
     /// where the expression is (input expressions and literal expressions).
-    /// A constant is left unwrapped, and so is a plain name where
-    /// `wrap_names` is off: an input column reading a missing variable
-    /// simply matches no rule, and stays fast.
+    /// A constant is left unwrapped, so is an expression that reads only
+    /// declared names, and so is a plain name where `wrap_names` is off: an
+    /// input column reading a missing variable simply matches no rule, and
+    /// stays fast.
     fn located(&mut self, text: &str, m: usize, pos: Pos, wrap_names: bool) -> Expr {
         let e = self.feel(text, m, pos);
         if matches!(e, Expr::Const(_) | Expr::Boxed(_))
             || (!wrap_names && matches!(e, Expr::Name(_)))
         {
+            return e;
+        }
+        // Only an expression reading a name the model does not declare
+        // can meet a missing variable (most do not: compile stays cheap).
+        let names = &self.models[m].names;
+        let undeclared = |x: &Expr| {
+            matches!(x, Expr::Name(n) if names.binary_search(n).is_err()
+                && crate::feel::builtins::canonical(n).is_none())
+        };
+        if !crate::feel::eval::any_node(&e, &undeclared, false) {
             return e;
         }
         let at = format!("{}:{} in {}", pos.line, pos.column, self.cur_elem);
@@ -529,7 +557,11 @@ impl<'a> Builder<'a> {
             // The input expression's typeRef is informative (§8.3.2); values
             // are checked against the input values instead — except where
             // the dialect converts the value to it.
-            let convert_to = i.type_ref.clone().filter(|_| dialect.converts_inputs());
+            let convert_to = if dialect.converts_inputs() {
+                i.type_ref.clone()
+            } else {
+                None
+            };
             inputs.push(InputClause {
                 expr,
                 values,
@@ -675,27 +707,13 @@ pub(super) fn build(defs: &[Definitions]) -> Set {
     // Allocate elements (per model: inputs, decisions, BKMs, services).
     let mut starts: Vec<usize> = Vec::new();
     for (m, d) in defs.iter().enumerate() {
-        let add = |b: &mut Builder, id: &str, name: &str, kind: Kind| {
-            let idx = b.elems.len();
-            b.elems.push(Elem {
-                model: m,
-                id: id.to_string(),
-                name: name.to_string(),
-                shape: None,
-                ty: None,
-                kind,
-            });
-            if !id.is_empty() {
-                b.by_id.insert((m, id.to_string()), idx);
-            }
-        };
         starts.push(b.elems.len());
         for i in &d.inputs {
-            add(&mut b, &i.id, &i.name, Kind::Input);
+            b.add(m, &i.id, &i.name, Kind::Input);
         }
         for x in &d.decisions {
-            add(
-                &mut b,
+            b.add(
+                m,
                 &x.id,
                 &x.name,
                 Kind::Decision {
@@ -706,8 +724,8 @@ pub(super) fn build(defs: &[Definitions]) -> Set {
             );
         }
         for x in &d.bkms {
-            add(
-                &mut b,
+            b.add(
+                m,
                 &x.id,
                 &x.name,
                 Kind::Bkm {
@@ -717,8 +735,8 @@ pub(super) fn build(defs: &[Definitions]) -> Set {
             );
         }
         for x in &d.services {
-            add(
-                &mut b,
+            b.add(
+                m,
                 &x.id,
                 &x.name,
                 Kind::Service {

@@ -1010,7 +1010,7 @@ fn uses_input(e: &Expr) -> bool {
 
 /// Does any node of `e` satisfy `p`? Function bodies are searched only when
 /// `into_functions` is set.
-fn any_node(e: &Expr, p: &dyn Fn(&Expr) -> bool, into_functions: bool) -> bool {
+pub(crate) fn any_node(e: &Expr, p: &dyn Fn(&Expr) -> bool, into_functions: bool) -> bool {
     if p(e) {
         return true;
     }

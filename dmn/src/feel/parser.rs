@@ -411,16 +411,16 @@ impl Names {
         S: AsRef<str>,
     {
         let mut set = Names::default();
+        let mut seen = std::collections::HashSet::new();
         let all = names
             .into_iter()
             .map(|n| norm_ws(n.as_ref()))
             .chain(BUILTIN_NAMES.iter().map(|s| s.to_string()));
         for n in all {
-            if let Some(c) = n.chars().next() {
-                let v = set.by_first.entry(c).or_default();
-                if !v.contains(&n) {
-                    v.push(n);
-                }
+            if let Some(c) = n.chars().next()
+                && seen.insert(n.clone())
+            {
+                set.by_first.entry(c).or_default().push(n);
             }
         }
         set

@@ -192,9 +192,17 @@ pub fn as_double(v: Value) -> Value {
     }
 }
 
+/// The signature entry of a built-in, by name (hashed: names are looked
+/// up at every call and every unresolved name).
+fn sig(name: &str) -> Option<&'static (&'static str, &'static [&'static [&'static str]])> {
+    static INDEX: std::sync::LazyLock<std::collections::HashMap<&'static str, usize>> =
+        std::sync::LazyLock::new(|| SIGS.iter().enumerate().map(|(i, (n, _))| (*n, i)).collect());
+    INDEX.get(name).map(|&i| &SIGS[i])
+}
+
 /// Canonical static name of a built-in function.
 pub fn canonical(name: &str) -> Option<&'static str> {
-    SIGS.iter().find(|(n, _)| *n == name).map(|(n, _)| *n)
+    sig(name).map(|(n, _)| *n)
 }
 
 /// Orders named arguments by the matching signature variant.
@@ -203,7 +211,7 @@ pub fn order_named(
     args: Vec<(String, Value)>,
     dialect: crate::feel::Dialect,
 ) -> Result<Vec<Value>, Value> {
-    let Some((_, variants)) = SIGS.iter().find(|(n, _)| *n == name) else {
+    let Some((_, variants)) = sig(name) else {
         return Err(Value::null(format!("no function named '{name}'")));
     };
     let camunda = CAMUNDA_SIGS
