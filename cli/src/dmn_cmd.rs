@@ -387,6 +387,14 @@ pub fn run_feel(args: FeelArgs) -> Result<ExitCode, miette::Report> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The system clock, for FEEL's `now()` and `today()` (the default of
+/// `--now`, and the TCK's clock).
+fn system_now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -513,11 +521,4 @@ mod tests {
     fn csv_fields_are_quoted() {
         assert_eq!(csv_field("a\"b"), "\"a\"\"b\"");
     }
-}
-
-/// The system clock, for FEEL's `now()` and `today()` in the TCK.
-fn system_now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
