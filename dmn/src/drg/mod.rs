@@ -329,19 +329,28 @@ impl DmnModel {
                 name: decision.to_string(),
                 known: self.known(false),
             })?;
+        self.run(inputs, limit, HashMap::new(), |run| run.value(idx))
+    }
+
+    /// One evaluation: a fresh evaluator with the inputs' clock and the
+    /// model's dialect, `f` over a fresh run, the audit collected.
+    fn run(
+        &self,
+        inputs: &Inputs,
+        limit: u64,
+        overrides: HashMap<usize, Value>,
+        f: impl FnOnce(&mut Run<'_>) -> Value,
+    ) -> Result<Evaluation, EvaluateError> {
         let mut ev = Evaluator::new(limit)
             .with_now(inputs.now_millis)
             .with_dialect(self.dialect());
-        let value = {
-            let mut run = Run {
-                set: &self.set,
-                inputs,
-                memo: vec![None; self.set.elems.len()],
-                overrides: HashMap::new(),
-                ev: &mut ev,
-            };
-            run.value(idx)
-        };
+        let value = f(&mut Run {
+            set: &self.set,
+            inputs,
+            memo: vec![None; self.set.elems.len()],
+            overrides,
+            ev: &mut ev,
+        });
         if let Some(e) = ev.aborted() {
             return Err(e.clone().into());
         }
@@ -391,25 +400,8 @@ impl DmnModel {
                 .unwrap_or_default();
             overrides.insert(p, v);
         }
-        let mut ev = Evaluator::new(DEFAULT_STEP_LIMIT)
-            .with_now(inputs.now_millis)
-            .with_dialect(self.dialect());
-        let value = {
-            let mut run = Run {
-                set: &self.set,
-                inputs,
-                memo: vec![None; self.set.elems.len()],
-                overrides,
-                ev: &mut ev,
-            };
+        self.run(inputs, DEFAULT_STEP_LIMIT, overrides, |run| {
             run.service_result(idx)
-        };
-        if let Some(e) = ev.aborted() {
-            return Err(e.clone().into());
-        }
-        Ok(Evaluation {
-            value,
-            audit: std::mem::take(&mut ev.audit),
         })
     }
 
