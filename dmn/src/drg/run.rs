@@ -141,9 +141,9 @@ impl Run<'_> {
         let dialect = self.set.models[model].dialect;
         let mut frame: Vec<(String, Value)> = Vec::new();
         let mut prefixed: Vec<(String, Context)> = Vec::new();
+        let set = self.set.clone();
         for r in info.iter().chain(knowledge) {
             let v = self.value(r.elem);
-            let set = self.set.clone();
             let req = &set.elems[r.elem];
             let name = req.name.clone();
             match &r.prefix {
