@@ -1728,29 +1728,10 @@ impl Engine {
         process: &Arc<CompiledProcess>,
         command: Command,
     ) -> Result<Status, EngineError> {
-        let decisions: Option<&dyn core::decisions::Decisions> = if self.decisions.is_empty() {
-            None
-        } else {
-            Some(&self.decisions)
-        };
-        let ctx = Context {
-            process,
-            scripts: &self.scripts,
-            decisions,
-            time_zone: self.options.time_zone.as_ref(),
-            now: self.clock.now_millis(),
-            step_budget: self.options.step_budget,
-        };
-        // The children of call activities before the command: one that
-        // goes away without its child ending has the child cancelled.
-        let calls_before = if state.calls.is_empty() {
-            None
-        } else {
-            Some(state.calls.clone())
-        };
-        let was_active = state.status == Status::Active;
-        let mut events = core::process(ctx, &mut state, command)?;
-        // Jobs a registered handler serves are done now, in process.
+        self.run_one(&mut state, process, command)?;
+        // Jobs a registered handler serves are done now, one command each,
+        // and only once the command that created the job is committed: a
+        // handler's side effects never run for a job the store lost.
         if !self.handlers.is_empty() {
             let mut rounds = 0;
             while let Some((job, info)) = self.next_handled_job(&state, process) {
@@ -1777,17 +1758,43 @@ impl Engine {
                         variables,
                     },
                 };
-                let ctx = Context {
-                    now: self.clock.now_millis(),
-                    ..ctx
-                };
-                events.extend(core::process(ctx, &mut state, cmd)?);
+                self.run_one(&mut state, process, cmd)?;
             }
         }
-        let status = state.status;
-        self.store.commit(&state, &events)?;
-        self.after_commit(&state, events, calls_before, was_active);
-        Ok(status)
+        Ok(state.status)
+    }
+
+    /// One command: the core's events, committed, then the indexes and the
+    /// work it left ([`Engine::after_commit`]).
+    fn run_one(
+        &mut self,
+        state: &mut InstanceState,
+        process: &Arc<CompiledProcess>,
+        command: Command,
+    ) -> Result<(), EngineError> {
+        // The children of call activities before the command: one that
+        // goes away without its child ending has the child cancelled.
+        let calls_before = (!state.calls.is_empty()).then(|| state.calls.clone());
+        let was_active = state.status == Status::Active;
+        let events = {
+            let decisions: Option<&dyn core::decisions::Decisions> = if self.decisions.is_empty() {
+                None
+            } else {
+                Some(&self.decisions)
+            };
+            let ctx = Context {
+                process,
+                scripts: &self.scripts,
+                decisions,
+                time_zone: self.options.time_zone.as_ref(),
+                now: self.clock.now_millis(),
+                step_budget: self.options.step_budget,
+            };
+            core::process(ctx, state, command)?
+        };
+        self.store.commit(state, &events)?;
+        self.after_commit(state, events, calls_before, was_active);
+        Ok(())
     }
 
     /// Brings the indexes up to date with a committed state and queues the

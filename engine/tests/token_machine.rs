@@ -410,6 +410,109 @@ fn registered_handlers_serve_jobs_in_process() {
     assert_eq!(s.variables()["n"], json!(42));
 }
 
+/// A store that keeps the events of every commit, in order, for the
+/// handler below to look at while it runs.
+struct RecordingStore {
+    inner: engine::store::memory::MemoryStore,
+    committed: std::sync::Arc<std::sync::Mutex<Vec<engine::core::Event>>>,
+}
+
+impl engine::store::Store for RecordingStore {
+    fn save_deployment(
+        &mut self,
+        d: &engine::store::DeploymentRecord,
+    ) -> Result<(), engine::store::StoreError> {
+        self.inner.save_deployment(d)
+    }
+    fn deployments(
+        &self,
+    ) -> Result<Vec<engine::store::DeploymentRecord>, engine::store::StoreError> {
+        self.inner.deployments()
+    }
+    fn load(&self, instance: &str) -> Result<Option<InstanceState>, engine::store::StoreError> {
+        self.inner.load(instance)
+    }
+    fn commit(
+        &mut self,
+        state: &InstanceState,
+        events: &[engine::core::Event],
+    ) -> Result<(), engine::store::StoreError> {
+        self.inner.commit(state, events)?;
+        if let Ok(mut c) = self.committed.lock() {
+            c.extend_from_slice(events);
+        }
+        Ok(())
+    }
+    fn events(
+        &self,
+        instance: &str,
+    ) -> Result<Vec<engine::core::Event>, engine::store::StoreError> {
+        self.inner.events(instance)
+    }
+    fn instances(&self) -> Result<Vec<InstanceState>, engine::store::StoreError> {
+        self.inner.instances()
+    }
+    fn next_instance_number(&mut self) -> Result<u64, engine::store::StoreError> {
+        self.inner.next_instance_number()
+    }
+    fn flush(&mut self) -> Result<(), engine::store::StoreError> {
+        self.inner.flush()
+    }
+    fn put_record(&mut self, key: &str, value: &[u8]) -> Result<(), engine::store::StoreError> {
+        self.inner.put_record(key, value)
+    }
+    fn delete_record(&mut self, key: &str) -> Result<(), engine::store::StoreError> {
+        self.inner.delete_record(key)
+    }
+    fn records(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, engine::store::StoreError> {
+        self.inner.records(prefix)
+    }
+    fn delete_instance(&mut self, instance: &str) -> Result<(), engine::store::StoreError> {
+        self.inner.delete_instance(instance)
+    }
+}
+
+#[test]
+fn a_handler_runs_only_for_a_committed_job() {
+    let defs = ProcessBuilder::new("P")
+        .start("s")
+        .service("first", "work", 3)
+        .service("second", "work", 3)
+        .end("e")
+        .flow("s", "first")
+        .flow("first", "second")
+        .flow("second", "e")
+        .build();
+    let committed = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let store = RecordingStore {
+        inner: engine::store::memory::MemoryStore::new(),
+        committed: committed.clone(),
+    };
+    let mut engine = Engine::with_store(
+        Box::new(store),
+        std::sync::Arc::new(engine::SystemClock),
+        engine::EngineOptions::default(),
+    );
+    let pid = deploy(&mut engine, &defs);
+    let seen = committed.clone();
+    let handled = std::sync::Arc::new(std::sync::Mutex::new(0));
+    let count = handled.clone();
+    engine.register_handler("work", move |job: &engine::JobInfo| {
+        let log = seen.lock().expect("lock");
+        // The job this handler serves is already in the store.
+        let stored = log
+            .iter()
+            .any(|e| matches!(e, engine::core::Event::JobCreated { job: j, .. } if *j == job.job));
+        assert!(stored, "job {:?} handled before it was committed", job.job);
+        *count.lock().expect("lock") += 1;
+        TaskResult::Complete(Map::new())
+    });
+    let id = engine.start(&pid, vars(json!({}))).expect("starts");
+    let s = engine.instance(&id).unwrap().unwrap();
+    assert_eq!(s.status, Status::Completed);
+    assert_eq!(*handled.lock().expect("lock"), 2);
+}
+
 #[test]
 fn failing_script_raises_incident_and_engine_keeps_serving() {
     let defs = ProcessBuilder::new("P")
