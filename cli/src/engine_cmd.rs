@@ -382,52 +382,7 @@ fn parse_poll(s: &str) -> Result<Duration, String> {
 
 /// An instant as UTC, `2026-11-24T03:40:12Z` (milliseconds only when not zero).
 fn utc(millis: i64) -> String {
-    let days = millis.div_euclid(86_400_000);
-    let ms = millis.rem_euclid(86_400_000);
-    let leap = |y: i64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let year_len = |y: i64| if leap(y) { 366 } else { 365 };
-    // Walk from 1970 a year at a time: timers are due within centuries.
-    let (mut year, mut rest) = (1970_i64, days);
-    while rest < 0 {
-        year -= 1;
-        rest += year_len(year);
-    }
-    while rest >= year_len(year) {
-        rest -= year_len(year);
-        year += 1;
-    }
-    let month_lens = [
-        31,
-        if leap(year) { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    let mut month = 1;
-    for len in month_lens {
-        if rest < len {
-            break;
-        }
-        rest -= len;
-        month += 1;
-    }
-    let (h, m, sec, milli) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
-    let frac = if milli == 0 {
-        String::new()
-    } else {
-        format!(".{milli:03}")
-    };
-    format!(
-        "{year:04}-{month:02}-{:02}T{h:02}:{m:02}:{sec:02}{frac}Z",
-        rest + 1
-    )
+    engine::schedule::format_utc(millis)
 }
 
 impl VarArgs {

@@ -508,7 +508,7 @@ fn cron_after(cron: &CronSchedule, t: i64, tz: i32) -> Result<Option<i64>, Sched
             expected: "a due instant before 10000-01-01T00:00:00Z".into(),
             found: format!(
                 "the next cron match after {} ({ny:04}-{nmo:02}-{nd:02})",
-                format_instant(t)
+                format_utc(t)
             ),
         });
     }
@@ -582,7 +582,7 @@ fn check_offset(minutes: i32) -> Result<(), ScheduleError> {
 fn beyond_range(duration: &Duration, from: i64) -> ScheduleError {
     ScheduleError::OutOfRange {
         expected: "a due instant before 10000-01-01T00:00:00Z".into(),
-        found: format!("`{duration}` after {}", format_instant(from)),
+        found: format!("`{duration}` after {}", format_utc(from)),
     }
 }
 
@@ -614,16 +614,24 @@ fn date_instant(dt: &DateTime, tz: i32) -> Result<i64, ScheduleError> {
     Ok(t)
 }
 
-/// `2026-01-31T10:00:00.000Z`, for messages.
-fn format_instant(t: i64) -> String {
+/// An instant as UTC text, `2026-01-31T10:00:00Z` (milliseconds only when
+/// not zero: `…T10:00:00.500Z`), for messages and the CLI.
+pub fn format_utc(t: i64) -> String {
+    // Not jiff's `Timestamp`: it ends on 9999-12-30, and due instants
+    // reach the end of 9999.
     let (y, m, d) = civil_from_days(t.div_euclid(DAY_MS));
     let ms = t.rem_euclid(DAY_MS);
+    let millis = ms % SECOND_MS;
+    let fraction = if millis == 0 {
+        String::new()
+    } else {
+        format!(".{millis:03}")
+    };
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{fraction}Z",
         ms / HOUR_MS,
         ms / MINUTE_MS % 60,
         ms / SECOND_MS % 60,
-        ms % SECOND_MS
     )
 }
 
@@ -721,9 +729,10 @@ mod tests {
         assert_eq!(MIN_INSTANT, days_from_civil(0, 1, 1) * DAY_MS);
         assert_eq!(MAX_INSTANT, days_from_civil(10_000, 1, 1) * DAY_MS);
         assert_eq!(
-            format_instant(at("2026-01-31T10:00:00.5Z")),
+            format_utc(at("2026-01-31T10:00:00.5Z")),
             "2026-01-31T10:00:00.500Z"
         );
+        assert_eq!(format_utc(0), "1970-01-01T00:00:00Z");
     }
 
     #[test]
@@ -844,7 +853,7 @@ mod tests {
                 msg.starts_with("expected a due instant before 10000"),
                 "{msg}"
             );
-            assert!(msg.contains("after 2026-01-31T10:00:00.000Z"), "{msg}");
+            assert!(msg.contains("after 2026-01-31T10:00:00Z"), "{msg}");
         }
         // Longer than anything that can be scheduled: refused when compiled.
         for text in [
@@ -1258,7 +1267,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "expected a due instant before 10000-01-01T00:00:00Z, found `PT1H` after \
-             9999-12-31T23:30:00.000Z"
+             9999-12-31T23:30:00Z"
         );
         let ended = schedule(TimerKind::Cycle, "R/PT1H/9999-12-31T23:59:00Z");
         assert_eq!(ended.next_due(last, 1, 0), Ok(None));
