@@ -17,6 +17,7 @@
 //! assert_eq!(defs, again);
 //! ```
 
+pub mod calendar;
 pub mod ext;
 pub mod lang;
 pub mod model;

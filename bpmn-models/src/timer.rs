@@ -27,6 +27,7 @@
 //! Leading and trailing whitespace is ignored; error offsets are byte offsets into the text as
 //! given (before trimming).
 
+use crate::calendar;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -127,7 +128,7 @@ impl DateTime {
             Offset::Utc => 0,
             Offset::Minutes(m) => i64::from(m),
         };
-        let days = days_from_civil(i64::from(self.year), self.month, self.day);
+        let days = calendar::days_from_civil(i64::from(self.year), self.month, self.day);
         let secs = days * 86_400
             + i64::from(self.hour) * 3600
             + i64::from(self.minute) * 60
@@ -300,7 +301,7 @@ impl CronSchedule {
     /// weekdays: 146 097 days is exactly 20 871 weeks) repeats every 400 years, a schedule
     /// with no match in that window has none at all (e.g. `0 0 0 30 2 ?`).
     pub fn next_after(&self, y: i32, mo: u8, d: u8, h: u8, mi: u8, s: u8) -> Option<CivilTime> {
-        if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(i64::from(y), mo) {
+        if !(1..=12).contains(&mo) || d == 0 || d > calendar::days_in_month(i64::from(y), mo) {
             return None;
         }
         if h > 23 || mi > 59 || s > 59 {
@@ -318,7 +319,7 @@ impl CronSchedule {
                 if h == 24 {
                     h = 0;
                     d += 1;
-                    if d > days_in_month(y, mo) {
+                    if d > calendar::days_in_month(y, mo) {
                         d = 1;
                         mo += 1;
                         if mo == 13 {
@@ -338,7 +339,7 @@ impl CronSchedule {
                 continue;
             }
             let first_day = if step == 0 { start_d } else { 1 };
-            for day in first_day..=days_in_month(cy, cm) {
+            for day in first_day..=calendar::days_in_month(cy, cm) {
                 if !self.day_matches(cy, cm, day) {
                     continue;
                 }
@@ -357,8 +358,8 @@ impl CronSchedule {
     }
 
     fn day_matches(&self, y: i64, m: u8, d: u8) -> bool {
-        let last = days_in_month(y, m);
-        let weekday = weekday(y, m, d);
+        let last = calendar::days_in_month(y, m);
+        let weekday = calendar::weekday(y, m, d);
         let dom = match self.days_of_month {
             DayOfMonth::Days(bits) => bits & (1 << d) != 0,
             DayOfMonth::Last { offset } => last.checked_sub(offset).is_some_and(|t| t == d),
@@ -412,41 +413,10 @@ fn next_bit(bits: u64, from: u8) -> Option<u8> {
     (masked != 0).then(|| masked.trailing_zeros() as u8)
 }
 
-fn is_leap(y: i64) -> bool {
-    y.rem_euclid(4) == 0 && (y.rem_euclid(100) != 0 || y.rem_euclid(400) == 0)
-}
-
-fn days_in_month(y: i64, m: u8) -> u8 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if is_leap(y) => 29,
-        _ => 28,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (era-based: 400-year eras of
-/// 146 097 days, with the year taken to start on March 1st so that leap days fall last).
-fn days_from_civil(y: i64, m: u8, d: u8) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400; // 0..=399
-    let m = i64::from(m);
-    let shifted_month = if m > 2 { m - 3 } else { m + 9 }; // March = 0
-    let day_of_year = (153 * shifted_month + 2) / 5 + i64::from(d) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// 0 = Sunday … 6 = Saturday. 1970-01-01 was a Thursday.
-fn weekday(y: i64, m: u8, d: u8) -> u8 {
-    (days_from_civil(y, m, d) + 4).rem_euclid(7) as u8
-}
-
 /// The Monday–Friday day nearest to day `n` of the month, staying within the month.
 fn weekday_nearest(y: i64, m: u8, n: u8) -> u8 {
-    let last = days_in_month(y, m);
-    match weekday(y, m, n) {
+    let last = calendar::days_in_month(y, m);
+    match calendar::weekday(y, m, n) {
         6 if n == 1 => 3,        // Saturday the 1st → Monday the 3rd
         6 => n - 1,              // Saturday → Friday
         0 if n == last => n - 2, // Sunday the last → Friday
@@ -711,7 +681,7 @@ fn date_time(c: &mut Cursor<'_>) -> Result<DateTime, TimerError> {
     c.expect(b'-', "`-` after the month")?;
     let day_at = c.pos;
     let day = c.fixed_digits(2, "day")?;
-    let dim = days_in_month(year as i64, month as u8);
+    let dim = calendar::days_in_month(year as i64, month as u8);
     range_check(day, 1, u64::from(dim), "day of this month", day_at)?;
     let mut dt = DateTime {
         year: year as u16,
@@ -1916,8 +1886,8 @@ mod tests {
             ((1600, 3, 1), -135_080, 3),
         ];
         for ((y, m, d), days, wd) in cases {
-            assert_eq!(days_from_civil(*y, *m, *d), *days, "{y}-{m}-{d}");
-            assert_eq!(weekday(*y, *m, *d), *wd, "{y}-{m}-{d}");
+            assert_eq!(calendar::days_from_civil(*y, *m, *d), *days, "{y}-{m}-{d}");
+            assert_eq!(calendar::weekday(*y, *m, *d), *wd, "{y}-{m}-{d}");
         }
     }
 
@@ -2006,7 +1976,7 @@ mod tests {
                 prop_assert!(next > (y, mo, d, h, mi, s));
                 prop_assert_eq!((next.3, next.4, next.5), (hour, min, sec));
                 // At most one day later.
-                let day_of = |t: CivilTime| days_from_civil(i64::from(t.0), t.1, t.2);
+                let day_of = |t: CivilTime| calendar::days_from_civil(i64::from(t.0), t.1, t.2);
                 prop_assert!(day_of(next) - day_of((y, mo, d, h, mi, s)) <= 1);
             }
         }
