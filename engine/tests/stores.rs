@@ -805,6 +805,81 @@ fn records_are_put_listed_by_prefix_and_deleted_in_every_store() {
     }
 }
 
+/// Record writes made with a commit (`commit_with`) are read back with it
+/// at once (from a waiting group too), come back with it after a reopen
+/// (crash tests kill the process in between: `crash.rs`), and a later `write_records` is not undone by an older waiting group.
+#[test]
+fn records_written_with_a_commit_travel_with_it() {
+    use engine::store::RecordOp;
+    fn put(key: &str, value: &[u8]) -> RecordOp {
+        RecordOp::Put {
+            key: key.into(),
+            value: value.to_vec(),
+        }
+    }
+    fn exercise(s: &mut dyn Store, label: &str) {
+        let mut state = InstanceState::empty(
+            "7",
+            engine::compile::ProcessKey {
+                id: "p".into(),
+                version: 1,
+                hash: String::new(),
+            },
+        );
+        s.commit_with(&state, &[], &[put("outbox/1", b"a"), put("outbox/2", b"b")])
+            .expect("commits");
+        state.status = Status::Completed;
+        s.commit_with(
+            &state,
+            &[],
+            &[RecordOp::Delete {
+                key: "outbox/1".into(),
+            }],
+        )
+        .expect("commits");
+        s.write_records(&[RecordOp::Delete {
+            key: "outbox/2".into(),
+        }])
+        .expect("writes");
+        s.commit_with(&state, &[], &[put("outbox/3", b"c")])
+            .expect("commits");
+        let keys: Vec<String> = s
+            .records("outbox/")
+            .expect("lists")
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(keys, ["outbox/3"], "{label}");
+        assert_eq!(
+            s.load("7").expect("loads").expect("is there").status,
+            Status::Completed,
+            "{label}"
+        );
+    }
+    exercise(&mut MemoryStore::new(), "memory");
+    for kind in [StoreKind::Sled, StoreKind::Redb] {
+        for durability in [Durability::Immediate, Durability::Deferred] {
+            let label = format!("{kind} {durability:?}");
+            let path = fresh(&format!("commit-records-{kind}-{durability:?}"));
+            {
+                let mut s = store::open(kind, &path, durability).expect("opens");
+                exercise(s.as_mut(), &label);
+            }
+            let s = store::open(kind, &path, durability).expect("reopens");
+            let keys: Vec<String> = s
+                .records("")
+                .expect("lists")
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect();
+            assert_eq!(keys, ["outbox/3"], "{label}");
+            drop(s);
+            let _ = std::fs::remove_dir_all(&path);
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
 /// A deleted instance is gone — checkpoint and log — from every store, and
 /// stays gone when the store is opened again; the others stay.
 #[test]

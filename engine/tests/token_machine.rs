@@ -432,12 +432,13 @@ impl engine::store::Store for RecordingStore {
     fn load(&self, instance: &str) -> Result<Option<InstanceState>, engine::store::StoreError> {
         self.inner.load(instance)
     }
-    fn commit(
+    fn commit_with(
         &mut self,
         state: &InstanceState,
         events: &[engine::core::Event],
+        records: &[engine::store::RecordOp],
     ) -> Result<(), engine::store::StoreError> {
-        self.inner.commit(state, events)?;
+        self.inner.commit_with(state, events, records)?;
         if let Ok(mut c) = self.committed.lock() {
             c.extend_from_slice(events);
         }
@@ -458,11 +459,11 @@ impl engine::store::Store for RecordingStore {
     fn flush(&mut self) -> Result<(), engine::store::StoreError> {
         self.inner.flush()
     }
-    fn put_record(&mut self, key: &str, value: &[u8]) -> Result<(), engine::store::StoreError> {
-        self.inner.put_record(key, value)
-    }
-    fn delete_record(&mut self, key: &str) -> Result<(), engine::store::StoreError> {
-        self.inner.delete_record(key)
+    fn write_records(
+        &mut self,
+        records: &[engine::store::RecordOp],
+    ) -> Result<(), engine::store::StoreError> {
+        self.inner.write_records(records)
     }
     fn records(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, engine::store::StoreError> {
         self.inner.records(prefix)

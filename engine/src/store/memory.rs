@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{DeploymentRecord, Store, StoreError};
+use super::{DeploymentRecord, RecordOp, Store, StoreError};
 use crate::core::{Event, InstanceState};
 
 #[derive(Debug, Default)]
@@ -52,7 +52,13 @@ impl Store for MemoryStore {
             .map(|s| InstanceState::clone(s)))
     }
 
-    fn commit(&mut self, state: &InstanceState, events: &[Event]) -> Result<(), StoreError> {
+    fn commit_with(
+        &mut self,
+        state: &InstanceState,
+        events: &[Event],
+        records: &[RecordOp],
+    ) -> Result<(), StoreError> {
+        self.write_records(records)?;
         if let Some(logs) = &mut self.logs {
             logs.entry(state.id.clone())
                 .or_default()
@@ -93,13 +99,17 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn put_record(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.records.insert(key.to_string(), value.to_vec());
-        Ok(())
-    }
-
-    fn delete_record(&mut self, key: &str) -> Result<(), StoreError> {
-        self.records.remove(key);
+    fn write_records(&mut self, records: &[RecordOp]) -> Result<(), StoreError> {
+        for r in records {
+            match r {
+                RecordOp::Put { key, value } => {
+                    self.records.insert(key.clone(), value.clone());
+                }
+                RecordOp::Delete { key } => {
+                    self.records.remove(key);
+                }
+            }
+        }
         Ok(())
     }
 

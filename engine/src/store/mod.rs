@@ -150,7 +150,20 @@ pub trait Store: Send {
     fn load(&self, instance: &str) -> Result<Option<InstanceState>, StoreError>;
     /// Appends `events` to the instance's log and replaces its checkpoint
     /// with `state`, atomically.
-    fn commit(&mut self, state: &InstanceState, events: &[Event]) -> Result<(), StoreError>;
+    fn commit(&mut self, state: &InstanceState, events: &[Event]) -> Result<(), StoreError> {
+        self.commit_with(state, events, &[])
+    }
+    /// [`Store::commit`] and engine record writes (`records`, in order) in
+    /// one atomic write: after a crash all of it is there or none. The
+    /// durable outbox rests on this: work an instance sends is recorded
+    /// with the command that sent it, and a delivery removes it with the
+    /// receiver's command.
+    fn commit_with(
+        &mut self,
+        state: &InstanceState,
+        events: &[Event],
+        records: &[RecordOp],
+    ) -> Result<(), StoreError>;
     /// The event log of an instance, oldest first.
     fn events(&self, instance: &str) -> Result<Vec<Event>, StoreError>;
     /// Every instance's checkpoint.
@@ -161,15 +174,77 @@ pub trait Store: Send {
     /// Stores a small engine record (a buffered message, a start timer's
     /// schedule) under `key`, replacing one already there. Written with the
     /// store's durability, on its own (not part of an instance's commit).
-    fn put_record(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+    fn put_record(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.write_records(&[RecordOp::Put {
+            key: key.to_string(),
+            value: value.to_vec(),
+        }])
+    }
     /// Removes the record under `key`; removing a missing one is no error.
-    fn delete_record(&mut self, key: &str) -> Result<(), StoreError>;
+    fn delete_record(&mut self, key: &str) -> Result<(), StoreError> {
+        self.write_records(&[RecordOp::Delete {
+            key: key.to_string(),
+        }])
+    }
+    /// Engine record writes, in order, in one atomic write with the store's
+    /// durability (after every commit made before it).
+    fn write_records(&mut self, records: &[RecordOp]) -> Result<(), StoreError>;
     /// Every record whose key starts with `prefix`, in key order.
     fn records(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
     /// Removes an instance — its checkpoint and its event log — durably
     /// (a crash afterwards does not bring it back); a missing one is no
     /// error.
     fn delete_instance(&mut self, instance: &str) -> Result<(), StoreError>;
+}
+
+/// One write of an engine record (see [`Store::commit_with`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordOp {
+    Put { key: String, value: Vec<u8> },
+    Delete { key: String },
+}
+
+impl RecordOp {
+    pub fn key(&self) -> &str {
+        match self {
+            RecordOp::Put { key, .. } | RecordOp::Delete { key } => key,
+        }
+    }
+
+    /// The value written, `None` for a delete.
+    pub fn value(&self) -> Option<&[u8]> {
+        match self {
+            RecordOp::Put { value, .. } => Some(value),
+            RecordOp::Delete { .. } => None,
+        }
+    }
+}
+
+/// `stored` records under `prefix` (in key order) with `newer` writes
+/// (key → value, `None` deleted) laid over them.
+pub(crate) fn overlay_records(
+    prefix: &str,
+    stored: Vec<(String, Vec<u8>)>,
+    newer: &std::collections::BTreeMap<String, Option<Vec<u8>>>,
+) -> Vec<(String, Vec<u8>)> {
+    if newer.is_empty() {
+        return stored;
+    }
+    let mut all: std::collections::BTreeMap<String, Vec<u8>> = stored.into_iter().collect();
+    for (k, v) in newer
+        .range(prefix.to_string()..)
+        .take_while(|(k, _)| k.starts_with(prefix))
+    {
+        match v {
+            Some(v) => {
+                all.insert(k.clone(), v.clone());
+            }
+            None => {
+                all.remove(k);
+            }
+        }
+    }
+    all.into_iter().collect()
 }
 
 #[derive(Serialize, Deserialize)]
@@ -230,6 +305,9 @@ pub(crate) struct Pending {
     /// Per instance, its event records since the last group write: (commit
     /// sequence number, encoded events of that commit), oldest first.
     pub events: std::collections::BTreeMap<String, Vec<(u64, Vec<u8>)>>,
+    /// Engine records written with those commits: key → newest value,
+    /// `None` when deleted.
+    pub records: std::collections::BTreeMap<String, Option<Vec<u8>>>,
     commits: usize,
     bytes: usize,
 }
@@ -283,9 +361,19 @@ impl Pending {
         self.commits >= Self::MAX_COMMITS || self.bytes >= Self::MAX_BYTES
     }
 
+    /// Adds the record writes of the commit just added.
+    pub fn add_records(&mut self, records: &[RecordOp]) {
+        for r in records {
+            self.bytes += r.key().len() + r.value().map_or(0, <[u8]>::len);
+            self.records
+                .insert(r.key().to_string(), r.value().map(<[u8]>::to_vec));
+        }
+    }
+
     pub fn clear(&mut self) {
         self.checkpoints.clear();
         self.events.clear();
+        self.records.clear();
         self.commits = 0;
         self.bytes = 0;
     }
@@ -331,6 +419,9 @@ pub(crate) struct WalCommit {
     pub events: Option<Vec<u8>>,
     /// The encoded checkpoint.
     pub checkpoint: Vec<u8>,
+    /// Engine records written with the command (a record of the second
+    /// kind, `WAL_RECORD_WITH_RECORDS`, when there are any).
+    pub records: Vec<RecordOp>,
 }
 
 /// The write-ahead log of a durable store's [`Durability::Immediate`]
@@ -366,6 +457,9 @@ pub(crate) struct Wal {
 const WAL_MAGIC: &[u8; 8] = b"ORCHWAL\0";
 const WAL_VERSION: u32 = 1;
 const WAL_RECORD: u32 = 0x4f57_5231;
+/// A command with engine record writes: the body of a `WAL_RECORD`, then
+/// the count of writes and each write (key, then 1 and the value or 0).
+const WAL_RECORD_WITH_RECORDS: u32 = 0x4f57_5232;
 const WAL_RECORD_HEAD: usize = 4 + 4 + 8 + 8;
 
 fn fnv1a(parts: &[&[u8]]) -> u64 {
@@ -430,10 +524,34 @@ impl WalCommit {
         }
         b.extend_from_slice(&(self.checkpoint.len() as u32).to_le_bytes());
         b.extend_from_slice(&self.checkpoint);
+        if !self.records.is_empty() {
+            b.extend_from_slice(&(self.records.len() as u32).to_le_bytes());
+            for r in &self.records {
+                b.extend_from_slice(&(r.key().len() as u32).to_le_bytes());
+                b.extend_from_slice(r.key().as_bytes());
+                match r.value() {
+                    Some(v) => {
+                        b.push(1);
+                        b.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                        b.extend_from_slice(v);
+                    }
+                    None => b.push(0),
+                }
+            }
+        }
         b
     }
 
-    fn parse(body: &[u8]) -> Option<WalCommit> {
+    /// The record kind this commit is written as.
+    fn kind(&self) -> u32 {
+        if self.records.is_empty() {
+            WAL_RECORD
+        } else {
+            WAL_RECORD_WITH_RECORDS
+        }
+    }
+
+    fn parse(kind: u32, body: &[u8]) -> Option<WalCommit> {
         let mut r = Reader(body);
         let instance = String::from_utf8(r.bytes()?.to_vec()).ok()?;
         let seq = r.u64()?;
@@ -443,11 +561,26 @@ impl WalCommit {
             _ => return None,
         };
         let checkpoint = r.bytes()?.to_vec();
+        let mut records = Vec::new();
+        if kind == WAL_RECORD_WITH_RECORDS {
+            for _ in 0..r.u32()? {
+                let key = String::from_utf8(r.bytes()?.to_vec()).ok()?;
+                records.push(match r.take(1)? {
+                    [0] => RecordOp::Delete { key },
+                    [1] => RecordOp::Put {
+                        key,
+                        value: r.bytes()?.to_vec(),
+                    },
+                    _ => return None,
+                });
+            }
+        }
         r.0.is_empty().then_some(WalCommit {
             instance,
             seq,
             events,
             checkpoint,
+            records,
         })
     }
 }
@@ -524,7 +657,7 @@ impl Wal {
             else {
                 break;
             };
-            if magic != WAL_RECORD || e != epoch {
+            if !(magic == WAL_RECORD || magic == WAL_RECORD_WITH_RECORDS) || e != epoch {
                 break;
             }
             let start = at + WAL_RECORD_HEAD;
@@ -534,7 +667,7 @@ impl Wal {
             if fnv1a(&[&e.to_le_bytes(), rec]) != sum {
                 break;
             }
-            match WalCommit::parse(rec) {
+            match WalCommit::parse(magic, rec) {
                 Some(c) => commits.push(c),
                 None => {
                     return Err(corrupt(format!(
@@ -589,7 +722,7 @@ impl Wal {
             return Ok(false);
         }
         let mut rec = Vec::with_capacity(total as usize);
-        rec.extend_from_slice(&WAL_RECORD.to_le_bytes());
+        rec.extend_from_slice(&commit.kind().to_le_bytes());
         rec.extend_from_slice(&(body.len() as u32).to_le_bytes());
         rec.extend_from_slice(&self.epoch.to_le_bytes());
         rec.extend_from_slice(&fnv1a(&[&self.epoch.to_le_bytes(), &body]).to_le_bytes());
@@ -640,6 +773,22 @@ mod tests {
             seq: i,
             events: (i % 2 == 0).then(|| vec![b'e'; i as usize]),
             checkpoint: format!("checkpoint {i}").into_bytes(),
+            records: match i % 3 {
+                0 => Vec::new(),
+                1 => vec![RecordOp::Put {
+                    key: format!("outbox/{i}"),
+                    value: vec![b'v'; i as usize],
+                }],
+                _ => vec![
+                    RecordOp::Delete {
+                        key: format!("outbox/{i}"),
+                    },
+                    RecordOp::Put {
+                        key: "k".into(),
+                        value: Vec::new(),
+                    },
+                ],
+            },
         }
     }
 

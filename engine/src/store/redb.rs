@@ -47,7 +47,8 @@ use ::redb::{
 };
 
 use super::{
-    DeploymentRecord, Durability, Pending, Store, StoreError, Wal, WalCommit, decode, encode,
+    DeploymentRecord, Durability, Pending, RecordOp, Store, StoreError, Wal, WalCommit, decode,
+    encode, overlay_records,
 };
 use crate::core::{Event, InstanceState};
 
@@ -297,7 +298,14 @@ impl RedbStore {
         }
         let pending = std::mem::take(&mut self.pending);
         let result = self.write_with(durability, |txn| {
-            write_records(txn, &pending.events, &pending.checkpoints)
+            write_records(txn, &pending.events, &pending.checkpoints)?;
+            write_engine_records(
+                txn,
+                pending
+                    .records
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_deref())),
+            )
         });
         match result {
             Ok(()) => {
@@ -328,6 +336,28 @@ fn put(txn: &WriteTransaction, c: &WalCommit) -> Result<(), StoreError> {
         .map_err(|e| table_error("checkpoints", e))?;
     t.insert(c.instance.as_str(), c.checkpoint.as_slice())
         .map_err(|e| io("write", e))?;
+    write_engine_records(txn, c.records.iter().map(|r| (r.key(), r.value())))
+}
+
+/// Writes engine records (key, value; `None` removes it).
+fn write_engine_records<'a>(
+    txn: &WriteTransaction,
+    records: impl Iterator<Item = (&'a str, Option<&'a [u8]>)>,
+) -> Result<(), StoreError> {
+    let mut records = records.peekable();
+    if records.peek().is_none() {
+        return Ok(());
+    }
+    let mut t = txn
+        .open_table(RECORDS)
+        .map_err(|e| table_error("records", e))?;
+    for (key, value) in records {
+        match value {
+            Some(v) => t.insert(key, v).map(|_| ()),
+            None => t.remove(key).map(|_| ()),
+        }
+        .map_err(|e| io("write", e))?;
+    }
     Ok(())
 }
 
@@ -419,7 +449,12 @@ impl Store for RedbStore {
         })
     }
 
-    fn commit(&mut self, state: &InstanceState, events: &[Event]) -> Result<(), StoreError> {
+    fn commit_with(
+        &mut self,
+        state: &InstanceState,
+        events: &[Event],
+        records: &[RecordOp],
+    ) -> Result<(), StoreError> {
         // One record per command: all its events under (instance, commit
         // sequence number).
         let checkpoint = encode(state);
@@ -435,7 +470,9 @@ impl Store for RedbStore {
             })?,
         };
         if self.durability == Durability::Deferred {
-            if self.pending.add(id, seq, record, checkpoint) {
+            let full = self.pending.add(id, seq, record, checkpoint);
+            self.pending.add_records(records);
+            if full {
                 self.write_pending(Durability::Deferred)?;
             }
             return Ok(());
@@ -450,9 +487,11 @@ impl Store for RedbStore {
             seq,
             events: record,
             checkpoint,
+            records: records.to_vec(),
         };
         let logged = self.wal.append(&c)?;
         let full = self.pending.add(id, seq, c.events, c.checkpoint);
+        self.pending.add_records(&c.records);
         if !logged {
             // The log is full: the group, this command included, is written
             // in a durable transaction (which also persists every earlier
@@ -546,24 +585,29 @@ impl Store for RedbStore {
         Ok(())
     }
 
-    fn put_record(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.write(|txn| {
-            let mut t = txn
-                .open_table(RECORDS)
-                .map_err(|e| table_error("records", e))?;
-            t.insert(key, value).map_err(|e| io("write", e))?;
-            Ok(())
-        })
-    }
-
-    fn delete_record(&mut self, key: &str) -> Result<(), StoreError> {
-        self.write(|txn| {
-            let mut t = txn
-                .open_table(RECORDS)
-                .map_err(|e| table_error("records", e))?;
-            t.remove(key).map_err(|e| io("write", e))?;
-            Ok(())
-        })
+    fn write_records(&mut self, records: &[RecordOp]) -> Result<(), StoreError> {
+        // The waiting commits go in the same transaction, before these
+        // writes (their record writes are older).
+        let pending = std::mem::take(&mut self.pending);
+        let result = self.write(|txn| {
+            write_records(txn, &pending.events, &pending.checkpoints)?;
+            write_engine_records(
+                txn,
+                pending
+                    .records
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_deref()))
+                    .chain(records.iter().map(|r| (r.key(), r.value()))),
+            )
+        });
+        self.pending = pending;
+        result?;
+        self.pending.clear();
+        if self.durability == Durability::Immediate {
+            // Everything the log holds is durable in the database now.
+            self.wal.reset()?;
+        }
+        Ok(())
     }
 
     fn delete_instance(&mut self, instance: &str) -> Result<(), StoreError> {
@@ -605,6 +649,7 @@ impl Store for RedbStore {
             }
             Ok(out)
         })
+        .map(|stored| overlay_records(prefix, stored, &self.pending.records))
     }
 }
 

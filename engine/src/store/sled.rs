@@ -55,7 +55,8 @@ use std::path::Path;
 use ::sled::{Batch, Db, IVec};
 
 use super::{
-    DeploymentRecord, Durability, Pending, Store, StoreError, Wal, WalCommit, decode, encode,
+    DeploymentRecord, Durability, Pending, RecordOp, Store, StoreError, Wal, WalCommit, decode,
+    encode, overlay_records,
 };
 use crate::core::{Event, InstanceState};
 
@@ -209,6 +210,17 @@ fn put(b: &mut Batch, c: &WalCommit) {
         b.insert(key, events.as_slice());
     }
     b.insert(checkpoint_key(&c.instance), c.checkpoint.as_slice());
+    put_records(b, &c.records);
+}
+
+/// Adds engine record writes to a batch.
+fn put_records(b: &mut Batch, records: &[RecordOp]) {
+    for r in records {
+        match r {
+            RecordOp::Put { key, value } => b.insert(record_key(key), value.as_slice()),
+            RecordOp::Delete { key } => b.remove(record_key(key)),
+        }
+    }
 }
 
 fn read_u64(key: &[u8], bytes: &[u8]) -> Result<u64, StoreError> {
@@ -434,6 +446,12 @@ impl SledStore {
         for (id, bytes) in &self.pending.checkpoints {
             b.insert(checkpoint_key(id), bytes.as_slice());
         }
+        for (key, value) in &self.pending.records {
+            match value {
+                Some(v) => b.insert(record_key(key), v.as_slice()),
+                None => b.remove(record_key(key)),
+            }
+        }
         self.db.apply_batch(b).map_err(|e| io("write", e))?;
         self.pending.clear();
         self.dirty = true;
@@ -485,7 +503,12 @@ impl Store for SledStore {
         }
     }
 
-    fn commit(&mut self, state: &InstanceState, events: &[Event]) -> Result<(), StoreError> {
+    fn commit_with(
+        &mut self,
+        state: &InstanceState,
+        events: &[Event],
+        records: &[RecordOp],
+    ) -> Result<(), StoreError> {
         // One record per command: all its events under (instance, commit
         // sequence number).
         let prefix = event_prefix(&state.id);
@@ -504,6 +527,7 @@ impl Store for SledStore {
                     seq,
                     events: record,
                     checkpoint,
+                    records: records.to_vec(),
                 };
                 if !self.wal.append(&c)? {
                     // The log has no room: the command is applied as one
@@ -530,10 +554,21 @@ impl Store for SledStore {
                 self.db
                     .insert(checkpoint_key(&c.instance), c.checkpoint.as_slice())
                     .map_err(|e| io("write", e))?;
+                for r in &c.records {
+                    match r {
+                        RecordOp::Put { key, value } => {
+                            self.db.insert(record_key(key), value.as_slice())
+                        }
+                        RecordOp::Delete { key } => self.db.remove(record_key(key)),
+                    }
+                    .map_err(|e| io("write", e))?;
+                }
                 Ok(())
             }
             Durability::Deferred => {
-                if self.pending.add(&state.id, seq, record, checkpoint) {
+                let full = self.pending.add(&state.id, seq, record, checkpoint);
+                self.pending.add_records(records);
+                if full {
                     self.write_pending()?;
                 }
                 Ok(())
@@ -585,15 +620,11 @@ impl Store for SledStore {
         Ok(())
     }
 
-    fn put_record(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+    fn write_records(&mut self, records: &[RecordOp]) -> Result<(), StoreError> {
+        // Waiting commits first: their record writes are older.
+        self.write_pending()?;
         let mut b = Batch::default();
-        b.insert(record_key(key), value);
-        self.write(b)
-    }
-
-    fn delete_record(&mut self, key: &str) -> Result<(), StoreError> {
-        let mut b = Batch::default();
-        b.remove(record_key(key));
+        put_records(&mut b, records);
         self.write(b)
     }
 
@@ -613,14 +644,16 @@ impl Store for SledStore {
     }
 
     fn records(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.db
+        let stored = self
+            .db
             .scan_prefix(record_key(prefix))
             .map(|r| {
                 let (k, v) = r.map_err(|e| io("scan", e))?;
                 let key = String::from_utf8_lossy(&k[PREFIX_RECORD.len()..]).into_owned();
                 Ok((key, v.to_vec()))
             })
-            .collect()
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(overlay_records(prefix, stored, &self.pending.records))
     }
 }
 
