@@ -25,7 +25,7 @@
 //! ([`StartTimer`]); [`Engine::fire_due_timers`] fires them with the
 //! instances' timers, in due order.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -36,15 +36,17 @@ use crate::compile::{
 };
 use crate::core::{
     self, Command, CommandError, Context, Event, IncidentId, InstanceState, JobId, Status,
-    SubscriptionId, SubscriptionKind, TimerId, TokenId, TokenState,
+    SubscriptionId, SubscriptionKind, TimerId, TokenState,
 };
 use crate::schedule::Schedule;
 use crate::script::ScriptEngine;
-use crate::store::{DeploymentRecord, ResourceKind, Store, StoreError, decode, encode};
+use crate::store::{DeploymentRecord, RecordOp, ResourceKind, Store, StoreError, decode, encode};
 
 mod decisions;
+mod outbox;
 use decisions::DecisionRegistry;
 pub use decisions::DmnProblem;
+use outbox::{OUTBOX_PREFIX, Outbox};
 
 /// Most timers [`Engine::fire_due_timers`] fires in one call.
 pub const MAX_TIMER_FIRINGS: usize = 100_000;
@@ -396,6 +398,27 @@ impl Indexes {
         opened
     }
 
+    /// The message subscriptions of `state` that its indexed entries do
+    /// not have yet (opened by the command about to be committed).
+    fn opened(&self, state: &InstanceState) -> Vec<(SubscriptionId, MessageKey)> {
+        if state.status != Status::Active {
+            return Vec::new();
+        }
+        let old = self.by_instance.get(&state.id);
+        state
+            .subscriptions
+            .iter()
+            .filter_map(|(id, sub)| match &sub.kind {
+                SubscriptionKind::Message { name, key }
+                    if !old.is_some_and(|o| o.messages.iter().any(|(s, _)| s == id)) =>
+                {
+                    Some((*id, (name.clone(), key.clone())))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Removes an instance's entries; returns them.
     fn remove(&mut self, id: &str) -> Option<Entries> {
         let old = self.by_instance.remove(id)?;
@@ -479,43 +502,6 @@ impl Indexes {
     }
 }
 
-/// Work the engine does after a command commits: publishing what the
-/// process threw, delivering buffered messages to new subscriptions.
-#[derive(Debug)]
-enum Outgoing {
-    Message {
-        name: String,
-        key: Option<String>,
-        variables: Map<String, Value>,
-    },
-    Signal {
-        name: String,
-        variables: Map<String, Value>,
-    },
-    /// A message subscription opened: a buffered message may match it.
-    Opened {
-        instance: String,
-        subscription: SubscriptionId,
-        name: String,
-        key: Option<String>,
-    },
-    /// A call activity asked for a child instance (queued until started).
-    StartChild {
-        parent: String,
-        token: TokenId,
-        instance: String,
-        process: String,
-        version: Option<u32>,
-        /// Bound to the caller's deployment: the content hash it has.
-        deployment: Option<String>,
-        variables: Map<String, Value>,
-    },
-    /// A called instance tells its parent (`ChildCompleted`, `ChildThrew`).
-    ToParent { parent: String, command: Command },
-    /// A call activity went away before its child ended.
-    CancelChild { instance: String },
-}
-
 /// Engine settings.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
@@ -571,8 +557,9 @@ pub struct Engine {
     buffered: BTreeMap<u64, BufferedMessage>,
     /// Timer start events by (process id, element) (mirrors the store).
     start_timers: BTreeMap<(String, ElementIdx), StartTimer>,
-    /// Work after the current command, with its cascade depth.
-    outbox: VecDeque<(u32, Outgoing)>,
+    /// Work between instances not yet delivered (mirrors the store's
+    /// `outbox/` records).
+    outbox: Outbox,
     /// The cascade depth of the work being done now (0: a caller's call).
     depth: u32,
     /// Instances a message with a correlation key started, by (process id,
@@ -582,10 +569,6 @@ pub struct Engine {
     /// the others still fire; they stay in the store and are tried again
     /// when the store is next opened.
     stalled: Vec<StalledTimer>,
-    /// Child instances whose `StartChild` is queued and not yet done; a
-    /// call activity that goes away first takes its child out, and the
-    /// child never starts.
-    pending_children: HashSet<String>,
 }
 
 /// A timer [`Engine::fire_due_timers`] could not fire, and why.
@@ -659,6 +642,9 @@ impl Engine {
                 .start_timers
                 .insert((t.process.id.clone(), t.element), t);
         }
+        // Work a crash left between instances is delivered now.
+        engine.outbox = Outbox::load(engine.store.records(OUTBOX_PREFIX)?)?;
+        engine.drain()?;
         Ok(engine)
     }
 
@@ -689,11 +675,10 @@ impl Engine {
             indexes: Indexes::default(),
             buffered: BTreeMap::new(),
             start_timers: BTreeMap::new(),
-            outbox: VecDeque::new(),
+            outbox: Outbox::default(),
             depth: 0,
             start_keys: HashMap::new(),
             stalled: Vec::new(),
-            pending_children: HashSet::new(),
         }
     }
 
@@ -1240,52 +1225,13 @@ impl Engine {
         variables: Map<String, Value>,
         ttl_millis: Option<i64>,
     ) -> Result<MessageOutcome, EngineError> {
-        let mut outcome = MessageOutcome::default();
-        let mut took: HashSet<String> = HashSet::new();
-        for (process, (inst, sub)) in self.indexes.message_targets(name, key) {
-            if let Some(d) = self.trigger(&inst.1, sub, variables.clone())? {
-                outcome.correlated.push(d);
-                took.insert(process);
-            }
-        }
-        for process in
-            self.startable(|t| matches!(t, Trigger::Message { name: n, .. } if n == name))
-        {
-            if took.contains(&process.0.key.id) {
-                continue;
-            }
-            // Camunda 8: while an instance a message with this key started
-            // is active, another message with the key starts no second one.
-            let slot = key.map(|k| (process.0.key.id.clone(), k.to_string()));
-            if let Some(slot) = &slot
-                && let Some(running) = self.start_keys.get(slot).cloned()
-            {
-                if self
-                    .store
-                    .load(&running)?
-                    .is_some_and(|s| s.status == Status::Active)
-                {
-                    continue;
-                }
-                self.start_keys.remove(slot);
-                self.store
-                    .delete_record(&format!("{START_KEY_PREFIX}{}/{}", slot.0, slot.1))?;
-            }
-            let started = self.start_at(&process.0, process.1, variables.clone())?;
-            if let Some(slot) = slot
-                && self
-                    .store
-                    .load(&started.instance)?
-                    .is_some_and(|s| s.status == Status::Active)
-            {
-                self.store.put_record(
-                    &format!("{START_KEY_PREFIX}{}/{}", slot.0, slot.1),
-                    &encode(&started.instance),
-                )?;
-                self.start_keys.insert(slot, started.instance.clone());
-            }
-            outcome.started.push(started);
-        }
+        let legs = self.plan_message(name, key, &variables)?;
+        let delivered = self.deliver_legs(legs)?;
+        let mut outcome = MessageOutcome {
+            correlated: delivered.triggered,
+            started: delivered.started,
+            buffered_until: None,
+        };
         let ttl = ttl_millis.unwrap_or(0);
         if outcome.correlated.is_empty() && outcome.started.is_empty() && ttl > 0 {
             let now = self.clock.now_millis();
@@ -1304,6 +1250,50 @@ impl Engine {
             outcome.buffered_until = Some(expires_at);
         }
         Ok(outcome)
+    }
+
+    /// Whether a message with correlation key `key` may start an instance
+    /// of `process` (Camunda 8: not while an instance a message with that
+    /// key started is active); a slot whose instance ended is freed.
+    fn start_key_free(&mut self, process: &str, key: &str) -> Result<bool, EngineError> {
+        let slot = (process.to_string(), key.to_string());
+        let Some(running) = self.start_keys.get(&slot).cloned() else {
+            return Ok(true);
+        };
+        if self
+            .store
+            .load(&running)?
+            .is_some_and(|s| s.status == Status::Active)
+        {
+            return Ok(false);
+        }
+        self.start_keys.remove(&slot);
+        self.store
+            .delete_record(&format!("{START_KEY_PREFIX}{process}/{key}"))?;
+        Ok(true)
+    }
+
+    /// An instance a message with correlation key `key` started holds the
+    /// key's slot while it is active.
+    fn hold_start_key(
+        &mut self,
+        process: &str,
+        key: &str,
+        instance: &str,
+    ) -> Result<(), EngineError> {
+        if self
+            .store
+            .load(instance)?
+            .is_some_and(|s| s.status == Status::Active)
+        {
+            self.store.put_record(
+                &format!("{START_KEY_PREFIX}{process}/{key}"),
+                &encode(&instance),
+            )?;
+            self.start_keys
+                .insert((process.to_string(), key.to_string()), instance.to_string());
+        }
+        Ok(())
     }
 
     /// Removes buffered messages whose time-to-live ended at `now`.
@@ -1408,169 +1398,8 @@ impl Engine {
         name: &str,
         variables: Map<String, Value>,
     ) -> Result<SignalOutcome, EngineError> {
-        let mut outcome = SignalOutcome::default();
-        // Taken before anything runs: subscriptions opened by this
-        // broadcast's own effects do not catch it.
-        let targets: Vec<(InstanceOrd, SubscriptionId)> = self
-            .indexes
-            .signals
-            .get(name)
-            .map(|s| s.iter().cloned().collect())
-            .unwrap_or_default();
-        let starts = self.startable(|t| matches!(t, Trigger::Signal { name: n } if n == name));
-        for (inst, sub) in targets {
-            if let Some(d) = self.trigger(&inst.1, sub, variables.clone())? {
-                outcome.triggered.push(d);
-            }
-        }
-        for (process, element) in starts {
-            outcome
-                .started
-                .push(self.start_at(&process, element, variables.clone())?);
-        }
-        Ok(outcome)
-    }
-
-    /// Does the work commands left behind (thrown messages and signals,
-    /// buffered messages for new subscriptions), breadth first, until none
-    /// is left or the cascade is [`MAX_CASCADE_DEPTH`] rounds deep.
-    fn drain(&mut self) -> Result<(), EngineError> {
-        let result = self.drain_outbox();
-        self.depth = 0;
-        if result.is_err() {
-            self.outbox.clear();
-            self.pending_children.clear();
-        }
-        result
-    }
-
-    fn drain_outbox(&mut self) -> Result<(), EngineError> {
-        while let Some((depth, work)) = self.outbox.pop_front() {
-            if depth > MAX_CASCADE_DEPTH {
-                return Err(EngineError::Cascade {
-                    limit: MAX_CASCADE_DEPTH,
-                });
-            }
-            self.depth = depth;
-            match work {
-                Outgoing::Message {
-                    name,
-                    key,
-                    variables,
-                } => {
-                    self.publish_now(&name, key.as_deref(), variables, None)?;
-                }
-                Outgoing::Signal { name, variables } => {
-                    self.broadcast_now(&name, variables)?;
-                }
-                Outgoing::Opened {
-                    instance,
-                    subscription,
-                    name,
-                    key,
-                } => self.deliver_buffered(&instance, subscription, &name, key.as_deref())?,
-                Outgoing::StartChild {
-                    parent,
-                    token,
-                    instance,
-                    process,
-                    version,
-                    deployment,
-                    variables,
-                } => {
-                    // Bound to the caller's deployment: the version of the
-                    // called process deployed with the same file, if any.
-                    let version = version.or_else(|| {
-                        deployment.and_then(|hash| {
-                            self.registry.by_hash.get(&(process.clone(), hash)).copied()
-                        })
-                    });
-                    self.start_child(parent, token, instance, &process, version, variables)?
-                }
-                Outgoing::ToParent { parent, command } => {
-                    self.tell_parent(&parent, command)?;
-                }
-                Outgoing::CancelChild { instance } => {
-                    let active = self
-                        .store
-                        .load(&instance)?
-                        .is_some_and(|s| s.status == Status::Active);
-                    if active {
-                        self.execute_now(&instance, Command::Cancel)?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Starts the child instance a call activity asked for; a process that
-    /// is not deployed (or cannot start) raises an incident at the call
-    /// activity instead.
-    fn start_child(
-        &mut self,
-        parent: String,
-        token: TokenId,
-        instance: String,
-        process: &str,
-        version: Option<u32>,
-        variables: Map<String, Value>,
-    ) -> Result<(), EngineError> {
-        // The parent may have dropped the call since it asked (cancelled,
-        // or the call activity interrupted, in the same cascade): then its
-        // commit took the child out of the pending ones.
-        if !self.pending_children.remove(&instance) {
-            return Ok(());
-        }
-        let compiled = match version {
-            Some(v) => self.registry.by_key.get(&(process.to_string(), v)).cloned(),
-            None => self.process(process).cloned(),
-        };
-        let failure = match compiled {
-            None => Some(match (version, self.registry.latest.get(process)) {
-                (Some(v), Some(latest)) => format!(
-                    "called process `{process}`: expected version {v} to be deployed, found versions 1 to {latest}"
-                ),
-                _ => format!(
-                    "called process `{process}`: expected the id of a deployed executable process, found none deployed with that id"
-                ),
-            }),
-            Some(_) if self.store.load(&instance)?.is_some() => Some(format!(
-                "called process `{process}`: expected to start child instance `{instance}`, found an instance with that id already"
-            )),
-            Some(compiled) => {
-                let state = InstanceState::empty(&instance, compiled.key.clone());
-                let command = Command::StartCalled {
-                    parent: parent.clone(),
-                    token,
-                    variables,
-                };
-                match self.run(state, &compiled, command) {
-                    Ok(_) => None,
-                    Err(EngineError::Command(e)) => {
-                        Some(format!("called process `{process}`: {e}"))
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-        };
-        if let Some(message) = failure {
-            self.tell_parent(&parent, Command::ChildFailed { token, message })?;
-        }
-        Ok(())
-    }
-
-    /// Runs a command a child sends its parent. A parent that has moved on
-    /// (ended, or no longer waiting at that call activity) ignores it.
-    fn tell_parent(&mut self, parent: &str, command: Command) -> Result<(), EngineError> {
-        match self.execute_now(parent, command) {
-            Ok(_)
-            | Err(EngineError::UnknownInstance(_))
-            | Err(EngineError::Command(
-                CommandError::NotActive { .. } | CommandError::NotCalling(_),
-            )) => Ok(()),
-            Err(e) => Err(e),
-        }
+        let legs = self.plan_signal(name, &variables);
+        self.deliver_legs(legs)
     }
 
     /// A message subscription opened: the oldest unexpired buffered message
@@ -1601,12 +1430,16 @@ impl Engine {
         if !still_open {
             return Ok(());
         }
-        let Some(m) = self.buffered.remove(&seq) else {
+        let Some(m) = self.buffered.get(&seq).cloned() else {
             return Ok(());
         };
-        self.store
-            .delete_record(&format!("{BUFFER_PREFIX}{seq:020}"))?;
+        // Removed with the command it triggers, in one write: after a
+        // crash it is either delivered or still buffered.
+        self.outbox.attached.push(RecordOp::Delete {
+            key: format!("{BUFFER_PREFIX}{seq:020}"),
+        });
         self.trigger(instance, subscription, m.variables)?;
+        self.buffered.remove(&seq);
         Ok(())
     }
 
@@ -1792,129 +1625,18 @@ impl Engine {
             };
             core::process(ctx, state, command)?
         };
-        self.store.commit(state, &events)?;
-        self.after_commit(state, events, calls_before, was_active);
+        // The work the command leaves is committed with it (the durable
+        // outbox), together with the acknowledgement of the delivery this
+        // command is, if it is one.
+        let work = self.outgoing(state, &events, calls_before, was_active);
+        let mut records = std::mem::take(&mut self.outbox.attached);
+        let staged = self
+            .outbox
+            .stage(&state.id, self.depth + 1, work, &mut records);
+        self.store.commit_with(state, &events, &records)?;
+        self.indexes.update(state);
+        self.outbox.queue.extend(staged);
         Ok(())
-    }
-
-    /// Brings the indexes up to date with a committed state and queues the
-    /// work the command left: thrown messages and signals, and a look at
-    /// the buffered messages for each new message subscription.
-    fn after_commit(
-        &mut self,
-        state: &InstanceState,
-        events: Vec<Event>,
-        calls_before: Option<BTreeMap<TokenId, String>>,
-        was_active: bool,
-    ) {
-        let opened = self.indexes.update(state);
-        let depth = self.depth + 1;
-        if let Some(before) = calls_before {
-            for (token, child) in before {
-                let gone = state.calls.get(&token) != Some(&child);
-                let ended = events
-                    .iter()
-                    .any(|e| matches!(e, Event::ChildEnded { token: t } if *t == token));
-                if gone && !ended && !self.pending_children.remove(&child) {
-                    self.outbox
-                        .push_back((depth, Outgoing::CancelChild { instance: child }));
-                }
-            }
-        }
-        for e in events {
-            match e {
-                // A child requested and gone within the command never starts.
-                Event::ChildRequested {
-                    token,
-                    instance,
-                    process,
-                    version,
-                    deployment,
-                    variables,
-                    ..
-                } if state.calls.get(&token) == Some(&instance) => {
-                    self.pending_children.insert(instance.clone());
-                    self.outbox.push_back((
-                        depth,
-                        Outgoing::StartChild {
-                            parent: state.id.clone(),
-                            token,
-                            instance,
-                            process,
-                            version,
-                            deployment,
-                            variables,
-                        },
-                    ));
-                }
-                Event::ThrownToParent {
-                    error,
-                    code,
-                    message,
-                    variables,
-                } => {
-                    if let Some(link) = &state.parent {
-                        self.outbox.push_back((
-                            depth,
-                            Outgoing::ToParent {
-                                parent: link.instance.clone(),
-                                command: Command::ChildThrew {
-                                    token: link.token,
-                                    error,
-                                    code,
-                                    message,
-                                    variables,
-                                },
-                            },
-                        ));
-                    }
-                }
-                Event::MessageSent {
-                    name,
-                    key,
-                    variables,
-                } => self.outbox.push_back((
-                    depth,
-                    Outgoing::Message {
-                        name,
-                        key,
-                        variables,
-                    },
-                )),
-                Event::SignalSent { name, variables } => self
-                    .outbox
-                    .push_back((depth, Outgoing::Signal { name, variables })),
-                _ => {}
-            }
-        }
-        if was_active
-            && state.status == Status::Completed
-            && let Some(link) = &state.parent
-        {
-            self.outbox.push_back((
-                depth,
-                Outgoing::ToParent {
-                    parent: link.instance.clone(),
-                    command: Command::ChildCompleted {
-                        token: link.token,
-                        variables: state.variables(),
-                    },
-                },
-            ));
-        }
-        if !self.buffered.is_empty() {
-            for (subscription, (name, key)) in opened {
-                self.outbox.push_back((
-                    depth,
-                    Outgoing::Opened {
-                        instance: state.id.clone(),
-                        subscription,
-                        name,
-                        key,
-                    },
-                ));
-            }
-        }
     }
 
     /// A job waiting for a handler that is registered, if any.
