@@ -20,6 +20,15 @@
 //!   reaches `completed`; in the other rounds the next worker picks the
 //!   waiting tasks up.
 //!
+//! The workload that crosses instances (`orchid-crash-worker … cross`:
+//! call activities, a parallel multi-instance call activity, a message and
+//! a signal one instance throws for others) is checked after every kill
+//! for: every acknowledged start and completion there; every child started
+//! exactly once and known to its parent (waited for while active, reported
+//! once completed); one receipt (message start) and one tally (signal
+//! start) per completed order, each receipt having caught its signal; and
+//! every order completes once the test completes every item.
+//!
 //! 20 rounds per store by default; `ORCHID_CRASH_ROUNDS=N` runs more,
 //! `ORCHID_CRASH_SEED=N` changes the kill delays. Unix only (SIGKILL).
 #![cfg(unix)]
@@ -101,6 +110,10 @@ fn parse(output: &str) -> Acks {
                 .push(id.parse().expect("the worker prints numeric ids")),
             ["ack", "complete", id, task] => {
                 acks.completes.push((id.to_string(), task.to_string()));
+            }
+            // The cross-instance workload: an item's `work`.
+            ["ack", "complete", id] => {
+                acks.completes.push((id.to_string(), "work".to_string()));
             }
             ["done"] => acks.done = true,
             _ => panic!("unexpected worker output line {line:?}"),
@@ -388,6 +401,263 @@ fn crash_test(kind: StoreKind) {
     let _ = std::fs::remove_file(&path);
     // A redb store's write-ahead log lives next to its file.
     let _ = std::fs::remove_file(store::redb::wal_path(&path));
+}
+
+/// Kills the worker once, at a random moment; returns its acknowledgements.
+fn kill_round(kind: StoreKind, path: &Path, rng: &mut Rng, workload: &[&str]) -> Acks {
+    let mut child = Command::new(WORKER)
+        .arg(kind.to_string())
+        .arg(path)
+        .args(workload)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the worker starts");
+    let stdout = child.stdout.take().expect("piped");
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut out = String::new();
+        let mut r = BufReader::new(stdout);
+        loop {
+            let before = out.len();
+            match r.read_line(&mut out) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    if out[before..].starts_with("ready ") {
+                        let _ = ready_tx.send(());
+                    }
+                }
+            }
+        }
+        out
+    });
+    if rng.below(4) == 0 {
+        std::thread::sleep(Duration::from_millis(rng.below(40)));
+    } else {
+        let _ = ready_rx.recv_timeout(Duration::from_secs(20));
+        std::thread::sleep(Duration::from_millis(rng.below(200)));
+    }
+    child.kill().expect("SIGKILL the worker");
+    let status = child.wait().expect("the worker is reaped");
+    let output = reader.join().expect("reader thread");
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut stderr);
+    }
+    assert_eq!(
+        status.signal(),
+        Some(9),
+        "{kind}: the worker ended before the kill ({status}); stderr:\n{stderr}"
+    );
+    let acks = parse(&output);
+    assert!(!acks.done, "{kind}: the worker finished its whole workload");
+    acks
+}
+
+/// Per process id, the instances.
+fn by_process(instances: &[InstanceState]) -> BTreeMap<&str, Vec<&InstanceState>> {
+    let mut out: BTreeMap<&str, Vec<&InstanceState>> = BTreeMap::new();
+    for s in instances {
+        out.entry(s.process.id.as_str()).or_default().push(s);
+    }
+    out
+}
+
+/// The invariants of the cross-instance workload once the engine is open
+/// (and so has delivered what the crash left in the outbox).
+fn check_cross(kind: StoreKind, engine: &mut Engine, instances: &[InstanceState]) {
+    let by_id: BTreeMap<&str, &InstanceState> =
+        instances.iter().map(|s| (s.id.as_str(), s)).collect();
+    let groups = by_process(instances);
+    let none = Vec::new();
+    let orders = groups.get("order").unwrap_or(&none);
+    let items = groups.get("item").unwrap_or(&none);
+    let receipts = groups.get("receipt").unwrap_or(&none);
+    let tallies = groups.get("tally").unwrap_or(&none);
+    // Each item was started by its parent's call, once.
+    let mut children: BTreeMap<&str, Vec<&InstanceState>> = BTreeMap::new();
+    for item in items {
+        let link = item
+            .parent
+            .as_ref()
+            .unwrap_or_else(|| panic!("{kind}: item {} has no parent", item.id));
+        let parent = by_id
+            .get(link.instance.as_str())
+            .unwrap_or_else(|| panic!("{kind}: item {}: parent {} lost", item.id, link.instance));
+        let waited_for = parent.calls.get(&link.token) == Some(&item.id);
+        match item.status {
+            // The parent waits for an active child...
+            Status::Active => assert!(
+                waited_for,
+                "{kind}: active item {} is not what its parent waits for",
+                item.id
+            ),
+            // ... and has heard of a completed one.
+            Status::Completed => assert!(
+                !waited_for,
+                "{kind}: item {} completed but its parent {} still waits for it",
+                item.id, parent.id
+            ),
+            Status::Cancelled => panic!("{kind}: item {} was cancelled by nobody", item.id),
+        }
+        children
+            .entry(link.instance.as_str())
+            .or_default()
+            .push(item);
+    }
+    let mut completed_orders = 0;
+    for order in orders {
+        let kids = children.get(order.id.as_str()).map_or(&[][..], |v| v);
+        // Every call the order waits at has its child.
+        for child in order.calls.values() {
+            assert!(
+                by_id.contains_key(child.as_str()),
+                "{kind}: order {}: child {child} was never started",
+                order.id
+            );
+        }
+        match order.status {
+            Status::Completed => {
+                completed_orders += 1;
+                assert_eq!(
+                    kids.len(),
+                    4,
+                    "{kind}: completed order {} had {} children",
+                    order.id,
+                    kids.len()
+                );
+                assert!(order.calls.is_empty() && order.tokens.is_empty());
+            }
+            Status::Active => assert!(
+                kids.len() <= 4 && !order.calls.is_empty(),
+                "{kind}: active order {}: {} children, waiting for {:?}",
+                order.id,
+                kids.len(),
+                order.calls
+            ),
+            Status::Cancelled => panic!("{kind}: order {} was cancelled by nobody", order.id),
+        }
+    }
+    // Each completed order threw `Done` once and `Tick` once.
+    assert_eq!(
+        receipts.len(),
+        completed_orders,
+        "{kind}: {} receipts for {completed_orders} completed orders (message lost or doubled)",
+        receipts.len()
+    );
+    assert!(
+        receipts.iter().all(|r| r.status == Status::Completed),
+        "{kind}: a receipt still waits for its signal"
+    );
+    assert_eq!(
+        tallies.len(),
+        completed_orders,
+        "{kind}: {} tallies for {completed_orders} completed orders (signal lost or doubled)",
+        tallies.len()
+    );
+    for s in instances {
+        let events = engine.store_mut().events(&s.id).expect("event log reads");
+        let replayed = InstanceState::replay(&events).unwrap_or_else(|| {
+            panic!("{kind}: instance {}: the event log does not start it", s.id)
+        });
+        assert_eq!(
+            &replayed, s,
+            "{kind}: instance {}: the checkpoint is not the replay of its event log",
+            s.id
+        );
+    }
+}
+
+/// The crash test of the workload that crosses instances (call
+/// activities, a parallel multi-instance call activity, a message and a
+/// signal thrown by one instance for others): after every kill, every
+/// acknowledged command is there, every child was started exactly once,
+/// every message and signal delivered exactly once; every few rounds the
+/// test completes every item and every order must complete.
+fn cross_test(kind: StoreKind) {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let rounds = env_u64("ORCHID_CRASH_ROUNDS", 20);
+    let seed = env_u64("ORCHID_CRASH_SEED", 4) ^ (kind as u64 + 17);
+    let mut rng = Rng(seed);
+    let path = fresh_path(kind);
+    let began = Instant::now();
+    let mut acked = 0;
+    for round in 0..rounds {
+        let acks = kill_round(kind, &path, &mut rng, &["1000000", "cross"]);
+        acked += acks.starts.len() + acks.completes.len();
+        let mut engine = open_engine(kind, &path);
+        let instances = engine.instances().expect("instances read");
+        let by_id: BTreeMap<&str, &InstanceState> =
+            instances.iter().map(|s| (s.id.as_str(), s)).collect();
+        for n in &acks.starts {
+            assert!(
+                by_id.contains_key(n.to_string().as_str()),
+                "{kind} round {round}: acknowledged start of order {n} lost"
+            );
+        }
+        for (id, _) in &acks.completes {
+            assert_eq!(
+                by_id.get(id.as_str()).map(|s| s.status),
+                Some(Status::Completed),
+                "{kind} round {round}: acknowledged completion of item {id} lost"
+            );
+        }
+        check_cross(kind, &mut engine, &instances);
+        if round % 3 == 2 || round + 1 == rounds {
+            // Complete every item until no item waits; every order ends.
+            loop {
+                let waiting: Vec<String> = engine
+                    .instances()
+                    .expect("instances read")
+                    .into_iter()
+                    .filter(|s| s.process.id == "item" && s.status == Status::Active)
+                    .map(|s| s.id)
+                    .collect();
+                if waiting.is_empty() {
+                    break;
+                }
+                for item in waiting {
+                    engine
+                        .complete_task(&item, "work", Map::new())
+                        .unwrap_or_else(|e| panic!("{kind}: item {item}: {e}"));
+                }
+            }
+            let instances = engine.instances().expect("instances read");
+            check_cross(kind, &mut engine, &instances);
+            assert!(
+                instances.iter().all(|s| s.status == Status::Completed),
+                "{kind} round {round}: an instance did not finish"
+            );
+        }
+        drop(engine);
+    }
+    let engine = open_engine(kind, &path);
+    let instances = engine.instances().expect("instances read");
+    let groups = by_process(&instances);
+    eprintln!(
+        "crash test {kind} (across instances): seed {seed}, {rounds} rounds, {acked} acknowledged \
+         commands, {} orders, {} items, {} receipts, {} tallies, total {:?}",
+        groups.get("order").map_or(0, Vec::len),
+        groups.get("item").map_or(0, Vec::len),
+        groups.get("receipt").map_or(0, Vec::len),
+        groups.get("tally").map_or(0, Vec::len),
+        began.elapsed(),
+    );
+    drop(engine);
+    let _ = std::fs::remove_dir_all(&path);
+    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(store::redb::wal_path(&path));
+}
+
+#[test]
+fn sled_survives_sigkill_across_instances() {
+    cross_test(StoreKind::Sled);
+}
+
+#[test]
+fn redb_survives_sigkill_across_instances() {
+    cross_test(StoreKind::Redb);
 }
 
 #[test]

@@ -18,6 +18,17 @@
 //! The test kills it with SIGKILL at random moments and then checks that
 //! every acknowledged command's effect survived. Errors go to stderr with a
 //! non-zero exit status.
+//!
+//! `orchid-crash-worker sled|redb PATH ITERATIONS cross` runs the workload
+//! that crosses instances instead ([`CROSS`]): it starts `order` instances
+//! and completes the `work` task of the `item` instances their call
+//! activities start, oldest first, while more than six wait:
+//!
+//! ```text
+//! ready <instances already in the store>
+//! ack start <order>
+//! ack complete <item>
+//! ```
 
 use std::collections::VecDeque;
 use std::io::Write;
@@ -49,6 +60,120 @@ fn process() -> bpmn_models::Definitions {
         .flow("taskB", "join")
         .flow("join", "end")
         .build()
+}
+
+/// The cross-instance workload: an `order` calls one `item`, then three
+/// in a parallel multi-instance call activity, then throws the message
+/// `Done` (which starts a `receipt`, waiting for a signal) and the signal
+/// `Tick` (which reaches that receipt and starts a `tally`). Every `item`
+/// waits at the user task `work`.
+pub const CROSS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="cross" targetNamespace="t">
+  <bpmn:message id="M_Done" name="Done" />
+  <bpmn:signal id="S_Tick" name="Tick" />
+  <bpmn:process id="order" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:callActivity id="call" calledElement="item" />
+    <bpmn:callActivity id="each" calledElement="item">
+      <bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>3</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>
+    </bpmn:callActivity>
+    <bpmn:intermediateThrowEvent id="done"><bpmn:messageEventDefinition messageRef="M_Done" /></bpmn:intermediateThrowEvent>
+    <bpmn:intermediateThrowEvent id="tick"><bpmn:signalEventDefinition signalRef="S_Tick" /></bpmn:intermediateThrowEvent>
+    <bpmn:endEvent id="end" />
+    <bpmn:sequenceFlow id="o1" sourceRef="start" targetRef="call" />
+    <bpmn:sequenceFlow id="o2" sourceRef="call" targetRef="each" />
+    <bpmn:sequenceFlow id="o3" sourceRef="each" targetRef="done" />
+    <bpmn:sequenceFlow id="o4" sourceRef="done" targetRef="tick" />
+    <bpmn:sequenceFlow id="o5" sourceRef="tick" targetRef="end" />
+  </bpmn:process>
+  <bpmn:process id="item" isExecutable="true">
+    <bpmn:startEvent id="item_start" />
+    <bpmn:userTask id="work" />
+    <bpmn:endEvent id="item_end" />
+    <bpmn:sequenceFlow id="i1" sourceRef="item_start" targetRef="work" />
+    <bpmn:sequenceFlow id="i2" sourceRef="work" targetRef="item_end" />
+  </bpmn:process>
+  <bpmn:process id="receipt" isExecutable="true">
+    <bpmn:startEvent id="got_done"><bpmn:messageEventDefinition messageRef="M_Done" /></bpmn:startEvent>
+    <bpmn:intermediateCatchEvent id="wait_tick"><bpmn:signalEventDefinition signalRef="S_Tick" /></bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="receipt_end" />
+    <bpmn:sequenceFlow id="r1" sourceRef="got_done" targetRef="wait_tick" />
+    <bpmn:sequenceFlow id="r2" sourceRef="wait_tick" targetRef="receipt_end" />
+  </bpmn:process>
+  <bpmn:process id="tally" isExecutable="true">
+    <bpmn:startEvent id="got_tick"><bpmn:signalEventDefinition signalRef="S_Tick" /></bpmn:startEvent>
+    <bpmn:endEvent id="tally_end" />
+    <bpmn:sequenceFlow id="t1" sourceRef="got_tick" targetRef="tally_end" />
+  </bpmn:process>
+</bpmn:definitions>
+"#;
+
+/// The children of `instance`'s waiting call activities.
+fn children(engine: &Engine, instance: &str) -> Result<Vec<String>, String> {
+    Ok(engine
+        .instance(instance)
+        .map_err(|e| e.to_string())?
+        .map(|s| s.calls.values().cloned().collect())
+        .unwrap_or_default())
+}
+
+fn run_cross(kind: StoreKind, path: PathBuf, iterations: u64) -> Result<(), String> {
+    let store = store::open(kind, &path, Durability::Immediate).map_err(|e| e.to_string())?;
+    let mut engine = Engine::open(store, Arc::new(SystemClock), EngineOptions::default())
+        .map_err(|e| e.to_string())?;
+    engine
+        .deploy("cross.bpmn", CROSS)
+        .map_err(|e| e.to_string())?;
+    // Items waiting from earlier runs, oldest first.
+    let mut existing = engine.instances().map_err(|e| e.to_string())?;
+    existing.sort_by_key(|s| s.id.parse::<u64>().unwrap_or(u64::MAX));
+    let mut pending: VecDeque<String> = existing
+        .iter()
+        .filter(|s| s.status == Status::Active && s.process.id == "item")
+        .map(|s| s.id.clone())
+        .collect();
+    let out = std::io::stdout();
+    let mut out = out.lock();
+    let mut say = |line: String| -> Result<(), String> {
+        writeln!(out, "{line}")
+            .and_then(|()| out.flush())
+            .map_err(|e| format!("stdout: {e}"))
+    };
+    say(format!("ready {}", existing.len()))?;
+    let mut seen: std::collections::HashSet<String> = pending.iter().cloned().collect();
+    for _ in 0..iterations {
+        let order = engine
+            .start("order", vars(json!({ "note": "started" })))
+            .map_err(|e| e.to_string())?;
+        say(format!("ack start {order}"))?;
+        for child in children(&engine, &order)? {
+            if seen.insert(child.clone()) {
+                pending.push_back(child);
+            }
+        }
+        while pending.len() > 6 {
+            let Some(item) = pending.pop_front() else {
+                break;
+            };
+            let parent = engine
+                .instance(&item)
+                .map_err(|e| e.to_string())?
+                .and_then(|s| s.parent.map(|l| l.instance));
+            engine
+                .complete_task(&item, "work", Map::new())
+                .map_err(|e| format!("complete work of {item}: {e}"))?;
+            say(format!("ack complete {item}"))?;
+            if let Some(parent) = parent {
+                for child in children(&engine, &parent)? {
+                    if seen.insert(child.clone()) {
+                        pending.push_back(child);
+                    }
+                }
+            }
+        }
+    }
+    engine.flush().map_err(|e| e.to_string())?;
+    say("done".to_string())
 }
 
 fn vars(v: Value) -> Map<String, Value> {
@@ -118,9 +243,13 @@ fn run(kind: StoreKind, path: PathBuf, iterations: u64) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [kind, path, iterations] = args.as_slice() else {
-        eprintln!("usage: orchid-crash-worker sled|redb PATH ITERATIONS");
-        return ExitCode::from(2);
+    let (kind, path, iterations, cross) = match args.as_slice() {
+        [kind, path, iterations] => (kind, path, iterations, false),
+        [kind, path, iterations, w] if w == "cross" => (kind, path, iterations, true),
+        _ => {
+            eprintln!("usage: orchid-crash-worker sled|redb PATH ITERATIONS [cross]");
+            return ExitCode::from(2);
+        }
     };
     let kind: StoreKind = match kind.parse() {
         Ok(k) => k,
@@ -133,7 +262,12 @@ fn main() -> ExitCode {
         eprintln!("ITERATIONS must be a whole number, found `{iterations}`");
         return ExitCode::from(2);
     };
-    match run(kind, PathBuf::from(path), iterations) {
+    let result = if cross {
+        run_cross(kind, PathBuf::from(path), iterations)
+    } else {
+        run(kind, PathBuf::from(path), iterations)
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("orchid-crash-worker: {e}");

@@ -38,7 +38,10 @@ use crate::compile::{ElementIdx, Trigger};
 use crate::core::{Command, CommandError, Event, InstanceState, Status, SubscriptionId, TokenId};
 use crate::store::{RecordOp, decode, encode};
 
-/// Store record keys of outbox entries: `outbox/` + 20-digit sequence.
+/// Store record keys of outbox entries: `outbox/` + 20-digit sequence; the
+/// legs a message or signal fans out into take its place, under its key
+/// + `/` + 10-digit leg number (so that after a crash they are still
+/// delivered before the work that came after it).
 pub(crate) const OUTBOX_PREFIX: &str = "outbox/";
 
 pub(crate) fn outbox_key(seq: u64) -> String {
@@ -127,7 +130,8 @@ pub(crate) enum Work {
 /// order, and the next sequence number.
 #[derive(Debug, Default)]
 pub(crate) struct Outbox {
-    pub queue: VecDeque<(u64, u32, Work)>,
+    /// (record key, cascade depth, work), oldest first.
+    pub queue: VecDeque<(String, u32, Work)>,
     pub next_seq: u64,
     /// Record writes the next commit carries: the acknowledgement of the
     /// entry being delivered (and what the delivery removes with it).
@@ -139,17 +143,16 @@ impl Outbox {
     pub fn load(records: Vec<(String, Vec<u8>)>) -> Result<Outbox, EngineError> {
         let mut out = Outbox::default();
         for (key, bytes) in records {
-            let seq =
-                key[OUTBOX_PREFIX.len()..]
-                    .parse::<u64>()
-                    .map_err(|_| EngineError::BadRecord {
-                        key: key.clone(),
-                        expected: "an outbox key `outbox/` and a sequence number".into(),
-                        found: format!("`{key}`"),
-                    })?;
+            let rest = &key[OUTBOX_PREFIX.len()..];
+            let top = rest.split_once('/').map_or(rest, |(top, _)| top);
+            let seq = top.parse::<u64>().map_err(|_| EngineError::BadRecord {
+                key: key.clone(),
+                expected: "an outbox key `outbox/` and a sequence number".into(),
+                found: format!("`{key}`"),
+            })?;
             let entry: Entry = decode(&key, &bytes)?;
-            out.queue.push_back((seq, entry.depth, entry.work));
-            out.next_seq = seq + 1;
+            out.next_seq = out.next_seq.max(seq + 1);
+            out.queue.push_back((key, entry.depth, entry.work));
         }
         Ok(out)
     }
@@ -162,21 +165,47 @@ impl Outbox {
         depth: u32,
         work: Vec<Work>,
         records: &mut Vec<RecordOp>,
-    ) -> Vec<(u64, u32, Work)> {
+    ) -> Vec<(String, u32, Work)> {
+        let keys: Vec<String> = work
+            .iter()
+            .map(|_| {
+                self.next_seq += 1;
+                outbox_key(self.next_seq - 1)
+            })
+            .collect();
+        Self::stage_at(keys, sender, depth, work, records)
+    }
+
+    /// The legs of the entry under `key`, staged in its place.
+    pub fn stage_legs(
+        key: &str,
+        depth: u32,
+        legs: Vec<Work>,
+        records: &mut Vec<RecordOp>,
+    ) -> Vec<(String, u32, Work)> {
+        let keys = (0..legs.len()).map(|i| format!("{key}/{i:010}")).collect();
+        Self::stage_at(keys, "", depth, legs, records)
+    }
+
+    fn stage_at(
+        keys: Vec<String>,
+        sender: &str,
+        depth: u32,
+        work: Vec<Work>,
+        records: &mut Vec<RecordOp>,
+    ) -> Vec<(String, u32, Work)> {
         let mut staged = Vec::with_capacity(work.len());
-        for w in work {
-            let seq = self.next_seq;
-            self.next_seq += 1;
+        for (key, w) in keys.into_iter().zip(work) {
             let entry = Entry {
                 depth,
                 sender: sender.to_string(),
                 work: w,
             };
             records.push(RecordOp::Put {
-                key: outbox_key(seq),
+                key: key.clone(),
                 value: encode(&entry),
             });
-            staged.push((seq, depth, entry.work));
+            staged.push((key, depth, entry.work));
         }
         staged
     }
@@ -292,16 +321,15 @@ impl Engine {
     /// next open.
     pub(super) fn drain(&mut self) -> Result<(), EngineError> {
         let mut first_error = None;
-        while let Some((seq, depth, work)) = self.outbox.queue.pop_front() {
-            let key = outbox_key(seq);
-            self.outbox.attached = vec![RecordOp::Delete { key }];
+        while let Some((key, depth, work)) = self.outbox.queue.pop_front() {
+            self.outbox.attached = vec![RecordOp::Delete { key: key.clone() }];
             let result = if depth > MAX_CASCADE_DEPTH {
                 Err(EngineError::Cascade {
                     limit: MAX_CASCADE_DEPTH,
                 })
             } else {
                 self.depth = depth;
-                self.deliver(depth, work)
+                self.deliver(&key, depth, work)
             };
             self.depth = 0;
             let leftover = std::mem::take(&mut self.outbox.attached);
@@ -321,19 +349,19 @@ impl Engine {
 
     /// Delivers one entry; its acknowledgement waits in
     /// `self.outbox.attached` for the receiver's commit.
-    fn deliver(&mut self, depth: u32, work: Work) -> Result<(), EngineError> {
+    fn deliver(&mut self, key: &str, depth: u32, work: Work) -> Result<(), EngineError> {
         match work {
             Work::Message {
                 name,
-                key,
+                key: correlation,
                 variables,
             } => {
-                let legs = self.plan_message(&name, key.as_deref(), &variables)?;
-                self.fan_out(depth, legs)
+                let legs = self.plan_message(&name, correlation.as_deref(), &variables)?;
+                self.fan_out(key, depth, legs)
             }
             Work::Signal { name, variables } => {
                 let legs = self.plan_signal(&name, &variables);
-                self.fan_out(depth, legs)
+                self.fan_out(key, depth, legs)
             }
             Work::Opened {
                 instance,
@@ -399,9 +427,9 @@ impl Engine {
 
     /// Replaces the entry being delivered by one entry per leg, in one
     /// write, and puts the legs first in the queue.
-    fn fan_out(&mut self, depth: u32, legs: Vec<Work>) -> Result<(), EngineError> {
+    fn fan_out(&mut self, key: &str, depth: u32, legs: Vec<Work>) -> Result<(), EngineError> {
         let mut records = std::mem::take(&mut self.outbox.attached);
-        let staged = self.outbox.stage("", depth, legs, &mut records);
+        let staged = Outbox::stage_legs(key, depth, legs, &mut records);
         self.store.write_records(&records)?;
         for leg in staged.into_iter().rev() {
             self.outbox.queue.push_front(leg);

@@ -319,7 +319,7 @@ impl Pending {
     pub const MAX_BYTES: usize = 4 << 20;
 
     pub fn is_empty(&self) -> bool {
-        self.commits == 0
+        self.commits == 0 && self.records.is_empty()
     }
 
     /// The sequence number the instance's next event record gets, if the
@@ -460,6 +460,10 @@ const WAL_RECORD: u32 = 0x4f57_5231;
 /// A command with engine record writes: the body of a `WAL_RECORD`, then
 /// the count of writes and each write (key, then 1 and the value or 0).
 const WAL_RECORD_WITH_RECORDS: u32 = 0x4f57_5232;
+/// Engine record writes without a command ([`Store::write_records`]): the
+/// count of writes and each write, as above. Logged like commands, so that
+/// a replay applies everything in the order it happened.
+const WAL_RECORDS_ONLY: u32 = 0x4f57_5233;
 const WAL_RECORD_HEAD: usize = 4 + 4 + 8 + 8;
 
 fn fnv1a(parts: &[&[u8]]) -> u64 {
@@ -506,11 +510,32 @@ impl<'a> Reader<'a> {
 }
 
 impl WalCommit {
+    /// Record writes without a command (its `instance` is empty: instance
+    /// ids never are).
+    pub fn records_only(records: &[RecordOp]) -> WalCommit {
+        WalCommit {
+            instance: String::new(),
+            seq: 0,
+            events: None,
+            checkpoint: Vec::new(),
+            records: records.to_vec(),
+        }
+    }
+
+    /// Whether this holds record writes only (no command).
+    pub fn is_records_only(&self) -> bool {
+        self.instance.is_empty()
+    }
+
     fn body(&self) -> Vec<u8> {
         let events = self.events.as_deref();
         let mut b = Vec::with_capacity(
             32 + self.instance.len() + events.map_or(0, <[u8]>::len) + self.checkpoint.len(),
         );
+        if self.is_records_only() {
+            write_record_ops(&mut b, &self.records);
+            return b;
+        }
         b.extend_from_slice(&(self.instance.len() as u32).to_le_bytes());
         b.extend_from_slice(self.instance.as_bytes());
         b.extend_from_slice(&self.seq.to_le_bytes());
@@ -525,26 +550,16 @@ impl WalCommit {
         b.extend_from_slice(&(self.checkpoint.len() as u32).to_le_bytes());
         b.extend_from_slice(&self.checkpoint);
         if !self.records.is_empty() {
-            b.extend_from_slice(&(self.records.len() as u32).to_le_bytes());
-            for r in &self.records {
-                b.extend_from_slice(&(r.key().len() as u32).to_le_bytes());
-                b.extend_from_slice(r.key().as_bytes());
-                match r.value() {
-                    Some(v) => {
-                        b.push(1);
-                        b.extend_from_slice(&(v.len() as u32).to_le_bytes());
-                        b.extend_from_slice(v);
-                    }
-                    None => b.push(0),
-                }
-            }
+            write_record_ops(&mut b, &self.records);
         }
         b
     }
 
     /// The record kind this commit is written as.
     fn kind(&self) -> u32 {
-        if self.records.is_empty() {
+        if self.is_records_only() {
+            WAL_RECORDS_ONLY
+        } else if self.records.is_empty() {
             WAL_RECORD
         } else {
             WAL_RECORD_WITH_RECORDS
@@ -553,6 +568,11 @@ impl WalCommit {
 
     fn parse(kind: u32, body: &[u8]) -> Option<WalCommit> {
         let mut r = Reader(body);
+        if kind == WAL_RECORDS_ONLY {
+            let records = read_record_ops(&mut r)?;
+            return (r.0.is_empty() && !records.is_empty())
+                .then(|| WalCommit::records_only(&records));
+        }
         let instance = String::from_utf8(r.bytes()?.to_vec()).ok()?;
         let seq = r.u64()?;
         let events = match r.take(1)? {
@@ -561,19 +581,13 @@ impl WalCommit {
             _ => return None,
         };
         let checkpoint = r.bytes()?.to_vec();
-        let mut records = Vec::new();
-        if kind == WAL_RECORD_WITH_RECORDS {
-            for _ in 0..r.u32()? {
-                let key = String::from_utf8(r.bytes()?.to_vec()).ok()?;
-                records.push(match r.take(1)? {
-                    [0] => RecordOp::Delete { key },
-                    [1] => RecordOp::Put {
-                        key,
-                        value: r.bytes()?.to_vec(),
-                    },
-                    _ => return None,
-                });
-            }
+        let records = if kind == WAL_RECORD_WITH_RECORDS {
+            read_record_ops(&mut r)?
+        } else {
+            Vec::new()
+        };
+        if instance.is_empty() {
+            return None;
         }
         r.0.is_empty().then_some(WalCommit {
             instance,
@@ -583,6 +597,40 @@ impl WalCommit {
             records,
         })
     }
+}
+
+/// Appends the count of `records` and each write (key, then 1 and the
+/// value or 0).
+fn write_record_ops(b: &mut Vec<u8>, records: &[RecordOp]) {
+    b.extend_from_slice(&(records.len() as u32).to_le_bytes());
+    for r in records {
+        b.extend_from_slice(&(r.key().len() as u32).to_le_bytes());
+        b.extend_from_slice(r.key().as_bytes());
+        match r.value() {
+            Some(v) => {
+                b.push(1);
+                b.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                b.extend_from_slice(v);
+            }
+            None => b.push(0),
+        }
+    }
+}
+
+fn read_record_ops(r: &mut Reader<'_>) -> Option<Vec<RecordOp>> {
+    let mut records = Vec::new();
+    for _ in 0..r.u32()? {
+        let key = String::from_utf8(r.bytes()?.to_vec()).ok()?;
+        records.push(match r.take(1)? {
+            [0] => RecordOp::Delete { key },
+            [1] => RecordOp::Put {
+                key,
+                value: r.bytes()?.to_vec(),
+            },
+            _ => return None,
+        });
+    }
+    Some(records)
 }
 
 impl Wal {
@@ -657,7 +705,9 @@ impl Wal {
             else {
                 break;
             };
-            if !(magic == WAL_RECORD || magic == WAL_RECORD_WITH_RECORDS) || e != epoch {
+            if ![WAL_RECORD, WAL_RECORD_WITH_RECORDS, WAL_RECORDS_ONLY].contains(&magic)
+                || e != epoch
+            {
                 break;
             }
             let start = at + WAL_RECORD_HEAD;
@@ -768,6 +818,9 @@ mod tests {
     use super::*;
 
     fn commit(i: u64) -> WalCommit {
+        if i == 5 {
+            return WalCommit::records_only(&[RecordOp::Delete { key: "x".into() }]);
+        }
         WalCommit {
             instance: format!("{i}"),
             seq: i,
@@ -821,10 +874,10 @@ mod tests {
         assert_eq!(replay, (0..2).map(commit).collect::<Vec<_>>());
         // After a reset, older records are not replayed, newer ones are.
         wal.reset().expect("resets");
-        assert!(wal.append(&commit(7)).expect("appends"));
+        assert!(wal.append(&commit(5)).expect("appends"));
         drop(wal);
         let (mut wal, replay) = Wal::open(&path).expect("reopens");
-        assert_eq!(replay, vec![commit(7)]);
+        assert_eq!(replay, vec![commit(5)]);
         wal.reset().expect("resets");
         drop(wal);
         let (_, replay) = Wal::open(&path).expect("reopens");

@@ -322,8 +322,11 @@ impl RedbStore {
     }
 }
 
-/// Writes the records of one command.
+/// Writes the records of one command (or record-only write).
 fn put(txn: &WriteTransaction, c: &WalCommit) -> Result<(), StoreError> {
+    if c.is_records_only() {
+        return write_engine_records(txn, c.records.iter().map(|r| (r.key(), r.value())));
+    }
     if let Some(events) = &c.events {
         let mut log = txn
             .open_table(EVENTS)
@@ -586,28 +589,27 @@ impl Store for RedbStore {
     }
 
     fn write_records(&mut self, records: &[RecordOp]) -> Result<(), StoreError> {
-        // The waiting commits go in the same transaction, before these
-        // writes (their record writes are older).
-        let pending = std::mem::take(&mut self.pending);
-        let result = self.write(|txn| {
-            write_records(txn, &pending.events, &pending.checkpoints)?;
-            write_engine_records(
-                txn,
-                pending
-                    .records
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_deref()))
-                    .chain(records.iter().map(|r| (r.key(), r.value()))),
-            )
-        });
-        self.pending = pending;
-        result?;
-        self.pending.clear();
-        if self.durability == Durability::Immediate {
-            // Everything the log holds is durable in the database now.
-            self.wal.reset()?;
+        if records.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        // They join the waiting group after its commits (so they are
+        // applied after them); with Immediate durability they are logged
+        // first, like a command, so that a replay keeps that order too.
+        let logged = match self.durability {
+            Durability::Immediate => self.wal.append(&WalCommit::records_only(records))?,
+            Durability::Deferred => true,
+        };
+        self.pending.add_records(records);
+        if !logged {
+            self.write_pending(Durability::Immediate)?;
+            self.wal.reset()
+        } else if self.durability == Durability::Deferred {
+            // As before records joined the group: written at once, not
+            // durably.
+            self.write_pending(Durability::Deferred)
+        } else {
+            Ok(())
+        }
     }
 
     fn delete_instance(&mut self, instance: &str) -> Result<(), StoreError> {

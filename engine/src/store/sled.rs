@@ -202,8 +202,12 @@ fn sync(db: &Db, data: &std::fs::File) -> Result<(), StoreError> {
     data.sync_data().map_err(|e| io("fsync", e))
 }
 
-/// Adds the records of one command to a batch.
+/// Adds the records of one command (or record-only write) to a batch.
 fn put(b: &mut Batch, c: &WalCommit) {
+    if c.is_records_only() {
+        put_records(b, &c.records);
+        return;
+    }
     if let Some(events) = &c.events {
         let mut key = event_prefix(&c.instance);
         key.extend_from_slice(&c.seq.to_be_bytes());
@@ -621,11 +625,39 @@ impl Store for SledStore {
     }
 
     fn write_records(&mut self, records: &[RecordOp]) -> Result<(), StoreError> {
-        // Waiting commits first: their record writes are older.
-        self.write_pending()?;
-        let mut b = Batch::default();
-        put_records(&mut b, records);
-        self.write(b)
+        if records.is_empty() {
+            return Ok(());
+        }
+        match self.durability {
+            Durability::Immediate => {
+                // Logged like a command, so that a replay applies record
+                // writes and commands in the order they happened.
+                let c = WalCommit::records_only(records);
+                if !self.wal.append(&c)? {
+                    let mut b = Batch::default();
+                    put_records(&mut b, records);
+                    self.db.apply_batch(b).map_err(|e| io("write", e))?;
+                    return self.checkpoint();
+                }
+                for r in records {
+                    match r {
+                        RecordOp::Put { key, value } => {
+                            self.db.insert(record_key(key), value.as_slice())
+                        }
+                        RecordOp::Delete { key } => self.db.remove(record_key(key)),
+                    }
+                    .map_err(|e| io("write", e))?;
+                }
+                Ok(())
+            }
+            Durability::Deferred => {
+                // Waiting commits first: their record writes are older.
+                self.write_pending()?;
+                let mut b = Batch::default();
+                put_records(&mut b, records);
+                self.write(b)
+            }
+        }
     }
 
     fn delete_instance(&mut self, instance: &str) -> Result<(), StoreError> {
