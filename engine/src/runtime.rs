@@ -19,8 +19,11 @@
 //! the store (delivered once when a matching subscription opens);
 //! [`Engine::broadcast_signal`] reaches every open signal subscription and
 //! signal start event. Messages and signals that processes throw
-//! ([`Event::MessageSent`], [`Event::SignalSent`]) are published after the
-//! command commits, up to [`MAX_CASCADE_DEPTH`] rounds deep. Timer start
+//! ([`Event::MessageSent`], [`Event::SignalSent`]), children of call
+//! activities and their results travel through the durable outbox
+//! (`outbox.rs`): written with the command, delivered after it commits, up
+//! to [`MAX_CASCADE_DEPTH`] rounds deep, and acknowledged in the receiving
+//! command's write. Timer start
 //! events are scheduled at deploy time and kept in the store
 //! ([`StartTimer`]); [`Engine::fire_due_timers`] fires them with the
 //! instances' timers, in due order.
@@ -1598,7 +1601,7 @@ impl Engine {
     }
 
     /// One command: the core's events, committed, then the indexes and the
-    /// work it left ([`Engine::after_commit`]).
+    /// work it left (the durable outbox, `outbox.rs`), committed with it.
     fn run_one(
         &mut self,
         state: &mut InstanceState,
