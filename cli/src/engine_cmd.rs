@@ -71,10 +71,10 @@ pub struct VarArgs {
 pub struct DbArgs {
     /// The store written by `exec --db`.
     #[arg(long, value_name = "PATH")]
-    db: PathBuf,
+    pub(crate) db: PathBuf,
     /// The store implementation.
     #[arg(long, value_enum, default_value_t = StoreArg::Sled)]
-    store: StoreArg,
+    pub(crate) store: StoreArg,
 }
 
 #[derive(Debug, Args)]
@@ -305,7 +305,7 @@ pub enum IncidentCommand {
 
 /// A command that did not succeed, with its exit code.
 #[derive(Debug)]
-enum Fail {
+pub(crate) enum Fail {
     /// Print this report, exit with this code.
     Report(u8, miette::Report),
     /// Diagnostics were printed already; exit with this code.
@@ -316,11 +316,11 @@ fn usage(message: impl std::fmt::Display) -> Fail {
     Fail::Report(2, miette!("{message}"))
 }
 
-fn refused(message: impl std::fmt::Display) -> Fail {
+pub(crate) fn refused(message: impl std::fmt::Display) -> Fail {
     Fail::Report(1, miette!("{message}"))
 }
 
-fn finish(result: Result<ExitCode, Fail>) -> ExitCode {
+pub(crate) fn finish(result: Result<ExitCode, Fail>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(Fail::Report(code, report)) => {
@@ -343,7 +343,7 @@ fn finish(result: Result<ExitCode, Fail>) -> ExitCode {
 }
 
 /// `NAME=VALUE`, the value as JSON when it parses, as a string otherwise.
-fn parse_var(s: &str) -> Result<(String, Value), String> {
+pub(crate) fn parse_var(s: &str) -> Result<(String, Value), String> {
     let (name, value) = s
         .split_once('=')
         .ok_or_else(|| format!("expected NAME=VALUE, found `{s}`"))?;
@@ -381,7 +381,7 @@ fn parse_poll(s: &str) -> Result<Duration, String> {
 }
 
 /// An instant as UTC, `2026-11-24T03:40:12Z` (milliseconds only when not zero).
-fn utc(millis: i64) -> String {
+pub(crate) fn utc(millis: i64) -> String {
     engine::schedule::format_utc(millis)
 }
 
@@ -444,7 +444,7 @@ fn deploy_failure(file: &str, text: &str, error: EngineError) -> Fail {
 /// Opens the engine on a durable store and fires the timers that became
 /// due while nothing was running. With `create`, a missing store is made;
 /// otherwise a missing path is a usage error.
-fn open_engine(path: &Path, kind: StoreArg, create: bool) -> Result<Engine, Fail> {
+pub(crate) fn open_engine(path: &Path, kind: StoreArg, create: bool) -> Result<Engine, Fail> {
     let mut engine = open_store(path, kind, create)?;
     fire_timers(&mut engine)?;
     Ok(engine)
@@ -547,7 +547,7 @@ fn exit_for(state: &InstanceState) -> ExitCode {
     }
 }
 
-fn print_json(v: &Value) {
+pub(crate) fn print_json(v: &Value) {
     println!(
         "{}",
         serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
@@ -869,7 +869,8 @@ pub fn instances(args: InstancesArgs) -> ExitCode {
 
 fn instances_inner(args: InstancesArgs) -> Result<ExitCode, Fail> {
     let engine = open_engine(&args.db.db, args.db.store, false)?;
-    let mut all = engine.instances().map_err(refused)?;
+    // The runtime set; ended instances are history (`orchid-bpmn history`).
+    let mut all = engine.active_instances().map_err(refused)?;
     // Numeric ids in numeric order, whatever order the store keeps them in.
     all.sort_by(|a, b| (a.id.len(), &a.id).cmp(&(b.id.len(), &b.id)));
     let mut snapshots = Vec::with_capacity(all.len());
@@ -894,7 +895,10 @@ fn instances_inner(args: InstancesArgs) -> Result<ExitCode, Fail> {
         return Ok(ExitCode::SUCCESS);
     }
     if snapshots.is_empty() {
-        println!("no instances in {}", args.db.db.display());
+        println!(
+            "no active instances in {} (`orchid-bpmn history` lists ended ones)",
+            args.db.db.display()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     println!(
@@ -1329,6 +1333,9 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, Fail> {
             path.display()
         );
     }
+    // History past its time to live is removed on the first pass and then
+    // at most once a minute (a scan of the ended instances' records).
+    let mut cleaned: Option<Instant> = None;
     loop {
         let fired = fire_timers(&mut engine)?;
         if fired > 0 {
@@ -1337,6 +1344,20 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, Fail> {
                 utc(SystemClock.now_millis()),
                 if fired == 1 { "" } else { "s" }
             );
+        }
+        if cleaned.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+            let removed = engine
+                .remove_expired_history(SystemClock.now_millis())
+                .map_err(|e| refused(describe_engine_error(&e)))?;
+            engine.flush().map_err(refused)?;
+            if removed > 0 {
+                println!(
+                    "{} removed {removed} ended instance{} past their history time to live",
+                    utc(SystemClock.now_millis()),
+                    if removed == 1 { "" } else { "s" }
+                );
+            }
+            cleaned = Some(Instant::now());
         }
         let next = engine
             .next_timer_due()
@@ -1358,6 +1379,7 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, Fail> {
         std::thread::sleep(sleep);
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::utc;

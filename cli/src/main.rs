@@ -8,6 +8,7 @@
 mod bpmn_cmd;
 mod dmn_cmd;
 mod engine_cmd;
+mod history_cmd;
 mod report;
 mod scenario_cmd;
 
@@ -37,8 +38,10 @@ enum Command {
     Feel(dmn_cmd::FeelArgs),
     /// Deploy a BPMN file, start an instance and run it until it completes or every token waits.
     Exec(engine_cmd::ExecArgs),
-    /// List the instances in a store, with their state and where they wait.
+    /// List the active instances in a store, with their state and where they wait.
     Instances(engine_cmd::InstancesArgs),
+    /// List the ended instances of a store (history); remove those past their time to live.
+    History(history_cmd::HistoryArgs),
     /// User and receive tasks of stored instances.
     #[command(subcommand)]
     Task(engine_cmd::TaskCommand),
@@ -115,6 +118,7 @@ fn run(command: Command) -> ExitCode {
         Command::Feel(args) => report_errors(dmn_cmd::run_feel(args)),
         Command::Exec(args) => engine_cmd::exec(args),
         Command::Instances(args) => engine_cmd::instances(args),
+        Command::History(args) => history_cmd::history(args),
         Command::Task(cmd) => engine_cmd::task(cmd),
         Command::Job(cmd) => engine_cmd::job(cmd),
         Command::Var(cmd) => engine_cmd::var(cmd),

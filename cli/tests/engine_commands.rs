@@ -415,8 +415,24 @@ fn a_stored_instance_is_continued_by_later_commands() {
     assert_eq!(v["variables"]["receiptId"], "r-1");
     assert_eq!(v["variables"]["status"], "shipped 1500");
 
+    // Ended: no longer among the active instances, in history instead.
     let o = run(&["instances", "--db", db_s, "--json"], &[]);
+    assert_eq!(json_out(&o), json!([]));
+    let o = run(&["history", "--db", db_s, "--json"], &[]);
     assert_eq!(json_out(&o)[0]["state"], "completed");
+    assert_eq!(json_out(&o)[0]["variables"]["receiptId"], "r-1");
+    let o = run(
+        &[
+            "history",
+            "--db",
+            db_s,
+            "--json",
+            "--var",
+            "receiptId=\"r-2\"",
+        ],
+        &[],
+    );
+    assert_eq!(json_out(&o), json!([]));
 
     // Refusals: exit 1 with a message that names what is wrong.
     let o = run(&["task", "complete", "--db", db_s, "999", "Approve"], &[]);
@@ -638,7 +654,7 @@ fn stored_timers_fire_on_run_and_on_start_up_once_due() {
     );
     for db in [&by_run, &by_open] {
         let o = bin()
-            .args(["instances", "--json", "--db"])
+            .args(["history", "--json", "--db"])
             .arg(db)
             .output()
             .expect("runs");
@@ -728,7 +744,7 @@ fn message_publish_starts_correlates_and_buffers_against_a_store() {
     let out = json_out(&o);
     assert_eq!(out["correlated"][0]["instance"], json!(id));
     assert_eq!(out["correlated"][0]["element"], json!("WaitForPayment"));
-    let o = run(&["instances", "--db", db_s, "--json"], &[]);
+    let o = run(&["history", "--db", db_s, "--json"], &[]);
     let all = json_out(&o);
     let paid = all
         .as_array()
@@ -737,7 +753,6 @@ fn message_publish_starts_correlates_and_buffers_against_a_store() {
         .find(|i| i["instance"] == json!(id))
         .expect("listed");
     assert_eq!(paid["state"], json!("completed"));
-    assert_eq!(paid["waitsFor"], json!([]));
     assert_eq!(paid["variables"]["receipt"], json!("r-1"));
     // Nothing waits: buffered with --ttl, dropped without; both exit 0.
     let o = run(

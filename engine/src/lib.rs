@@ -6,6 +6,7 @@ pub mod builder;
 pub mod compile;
 pub mod core;
 pub mod expr;
+pub mod handle;
 pub mod js;
 pub mod juel;
 pub mod runtime;
@@ -14,6 +15,7 @@ pub mod schedule;
 pub mod script;
 pub mod store;
 
+pub use handle::EngineHandle;
 pub use runtime::{
     Clock, Engine, EngineError, EngineOptions, JobInfo, SystemClock, TaskHandler, TaskResult,
     VirtualClock,

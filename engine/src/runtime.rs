@@ -46,9 +46,11 @@ use crate::script::ScriptEngine;
 use crate::store::{DeploymentRecord, RecordOp, ResourceKind, Store, StoreError, decode, encode};
 
 mod decisions;
+mod history;
 mod outbox;
 use decisions::DecisionRegistry;
 pub use decisions::DmnProblem;
+pub use history::{HistoricInstance, HistoryQuery};
 use outbox::{OUTBOX_PREFIX, Outbox};
 
 /// Most timers [`Engine::fire_due_timers`] fires in one call.
@@ -208,6 +210,10 @@ pub enum EngineError {
         "message `{name}`: expected a waiting execution or a message start event to correlate it to, found none"
     )]
     NotCorrelated { name: String },
+    /// The writer thread of an [`crate::EngineHandle`] is gone (or a call
+    /// panicked and has no answer).
+    #[error("the engine's writer thread has stopped: expected an answer, found none")]
+    Stopped,
     #[error("store record `{key}`: expected {expected}, found {found}")]
     BadRecord {
         key: String,
@@ -237,6 +243,7 @@ impl EngineError {
             EngineError::Cascade { .. } => "ENG109",
             EngineError::TimeZone { .. } => "ENG110",
             EngineError::Store(_) | EngineError::BadRecord { .. } => "ENG190",
+            EngineError::Stopped => "ENG191",
         }
     }
 }
@@ -514,6 +521,10 @@ pub struct EngineOptions {
     /// calendar durations and cron expressions; `None` is UTC. See
     /// [`EngineOptions::with_time_zone`].
     pub time_zone: Option<jiff::tz::TimeZone>,
+    /// How long an ended instance stays in history (ms) when its process
+    /// sets no time to live (`camunda:historyTimeToLive`); `None` keeps it
+    /// until it is deleted. See [`Engine::remove_expired_history`].
+    pub history_ttl: Option<i64>,
 }
 
 impl Default for EngineOptions {
@@ -522,6 +533,7 @@ impl Default for EngineOptions {
             step_budget: core::DEFAULT_STEP_BUDGET,
             script_limits: crate::script::ScriptLimits::default(),
             time_zone: None,
+            history_ttl: None,
         }
     }
 }
@@ -606,7 +618,9 @@ impl Engine {
         for d in engine.store.deployments()? {
             engine.install(&d)?;
         }
-        for state in engine.store.instances()? {
+        // Only the runtime set: ended instances are history.
+        engine.index_lifecycle()?;
+        for state in engine.active_instances()? {
             engine.indexes.update(&state);
         }
         for (key, bytes) in engine.store.records(BUFFER_PREFIX)? {
@@ -907,26 +921,39 @@ impl Engine {
     }
 
     fn save_start_timer(&mut self, t: StartTimer) -> Result<(), EngineError> {
+        self.store.put_record(
+            &Self::start_timer_key(&t.process.id, t.element),
+            &encode(&t),
+        )?;
+        self.index_start_timer(t);
+        Ok(())
+    }
+
+    /// Keeps a start timer's schedule in memory (its record is written).
+    fn index_start_timer(&mut self, t: StartTimer) {
         let k = (t.process.id.clone(), t.element);
-        if let Some(old) = self.start_timers.get(&k) {
-            self.indexes
-                .due
-                .remove(&(old.due, Due::Start(k.0.clone(), k.1)));
-        }
-        self.store
-            .put_record(&Self::start_timer_key(&k.0, k.1), &encode(&t))?;
+        self.unindex_start_timer(&k);
         self.indexes
             .due
             .insert((t.due, Due::Start(k.0.clone(), k.1)));
         self.start_timers.insert(k, t);
-        Ok(())
+    }
+
+    /// Forgets a start timer's schedule in memory; whether it had one.
+    fn unindex_start_timer(&mut self, k: &(String, ElementIdx)) -> bool {
+        match self.start_timers.remove(k) {
+            Some(old) => {
+                self.indexes
+                    .due
+                    .remove(&(old.due, Due::Start(k.0.clone(), k.1)));
+                true
+            }
+            None => false,
+        }
     }
 
     fn remove_start_timer(&mut self, k: &(String, ElementIdx)) -> Result<(), EngineError> {
-        if let Some(old) = self.start_timers.remove(k) {
-            self.indexes
-                .due
-                .remove(&(old.due, Due::Start(k.0.clone(), k.1)));
+        if self.unindex_start_timer(k) {
             self.store
                 .delete_record(&Self::start_timer_key(&k.0, k.1))?;
         }
@@ -1132,10 +1159,17 @@ impl Engine {
         if state.status == Status::Active {
             self.cancel(instance)?;
         }
-        for child in children.iter().rev() {
-            self.store.delete_instance(&child.id)?;
+        for id in children
+            .iter()
+            .rev()
+            .map(|c| c.id.as_str())
+            .chain([instance])
+        {
+            if let Some(s) = self.store.load(id)? {
+                self.forget_lifecycle(&s)?;
+            }
+            self.store.delete_instance(id)?;
         }
-        self.store.delete_instance(instance)?;
         Ok(())
     }
 
@@ -1513,7 +1547,6 @@ impl Engine {
             // Its deployment is gone: nothing to start.
             return self.remove_start_timer(k);
         };
-        self.start_at(&process, t.element, Map::new())?;
         let spec = process.start_triggers().find_map(|(e, tr)| match tr {
             Trigger::Timer(spec) if e == t.element => Some(spec.clone()),
             _ => None,
@@ -1528,14 +1561,35 @@ impl Engine {
             }
             None => None,
         };
-        match next {
-            Some(due) => self.save_start_timer(StartTimer {
-                due,
-                fired: t.fired + 1,
-                ..t
-            }),
-            None => self.remove_start_timer(k),
+        let key = Self::start_timer_key(&k.0, k.1);
+        let next = next.map(|due| StartTimer {
+            due,
+            fired: t.fired + 1,
+            ..t
+        });
+        // The firing is recorded in the write of the instance it starts:
+        // after a crash either both happened or neither, so an occurrence
+        // never starts a second instance.
+        self.outbox.attached.push(match &next {
+            Some(t) => RecordOp::Put {
+                key,
+                value: encode(t),
+            },
+            None => RecordOp::Delete { key },
+        });
+        let started = self.start_at(&process, t.element, Map::new());
+        let uncommitted = std::mem::take(&mut self.outbox.attached);
+        started?;
+        if !uncommitted.is_empty() {
+            self.store.write_records(&uncommitted)?;
         }
+        match next {
+            Some(t) => self.index_start_timer(t),
+            None => {
+                self.unindex_start_timer(k);
+            }
+        }
+        Ok(())
     }
 
     /// When the earliest pending timer (of any active instance, or a timer
@@ -1633,6 +1687,7 @@ impl Engine {
         // command is, if it is one.
         let work = self.outgoing(state, &events, calls_before, was_active);
         let mut records = std::mem::take(&mut self.outbox.attached);
+        records.extend(self.lifecycle_records(state, &events, was_active, process.history_ttl));
         let staged = self
             .outbox
             .stage(&state.id, self.depth + 1, work, &mut records);

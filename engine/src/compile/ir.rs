@@ -55,6 +55,9 @@ pub struct CompiledProcess {
     /// Behaviour that differs between Camunda 7, Camunda 8 and plain BPMN,
     /// decided once for the file by [`super::dialect`].
     pub semantics: Semantics,
+    /// How long an ended instance stays in history (ms), when the process
+    /// says (`camunda:historyTimeToLive`).
+    pub history_ttl: Option<i64>,
     pub(super) index: HashMap<String, ElementIdx>,
 }
 

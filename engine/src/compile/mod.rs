@@ -159,6 +159,7 @@ pub fn compile(
                 scopes,
                 starts,
                 semantics: dialect.semantics(),
+                history_ttl: dialect.rules().history_ttl(&p.base),
                 index,
             }));
         }

@@ -39,8 +39,8 @@ use crate::core::{Command, CommandError, Event, InstanceState, Status, Subscript
 use crate::store::{RecordOp, decode, encode};
 
 /// Store record keys of outbox entries: `outbox/` + 20-digit sequence; the
-/// legs a message or signal fans out into take its place, under its key
-/// + `/` + 10-digit leg number (so that after a crash they are still
+/// legs a message or signal fans out into take its place, under its key,
+/// a `/` and a 10-digit leg number (so that after a crash they are still
 /// delivered before the work that came after it).
 pub(crate) const OUTBOX_PREFIX: &str = "outbox/";
 

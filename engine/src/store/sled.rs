@@ -543,30 +543,13 @@ impl Store for SledStore {
                     self.db.apply_batch(b).map_err(|e| io("write", e))?;
                     return self.checkpoint();
                 }
-                // Logged: plain inserts, not a `Batch`. The log already
-                // makes the command atomic (a crash between the two inserts
-                // is repaired by the replay on open), and a sled batch
-                // costs a log-buffer write and a `sync_file_range` of its
-                // own (it seals sled's I/O buffer).
-                if let Some(events) = &c.events {
-                    let mut key = event_prefix(&c.instance);
-                    key.extend_from_slice(&c.seq.to_be_bytes());
-                    self.db
-                        .insert(key, events.as_slice())
-                        .map_err(|e| io("write", e))?;
-                }
-                self.db
-                    .insert(checkpoint_key(&c.instance), c.checkpoint.as_slice())
-                    .map_err(|e| io("write", e))?;
-                for r in &c.records {
-                    match r {
-                        RecordOp::Put { key, value } => {
-                            self.db.insert(record_key(key), value.as_slice())
-                        }
-                        RecordOp::Delete { key } => self.db.remove(record_key(key)),
-                    }
-                    .map_err(|e| io("write", e))?;
-                }
+                // Logged, then applied as one `Batch`: the log makes the
+                // command atomic across a crash, the batch keeps it whole
+                // in sled's own log too, so that media damage (which sled
+                // reads as the end of its log) never splits a command.
+                let mut b = Batch::default();
+                put(&mut b, &c);
+                self.db.apply_batch(b).map_err(|e| io("write", e))?;
                 Ok(())
             }
             Durability::Deferred => {

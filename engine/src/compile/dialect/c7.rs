@@ -94,7 +94,26 @@ fn bound_version(
     }
 }
 
+/// `camunda:historyTimeToLive` in ms: whole days, as Camunda 7 takes it
+/// (`30` or `P30D`); anything else is no time to live (the engine default).
+fn history_ttl(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let days = t
+        .strip_prefix('P')
+        .and_then(|d| d.strip_suffix('D'))
+        .unwrap_or(t);
+    if days.is_empty() || !days.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    days.parse::<i64>().ok()?.checked_mul(86_400_000)
+}
+
 impl Rules for Camunda7 {
+    fn history_ttl(&self, process: &bpmn_models::Base) -> Option<i64> {
+        let c7 = camunda::camunda(process).ok()?;
+        history_ttl(c7.history_time_to_live.as_deref()?)
+    }
+
     fn implementation(
         &self,
         c: &mut Compiler<'_>,

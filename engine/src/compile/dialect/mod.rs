@@ -159,6 +159,12 @@ impl IoExt {
 /// problem was reported to the compiler; `Ok(None)` that the element has
 /// nothing of the kind.
 pub(super) trait Rules: Sync {
+    /// How long an ended instance of the process stays in history (ms), if
+    /// the process says. Only Camunda 7 has a process attribute for it
+    /// (Camunda 8 configures retention in Operate).
+    fn history_ttl(&self, _process: &bpmn_models::Base) -> Option<i64> {
+        None
+    }
     /// The job (or expression) that implements a service, send or business
     /// rule task, or a throwing message event (`definition` is its event
     /// definition, where Camunda 7 may put the implementation).
