@@ -1,6 +1,6 @@
 //! Durable throughput with many callers (issue 12's benchmark): CALLERS
 //! threads share one `EngineHandle` on a fresh store opened with
-//! `Durability::Deferred` (the handle flushes after each group, so every
+//! `Durability::Grouped` (the handle flushes after each group, so every
 //! answered call is durable); each caller starts ROUNDS instances that wait
 //! at a user task and completes each. Prints the fsync rate of the
 //! directory (4 KiB overwrite + `fdatasync`, the bound of one sync per
@@ -80,7 +80,7 @@ fn main() {
     let fsyncs = fsync_rate(&dir);
 
     let path = fresh(&dir, &format!("handle-{kind}"));
-    let handle = EngineHandle::spawn(engine(kind, &path, Durability::Deferred)).expect("spawns");
+    let handle = EngineHandle::spawn(engine(kind, &path, Durability::Grouped)).expect("spawns");
     let t = Instant::now();
     let threads: Vec<_> = (0..callers)
         .map(|_| {
@@ -117,7 +117,7 @@ fn main() {
     drop(plain);
 
     let path2 = fresh(&dir, &format!("one-{kind}"));
-    let one = EngineHandle::spawn(engine(kind, &path2, Durability::Deferred)).expect("spawns");
+    let one = EngineHandle::spawn(engine(kind, &path2, Durability::Grouped)).expect("spawns");
     let t = Instant::now();
     for _ in 0..n1 {
         let id = one.start("approval", Map::new()).expect("starts");

@@ -10,9 +10,11 @@
 //! [`MAX_GROUP`]), runs them one after the other, then flushes the store
 //! once — one store write and one `fsync` for the whole group — and only
 //! then answers each caller. With a store opened with
-//! [`crate::store::Durability::Deferred`], an answered call is therefore
+//! [`crate::store::Durability::Grouped`] that flush is one write-ahead-log
+//! write and one `fdatasync` for the whole group: an answered call is
 //! durable, and 64 callers share one `fsync` instead of paying one each.
-//! (With `Durability::Immediate` every command is synced on its own, as
+//! (`Durability::Deferred` works too, its flush costing a database sync;
+//! with `Durability::Immediate` every command is synced on its own, as
 //! with the plain `Engine`.) When the flush fails, every call of the group
 //! gets the error, although its effects may be visible to later calls —
 //! as a crash would leave them: not acknowledged, maybe done.

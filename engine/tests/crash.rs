@@ -237,7 +237,7 @@ struct Stats {
 /// descriptor (and so its lock) until the child execs the worker.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn crash_test(kind: StoreKind) {
+fn crash_test(kind: StoreKind, workload: &[&str]) {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let rounds = env_u64("ORCHID_CRASH_ROUNDS", 20);
     let seed = env_u64("ORCHID_CRASH_SEED", 4) ^ (kind as u64 + 1);
@@ -253,6 +253,7 @@ fn crash_test(kind: StoreKind) {
             .arg(kind.to_string())
             .arg(&path)
             .arg("1000000")
+            .args(workload)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -662,12 +663,23 @@ fn redb_survives_sigkill_across_instances() {
 
 #[test]
 fn sled_survives_sigkill() {
-    crash_test(StoreKind::Sled);
+    crash_test(StoreKind::Sled, &[]);
 }
 
 #[test]
 fn redb_survives_sigkill() {
-    crash_test(StoreKind::Redb);
+    crash_test(StoreKind::Redb, &[]);
+}
+
+/// Group commit: a command acknowledged after the flush that followed it.
+#[test]
+fn sled_grouped_survives_sigkill() {
+    crash_test(StoreKind::Sled, &["grouped"]);
+}
+
+#[test]
+fn redb_grouped_survives_sigkill() {
+    crash_test(StoreKind::Redb, &["grouped"]);
 }
 
 /// The worker's own output format, on a cut-off last line.

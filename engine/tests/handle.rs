@@ -55,7 +55,7 @@ fn a_handle_is_clone_send_and_sync() {
 fn many_threads_share_one_engine_and_every_answered_call_is_durable() {
     for kind in [StoreKind::Sled, StoreKind::Redb] {
         let path = fresh(&format!("threads-{kind}"));
-        let mut engine = open(kind, &path, Durability::Deferred);
+        let mut engine = open(kind, &path, Durability::Grouped);
         engine
             .deploy("approval.bpmn", &approval())
             .expect("deploys");

@@ -148,7 +148,7 @@ fn survives_reopen(kind: StoreKind, durability: Durability) {
     let before = snapshot(&mut engine);
     assert_eq!(before.instances.len(), 3);
     let max_id = ids.iter().map(|i| i.parse::<u64>().expect("numeric")).max();
-    if durability == Durability::Deferred {
+    if durability != Durability::Immediate {
         engine.flush().expect("flushes");
     }
     drop(engine);
@@ -242,6 +242,16 @@ fn redb_deferred_survives_flush_and_reopen() {
 
 /// Deferred commits that were never flushed explicitly reach the disk when
 /// the store is dropped.
+#[test]
+fn sled_grouped_survives_flush_and_reopen() {
+    survives_reopen(StoreKind::Sled, Durability::Grouped);
+}
+
+#[test]
+fn redb_grouped_survives_flush_and_reopen() {
+    survives_reopen(StoreKind::Redb, Durability::Grouped);
+}
+
 #[test]
 fn deferred_commits_are_flushed_on_drop() {
     for kind in [StoreKind::Sled, StoreKind::Redb] {
@@ -783,7 +793,11 @@ fn records_are_put_listed_by_prefix_and_deleted_in_every_store() {
     }
     exercise(&mut MemoryStore::new(), "memory");
     for kind in [StoreKind::Sled, StoreKind::Redb] {
-        for durability in [Durability::Immediate, Durability::Deferred] {
+        for durability in [
+            Durability::Immediate,
+            Durability::Deferred,
+            Durability::Grouped,
+        ] {
             let path = fresh(&format!("records-{kind}-{durability:?}"));
             {
                 let mut s = store::open(kind, &path, durability).expect("opens");
@@ -858,7 +872,11 @@ fn records_written_with_a_commit_travel_with_it() {
     }
     exercise(&mut MemoryStore::new(), "memory");
     for kind in [StoreKind::Sled, StoreKind::Redb] {
-        for durability in [Durability::Immediate, Durability::Deferred] {
+        for durability in [
+            Durability::Immediate,
+            Durability::Deferred,
+            Durability::Grouped,
+        ] {
             let label = format!("{kind} {durability:?}");
             let path = fresh(&format!("commit-records-{kind}-{durability:?}"));
             {

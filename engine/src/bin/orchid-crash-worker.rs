@@ -19,6 +19,10 @@
 //! every acknowledged command's effect survived. Errors go to stderr with a
 //! non-zero exit status.
 //!
+//! `orchid-crash-worker sled|redb PATH ITERATIONS grouped` runs the same
+//! workload on a store opened with `Durability::Grouped`, flushing after
+//! each command before it acknowledges it.
+//!
 //! `orchid-crash-worker sled|redb PATH ITERATIONS cross` runs the workload
 //! that crosses instances instead ([`CROSS`]): it starts `order` instances
 //! and completes the `work` task of the `item` instances their call
@@ -180,8 +184,13 @@ fn vars(v: Value) -> Map<String, Value> {
     v.as_object().cloned().unwrap_or_default()
 }
 
-fn run(kind: StoreKind, path: PathBuf, iterations: u64) -> Result<(), String> {
-    let store = store::open(kind, &path, Durability::Immediate).map_err(|e| e.to_string())?;
+fn run(kind: StoreKind, path: PathBuf, iterations: u64, grouped: bool) -> Result<(), String> {
+    let durability = if grouped {
+        Durability::Grouped
+    } else {
+        Durability::Immediate
+    };
+    let store = store::open(kind, &path, durability).map_err(|e| e.to_string())?;
     let mut engine = Engine::open(store, Arc::new(SystemClock), EngineOptions::default())
         .map_err(|e| e.to_string())?;
     let xml = bpmn_models::write(&process());
@@ -218,6 +227,10 @@ fn run(kind: StoreKind, path: PathBuf, iterations: u64) -> Result<(), String> {
         let id = engine
             .start("crash", vars(json!({ "iteration": i, "note": "started" })))
             .map_err(|e| e.to_string())?;
+        if grouped {
+            // Durable once the flush after it returned.
+            engine.flush().map_err(|e| e.to_string())?;
+        }
         say(format!("ack start {id}"))?;
         // Alternate which branch finishes first, so that joins see both.
         if i % 2 == 0 {
@@ -234,6 +247,9 @@ fn run(kind: StoreKind, path: PathBuf, iterations: u64) -> Result<(), String> {
             engine
                 .complete_task(&instance, &task, vars(json!({ task.clone(): i })))
                 .map_err(|e| format!("complete {task} of {instance}: {e}"))?;
+            if grouped {
+                engine.flush().map_err(|e| e.to_string())?;
+            }
             say(format!("ack complete {instance} {task}"))?;
         }
     }
@@ -243,11 +259,13 @@ fn run(kind: StoreKind, path: PathBuf, iterations: u64) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (kind, path, iterations, cross) = match args.as_slice() {
-        [kind, path, iterations] => (kind, path, iterations, false),
-        [kind, path, iterations, w] if w == "cross" => (kind, path, iterations, true),
+    let (kind, path, iterations, workload) = match args.as_slice() {
+        [kind, path, iterations] => (kind, path, iterations, ""),
+        [kind, path, iterations, w] if w == "cross" || w == "grouped" => {
+            (kind, path, iterations, w.as_str())
+        }
         _ => {
-            eprintln!("usage: orchid-crash-worker sled|redb PATH ITERATIONS [cross]");
+            eprintln!("usage: orchid-crash-worker sled|redb PATH ITERATIONS [cross|grouped]");
             return ExitCode::from(2);
         }
     };
@@ -262,10 +280,10 @@ fn main() -> ExitCode {
         eprintln!("ITERATIONS must be a whole number, found `{iterations}`");
         return ExitCode::from(2);
     };
-    let result = if cross {
+    let result = if workload == "cross" {
         run_cross(kind, PathBuf::from(path), iterations)
     } else {
-        run(kind, PathBuf::from(path), iterations)
+        run(kind, PathBuf::from(path), iterations, workload == "grouped")
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

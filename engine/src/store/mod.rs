@@ -70,6 +70,12 @@ pub enum Durability {
     Immediate,
     /// Flushed by `flush` (or when the store is dropped).
     Deferred,
+    /// Group commit: each command is logged in memory, and `flush` writes
+    /// and syncs everything logged since the last flush at once — one
+    /// write-ahead-log write and one `fdatasync` for the whole group. A
+    /// command is durable once the `flush` after it returned (what
+    /// [`crate::EngineHandle`] waits for before it answers).
+    Grouped,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -452,6 +458,9 @@ pub(crate) struct Wal {
     epoch: u64,
     /// Where the next record goes.
     offset: u64,
+    /// Records staged ([`Wal::stage`]) and not yet written: they go to
+    /// `offset` with the next [`Wal::sync_staged`].
+    staged: Vec<u8>,
 }
 
 const WAL_MAGIC: &[u8; 8] = b"ORCHWAL\0";
@@ -734,6 +743,7 @@ impl Wal {
                 file,
                 epoch,
                 offset,
+                staged: Vec::new(),
             },
             commits,
         ))
@@ -765,22 +775,46 @@ impl Wal {
     /// calls [`Wal::reset`] (a checkpoint), which makes the command durable
     /// as well.
     pub fn append(&mut self, commit: &WalCommit) -> Result<bool, StoreError> {
-        use std::os::unix::fs::FileExt;
-        let body = commit.body();
-        let total = (WAL_RECORD_HEAD + body.len()) as u64;
-        if self.offset + total > Self::SIZE {
+        if !self.stage(commit) {
             return Ok(false);
         }
-        let mut rec = Vec::with_capacity(total as usize);
-        rec.extend_from_slice(&commit.kind().to_le_bytes());
-        rec.extend_from_slice(&(body.len() as u32).to_le_bytes());
-        rec.extend_from_slice(&self.epoch.to_le_bytes());
-        rec.extend_from_slice(&fnv1a(&[&self.epoch.to_le_bytes(), &body]).to_le_bytes());
-        rec.extend_from_slice(&body);
-        self.file.write_all_at(&rec, self.offset).map_err(wal_io)?;
-        self.file.sync_data().map_err(wal_io)?;
-        self.offset += total;
+        self.sync_staged()?;
         Ok(true)
+    }
+
+    /// Adds `commit` to the records the next [`Wal::sync_staged`] writes
+    /// (group commit: many commands, one write and one sync). Returns
+    /// `false`, staging nothing, when the log has no room for it after
+    /// what is staged already.
+    pub fn stage(&mut self, commit: &WalCommit) -> bool {
+        let body = commit.body();
+        let total = WAL_RECORD_HEAD + body.len();
+        if self.offset + (self.staged.len() + total) as u64 > Self::SIZE {
+            return false;
+        }
+        self.staged.extend_from_slice(&commit.kind().to_le_bytes());
+        self.staged
+            .extend_from_slice(&(body.len() as u32).to_le_bytes());
+        self.staged.extend_from_slice(&self.epoch.to_le_bytes());
+        self.staged
+            .extend_from_slice(&fnv1a(&[&self.epoch.to_le_bytes(), &body]).to_le_bytes());
+        self.staged.extend_from_slice(&body);
+        true
+    }
+
+    /// Writes the staged records in one write and syncs them.
+    pub fn sync_staged(&mut self) -> Result<(), StoreError> {
+        use std::os::unix::fs::FileExt;
+        if self.staged.is_empty() {
+            return Ok(());
+        }
+        self.file
+            .write_all_at(&self.staged, self.offset)
+            .map_err(wal_io)?;
+        self.file.sync_data().map_err(wal_io)?;
+        self.offset += self.staged.len() as u64;
+        self.staged.clear();
+        Ok(())
     }
 
     /// Removes a log left at `path` (a new store is created there: records
@@ -794,7 +828,7 @@ impl Wal {
 
     /// Whether the log holds records.
     pub fn is_empty(&self) -> bool {
-        self.offset == Self::START
+        self.offset == Self::START && self.staged.is_empty()
     }
 
     /// Empties the log by advancing the epoch. Only after the database has
@@ -809,6 +843,7 @@ impl Wal {
         self.file.sync_data().map_err(wal_io)?;
         self.epoch = epoch;
         self.offset = Self::START;
+        self.staged.clear();
         Ok(())
     }
 }

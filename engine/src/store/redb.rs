@@ -272,7 +272,7 @@ impl RedbStore {
         f: impl FnOnce(&WriteTransaction) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let durability = match durability {
-            Durability::Immediate => ::redb::Durability::Immediate,
+            Durability::Immediate | Durability::Grouped => ::redb::Durability::Immediate,
             Durability::Deferred => ::redb::Durability::None,
         };
         contain(|| {
@@ -296,6 +296,8 @@ impl RedbStore {
         if self.pending.is_empty() {
             return Ok(());
         }
+        // The database never holds a command the log does not.
+        self.wal.sync_staged()?;
         let pending = std::mem::take(&mut self.pending);
         let result = self.write_with(durability, |txn| {
             write_records(txn, &pending.events, &pending.checkpoints)?;
@@ -492,7 +494,12 @@ impl Store for RedbStore {
             checkpoint,
             records: records.to_vec(),
         };
-        let logged = self.wal.append(&c)?;
+        // Grouped: staged for the next `flush`, which writes and syncs the
+        // whole group at once.
+        let logged = match self.durability {
+            Durability::Immediate => self.wal.append(&c)?,
+            _ => self.wal.stage(&c),
+        };
         let full = self.pending.add(id, seq, c.events, c.checkpoint);
         self.pending.add_records(&c.records);
         if !logged {
@@ -571,6 +578,10 @@ impl Store for RedbStore {
     }
 
     fn flush(&mut self) -> Result<(), StoreError> {
+        if self.durability == Durability::Grouped {
+            // The group is durable once the log has it.
+            return self.wal.sync_staged();
+        }
         if !self.pending.is_empty() {
             // The group write, committed durably: it persists every earlier
             // non-durable transaction as well.
@@ -597,6 +608,7 @@ impl Store for RedbStore {
         // first, like a command, so that a replay keeps that order too.
         let logged = match self.durability {
             Durability::Immediate => self.wal.append(&WalCommit::records_only(records))?,
+            Durability::Grouped => self.wal.stage(&WalCommit::records_only(records)),
             Durability::Deferred => true,
         };
         self.pending.add_records(records);
@@ -660,6 +672,9 @@ impl Drop for RedbStore {
         // Deferred commits reach the disk here at the latest. A failure
         // cannot be reported from `drop`; callers that need to know call
         // `flush` first.
+        // The waiting group in one durable transaction (which persists
+        // every earlier one too).
+        let _ = self.write_pending(Durability::Immediate);
         let _ = self.flush();
         // A clean close leaves an empty log behind: one durable
         // transaction, then the log is emptied.

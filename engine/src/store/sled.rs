@@ -416,6 +416,8 @@ impl SledStore {
 
     /// Syncs the database and empties the write-ahead log.
     fn checkpoint(&mut self) -> Result<(), StoreError> {
+        // The waiting group first: the log may hold commands only it has.
+        self.write_pending()?;
         self.sync()?;
         self.wal.reset()
     }
@@ -424,7 +426,7 @@ impl SledStore {
     fn write(&mut self, batch: Batch) -> Result<(), StoreError> {
         self.db.apply_batch(batch).map_err(|e| io("write", e))?;
         match self.durability {
-            Durability::Immediate => {
+            Durability::Immediate | Durability::Grouped => {
                 self.sync()?;
             }
             Durability::Deferred => self.dirty = true,
@@ -438,6 +440,8 @@ impl SledStore {
         if self.pending.is_empty() {
             return Ok(());
         }
+        // The database never holds a command the log does not.
+        self.wal.sync_staged()?;
         let mut b = Batch::default();
         for (id, records) in &self.pending.events {
             let prefix = event_prefix(id);
@@ -523,9 +527,15 @@ impl Store for SledStore {
         let record = (!events.is_empty()).then(|| encode(&events));
         let checkpoint = encode(state);
         match self.durability {
-            Durability::Immediate => {
-                // Logged and synced first, then applied without a sync: the
-                // database never holds a command the log does not.
+            Durability::Immediate | Durability::Grouped => {
+                // Logged first (Immediate: written and synced now; Grouped:
+                // staged for the next `flush`), then the command joins the
+                // waiting group, applied to sled as one batch per group
+                // (`write_pending`, not synced: the log has it). One batch
+                // keeps a command whole in sled's own log too, so media
+                // damage (which sled reads as the end of its log) never
+                // splits it, and the batch costs one seal of sled's I/O
+                // buffer per group, not per command.
                 let c = WalCommit {
                     instance: state.id.clone(),
                     seq,
@@ -533,23 +543,24 @@ impl Store for SledStore {
                     checkpoint,
                     records: records.to_vec(),
                 };
-                if !self.wal.append(&c)? {
-                    // The log has no room: the command is applied as one
-                    // batch (atomic without the log), then a checkpoint
-                    // makes everything in the database durable, this
-                    // command included, and empties the log.
-                    let mut b = Batch::default();
-                    put(&mut b, &c);
-                    self.db.apply_batch(b).map_err(|e| io("write", e))?;
+                let logged = match self.durability {
+                    Durability::Immediate => self.wal.append(&c)?,
+                    _ => self.wal.stage(&c),
+                };
+                if !logged {
+                    // The log has no room: what it holds is synced, and
+                    // the group, this command included, is applied and
+                    // made durable by a checkpoint, which empties the log.
+                    self.wal.sync_staged()?;
+                    self.pending.add(&c.instance, c.seq, c.events, c.checkpoint);
+                    self.pending.add_records(&c.records);
                     return self.checkpoint();
                 }
-                // Logged, then applied as one `Batch`: the log makes the
-                // command atomic across a crash, the batch keeps it whole
-                // in sled's own log too, so that media damage (which sled
-                // reads as the end of its log) never splits a command.
-                let mut b = Batch::default();
-                put(&mut b, &c);
-                self.db.apply_batch(b).map_err(|e| io("write", e))?;
+                let full = self.pending.add(&c.instance, c.seq, c.events, c.checkpoint);
+                self.pending.add_records(&c.records);
+                if full {
+                    self.write_pending()?;
+                }
                 Ok(())
             }
             Durability::Deferred => {
@@ -601,6 +612,10 @@ impl Store for SledStore {
     }
 
     fn flush(&mut self) -> Result<(), StoreError> {
+        if self.durability == Durability::Grouped {
+            // The group is durable once the log has it.
+            return self.wal.sync_staged();
+        }
         self.write_pending()?;
         self.sync()?;
         self.dirty = false;
@@ -612,24 +627,19 @@ impl Store for SledStore {
             return Ok(());
         }
         match self.durability {
-            Durability::Immediate => {
+            Durability::Immediate | Durability::Grouped => {
                 // Logged like a command, so that a replay applies record
-                // writes and commands in the order they happened.
+                // writes and commands in the order they happened; then
+                // they join the waiting group, after its commands.
                 let c = WalCommit::records_only(records);
-                if !self.wal.append(&c)? {
-                    let mut b = Batch::default();
-                    put_records(&mut b, records);
-                    self.db.apply_batch(b).map_err(|e| io("write", e))?;
+                let logged = match self.durability {
+                    Durability::Immediate => self.wal.append(&c)?,
+                    _ => self.wal.stage(&c),
+                };
+                self.pending.add_records(records);
+                if !logged {
+                    self.wal.sync_staged()?;
                     return self.checkpoint();
-                }
-                for r in records {
-                    match r {
-                        RecordOp::Put { key, value } => {
-                            self.db.insert(record_key(key), value.as_slice())
-                        }
-                        RecordOp::Delete { key } => self.db.remove(record_key(key)),
-                    }
-                    .map_err(|e| io("write", e))?;
                 }
                 Ok(())
             }
@@ -678,7 +688,7 @@ impl Drop for SledStore {
         // cannot be reported from `drop`; callers that need to know call
         // `flush` first (sled's own drop flushes once more as well).
         if self.dirty || !self.pending.is_empty() {
-            let _ = self.flush();
+            let _ = self.write_pending().and_then(|()| self.sync());
         }
         // A clean close leaves an empty log behind.
         if !self.wal.is_empty() {
