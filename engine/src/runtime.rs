@@ -7,12 +7,12 @@
 //! is another command), and commits all resulting events with the new
 //! checkpoint in one store batch.
 //!
-//! Events between instances: the engine keeps in-memory indexes of what
-//! active instances wait for (`Indexes`: pending timers by due time,
-//! message subscriptions by name and correlation key, signal subscriptions
-//! by name), built on [`Engine::open`] from the store and brought up to
-//! date after every committed command (only that instance's entries), so
-//! that firing a timer or correlating a message is a lookup, not a scan.
+//! Events between instances: what active instances wait for (pending
+//! timers by due time, message subscriptions by name and correlation key,
+//! signal subscriptions by name) is kept as store records written with
+//! each command (`waits.rs`), so that firing a timer or correlating a
+//! message is a range read, not a scan, and [`Engine::open`] reads no
+//! instance.
 //! [`Engine::publish_message`] correlates a message to at most one open
 //! subscription per process (the oldest instance's), starts instances at
 //! message start events and otherwise buffers it for its time-to-live in
@@ -28,7 +28,7 @@
 //! ([`StartTimer`]); [`Engine::fire_due_timers`] fires them with the
 //! instances' timers, in due order.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -39,7 +39,7 @@ use crate::compile::{
 };
 use crate::core::{
     self, Command, CommandError, Context, Event, IncidentId, InstanceState, JobId, Status,
-    SubscriptionId, SubscriptionKind, TimerId, TokenState,
+    SubscriptionId, TimerId, TokenState,
 };
 use crate::schedule::Schedule;
 use crate::script::ScriptEngine;
@@ -48,6 +48,7 @@ use crate::store::{DeploymentRecord, RecordOp, ResourceKind, Store, StoreError, 
 mod decisions;
 mod history;
 mod outbox;
+mod waits;
 use decisions::DecisionRegistry;
 pub use decisions::DmnProblem;
 pub use history::{HistoricInstance, HistoryQuery};
@@ -317,199 +318,17 @@ fn ord(id: &str) -> InstanceOrd {
     (id.len(), id.to_string())
 }
 
-/// A due-time index entry.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// What [`Engine::fire_due_timers`] fires next.
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Due {
-    /// A pending timer of an active instance.
-    Instance(InstanceOrd, TimerId),
+    /// A pending timer of an active instance (its wait record's key).
+    Instance {
+        key: String,
+        instance: String,
+        timer: TimerId,
+    },
     /// A timer start event: process id and start element.
     Start(String, ElementIdx),
-}
-
-/// A message index key: name and correlation key (`None`: a subscription
-/// without one).
-type MessageKey = (String, Option<String>);
-
-/// What one active instance has in the indexes (to remove it again).
-#[derive(Debug, Default)]
-struct Entries {
-    process: String,
-    timers: Vec<(i64, TimerId)>,
-    messages: Vec<(SubscriptionId, MessageKey)>,
-    signals: Vec<(SubscriptionId, String)>,
-}
-
-/// The engine's in-memory indexes of what active instances wait for.
-/// Maintained per committed command: an instance's old entries are
-/// removed and its new ones added (O(its timers and subscriptions)).
-#[derive(Debug, Default)]
-struct Indexes {
-    /// Pending timers and start timers by due time.
-    due: BTreeSet<(i64, Due)>,
-    /// Message subscriptions by (name, key), then process id, oldest
-    /// instance first.
-    messages: HashMap<MessageKey, BTreeMap<String, BTreeSet<(InstanceOrd, SubscriptionId)>>>,
-    /// Signal subscriptions by name, in instance order.
-    signals: HashMap<String, BTreeSet<(InstanceOrd, SubscriptionId)>>,
-    by_instance: HashMap<String, Entries>,
-}
-
-impl Indexes {
-    /// Replaces the entries of `state`'s instance with its current ones.
-    /// Returns the message subscriptions that were not indexed before
-    /// (newly opened): (subscription, name, key).
-    fn update(&mut self, state: &InstanceState) -> Vec<(SubscriptionId, MessageKey)> {
-        let old = self.remove(&state.id);
-        if state.status != Status::Active {
-            return Vec::new();
-        }
-        let inst = ord(&state.id);
-        let mut entries = Entries {
-            process: state.process.id.clone(),
-            ..Entries::default()
-        };
-        for (id, t) in &state.timers {
-            self.due.insert((t.due, Due::Instance(inst.clone(), *id)));
-            entries.timers.push((t.due, *id));
-        }
-        let mut opened = Vec::new();
-        for (id, sub) in &state.subscriptions {
-            match &sub.kind {
-                SubscriptionKind::Message { name, key } => {
-                    let mk = (name.clone(), key.clone());
-                    self.messages
-                        .entry(mk.clone())
-                        .or_default()
-                        .entry(state.process.id.clone())
-                        .or_default()
-                        .insert((inst.clone(), *id));
-                    if !old
-                        .as_ref()
-                        .is_some_and(|o| o.messages.iter().any(|(s, _)| s == id))
-                    {
-                        opened.push((*id, mk.clone()));
-                    }
-                    entries.messages.push((*id, mk));
-                }
-                SubscriptionKind::Signal { name } => {
-                    self.signals
-                        .entry(name.clone())
-                        .or_default()
-                        .insert((inst.clone(), *id));
-                    entries.signals.push((*id, name.clone()));
-                }
-                SubscriptionKind::Conditional => {}
-            }
-        }
-        if !entries.timers.is_empty() || !entries.messages.is_empty() || !entries.signals.is_empty()
-        {
-            self.by_instance.insert(state.id.clone(), entries);
-        }
-        opened
-    }
-
-    /// The message subscriptions of `state` that its indexed entries do
-    /// not have yet (opened by the command about to be committed).
-    fn opened(&self, state: &InstanceState) -> Vec<(SubscriptionId, MessageKey)> {
-        if state.status != Status::Active {
-            return Vec::new();
-        }
-        let old = self.by_instance.get(&state.id);
-        state
-            .subscriptions
-            .iter()
-            .filter_map(|(id, sub)| match &sub.kind {
-                SubscriptionKind::Message { name, key }
-                    if !old.is_some_and(|o| o.messages.iter().any(|(s, _)| s == id)) =>
-                {
-                    Some((*id, (name.clone(), key.clone())))
-                }
-                _ => None,
-            })
-            .collect()
-    }
-
-    /// Removes an instance's entries; returns them.
-    fn remove(&mut self, id: &str) -> Option<Entries> {
-        let old = self.by_instance.remove(id)?;
-        let inst = ord(id);
-        for (due, timer) in &old.timers {
-            self.due
-                .remove(&(*due, Due::Instance(inst.clone(), *timer)));
-        }
-        for (sub, mk) in &old.messages {
-            if let Some(by_process) = self.messages.get_mut(mk) {
-                if let Some(set) = by_process.get_mut(&old.process) {
-                    set.remove(&(inst.clone(), *sub));
-                    if set.is_empty() {
-                        by_process.remove(&old.process);
-                    }
-                }
-                if by_process.is_empty() {
-                    self.messages.remove(mk);
-                }
-            }
-        }
-        for (sub, name) in &old.signals {
-            if let Some(set) = self.signals.get_mut(name) {
-                set.remove(&(inst.clone(), *sub));
-                if set.is_empty() {
-                    self.signals.remove(name);
-                }
-            }
-        }
-        Some(old)
-    }
-
-    /// The subscriptions a message correlates to: per process, the oldest
-    /// instance's lowest subscription among those with exactly `key` and
-    /// those without a key (a message without a key: only the latter).
-    /// Every open subscription a message of `name` (and `key`) matches,
-    /// in every instance, oldest first.
-    fn every_message_target(
-        &self,
-        name: &str,
-        key: Option<&str>,
-    ) -> Vec<(InstanceOrd, SubscriptionId)> {
-        let mut out: Vec<(InstanceOrd, SubscriptionId)> = Vec::new();
-        let mut lookups = vec![(name.to_string(), None)];
-        if let Some(k) = key {
-            lookups.push((name.to_string(), Some(k.to_string())));
-        }
-        for mk in &lookups {
-            for set in self.messages.get(mk).into_iter().flat_map(|m| m.values()) {
-                out.extend(set.iter().cloned());
-            }
-        }
-        out.sort();
-        out.dedup();
-        out
-    }
-
-    fn message_targets(
-        &self,
-        name: &str,
-        key: Option<&str>,
-    ) -> BTreeMap<String, (InstanceOrd, SubscriptionId)> {
-        let mut out: BTreeMap<String, (InstanceOrd, SubscriptionId)> = BTreeMap::new();
-        let mut lookups = vec![(name.to_string(), None)];
-        if let Some(k) = key {
-            lookups.push((name.to_string(), Some(k.to_string())));
-        }
-        for mk in &lookups {
-            for (process, set) in self.messages.get(mk).into_iter().flatten() {
-                let Some(first) = set.first() else { continue };
-                match out.get_mut(process) {
-                    Some(best) if *first < *best => *best = first.clone(),
-                    Some(_) => {}
-                    None => {
-                        out.insert(process.clone(), first.clone());
-                    }
-                }
-            }
-        }
-        out
-    }
 }
 
 /// Engine settings.
@@ -567,7 +386,9 @@ pub struct Engine {
     store: Box<dyn Store>,
     clock: Arc<dyn Clock>,
     options: EngineOptions,
-    indexes: Indexes,
+    /// Timers set aside by [`Engine::fire_due_timers`] (wait record keys,
+    /// `start/<process>/<element>` for timer start events).
+    stalled_keys: HashSet<String>,
     /// Buffered messages by sequence number (mirrors the store's records).
     buffered: BTreeMap<u64, BufferedMessage>,
     /// Timer start events by (process id, element) (mirrors the store).
@@ -618,11 +439,9 @@ impl Engine {
         for d in engine.store.deployments()? {
             engine.install(&d)?;
         }
-        // Only the runtime set: ended instances are history.
+        // Stores written before the runtime-set and wait records get them
+        // once; after that no instance is read here.
         engine.index_lifecycle()?;
-        for state in engine.active_instances()? {
-            engine.indexes.update(&state);
-        }
         for (key, bytes) in engine.store.records(BUFFER_PREFIX)? {
             let seq =
                 key[BUFFER_PREFIX.len()..]
@@ -651,10 +470,6 @@ impl Engine {
         }
         for (key, bytes) in engine.store.records(START_TIMER_PREFIX)? {
             let t: StartTimer = decode(&key, &bytes)?;
-            engine
-                .indexes
-                .due
-                .insert((t.due, Due::Start(t.process.id.clone(), t.element)));
             engine
                 .start_timers
                 .insert((t.process.id.clone(), t.element), t);
@@ -689,7 +504,7 @@ impl Engine {
             store,
             clock,
             options,
-            indexes: Indexes::default(),
+            stalled_keys: HashSet::new(),
             buffered: BTreeMap::new(),
             start_timers: BTreeMap::new(),
             outbox: Outbox::default(),
@@ -709,7 +524,8 @@ impl Engine {
     }
 
     /// The store, for reading logs and counters. Instances written through
-    /// it directly are not in the engine's indexes until it is reopened.
+    /// it directly have no wait records (timers, subscriptions) and are not
+    /// in the runtime set.
     pub fn store_mut(&mut self) -> &mut dyn Store {
         self.store.as_mut()
     }
@@ -932,24 +748,12 @@ impl Engine {
     /// Keeps a start timer's schedule in memory (its record is written).
     fn index_start_timer(&mut self, t: StartTimer) {
         let k = (t.process.id.clone(), t.element);
-        self.unindex_start_timer(&k);
-        self.indexes
-            .due
-            .insert((t.due, Due::Start(k.0.clone(), k.1)));
         self.start_timers.insert(k, t);
     }
 
     /// Forgets a start timer's schedule in memory; whether it had one.
     fn unindex_start_timer(&mut self, k: &(String, ElementIdx)) -> bool {
-        match self.start_timers.remove(k) {
-            Some(old) => {
-                self.indexes
-                    .due
-                    .remove(&(old.due, Due::Start(k.0.clone(), k.1)));
-                true
-            }
-            None => false,
-        }
+        self.start_timers.remove(k).is_some()
     }
 
     fn remove_start_timer(&mut self, k: &(String, ElementIdx)) -> Result<(), EngineError> {
@@ -1211,7 +1015,7 @@ impl Engine {
         variables: Map<String, Value>,
         all: bool,
     ) -> Result<MessageOutcome, EngineError> {
-        let targets = self.indexes.every_message_target(name, key);
+        let targets = self.every_message_target(name, key)?;
         let starts = self.startable(|t| matches!(t, Trigger::Message { name: n, .. } if n == name));
         if !all {
             let (count, what) = if targets.is_empty() {
@@ -1435,7 +1239,7 @@ impl Engine {
         name: &str,
         variables: Map<String, Value>,
     ) -> Result<SignalOutcome, EngineError> {
-        let legs = self.plan_signal(name, &variables);
+        let legs = self.plan_signal(name, &variables)?;
         self.deliver_legs(legs)
     }
 
@@ -1493,15 +1297,17 @@ impl Engine {
         let mut fired = 0;
         while fired < MAX_TIMER_FIRINGS {
             let now = self.clock.now_millis();
-            let Some((due, what)) = self.indexes.due.first().cloned() else {
+            let Some((due, what)) = self.next_due()? else {
                 break;
             };
             if due > now {
                 break;
             }
             let result = match &what {
-                Due::Instance(inst, timer) => self
-                    .execute_now(&inst.1, Command::FireTimer { timer: *timer })
+                Due::Instance {
+                    instance, timer, ..
+                } => self
+                    .execute_now(instance, Command::FireTimer { timer: *timer })
                     .map(|_| ()),
                 Due::Start(process, element) => self.fire_start_timer(&(process.clone(), *element)),
             };
@@ -1512,11 +1318,13 @@ impl Engine {
                 // deployed, its instance is damaged) must not hold up the
                 // others: it is set aside for this run of the engine.
                 Err(e) => {
-                    let owner = match &what {
-                        Due::Instance(inst, _) => inst.1.clone(),
-                        Due::Start(process, _) => process.clone(),
+                    let (owner, key) = match &what {
+                        Due::Instance { key, instance, .. } => (instance.clone(), key.clone()),
+                        Due::Start(process, element) => {
+                            (process.clone(), format!("start/{process}/{}", element.0))
+                        }
                     };
-                    self.indexes.due.remove(&(due, what));
+                    self.stalled_keys.insert(key);
                     self.stalled.push(StalledTimer {
                         owner,
                         due,
@@ -1529,6 +1337,36 @@ impl Engine {
             fired += 1;
         }
         Ok(fired)
+    }
+
+    /// The earliest timer not set aside: an instance's (from the wait
+    /// records) or a timer start event's.
+    fn next_due(&self) -> Result<Option<(i64, Due)>, EngineError> {
+        let instance = self
+            .first_timers(self.stalled_keys.len() + 1)?
+            .into_iter()
+            .find(|(key, ..)| !self.stalled_keys.contains(key))
+            .map(|(key, due, instance, timer)| {
+                (
+                    due,
+                    Due::Instance {
+                        key,
+                        instance,
+                        timer,
+                    },
+                )
+            });
+        let start = self
+            .start_timers
+            .iter()
+            .filter(|((p, e), _)| !self.stalled_keys.contains(&format!("start/{p}/{}", e.0)))
+            .min_by_key(|(k, t)| (t.due, (*k).clone()))
+            .map(|((p, e), t)| (t.due, Due::Start(p.clone(), *e)));
+        Ok(match (instance, start) {
+            // Instance timers first on a tie, as before.
+            (Some(i), Some(s)) => Some(if s.0 < i.0 { s } else { i }),
+            (i, s) => i.or(s),
+        })
     }
 
     /// Timers that could not fire since the engine was opened (see
@@ -1595,7 +1433,7 @@ impl Engine {
     /// When the earliest pending timer (of any active instance, or a timer
     /// start event) is due.
     pub fn next_timer_due(&self) -> Result<Option<i64>, EngineError> {
-        Ok(self.indexes.due.first().map(|(due, _)| *due))
+        Ok(self.next_due()?.map(|(due, _)| due))
     }
 
     /// The current state of an instance.
@@ -1654,7 +1492,7 @@ impl Engine {
         Ok(state.status)
     }
 
-    /// One command: the core's events, committed, then the indexes and the
+    /// One command: the core's events, committed with its wait records and the
     /// work it left (the durable outbox, `outbox.rs`), committed with it.
     fn run_one(
         &mut self,
@@ -1666,6 +1504,7 @@ impl Engine {
         // goes away without its child ending has the child cancelled.
         let calls_before = (!state.calls.is_empty()).then(|| state.calls.clone());
         let was_active = state.status == Status::Active;
+        let waits_before = waits::wait_keys(state);
         let events = {
             let decisions: Option<&dyn core::decisions::Decisions> = if self.decisions.is_empty() {
                 None
@@ -1685,14 +1524,19 @@ impl Engine {
         // The work the command leaves is committed with it (the durable
         // outbox), together with the acknowledgement of the delivery this
         // command is, if it is one.
-        let work = self.outgoing(state, &events, calls_before, was_active);
+        let opened = if self.buffered.is_empty() {
+            Vec::new()
+        } else {
+            waits::opened(&waits_before, state)
+        };
+        let work = self.outgoing(state, &events, calls_before, was_active, opened);
         let mut records = std::mem::take(&mut self.outbox.attached);
         records.extend(self.lifecycle_records(state, &events, was_active, process.history_ttl));
+        records.extend(waits::wait_ops(&waits_before, &waits::wait_keys(state)));
         let staged = self
             .outbox
             .stage(&state.id, self.depth + 1, work, &mut records);
         self.store.commit_with(state, &events, &records)?;
-        self.indexes.update(state);
         self.outbox.queue.extend(staged);
         Ok(())
     }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use engine::builder::ProcessBuilder;
 use engine::core::Status;
 use engine::runtime::HistoryQuery;
+use engine::store::Store;
 use engine::store::memory::MemoryStore;
 use engine::{Engine, EngineOptions, VirtualClock};
 use serde_json::{Map, Value, json};
@@ -249,4 +250,178 @@ fn an_older_store_gets_its_runtime_set_on_first_open() {
     assert_eq!(h[0].id, b);
     drop(e);
     let _ = std::fs::remove_dir_all(&path);
+}
+
+/// A store that counts the instance reads it serves.
+struct CountingStore {
+    inner: MemoryStore,
+    reads: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl engine::store::Store for CountingStore {
+    fn save_deployment(
+        &mut self,
+        d: &engine::store::DeploymentRecord,
+    ) -> Result<(), engine::store::StoreError> {
+        self.inner.save_deployment(d)
+    }
+    fn deployments(
+        &self,
+    ) -> Result<Vec<engine::store::DeploymentRecord>, engine::store::StoreError> {
+        self.inner.deployments()
+    }
+    fn load(
+        &self,
+        instance: &str,
+    ) -> Result<Option<engine::core::InstanceState>, engine::store::StoreError> {
+        self.reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.load(instance)
+    }
+    fn commit_with(
+        &mut self,
+        state: &engine::core::InstanceState,
+        events: &[engine::core::Event],
+        records: &[engine::store::RecordOp],
+    ) -> Result<(), engine::store::StoreError> {
+        self.inner.commit_with(state, events, records)
+    }
+    fn events(
+        &self,
+        instance: &str,
+    ) -> Result<Vec<engine::core::Event>, engine::store::StoreError> {
+        self.inner.events(instance)
+    }
+    fn instances(&self) -> Result<Vec<engine::core::InstanceState>, engine::store::StoreError> {
+        self.reads
+            .fetch_add(1_000_000, std::sync::atomic::Ordering::Relaxed);
+        self.inner.instances()
+    }
+    fn next_instance_number(&mut self) -> Result<u64, engine::store::StoreError> {
+        self.inner.next_instance_number()
+    }
+    fn flush(&mut self) -> Result<(), engine::store::StoreError> {
+        self.inner.flush()
+    }
+    fn write_records(
+        &mut self,
+        records: &[engine::store::RecordOp],
+    ) -> Result<(), engine::store::StoreError> {
+        self.inner.write_records(records)
+    }
+    fn records(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, engine::store::StoreError> {
+        self.inner.records(prefix)
+    }
+    fn delete_instance(&mut self, instance: &str) -> Result<(), engine::store::StoreError> {
+        self.inner.delete_instance(instance)
+    }
+}
+
+/// Opening reads no instance: timers, message and signal subscriptions
+/// are found through the wait records, and they fire and correlate after
+/// the reopen as before.
+#[test]
+fn open_reads_no_instance_and_the_waits_still_work() {
+    let waits = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
+  <bpmn:message id="M" name="Paid"><bpmn:extensionElements><zeebe:subscription correlationKey="=orderId" /></bpmn:extensionElements></bpmn:message>
+  <bpmn:signal id="S" name="Go" />
+  <bpmn:process id="waits" isExecutable="true">
+    <bpmn:startEvent id="s" />
+    <bpmn:parallelGateway id="fork" />
+    <bpmn:intermediateCatchEvent id="timer"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+    <bpmn:intermediateCatchEvent id="paid"><bpmn:messageEventDefinition messageRef="M" /></bpmn:intermediateCatchEvent>
+    <bpmn:intermediateCatchEvent id="go"><bpmn:signalEventDefinition signalRef="S" /></bpmn:intermediateCatchEvent>
+    <bpmn:parallelGateway id="join" />
+    <bpmn:endEvent id="e" />
+    <bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="fork" />
+    <bpmn:sequenceFlow id="f1" sourceRef="fork" targetRef="timer" />
+    <bpmn:sequenceFlow id="f2" sourceRef="fork" targetRef="paid" />
+    <bpmn:sequenceFlow id="f3" sourceRef="fork" targetRef="go" />
+    <bpmn:sequenceFlow id="f4" sourceRef="timer" targetRef="join" />
+    <bpmn:sequenceFlow id="f5" sourceRef="paid" targetRef="join" />
+    <bpmn:sequenceFlow id="f6" sourceRef="go" targetRef="join" />
+    <bpmn:sequenceFlow id="f7" sourceRef="join" targetRef="e" />
+  </bpmn:process>
+</bpmn:definitions>"#;
+    let clock = Arc::new(VirtualClock::new(1_700_000_000_000));
+    let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut e = Engine::open(
+        Box::new(CountingStore {
+            inner: MemoryStore::new(),
+            reads: reads.clone(),
+        }),
+        clock.clone(),
+        EngineOptions::default(),
+    )
+    .expect("opens");
+    e.deploy("waits.bpmn", waits).expect("deploys");
+    let ids: Vec<String> = (0..3)
+        .map(|i| {
+            e.start("waits", vars(json!({"orderId": format!("o-{i}")})))
+                .expect("starts")
+        })
+        .collect();
+    // Reopen on the same records: move the inner store into a new engine.
+    let inner = {
+        let mut moved = MemoryStore::new();
+        for d in e.store_mut().deployments().expect("reads") {
+            moved.save_deployment(&d).expect("copies");
+        }
+        for s in e.instances().expect("reads") {
+            moved
+                .commit(&s, &e.store_mut().events(&s.id).expect("reads"))
+                .expect("copies");
+        }
+        moved
+            .write_records(
+                &e.store_mut()
+                    .records("")
+                    .expect("reads")
+                    .into_iter()
+                    .map(|(key, value)| engine::store::RecordOp::Put { key, value })
+                    .collect::<Vec<_>>(),
+            )
+            .expect("copies");
+        moved
+    };
+    drop(e);
+    reads.store(0, std::sync::atomic::Ordering::Relaxed);
+    let mut e = Engine::open(
+        Box::new(CountingStore {
+            inner,
+            reads: reads.clone(),
+        }),
+        clock.clone(),
+        EngineOptions::default(),
+    )
+    .expect("reopens");
+    assert_eq!(
+        reads.load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "open read instances"
+    );
+    assert_eq!(
+        e.next_timer_due().expect("reads"),
+        Some(1_700_000_000_000 + 3_600_000)
+    );
+    let o = e
+        .publish_message("Paid", Some("o-1"), Map::new(), None)
+        .expect("publishes");
+    assert_eq!(o.correlated.len(), 1);
+    assert_eq!(o.correlated[0].instance, ids[1]);
+    assert_eq!(e.broadcast_signal("Go", Map::new()).expect("broadcasts"), 3);
+    clock.advance(3_600_000);
+    assert_eq!(e.fire_due_timers().expect("fires"), 3);
+    let status = |e: &Engine, id: &str| e.instance(id).expect("reads").map(|s| s.status);
+    assert_eq!(status(&e, &ids[1]), Some(Status::Completed));
+    assert_eq!(status(&e, &ids[0]), Some(Status::Active));
+    assert!(
+        e.store_mut()
+            .records("wait/")
+            .expect("reads")
+            .iter()
+            .all(|(k, _)| k.starts_with("wait/msg/")),
+        "only the message subscriptions of the two waiting instances are left"
+    );
 }

@@ -31,7 +31,7 @@ use crate::store::RecordOp;
 pub(crate) const RUNNING_PREFIX: &str = "run/";
 pub(crate) const ENDED_PREFIX: &str = "ended/";
 /// Present once the store has `run/` and `ended/` records for every
-/// instance (value: the index version, `1`).
+/// instance (value `1`), and the wait records of every active one (`2`).
 pub(crate) const INDEX_VERSION_KEY: &str = "index/version";
 
 fn running_key(id: &str) -> String {
@@ -135,15 +135,32 @@ impl Engine {
         out
     }
 
-    /// Writes `run/` and `ended/` records for every instance of a store
-    /// written before they existed (once; `index/version` says so).
+    /// Writes the records a store written before they existed lacks, once
+    /// (`index/version` says which it has): `run/` and `ended/` (version 1)
+    /// for every instance, and the wait records (`runtime::waits`,
+    /// version 2) of every active one.
     pub(super) fn index_lifecycle(&mut self) -> Result<(), EngineError> {
-        if !self.store.records(INDEX_VERSION_KEY)?.is_empty() {
-            return Ok(());
-        }
+        let version = self
+            .store
+            .records(INDEX_VERSION_KEY)?
+            .into_iter()
+            .find(|(k, _)| k == INDEX_VERSION_KEY)
+            .map(|(_, v)| v);
+        let states = match version.as_deref() {
+            Some(b"2") => return Ok(()),
+            // Version 1 has the runtime set: only its wait records are new.
+            Some(b"1") => self.active_instances()?,
+            _ => self.store.instances()?,
+        };
         let mut ops = Vec::new();
-        for s in self.store.instances()? {
-            if s.status == Status::Active {
+        for s in states {
+            ops.extend(super::waits::wait_ops(
+                &Default::default(),
+                &super::waits::wait_keys(&s),
+            ));
+            if version.is_some() {
+                // Its `run/` record is there already.
+            } else if s.status == Status::Active {
                 ops.push(RecordOp::Put {
                     key: running_key(&s.id),
                     value: Vec::new(),
@@ -168,7 +185,7 @@ impl Engine {
         }
         ops.push(RecordOp::Put {
             key: INDEX_VERSION_KEY.to_string(),
-            value: b"1".to_vec(),
+            value: b"2".to_vec(),
         });
         self.store.write_records(&ops)?;
         Ok(())

@@ -222,6 +222,7 @@ impl Engine {
         events: &[Event],
         calls_before: Option<std::collections::BTreeMap<TokenId, String>>,
         was_active: bool,
+        opened: Vec<(SubscriptionId, (String, Option<String>))>,
     ) -> Vec<Work> {
         let mut out = Vec::new();
         if let Some(before) = calls_before {
@@ -301,15 +302,13 @@ impl Engine {
                 variables: state.variables(),
             });
         }
-        if !self.buffered.is_empty() {
-            for (subscription, (name, key)) in self.indexes.opened(state) {
-                out.push(Work::Opened {
-                    instance: state.id.clone(),
-                    subscription,
-                    name,
-                    key,
-                });
-            }
+        for (subscription, (name, key)) in opened {
+            out.push(Work::Opened {
+                instance: state.id.clone(),
+                subscription,
+                name,
+                key,
+            });
         }
         out
     }
@@ -360,7 +359,7 @@ impl Engine {
                 self.fan_out(key, depth, legs)
             }
             Work::Signal { name, variables } => {
-                let legs = self.plan_signal(&name, &variables);
+                let legs = self.plan_signal(&name, &variables)?;
                 self.fan_out(key, depth, legs)
             }
             Work::Opened {
@@ -448,7 +447,7 @@ impl Engine {
     ) -> Result<Vec<Work>, EngineError> {
         let mut legs = Vec::new();
         let mut took = std::collections::HashSet::new();
-        for (process, (inst, sub)) in self.indexes.message_targets(name, key) {
+        for (process, (inst, sub)) in self.message_targets(name, key)? {
             legs.push(Work::Trigger {
                 instance: inst.1,
                 subscription: sub,
@@ -483,16 +482,17 @@ impl Engine {
     /// The legs of a signal: every open signal subscription of that name
     /// (taken before any runs: subscriptions its own effects open do not
     /// catch it) and every signal start event.
-    pub(super) fn plan_signal(&self, name: &str, variables: &Map<String, Value>) -> Vec<Work> {
+    pub(super) fn plan_signal(
+        &self,
+        name: &str,
+        variables: &Map<String, Value>,
+    ) -> Result<Vec<Work>, EngineError> {
         let mut legs: Vec<Work> = self
-            .indexes
-            .signals
-            .get(name)
+            .signal_targets(name)?
             .into_iter()
-            .flatten()
-            .map(|(inst, sub)| Work::Trigger {
-                instance: inst.1.clone(),
-                subscription: *sub,
+            .map(|(instance, subscription)| Work::Trigger {
+                instance,
+                subscription,
                 variables: variables.clone(),
             })
             .collect();
@@ -507,7 +507,7 @@ impl Engine {
                 start_key: None,
             });
         }
-        legs
+        Ok(legs)
     }
 
     /// Delivers one leg: `Ok(Some((delivery, started)))` when it reached

@@ -197,6 +197,17 @@ pub trait Store: Send {
     fn write_records(&mut self, records: &[RecordOp]) -> Result<(), StoreError>;
     /// Every record whose key starts with `prefix`, in key order.
     fn records(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    /// The first `limit` records whose key starts with `prefix`, in key
+    /// order (a range read: the rest is not read).
+    fn first_records(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let mut all = self.records(prefix)?;
+        all.truncate(limit);
+        Ok(all)
+    }
     /// Removes an instance — its checkpoint and its event log — durably
     /// (a crash afterwards does not bring it back); a missing one is no
     /// error.
@@ -251,6 +262,25 @@ pub(crate) fn overlay_records(
         }
     }
     all.into_iter().collect()
+}
+
+/// [`Store::first_records`] of a store whose newest writes wait in `newer`:
+/// `fetch(n)` reads the first `n` stored records under `prefix`.
+pub(crate) fn overlay_first(
+    prefix: &str,
+    limit: usize,
+    newer: &std::collections::BTreeMap<String, Option<Vec<u8>>>,
+    fetch: impl FnOnce(usize) -> Result<Vec<(String, Vec<u8>)>, StoreError>,
+) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    // Each waiting delete may hide one stored record before the limit.
+    let hidden = newer
+        .range(prefix.to_string()..)
+        .take_while(|(k, _)| k.starts_with(prefix))
+        .filter(|(_, v)| v.is_none())
+        .count();
+    let mut out = overlay_records(prefix, fetch(limit.saturating_add(hidden))?, newer);
+    out.truncate(limit);
+    Ok(out)
 }
 
 #[derive(Serialize, Deserialize)]

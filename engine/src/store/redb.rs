@@ -48,7 +48,7 @@ use ::redb::{
 
 use super::{
     DeploymentRecord, Durability, Pending, RecordOp, Store, StoreError, Wal, WalCommit, decode,
-    encode, overlay_records,
+    encode, overlay_first, overlay_records,
 };
 use crate::core::{Event, InstanceState};
 
@@ -643,6 +643,31 @@ impl Store for RedbStore {
         })?;
         self.dirty = false;
         self.wal.reset()
+    }
+
+    fn first_records(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        overlay_first(prefix, limit, &self.pending.records, |n| {
+            read(&self.db, |txn| {
+                let t = match txn.open_table(RECORDS) {
+                    Ok(t) => t,
+                    Err(TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+                    Err(e) => return Err(table_error("records", e)),
+                };
+                let mut out = Vec::new();
+                for r in t.range(prefix..).map_err(|e| io("scan", e))? {
+                    let (k, v) = r.map_err(|e| io("scan", e))?;
+                    if !k.value().starts_with(prefix) || out.len() >= n {
+                        break;
+                    }
+                    out.push((k.value().to_string(), v.value().to_vec()));
+                }
+                Ok(out)
+            })
+        })
     }
 
     fn records(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {

@@ -56,7 +56,7 @@ use ::sled::{Batch, Db, IVec};
 
 use super::{
     DeploymentRecord, Durability, Pending, RecordOp, Store, StoreError, Wal, WalCommit, decode,
-    encode, overlay_records,
+    encode, overlay_first, overlay_records,
 };
 use crate::core::{Event, InstanceState};
 
@@ -666,6 +666,24 @@ impl Store for SledStore {
         }
         self.db.apply_batch(b).map_err(|e| io("write", e))?;
         self.checkpoint()
+    }
+
+    fn first_records(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        overlay_first(prefix, limit, &self.pending.records, |n| {
+            self.db
+                .scan_prefix(record_key(prefix))
+                .take(n)
+                .map(|r| {
+                    let (k, v) = r.map_err(|e| io("scan", e))?;
+                    let key = String::from_utf8_lossy(&k[PREFIX_RECORD.len()..]).into_owned();
+                    Ok((key, v.to_vec()))
+                })
+                .collect()
+        })
     }
 
     fn records(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
