@@ -8,6 +8,9 @@
 //! history.
 //!
 //! `cargo run --release -p engine --example restart -- sled|redb DIR COMPLETED WAITING`
+//! (with `ORCHID_RESTART_KEEP=1` the store is kept), then
+//! `… --example restart -- sled|redb open PATH` opens a kept store in a
+//! fresh process and prints its resident memory.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -39,10 +42,38 @@ fn dir_bytes(p: &std::path::Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// `restart KIND open PATH`: opens a kept store in this fresh process,
+/// answers a first command (starts an instance and completes its task),
+/// and prints the time and the process's resident memory.
+fn open_only(kind: StoreKind, path: &std::path::Path) {
+    let t = Instant::now();
+    let s = store::open(kind, path, Durability::Immediate).expect("store");
+    let mut e = Engine::open(s, Arc::new(SystemClock), EngineOptions::default()).expect("engine");
+    let opened = t.elapsed();
+    let id = e.start("approval", Map::new()).expect("starts");
+    e.complete_task(&id, "approve", Map::new())
+        .expect("completes");
+    let answered = t.elapsed();
+    println!(
+        "{kind}: opened {} ({:.0} MB) in {:.3} s, first commands answered at {:.3} s, {} MB resident",
+        path.display(),
+        dir_bytes(path) as f64 / 1e6,
+        opened.as_secs_f64(),
+        answered.as_secs_f64(),
+        rss_kib() / 1024
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [kind, open, path] = args.as_slice()
+        && open == "open"
+    {
+        open_only(kind.parse().expect("sled or redb"), std::path::Path::new(path));
+        return;
+    }
     let [kind, dir, completed, waiting] = args.as_slice() else {
-        eprintln!("usage: restart sled|redb DIR COMPLETED WAITING");
+        eprintln!("usage: restart sled|redb DIR COMPLETED WAITING | restart sled|redb open PATH");
         std::process::exit(2);
     };
     let kind: StoreKind = kind.parse().expect("sled or redb");
@@ -105,6 +136,10 @@ fn main() {
         after.saturating_sub(before) / 1024
     );
     drop(e);
+    if std::env::var_os("ORCHID_RESTART_KEEP").is_some() {
+        println!("kept {}", path.display());
+        return;
+    }
     let _ = std::fs::remove_dir_all(&path);
     let _ = std::fs::remove_file(&path);
     let _ = std::fs::remove_file(store::redb::wal_path(&path));
