@@ -69,7 +69,10 @@ fn main() {
     if let [kind, open, path] = args.as_slice()
         && open == "open"
     {
-        open_only(kind.parse().expect("sled or redb"), std::path::Path::new(path));
+        open_only(
+            kind.parse().expect("sled or redb"),
+            std::path::Path::new(path),
+        );
         return;
     }
     let [kind, dir, completed, waiting] = args.as_slice() else {

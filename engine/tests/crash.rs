@@ -249,58 +249,9 @@ fn crash_test(kind: StoreKind, workload: &[&str]) {
     let began = Instant::now();
 
     for round in 0..rounds {
-        let mut child = Command::new(WORKER)
-            .arg(kind.to_string())
-            .arg(&path)
-            .arg("1000000")
-            .args(workload)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the worker starts");
-        let stdout = child.stdout.take().expect("piped");
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            let mut out = String::new();
-            let mut r = BufReader::new(stdout);
-            // Until the pipe closes, when the worker dies; a cut-off last
-            // line is kept as it is (and `parse` ignores it).
-            loop {
-                let before = out.len();
-                match r.read_line(&mut out) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {
-                        if out[before..].starts_with("ready ") {
-                            let _ = ready_tx.send(());
-                        }
-                    }
-                }
-            }
-            out
-        });
-        // A quarter of the kills land while the worker opens (and
-        // recovers) the store; the rest while it runs commands.
-        if rng.below(4) == 0 {
-            std::thread::sleep(Duration::from_millis(rng.below(40)));
-        } else {
-            let _ = ready_rx.recv_timeout(Duration::from_secs(20));
-            std::thread::sleep(Duration::from_millis(rng.below(200)));
-        }
-        child.kill().expect("SIGKILL the worker");
-        let status = child.wait().expect("the worker is reaped");
-        let output = reader.join().expect("reader thread");
-        let mut stderr = String::new();
-        if let Some(mut e) = child.stderr.take() {
-            let _ = e.read_to_string(&mut stderr);
-        }
-        assert_eq!(
-            status.signal(),
-            Some(9),
-            "{kind} round {round}: the worker ended before the kill ({status}); stderr:\n{stderr}"
-        );
-        let acks = parse(&output);
-        assert!(!acks.done, "{kind}: the worker finished its whole workload");
+        let mut args = vec!["1000000"];
+        args.extend_from_slice(workload);
+        let acks = kill_round(kind, &path, &mut rng, &args);
         stats.rounds += 1;
         stats.killed_before_ready += u64::from(!acks.ready);
         stats.acks += (acks.starts.len() + acks.completes.len()) as u64;
@@ -420,6 +371,8 @@ fn kill_round(kind: StoreKind, path: &Path, rng: &mut Rng, workload: &[&str]) ->
     let reader = std::thread::spawn(move || {
         let mut out = String::new();
         let mut r = BufReader::new(stdout);
+        // Until the pipe closes, when the worker dies; a cut-off last line
+        // is kept as it is (and `parse` ignores it).
         loop {
             let before = out.len();
             match r.read_line(&mut out) {
@@ -433,6 +386,8 @@ fn kill_round(kind: StoreKind, path: &Path, rng: &mut Rng, workload: &[&str]) ->
         }
         out
     });
+    // A quarter of the kills land while the worker opens (and recovers)
+    // the store; the rest while it runs commands.
     if rng.below(4) == 0 {
         std::thread::sleep(Duration::from_millis(rng.below(40)));
     } else {

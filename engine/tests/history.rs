@@ -12,6 +12,8 @@ use engine::store::memory::MemoryStore;
 use engine::{Engine, EngineOptions, VirtualClock};
 use serde_json::{Map, Value, json};
 
+mod common;
+
 const DAY: i64 = 86_400_000;
 
 fn vars(v: Value) -> Map<String, Value> {
@@ -252,71 +254,6 @@ fn an_older_store_gets_its_runtime_set_on_first_open() {
     let _ = std::fs::remove_dir_all(&path);
 }
 
-/// A store that counts the instance reads it serves.
-struct CountingStore {
-    inner: MemoryStore,
-    reads: Arc<std::sync::atomic::AtomicUsize>,
-}
-
-impl engine::store::Store for CountingStore {
-    fn save_deployment(
-        &mut self,
-        d: &engine::store::DeploymentRecord,
-    ) -> Result<(), engine::store::StoreError> {
-        self.inner.save_deployment(d)
-    }
-    fn deployments(
-        &self,
-    ) -> Result<Vec<engine::store::DeploymentRecord>, engine::store::StoreError> {
-        self.inner.deployments()
-    }
-    fn load(
-        &self,
-        instance: &str,
-    ) -> Result<Option<engine::core::InstanceState>, engine::store::StoreError> {
-        self.reads
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.inner.load(instance)
-    }
-    fn commit_with(
-        &mut self,
-        state: &engine::core::InstanceState,
-        events: &[engine::core::Event],
-        records: &[engine::store::RecordOp],
-    ) -> Result<(), engine::store::StoreError> {
-        self.inner.commit_with(state, events, records)
-    }
-    fn events(
-        &self,
-        instance: &str,
-    ) -> Result<Vec<engine::core::Event>, engine::store::StoreError> {
-        self.inner.events(instance)
-    }
-    fn instances(&self) -> Result<Vec<engine::core::InstanceState>, engine::store::StoreError> {
-        self.reads
-            .fetch_add(1_000_000, std::sync::atomic::Ordering::Relaxed);
-        self.inner.instances()
-    }
-    fn next_instance_number(&mut self) -> Result<u64, engine::store::StoreError> {
-        self.inner.next_instance_number()
-    }
-    fn flush(&mut self) -> Result<(), engine::store::StoreError> {
-        self.inner.flush()
-    }
-    fn write_records(
-        &mut self,
-        records: &[engine::store::RecordOp],
-    ) -> Result<(), engine::store::StoreError> {
-        self.inner.write_records(records)
-    }
-    fn records(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, engine::store::StoreError> {
-        self.inner.records(prefix)
-    }
-    fn delete_instance(&mut self, instance: &str) -> Result<(), engine::store::StoreError> {
-        self.inner.delete_instance(instance)
-    }
-}
-
 /// Opening reads no instance: timers, message and signal subscriptions
 /// are found through the wait records, and they fire and correlate after
 /// the reopen as before.
@@ -345,16 +282,10 @@ fn open_reads_no_instance_and_the_waits_still_work() {
   </bpmn:process>
 </bpmn:definitions>"#;
     let clock = Arc::new(VirtualClock::new(1_700_000_000_000));
-    let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut e = Engine::open(
-        Box::new(CountingStore {
-            inner: MemoryStore::new(),
-            reads: reads.clone(),
-        }),
-        clock.clone(),
-        EngineOptions::default(),
-    )
-    .expect("opens");
+    let store = common::ObservedStore::new();
+    let reads = store.reads.clone();
+    let mut e =
+        Engine::open(Box::new(store), clock.clone(), EngineOptions::default()).expect("opens");
     e.deploy("waits.bpmn", waits).expect("deploys");
     let ids: Vec<String> = (0..3)
         .map(|i| {
@@ -388,9 +319,10 @@ fn open_reads_no_instance_and_the_waits_still_work() {
     drop(e);
     reads.store(0, std::sync::atomic::Ordering::Relaxed);
     let mut e = Engine::open(
-        Box::new(CountingStore {
+        Box::new(common::ObservedStore {
             inner,
             reads: reads.clone(),
+            ..Default::default()
         }),
         clock.clone(),
         EngineOptions::default(),

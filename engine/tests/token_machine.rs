@@ -8,6 +8,8 @@ use engine::runtime::{visited, waiting_at};
 use engine::{Engine, TaskResult};
 use serde_json::{Map, Value, json};
 
+mod common;
+
 fn vars(v: Value) -> Map<String, Value> {
     v.as_object().cloned().unwrap_or_default()
 }
@@ -410,69 +412,6 @@ fn registered_handlers_serve_jobs_in_process() {
     assert_eq!(s.variables()["n"], json!(42));
 }
 
-/// A store that keeps the events of every commit, in order, for the
-/// handler below to look at while it runs.
-struct RecordingStore {
-    inner: engine::store::memory::MemoryStore,
-    committed: std::sync::Arc<std::sync::Mutex<Vec<engine::core::Event>>>,
-}
-
-impl engine::store::Store for RecordingStore {
-    fn save_deployment(
-        &mut self,
-        d: &engine::store::DeploymentRecord,
-    ) -> Result<(), engine::store::StoreError> {
-        self.inner.save_deployment(d)
-    }
-    fn deployments(
-        &self,
-    ) -> Result<Vec<engine::store::DeploymentRecord>, engine::store::StoreError> {
-        self.inner.deployments()
-    }
-    fn load(&self, instance: &str) -> Result<Option<InstanceState>, engine::store::StoreError> {
-        self.inner.load(instance)
-    }
-    fn commit_with(
-        &mut self,
-        state: &InstanceState,
-        events: &[engine::core::Event],
-        records: &[engine::store::RecordOp],
-    ) -> Result<(), engine::store::StoreError> {
-        self.inner.commit_with(state, events, records)?;
-        if let Ok(mut c) = self.committed.lock() {
-            c.extend_from_slice(events);
-        }
-        Ok(())
-    }
-    fn events(
-        &self,
-        instance: &str,
-    ) -> Result<Vec<engine::core::Event>, engine::store::StoreError> {
-        self.inner.events(instance)
-    }
-    fn instances(&self) -> Result<Vec<InstanceState>, engine::store::StoreError> {
-        self.inner.instances()
-    }
-    fn next_instance_number(&mut self) -> Result<u64, engine::store::StoreError> {
-        self.inner.next_instance_number()
-    }
-    fn flush(&mut self) -> Result<(), engine::store::StoreError> {
-        self.inner.flush()
-    }
-    fn write_records(
-        &mut self,
-        records: &[engine::store::RecordOp],
-    ) -> Result<(), engine::store::StoreError> {
-        self.inner.write_records(records)
-    }
-    fn records(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, engine::store::StoreError> {
-        self.inner.records(prefix)
-    }
-    fn delete_instance(&mut self, instance: &str) -> Result<(), engine::store::StoreError> {
-        self.inner.delete_instance(instance)
-    }
-}
-
 #[test]
 fn a_handler_runs_only_for_a_committed_job() {
     let defs = ProcessBuilder::new("P")
@@ -484,11 +423,9 @@ fn a_handler_runs_only_for_a_committed_job() {
         .flow("first", "second")
         .flow("second", "e")
         .build();
-    let committed = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let store = RecordingStore {
-        inner: engine::store::memory::MemoryStore::new(),
-        committed: committed.clone(),
-    };
+    // The handler looks at what the store committed while it runs.
+    let store = common::ObservedStore::new();
+    let committed = store.committed.clone();
     let mut engine = Engine::with_store(
         Box::new(store),
         std::sync::Arc::new(engine::SystemClock),

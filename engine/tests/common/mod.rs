@@ -140,3 +140,84 @@ impl Run {
         assert_eq!(InstanceState::replay(&log).expect("replays"), state);
     }
 }
+
+/// An in-memory store that reports what the engine does with it: how many
+/// instances it read (`reads`: one per `load`, one per instance that
+/// `instances` returns) and the events of every commit, in order
+/// (`committed`).
+#[derive(Default)]
+pub struct ObservedStore {
+    pub inner: engine::store::memory::MemoryStore,
+    pub reads: Arc<std::sync::atomic::AtomicUsize>,
+    pub committed: Arc<std::sync::Mutex<Vec<Event>>>,
+}
+
+impl ObservedStore {
+    pub fn new() -> Self {
+        ObservedStore {
+            inner: engine::store::memory::MemoryStore::new(),
+            ..ObservedStore::default()
+        }
+    }
+
+    fn read(&self, n: usize) {
+        self.reads
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl engine::store::Store for ObservedStore {
+    fn save_deployment(
+        &mut self,
+        d: &engine::store::DeploymentRecord,
+    ) -> Result<(), engine::store::StoreError> {
+        self.inner.save_deployment(d)
+    }
+    fn deployments(
+        &self,
+    ) -> Result<Vec<engine::store::DeploymentRecord>, engine::store::StoreError> {
+        self.inner.deployments()
+    }
+    fn load(&self, instance: &str) -> Result<Option<InstanceState>, engine::store::StoreError> {
+        self.read(1);
+        self.inner.load(instance)
+    }
+    fn commit_with(
+        &mut self,
+        state: &InstanceState,
+        events: &[Event],
+        records: &[engine::store::RecordOp],
+    ) -> Result<(), engine::store::StoreError> {
+        self.inner.commit_with(state, events, records)?;
+        if let Ok(mut c) = self.committed.lock() {
+            c.extend_from_slice(events);
+        }
+        Ok(())
+    }
+    fn events(&self, instance: &str) -> Result<Vec<Event>, engine::store::StoreError> {
+        self.inner.events(instance)
+    }
+    fn instances(&self) -> Result<Vec<InstanceState>, engine::store::StoreError> {
+        let all = self.inner.instances()?;
+        self.read(all.len());
+        Ok(all)
+    }
+    fn next_instance_number(&mut self) -> Result<u64, engine::store::StoreError> {
+        self.inner.next_instance_number()
+    }
+    fn flush(&mut self) -> Result<(), engine::store::StoreError> {
+        self.inner.flush()
+    }
+    fn write_records(
+        &mut self,
+        records: &[engine::store::RecordOp],
+    ) -> Result<(), engine::store::StoreError> {
+        self.inner.write_records(records)
+    }
+    fn records(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, engine::store::StoreError> {
+        self.inner.records(prefix)
+    }
+    fn delete_instance(&mut self, instance: &str) -> Result<(), engine::store::StoreError> {
+        self.inner.delete_instance(instance)
+    }
+}
