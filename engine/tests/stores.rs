@@ -943,3 +943,64 @@ fn deleted_instances_stay_deleted_after_reopen() {
         remove(&path);
     }
 }
+
+/// `first_records` reads the first records of a prefix in key order, the
+/// waiting group's writes laid over the database's (a waiting delete hides
+/// a stored record, a waiting put comes first where it sorts).
+#[test]
+fn first_records_see_the_waiting_group() {
+    use engine::store::RecordOp;
+    let put = |k: &str| RecordOp::Put {
+        key: k.into(),
+        value: k.as_bytes().to_vec(),
+    };
+    let keys = |v: Vec<(String, Vec<u8>)>| v.into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+    let mut memory = MemoryStore::new();
+    memory
+        .write_records(&[put("a1"), put("a2"), put("a3"), put("b1")])
+        .expect("writes");
+    assert_eq!(
+        keys(memory.first_records("a", 2).expect("reads")),
+        ["a1", "a2"]
+    );
+    for kind in [StoreKind::Sled, StoreKind::Redb] {
+        for durability in [
+            Durability::Immediate,
+            Durability::Deferred,
+            Durability::Grouped,
+        ] {
+            let label = format!("{kind} {durability:?}");
+            let path = fresh(&format!("first-{kind}-{durability:?}"));
+            let mut s = store::open(kind, &path, durability).expect("opens");
+            s.write_records(&[put("a1"), put("a2"), put("a3"), put("a4"), put("b1")])
+                .expect("writes");
+            s.flush().expect("flushes");
+            drop(s);
+            let mut s = store::open(kind, &path, durability).expect("reopens");
+            s.write_records(&[
+                RecordOp::Delete { key: "a1".into() },
+                RecordOp::Delete { key: "a2".into() },
+                put("a0"),
+            ])
+            .expect("writes");
+            assert_eq!(
+                keys(s.first_records("a", 3).expect("reads")),
+                ["a0", "a3", "a4"],
+                "{label}"
+            );
+            assert_eq!(
+                keys(s.first_records("b", 3).expect("reads")),
+                ["b1"],
+                "{label}"
+            );
+            assert!(
+                s.first_records("c", 3).expect("reads").is_empty(),
+                "{label}"
+            );
+            drop(s);
+            let _ = std::fs::remove_dir_all(&path);
+            let _ = std::fs::remove_file(&path);
+            let _ = std::fs::remove_file(store::redb::wal_path(&path));
+        }
+    }
+}

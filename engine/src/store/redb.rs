@@ -651,26 +651,24 @@ impl Store for RedbStore {
         limit: usize,
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         overlay_first(prefix, limit, &self.pending.records, |n| {
-            read(&self.db, |txn| {
-                let t = match txn.open_table(RECORDS) {
-                    Ok(t) => t,
-                    Err(TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-                    Err(e) => return Err(table_error("records", e)),
-                };
-                let mut out = Vec::new();
-                for r in t.range(prefix..).map_err(|e| io("scan", e))? {
-                    let (k, v) = r.map_err(|e| io("scan", e))?;
-                    if !k.value().starts_with(prefix) || out.len() >= n {
-                        break;
-                    }
-                    out.push((k.value().to_string(), v.value().to_vec()));
-                }
-                Ok(out)
-            })
+            self.stored_records(prefix, n)
         })
     }
 
     fn records(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.stored_records(prefix, usize::MAX)
+            .map(|stored| overlay_records(prefix, stored, &self.pending.records))
+    }
+}
+
+impl RedbStore {
+    /// The first `limit` records under `prefix` in the database (not the
+    /// waiting group).
+    fn stored_records(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         read(&self.db, |txn| {
             let t = match txn.open_table(RECORDS) {
                 Ok(t) => t,
@@ -681,14 +679,13 @@ impl Store for RedbStore {
             let mut out = Vec::new();
             for r in t.range(prefix..).map_err(|e| io("scan", e))? {
                 let (k, v) = r.map_err(|e| io("scan", e))?;
-                if !k.value().starts_with(prefix) {
+                if !k.value().starts_with(prefix) || out.len() >= limit {
                     break;
                 }
                 out.push((k.value().to_string(), v.value().to_vec()));
             }
             Ok(out)
         })
-        .map(|stored| overlay_records(prefix, stored, &self.pending.records))
     }
 }
 

@@ -674,29 +674,33 @@ impl Store for SledStore {
         limit: usize,
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         overlay_first(prefix, limit, &self.pending.records, |n| {
-            self.db
-                .scan_prefix(record_key(prefix))
-                .take(n)
-                .map(|r| {
-                    let (k, v) = r.map_err(|e| io("scan", e))?;
-                    let key = String::from_utf8_lossy(&k[PREFIX_RECORD.len()..]).into_owned();
-                    Ok((key, v.to_vec()))
-                })
-                .collect()
+            self.stored_records(prefix, n)
         })
     }
 
     fn records(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let stored = self
-            .db
+        let stored = self.stored_records(prefix, usize::MAX)?;
+        Ok(overlay_records(prefix, stored, &self.pending.records))
+    }
+}
+
+impl SledStore {
+    /// The first `limit` records under `prefix` in the database (not the
+    /// waiting group).
+    fn stored_records(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.db
             .scan_prefix(record_key(prefix))
+            .take(limit)
             .map(|r| {
                 let (k, v) = r.map_err(|e| io("scan", e))?;
                 let key = String::from_utf8_lossy(&k[PREFIX_RECORD.len()..]).into_owned();
                 Ok((key, v.to_vec()))
             })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(overlay_records(prefix, stored, &self.pending.records))
+            .collect()
     }
 }
 
