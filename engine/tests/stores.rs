@@ -1004,3 +1004,43 @@ fn first_records_see_the_waiting_group() {
         }
     }
 }
+
+/// A value nested too deep to be read back is refused before anything is
+/// written (it would make the store unreadable: the JSON reader stops at
+/// depth 128), and the store goes on working.
+#[test]
+fn a_value_too_deep_to_read_back_is_refused_not_stored() {
+    fn nested(depth: usize) -> Value {
+        let mut v = json!(1);
+        for _ in 0..depth {
+            v = json!([v]);
+        }
+        v
+    }
+    for kind in [StoreKind::Sled, StoreKind::Redb] {
+        let path = fresh(&format!("too-deep-{kind}"));
+        let mut engine = engine_on(store::open(kind, &path, Durability::Immediate).expect("opens"));
+        engine
+            .deploy("review.bpmn", &fork_join_xml())
+            .expect("deploys");
+        let id = engine.start("review", Map::new()).expect("starts");
+        let err = engine
+            .set_variables(&id, vars(json!({ "y": nested(124) })))
+            .expect_err("refused");
+        assert!(
+            matches!(err, engine::EngineError::Store(StoreError::TooDeep { .. })),
+            "{kind}: {err}"
+        );
+        assert!(err.to_string().contains("expected at most 120"), "{err}");
+        engine
+            .set_variables(&id, vars(json!({ "y": nested(60) })))
+            .expect("a value nested 60 deep is stored");
+        drop(engine);
+        let engine = engine_on(store::open(kind, &path, Durability::Immediate).expect("reopens"));
+        let s = engine.instance(&id).expect("reads").expect("exists");
+        assert_eq!(s.variables()["y"], nested(60), "{kind}");
+        assert_eq!(engine.instances().expect("lists").len(), 1);
+        drop(engine);
+        remove(&path);
+    }
+}

@@ -92,6 +92,61 @@ pub enum StoreError {
     },
     #[error("`{path}` is not an orchid-bpmn store: {message}")]
     NotAStore { path: String, message: String },
+    /// A record that could be written but never read back (the JSON reader
+    /// stops at depth 128): refused, nothing written.
+    #[error(
+        "instance `{instance}`: its state would be stored nested {found} levels deep: expected at most {limit} (a variable nested that deep cannot be stored; nothing was written)"
+    )]
+    TooDeep {
+        instance: String,
+        found: usize,
+        limit: usize,
+    },
+}
+
+/// How deep a stored record may nest (objects and arrays, the envelope
+/// included): below serde_json's reading limit of 128, so that whatever a
+/// store accepts it can read back.
+pub const MAX_RECORD_DEPTH: usize = 120;
+
+/// How deeply the JSON `bytes` nest objects and arrays.
+pub fn json_depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// Refuses a command whose encoded records nest deeper than
+/// [`MAX_RECORD_DEPTH`].
+pub(crate) fn check_depth(instance: &str, encoded: &[&[u8]]) -> Result<(), StoreError> {
+    let found = encoded.iter().map(|b| json_depth(b)).max().unwrap_or(0);
+    if found > MAX_RECORD_DEPTH {
+        return Err(StoreError::TooDeep {
+            instance: instance.to_string(),
+            found,
+            limit: MAX_RECORD_DEPTH,
+        });
+    }
+    Ok(())
 }
 
 /// The durable store implementations [`open`] can open.

@@ -47,8 +47,8 @@ use ::redb::{
 };
 
 use super::{
-    DeploymentRecord, Durability, Pending, RecordOp, Store, StoreError, Wal, WalCommit, decode,
-    encode, overlay_first, overlay_records,
+    DeploymentRecord, Durability, Pending, RecordOp, Store, StoreError, Wal, WalCommit,
+    check_depth, decode, encode, overlay_first, overlay_records,
 };
 use crate::core::{Event, InstanceState};
 
@@ -464,6 +464,10 @@ impl Store for RedbStore {
         // sequence number).
         let checkpoint = encode(state);
         let record = (!events.is_empty()).then(|| encode(&events));
+        check_depth(
+            &state.id,
+            &[&checkpoint, record.as_deref().unwrap_or_default()],
+        )?;
         let id = state.id.as_str();
         let seq = match self.pending.next_seq(id) {
             Some(seq) => seq,

@@ -55,8 +55,8 @@ use std::path::Path;
 use ::sled::{Batch, Db, IVec};
 
 use super::{
-    DeploymentRecord, Durability, Pending, RecordOp, Store, StoreError, Wal, WalCommit, decode,
-    encode, overlay_first, overlay_records,
+    DeploymentRecord, Durability, Pending, RecordOp, Store, StoreError, Wal, WalCommit,
+    check_depth, decode, encode, overlay_first, overlay_records,
 };
 use crate::core::{Event, InstanceState};
 
@@ -526,6 +526,10 @@ impl Store for SledStore {
         };
         let record = (!events.is_empty()).then(|| encode(&events));
         let checkpoint = encode(state);
+        check_depth(
+            &state.id,
+            &[&checkpoint, record.as_deref().unwrap_or_default()],
+        )?;
         match self.durability {
             Durability::Immediate | Durability::Grouped => {
                 // Logged first (Immediate: written and synced now; Grouped:
