@@ -23,6 +23,10 @@
 //! workload on a store opened with `Durability::Grouped`, flushing after
 //! each command before it acknowledges it.
 //!
+//! `orchid-crash-worker sled|redb PATH ITERATIONS timers` fires a timer
+//! start event every millisecond and publishes buffered messages that
+//! `waiter` instances take ([`TIMERS_AND_MESSAGES`]).
+//!
 //! `orchid-crash-worker sled|redb PATH ITERATIONS cross` runs the workload
 //! that crosses instances instead ([`CROSS`]): it starts `order` instances
 //! and completes the `work` task of the `item` instances their call
@@ -111,6 +115,76 @@ pub const CROSS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
   </bpmn:process>
 </bpmn:definitions>
 "#;
+
+/// The timer and message workload: `ticker` starts every millisecond (a
+/// timer start event), `waiter` waits for the message `M`.
+pub const TIMERS_AND_MESSAGES: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="tm" targetNamespace="t">
+  <bpmn:message id="M_M" name="M" />
+  <bpmn:process id="ticker" isExecutable="true">
+    <bpmn:startEvent id="tick"><bpmn:timerEventDefinition><bpmn:timeCycle>R100000000/PT0.001S</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:startEvent>
+    <bpmn:endEvent id="ticked" />
+    <bpmn:sequenceFlow id="k1" sourceRef="tick" targetRef="ticked" />
+  </bpmn:process>
+  <bpmn:process id="waiter" isExecutable="true">
+    <bpmn:startEvent id="w_start" />
+    <bpmn:intermediateCatchEvent id="got"><bpmn:messageEventDefinition messageRef="M_M" /></bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="w_end" />
+    <bpmn:sequenceFlow id="w1" sourceRef="w_start" targetRef="got" />
+    <bpmn:sequenceFlow id="w2" sourceRef="got" targetRef="w_end" />
+  </bpmn:process>
+</bpmn:definitions>
+"#;
+
+/// Fires the ticker's timer start event as it falls due, publishes the
+/// message `M` with a time-to-live (`ack publish <n>` once published) and
+/// starts a `waiter` every other round (`ack start <id>`), which takes the
+/// oldest buffered message.
+fn run_timers(kind: StoreKind, path: PathBuf, iterations: u64) -> Result<(), String> {
+    let store = store::open(kind, &path, Durability::Immediate).map_err(|e| e.to_string())?;
+    let mut engine = Engine::open(store, Arc::new(SystemClock), EngineOptions::default())
+        .map_err(|e| e.to_string())?;
+    engine
+        .deploy("timers.bpmn", TIMERS_AND_MESSAGES)
+        .map_err(|e| e.to_string())?;
+    let existing = engine.instances().map_err(|e| e.to_string())?;
+    // Message numbers go on from the highest one published before.
+    let mut n = engine
+        .buffered_messages()
+        .iter()
+        .filter_map(|m| m.variables.get("n").and_then(Value::as_u64))
+        .chain(
+            existing
+                .iter()
+                .filter_map(|s| s.variables().get("n").and_then(Value::as_u64)),
+        )
+        .max()
+        .map_or(0, |m| m + 1);
+    let out = std::io::stdout();
+    let mut out = out.lock();
+    let mut say = |line: String| -> Result<(), String> {
+        writeln!(out, "{line}")
+            .and_then(|()| out.flush())
+            .map_err(|e| format!("stdout: {e}"))
+    };
+    say(format!("ready {}", existing.len()))?;
+    for i in 0..iterations {
+        engine.fire_due_timers().map_err(|e| e.to_string())?;
+        engine
+            .publish_message("M", None, vars(json!({ "n": n })), Some(3_600_000))
+            .map_err(|e| e.to_string())?;
+        say(format!("ack publish {n}"))?;
+        n += 1;
+        if i % 2 == 1 {
+            let id = engine
+                .start("waiter", Map::new())
+                .map_err(|e| e.to_string())?;
+            say(format!("ack start {id}"))?;
+        }
+    }
+    engine.flush().map_err(|e| e.to_string())?;
+    say("done".to_string())
+}
 
 /// The children of `instance`'s waiting call activities.
 fn children(engine: &Engine, instance: &str) -> Result<Vec<String>, String> {
@@ -261,11 +335,13 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (kind, path, iterations, workload) = match args.as_slice() {
         [kind, path, iterations] => (kind, path, iterations, ""),
-        [kind, path, iterations, w] if w == "cross" || w == "grouped" => {
+        [kind, path, iterations, w] if ["cross", "grouped", "timers"].contains(&w.as_str()) => {
             (kind, path, iterations, w.as_str())
         }
         _ => {
-            eprintln!("usage: orchid-crash-worker sled|redb PATH ITERATIONS [cross|grouped]");
+            eprintln!(
+                "usage: orchid-crash-worker sled|redb PATH ITERATIONS [cross|grouped|timers]"
+            );
             return ExitCode::from(2);
         }
     };
@@ -282,6 +358,8 @@ fn main() -> ExitCode {
     };
     let result = if workload == "cross" {
         run_cross(kind, PathBuf::from(path), iterations)
+    } else if workload == "timers" {
+        run_timers(kind, PathBuf::from(path), iterations)
     } else {
         run(kind, PathBuf::from(path), iterations, workload == "grouped")
     };
