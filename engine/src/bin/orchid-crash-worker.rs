@@ -149,7 +149,7 @@ fn run_timers(kind: StoreKind, path: PathBuf, iterations: u64) -> Result<(), Str
         .map_err(|e| e.to_string())?;
     let existing = engine.instances().map_err(|e| e.to_string())?;
     // Message numbers go on from the highest one published before.
-    let mut n = engine
+    let first = engine
         .buffered_messages()
         .iter()
         .filter_map(|m| m.variables.get("n").and_then(Value::as_u64))
@@ -168,13 +168,12 @@ fn run_timers(kind: StoreKind, path: PathBuf, iterations: u64) -> Result<(), Str
             .map_err(|e| format!("stdout: {e}"))
     };
     say(format!("ready {}", existing.len()))?;
-    for i in 0..iterations {
+    for (i, n) in (0..iterations).zip(first..) {
         engine.fire_due_timers().map_err(|e| e.to_string())?;
         engine
             .publish_message("M", None, vars(json!({ "n": n })), Some(3_600_000))
             .map_err(|e| e.to_string())?;
         say(format!("ack publish {n}"))?;
-        n += 1;
         if i % 2 == 1 {
             let id = engine
                 .start("waiter", Map::new())
