@@ -40,7 +40,7 @@
 
 use std::collections::VecDeque;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -141,12 +141,13 @@ pub const TIMERS_AND_MESSAGES: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 /// starts a `waiter` every other round (`ack start <id>`), which takes the
 /// oldest buffered message.
 fn run_timers(kind: StoreKind, path: PathBuf, iterations: u64) -> Result<(), String> {
-    let store = store::open(kind, &path, Durability::Immediate).map_err(|e| e.to_string())?;
-    let mut engine = Engine::open(store, Arc::new(SystemClock), EngineOptions::default())
-        .map_err(|e| e.to_string())?;
-    engine
-        .deploy("timers.bpmn", TIMERS_AND_MESSAGES)
-        .map_err(|e| e.to_string())?;
+    let mut engine = open(
+        kind,
+        &path,
+        Durability::Immediate,
+        "timers.bpmn",
+        TIMERS_AND_MESSAGES,
+    )?;
     let existing = engine.instances().map_err(|e| e.to_string())?;
     // Message numbers go on from the highest one published before.
     let first = engine
@@ -162,11 +163,7 @@ fn run_timers(kind: StoreKind, path: PathBuf, iterations: u64) -> Result<(), Str
         .map_or(0, |m| m + 1);
     let out = std::io::stdout();
     let mut out = out.lock();
-    let mut say = |line: String| -> Result<(), String> {
-        writeln!(out, "{line}")
-            .and_then(|()| out.flush())
-            .map_err(|e| format!("stdout: {e}"))
-    };
+    let mut say = |line: String| say(&mut out, line);
     say(format!("ready {}", existing.len()))?;
     for (i, n) in (0..iterations).zip(first..) {
         engine.fire_due_timers().map_err(|e| e.to_string())?;
@@ -195,12 +192,7 @@ fn children(engine: &Engine, instance: &str) -> Result<Vec<String>, String> {
 }
 
 fn run_cross(kind: StoreKind, path: PathBuf, iterations: u64) -> Result<(), String> {
-    let store = store::open(kind, &path, Durability::Immediate).map_err(|e| e.to_string())?;
-    let mut engine = Engine::open(store, Arc::new(SystemClock), EngineOptions::default())
-        .map_err(|e| e.to_string())?;
-    engine
-        .deploy("cross.bpmn", CROSS)
-        .map_err(|e| e.to_string())?;
+    let mut engine = open(kind, &path, Durability::Immediate, "cross.bpmn", CROSS)?;
     // Items waiting from earlier runs, oldest first.
     let mut existing = engine.instances().map_err(|e| e.to_string())?;
     existing.sort_by_key(|s| s.id.parse::<u64>().unwrap_or(u64::MAX));
@@ -211,11 +203,7 @@ fn run_cross(kind: StoreKind, path: PathBuf, iterations: u64) -> Result<(), Stri
         .collect();
     let out = std::io::stdout();
     let mut out = out.lock();
-    let mut say = |line: String| -> Result<(), String> {
-        writeln!(out, "{line}")
-            .and_then(|()| out.flush())
-            .map_err(|e| format!("stdout: {e}"))
-    };
+    let mut say = |line: String| say(&mut out, line);
     say(format!("ready {}", existing.len()))?;
     let mut seen: std::collections::HashSet<String> = pending.iter().cloned().collect();
     for _ in 0..iterations {
@@ -253,6 +241,29 @@ fn run_cross(kind: StoreKind, path: PathBuf, iterations: u64) -> Result<(), Stri
     say("done".to_string())
 }
 
+/// Opens (or creates) the store and deploys `xml` (again: a file already
+/// deployed keeps its version).
+fn open(
+    kind: StoreKind,
+    path: &Path,
+    durability: Durability,
+    name: &str,
+    xml: &str,
+) -> Result<Engine, String> {
+    let store = store::open(kind, path, durability).map_err(|e| e.to_string())?;
+    let mut engine = Engine::open(store, Arc::new(SystemClock), EngineOptions::default())
+        .map_err(|e| e.to_string())?;
+    engine.deploy(name, xml).map_err(|e| e.to_string())?;
+    Ok(engine)
+}
+
+/// Prints one acknowledgement line and flushes it.
+fn say(out: &mut impl Write, line: String) -> Result<(), String> {
+    writeln!(out, "{line}")
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("stdout: {e}"))
+}
+
 fn vars(v: Value) -> Map<String, Value> {
     v.as_object().cloned().unwrap_or_default()
 }
@@ -263,13 +274,8 @@ fn run(kind: StoreKind, path: PathBuf, iterations: u64, grouped: bool) -> Result
     } else {
         Durability::Immediate
     };
-    let store = store::open(kind, &path, durability).map_err(|e| e.to_string())?;
-    let mut engine = Engine::open(store, Arc::new(SystemClock), EngineOptions::default())
-        .map_err(|e| e.to_string())?;
     let xml = bpmn_models::write(&process());
-    engine
-        .deploy("crash.bpmn", &xml)
-        .map_err(|e| e.to_string())?;
+    let mut engine = open(kind, &path, durability, "crash.bpmn", &xml)?;
 
     // Tasks waiting from earlier runs, oldest instance first.
     let mut pending: VecDeque<(String, String)> = VecDeque::new();
@@ -289,11 +295,7 @@ fn run(kind: StoreKind, path: PathBuf, iterations: u64, grouped: bool) -> Result
 
     let out = std::io::stdout();
     let mut out = out.lock();
-    let mut say = |line: String| -> Result<(), String> {
-        writeln!(out, "{line}")
-            .and_then(|()| out.flush())
-            .map_err(|e| format!("stdout: {e}"))
-    };
+    let mut say = |line: String| say(&mut out, line);
     say(format!("ready {}", existing.len()))?;
 
     for i in 0..iterations {
