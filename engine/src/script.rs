@@ -439,6 +439,10 @@ thread_local! {
     static SCOPE: RefCell<Scope<'static>> = RefCell::new(Scope::new());
 }
 
+/// What a script that calls `sleep` is told.
+const SLEEP_REFUSED: &str =
+    "`sleep` is not available in scripts: expected a script that does not block the engine";
+
 impl ScriptEngine {
     /// An engine with the given limits.
     pub fn new(limits: ScriptLimits) -> Self {
@@ -456,6 +460,16 @@ impl ScriptEngine {
         engine.on_print(move |text| {
             LOG.with(|log| log.borrow_mut().push(text.to_owned(), max_log));
         });
+        // Rhai's `sleep` blocks the thread without counting operations (so
+        // a script could hold the engine as long as it asked, and a huge
+        // argument panics): these take its place and refuse.
+        engine.register_fn("sleep", |_: rhai::INT| -> Result<(), Box<EvalAltResult>> {
+            Err(SLEEP_REFUSED.into())
+        });
+        engine.register_fn(
+            "sleep",
+            |_: rhai::FLOAT| -> Result<(), Box<EvalAltResult>> { Err(SLEEP_REFUSED.into()) },
+        );
         engine.register_fn(
             "throw_error",
             |code: &str| -> Result<(), Box<EvalAltResult>> { Err(bpmn_error(code, None)) },
@@ -1440,6 +1454,26 @@ mod tests {
             matches!(err, ScriptError::LimitExceeded { limit: 1_000, .. }),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn sleep_is_refused_not_run() {
+        for source in [
+            "sleep(1000); 1",
+            "sleep(1e300); 1",
+            "if true { sleep(5) } 2",
+        ] {
+            let started = std::time::Instant::now();
+            let err = run(source, json!({})).unwrap_err();
+            assert!(
+                err.to_string().contains("`sleep` is not available"),
+                "{source}: {err}"
+            );
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(5),
+                "{source}"
+            );
+        }
     }
 
     #[test]
