@@ -1463,15 +1463,10 @@ mod tests {
             "sleep(1e300); 1",
             "if true { sleep(5) } 2",
         ] {
-            let started = std::time::Instant::now();
             let err = run(source, json!({})).unwrap_err();
             assert!(
                 err.to_string().contains("`sleep` is not available"),
                 "{source}: {err}"
-            );
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(5),
-                "{source}"
             );
         }
     }
