@@ -392,3 +392,16 @@ fn extreme_arguments_do_not_panic() {
         let _ = eval_str(src, &[]);
     }
 }
+
+/// `context put` with a key path of 100,000 names: refused with a null and
+/// a note, not followed until the stack overflows.
+#[test]
+fn a_very_long_context_put_path_is_refused() {
+    let path: Vec<String> = (0..100_000).map(|i| format!("\"k{i}\"")).collect();
+    let src = format!("context put({{}}, [{}], 1)", path.join(","));
+    let e = Expression::compile(&src, &[]).expect("compiles");
+    let v = e.evaluate(&[]).expect("evaluates");
+    assert!(v.is_null(), "{v:?}");
+    let short = eval("context put({}, [\"a\", \"b\"], 1)");
+    assert!(!short.is_null(), "{short:?}");
+}

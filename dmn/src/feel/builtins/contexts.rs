@@ -6,6 +6,9 @@
 use super::*;
 use crate::feel::Dialect;
 
+/// The longest key path `context put` follows.
+pub const MAX_KEY_PATH: usize = 100;
+
 pub(super) fn context_fn(name: &str, args: Vec<Value>, dialect: Dialect) -> Value {
     let camunda = dialect.lenient_contexts();
     match name {
@@ -101,6 +104,15 @@ pub(super) fn context_fn(name: &str, args: Vec<Value>, dialect: Dialect) -> Valu
                 }
                 v => return want(name, "a key string or a non-empty list of keys", v),
             };
+            // Each key is one level of nesting (and one level of recursion
+            // here and wherever the value goes): a path longer than any
+            // store can keep is refused, not followed until the stack ends.
+            if keys.len() > MAX_KEY_PATH {
+                return null(format!(
+                    "context put: expected a key path of at most {MAX_KEY_PATH} keys, found {}",
+                    keys.len()
+                ));
+            }
             fn put(c: &Context, keys: &[String], v: Value, replace: bool) -> Option<Context> {
                 let mut c = c.clone();
                 if keys.len() == 1 {
