@@ -45,7 +45,7 @@ pub struct InspectArgs {
 
 /// A file read and decoded, or a problem saying why not.
 pub fn read_text(path: &PathBuf) -> Result<String, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bytes = crate::input::read_bounded(path)?;
     bpmn_models::decode(&bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 

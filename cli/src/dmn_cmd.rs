@@ -97,9 +97,9 @@ fn parse_now(s: &str) -> Result<i64, String> {
 
 fn read_json_arg(arg: &str) -> miette::Result<serde_json::Value> {
     let text = match arg.strip_prefix('@') {
-        Some(path) => fs::read_to_string(path)
-            .into_diagnostic()
-            .wrap_err_with(|| format!("reading {path}"))?,
+        Some(path) => {
+            crate::input::read_bounded_text(Path::new(path)).map_err(|e| miette!("{e}"))?
+        }
         None => arg.to_string(),
     };
     serde_json::from_str(&text)
@@ -144,9 +144,7 @@ pub fn run_dmn(cmd: DmnCommand) -> Result<ExitCode, miette::Report> {
 }
 
 fn load_model(path: &Path) -> miette::Result<dmn::DmnModel> {
-    let xml = fs::read_to_string(path)
-        .into_diagnostic()
-        .wrap_err_with(|| format!("reading {}", path.display()))?;
+    let xml = crate::input::read_bounded_text(path).map_err(|e| miette!("{e}"))?;
     let main =
         dmn::model::parse_definitions(&xml).map_err(|e| miette!("{}: {e}", path.display()))?;
     let mut defs = vec![main];
@@ -167,7 +165,7 @@ fn load_model(path: &Path) -> miette::Result<dmn::DmnModel> {
         siblings.sort();
         for s in siblings {
             // Siblings are only candidates for imports: unreadable ones are skipped.
-            if let Ok(text) = fs::read_to_string(&s)
+            if let Ok(text) = crate::input::read_bounded_text(&s)
                 && let Ok(d) = dmn::model::parse_definitions(&text)
             {
                 defs.push(d);

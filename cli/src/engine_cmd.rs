@@ -389,8 +389,7 @@ impl VarArgs {
     fn collect(&self) -> Result<Map<String, Value>, Fail> {
         let mut out = Map::new();
         if let Some(path) = &self.vars {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
+            let text = crate::input::read_bounded_text(path).map_err(usage)?;
             match serde_json::from_str::<Value>(&text) {
                 Ok(Value::Object(m)) => out = m,
                 Ok(other) => {
@@ -422,8 +421,7 @@ impl VarArgs {
 }
 
 fn read_model(path: &Path) -> Result<String, Fail> {
-    let bytes =
-        std::fs::read(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
+    let bytes = crate::input::read_bounded(path).map_err(usage)?;
     bpmn_models::decode(&bytes).map_err(|e| usage(format!("{}: {e}", path.display())))
 }
 

@@ -9,6 +9,7 @@ mod bpmn_cmd;
 mod dmn_cmd;
 mod engine_cmd;
 mod history_cmd;
+mod input;
 mod report;
 mod scenario_cmd;
 

@@ -22,14 +22,13 @@ pub struct TestArgs {
 /// Reads a file a scenario names, relative to the scenario's folder.
 fn load_relative(dir: &Path, name: &str) -> Result<String, String> {
     let path = dir.join(name);
-    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bytes = crate::input::read_bounded(&path)?;
     bpmn_models::decode(&bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Runs one scenario file; `Err` carries the failure message.
 fn run_file(path: &Path) -> Result<ScenarioReport, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = crate::input::read_bounded_text(path)?;
     let scenario = Scenario::from_json(&text).map_err(|e| e.to_string())?;
     let dir = path.parent().unwrap_or(Path::new("."));
     Ok(scenario::run_with_loader(&scenario, |name| {

@@ -1110,3 +1110,25 @@ fn exec_says_what_an_event_based_gateway_waits_for() {
     assert!(line.contains("message `"), "{line}");
     assert!(line.contains("timer due"), "{line}");
 }
+
+/// Inputs are read up to a bound, not whole: an endless file is refused
+/// with a message instead of growing the process until it is killed.
+#[test]
+fn endless_inputs_are_refused_at_the_size_limit() {
+    if !Path::new("/dev/zero").exists() {
+        return;
+    }
+    for args in [
+        vec!["validate", "/dev/zero"],
+        vec!["exec", "/dev/zero"],
+        vec!["feel", "1", "--context", "@/dev/zero"],
+    ] {
+        let o = run(&args, &[]);
+        assert_ne!(o.status.code(), Some(0), "{args:?}");
+        let said = format!("{}{}", stdout(&o), stderr(&o));
+        assert!(
+            said.contains("expected at most 64 MiB, found more"),
+            "{args:?}: {said}"
+        );
+    }
+}
