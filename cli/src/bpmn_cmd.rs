@@ -44,7 +44,7 @@ pub struct InspectArgs {
 }
 
 /// A file read and decoded, or a problem saying why not.
-pub fn read_text(path: &PathBuf) -> Result<String, String> {
+pub fn read_text(path: &std::path::Path) -> Result<String, String> {
     let bytes = crate::input::read_bounded(path)?;
     bpmn_models::decode(&bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
