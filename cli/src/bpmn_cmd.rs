@@ -50,7 +50,7 @@ pub fn read_text(path: &std::path::Path) -> Result<String, String> {
 }
 
 /// Reads and imports a BPMN file; on failure prints the problem to stderr.
-pub fn load(path: &PathBuf) -> Option<(String, Definitions)> {
+pub fn load(path: &std::path::Path) -> Option<(String, Definitions)> {
     let text = match read_text(path) {
         Ok(t) => t,
         Err(e) => {
