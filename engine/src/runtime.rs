@@ -63,7 +63,10 @@ pub const MAX_TIMER_FIRINGS: usize = 100_000;
 pub const MAX_CASCADE_DEPTH: u32 = 1_000;
 
 /// Store record keys of buffered messages: `msg/` + 20-digit sequence.
+/// Each has a small head record beside it (`msg-head/` + the same
+/// sequence: name, key, expiry), which is all `Engine::open` reads.
 const BUFFER_PREFIX: &str = "msg/";
+const BUFFER_HEAD_PREFIX: &str = "msg-head/";
 /// Store record keys of start timers: `start-timer/` + process id + `/` +
 /// element index.
 const START_TIMER_PREFIX: &str = "start-timer/";
@@ -297,6 +300,33 @@ pub struct BufferedMessage {
     pub expires_at: i64,
 }
 
+/// What the engine keeps in memory of a buffered message (record
+/// `msg-head/<sequence>`); its variables stay in the store until it is
+/// delivered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct BufferedHead {
+    pub name: String,
+    pub key: Option<String>,
+    pub expires_at: i64,
+}
+
+impl BufferedHead {
+    fn of(m: &BufferedMessage) -> Self {
+        BufferedHead {
+            name: m.name.clone(),
+            key: m.key.clone(),
+            expires_at: m.expires_at,
+        }
+    }
+}
+
+fn buffer_keys(seq: u64) -> [String; 2] {
+    [
+        format!("{BUFFER_PREFIX}{seq:020}"),
+        format!("{BUFFER_HEAD_PREFIX}{seq:020}"),
+    ]
+}
+
 /// The schedule of a timer start event, as kept in the store (record
 /// `start-timer/<process id>/<element index>`): the next firing starts an
 /// instance of `process` at `element`.
@@ -390,7 +420,7 @@ pub struct Engine {
     /// `start/<process>/<element>` for timer start events).
     stalled_keys: HashSet<String>,
     /// Buffered messages by sequence number (mirrors the store's records).
-    buffered: BTreeMap<u64, BufferedMessage>,
+    buffered: BTreeMap<u64, BufferedHead>,
     /// Timer start events by (process id, element) (mirrors the store).
     start_timers: BTreeMap<(String, ElementIdx), StartTimer>,
     /// Work between instances not yet delivered (mirrors the store's
@@ -442,16 +472,15 @@ impl Engine {
         // Stores written before the runtime-set and wait records get them
         // once; after that no instance is read here.
         engine.index_lifecycle()?;
-        for (key, bytes) in engine.store.records(BUFFER_PREFIX)? {
-            let seq =
-                key[BUFFER_PREFIX.len()..]
-                    .parse::<u64>()
-                    .map_err(|_| EngineError::BadRecord {
-                        key: key.clone(),
-                        expected: "a buffered message key `msg/` and a sequence number".into(),
-                        found: format!("`{key}`"),
-                    })?;
-            let m: BufferedMessage = decode(&key, &bytes)?;
+        for (key, bytes) in engine.store.records(BUFFER_HEAD_PREFIX)? {
+            let seq = key[BUFFER_HEAD_PREFIX.len()..]
+                .parse::<u64>()
+                .map_err(|_| EngineError::BadRecord {
+                    key: key.clone(),
+                    expected: "a buffered message key `msg-head/` and a sequence number".into(),
+                    found: format!("`{key}`"),
+                })?;
+            let m: BufferedHead = decode(&key, &bytes)?;
             engine.buffered.insert(seq, m);
         }
         for (key, bytes) in engine.store.records(START_KEY_PREFIX)? {
@@ -771,8 +800,12 @@ impl Engine {
 
     /// The buffered messages not yet delivered (expired ones included
     /// until the next publication or delivery drops them).
-    pub fn buffered_messages(&self) -> Vec<BufferedMessage> {
-        self.buffered.values().cloned().collect()
+    pub fn buffered_messages(&self) -> Result<Vec<BufferedMessage>, EngineError> {
+        self.store
+            .records(BUFFER_PREFIX)?
+            .into_iter()
+            .map(|(k, bytes)| Ok(decode(&k, &bytes)?))
+            .collect()
     }
 
     /// The latest version of a process.
@@ -1085,9 +1118,19 @@ impl Engine {
                 variables,
                 expires_at,
             };
-            self.store
-                .put_record(&format!("{BUFFER_PREFIX}{seq:020}"), &encode(&m))?;
-            self.buffered.insert(seq, m);
+            let [key, head] = buffer_keys(seq);
+            let h = BufferedHead::of(&m);
+            self.store.write_records(&[
+                RecordOp::Put {
+                    key,
+                    value: encode(&m),
+                },
+                RecordOp::Put {
+                    key: head,
+                    value: encode(&h),
+                },
+            ])?;
+            self.buffered.insert(seq, h);
             outcome.buffered_until = Some(expires_at);
         }
         Ok(outcome)
@@ -1146,8 +1189,8 @@ impl Engine {
             .map(|(k, _)| *k)
             .collect();
         for seq in expired {
-            self.store
-                .delete_record(&format!("{BUFFER_PREFIX}{seq:020}"))?;
+            let ops = buffer_keys(seq).map(|key| RecordOp::Delete { key });
+            self.store.write_records(&ops)?;
             self.buffered.remove(&seq);
         }
         Ok(())
@@ -1271,14 +1314,19 @@ impl Engine {
         if !still_open {
             return Ok(());
         }
-        let Some(m) = self.buffered.get(&seq).cloned() else {
-            return Ok(());
+        let [key, head] = buffer_keys(seq);
+        let Some((_, bytes)) = self.store.first_records(&key, 1)?.into_iter().next() else {
+            return Err(EngineError::BadRecord {
+                expected: format!("the buffered message `{key}` beside its head `{head}`"),
+                found: "none".into(),
+                key,
+            });
         };
+        let m: BufferedMessage = decode(&key, &bytes)?;
         // Removed with the command it triggers, in one write: after a
         // crash it is either delivered or still buffered.
-        self.outbox.attached.push(RecordOp::Delete {
-            key: format!("{BUFFER_PREFIX}{seq:020}"),
-        });
+        self.outbox.attached.push(RecordOp::Delete { key });
+        self.outbox.attached.push(RecordOp::Delete { key: head });
         self.trigger(instance, subscription, m.variables)?;
         self.buffered.remove(&seq);
         Ok(())

@@ -669,6 +669,7 @@ fn timers_test(kind: StoreKind) {
         }
         let buffered: BTreeSet<u64> = engine
             .buffered_messages()
+            .expect("reads")
             .iter()
             .filter_map(|m| m.variables.get("n").and_then(serde_json::Value::as_u64))
             .collect();

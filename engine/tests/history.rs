@@ -357,3 +357,58 @@ fn open_reads_no_instance_and_the_waits_still_work() {
         "only the message subscriptions of the two waiting instances are left"
     );
 }
+
+/// Open reads the heads of buffered messages, not the messages: their
+/// variables stay in the store until one is delivered.
+#[test]
+fn open_reads_buffered_message_heads_only() {
+    let waiter = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:message id="M" name="Paid" />
+  <bpmn:process id="waiter" isExecutable="true">
+    <bpmn:startEvent id="s" />
+    <bpmn:intermediateCatchEvent id="paid"><bpmn:messageEventDefinition messageRef="M" /></bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="e" />
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="paid" />
+    <bpmn:sequenceFlow id="f2" sourceRef="paid" targetRef="e" />
+  </bpmn:process>
+</bpmn:definitions>"#;
+    let clock = Arc::new(VirtualClock::new(1_700_000_000_000));
+    let mut e = engine(&clock, EngineOptions::default());
+    e.deploy("waiter.bpmn", waiter).expect("deploys");
+    let big = "x".repeat(200_000);
+    e.publish_message("Paid", None, vars(json!({ "big": big })), Some(3_600_000))
+        .expect("buffers");
+    let mut moved = MemoryStore::new();
+    for d in e.store_mut().deployments().expect("reads") {
+        moved.save_deployment(&d).expect("copies");
+    }
+    let all: Vec<engine::store::RecordOp> = e
+        .store_mut()
+        .records("")
+        .expect("reads")
+        .into_iter()
+        .map(|(key, value)| engine::store::RecordOp::Put { key, value })
+        .collect();
+    moved.write_records(&all).expect("copies");
+    let store = common::ObservedStore {
+        inner: moved,
+        ..Default::default()
+    };
+    let reads = store.record_reads.clone();
+    let mut e = Engine::open(Box::new(store), clock, EngineOptions::default()).expect("reopens");
+    let read = reads.lock().expect("lock").clone();
+    assert!(
+        read.iter().all(|p| p != "msg/" && !p.is_empty()),
+        "{read:?}"
+    );
+    let id = e.start("waiter", Map::new()).expect("starts");
+    let s = e.instance(&id).expect("reads").expect("exists");
+    assert_eq!(
+        s.status,
+        Status::Completed,
+        "the buffered message reached it"
+    );
+    assert_eq!(s.variables()["big"].as_str().map(str::len), Some(200_000));
+    assert!(e.buffered_messages().expect("reads").is_empty());
+}

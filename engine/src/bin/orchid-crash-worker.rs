@@ -152,6 +152,7 @@ fn run_timers(kind: StoreKind, path: PathBuf, iterations: u64) -> Result<(), Str
     // Message numbers go on from the highest one published before.
     let first = engine
         .buffered_messages()
+        .map_err(|e| e.to_string())?
         .iter()
         .filter_map(|m| m.variables.get("n").and_then(Value::as_u64))
         .chain(

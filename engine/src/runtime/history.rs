@@ -31,7 +31,8 @@ use crate::store::RecordOp;
 pub(crate) const RUNNING_PREFIX: &str = "run/";
 pub(crate) const ENDED_PREFIX: &str = "ended/";
 /// Present once the store has `run/` and `ended/` records for every
-/// instance (value `1`), and the wait records of every active one (`2`).
+/// instance (value `1`), the wait records of every active one (`2`), and
+/// a head record beside every buffered message (`3`).
 pub(crate) const INDEX_VERSION_KEY: &str = "index/version";
 
 fn running_key(id: &str) -> String {
@@ -147,19 +148,21 @@ impl Engine {
             .find(|(k, _)| k == INDEX_VERSION_KEY)
             .map(|(_, v)| v);
         let states = match version.as_deref() {
-            Some(b"2") => return Ok(()),
+            Some(b"3") => return Ok(()),
+            // Version 2 lacks only the buffered messages' heads.
+            Some(b"2") => Vec::new(),
             // Version 1 has the runtime set: only its wait records are new.
             Some(b"1") => self.active_instances()?,
             _ => self.store.instances()?,
         };
-        let mut ops = Vec::new();
+        let mut ops = self.buffer_heads()?;
         for s in states {
             ops.extend(super::waits::wait_ops(
                 &Default::default(),
                 &super::waits::wait_keys(&s),
             ));
             if version.is_some() {
-                // Its `run/` record is there already.
+                // Its `run/` record is there already (versions 1 and 2).
             } else if s.status == Status::Active {
                 ops.push(RecordOp::Put {
                     key: running_key(&s.id),
@@ -185,10 +188,28 @@ impl Engine {
         }
         ops.push(RecordOp::Put {
             key: INDEX_VERSION_KEY.to_string(),
-            value: b"2".to_vec(),
+            value: b"3".to_vec(),
         });
         self.store.write_records(&ops)?;
         Ok(())
+    }
+
+    /// Head records (`msg-head/`) for the buffered messages of a store
+    /// written before they existed.
+    fn buffer_heads(&self) -> Result<Vec<RecordOp>, EngineError> {
+        let mut ops = Vec::new();
+        for (key, bytes) in self.store.records(super::BUFFER_PREFIX)? {
+            let m: super::BufferedMessage = crate::store::decode(&key, &bytes)?;
+            ops.push(RecordOp::Put {
+                key: format!(
+                    "{}{}",
+                    super::BUFFER_HEAD_PREFIX,
+                    &key[super::BUFFER_PREFIX.len()..]
+                ),
+                value: crate::store::encode(&super::BufferedHead::of(&m)),
+            });
+        }
+        Ok(ops)
     }
 
     /// The ids of the active instances (the runtime set), in id order.

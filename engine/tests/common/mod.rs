@@ -150,6 +150,8 @@ pub struct ObservedStore {
     pub inner: engine::store::memory::MemoryStore,
     pub reads: Arc<std::sync::atomic::AtomicUsize>,
     pub committed: Arc<std::sync::Mutex<Vec<Event>>>,
+    /// The prefixes of every `records` read, in order.
+    pub record_reads: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl ObservedStore {
@@ -215,6 +217,9 @@ impl engine::store::Store for ObservedStore {
         self.inner.write_records(records)
     }
     fn records(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, engine::store::StoreError> {
+        if let Ok(mut r) = self.record_reads.lock() {
+            r.push(prefix.to_string());
+        }
         self.inner.records(prefix)
     }
     fn delete_instance(&mut self, instance: &str) -> Result<(), engine::store::StoreError> {
