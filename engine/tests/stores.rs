@@ -1044,3 +1044,45 @@ fn a_value_too_deep_to_read_back_is_refused_not_stored() {
         remove(&path);
     }
 }
+
+/// A store is not silently replaced: a redb data file truncated to nothing
+/// (or deleted) beside its write-ahead log is refused, not opened as a new
+/// empty store; a store whose log was deleted is refused, not opened
+/// without the commands the log held.
+#[test]
+fn truncated_data_and_missing_logs_are_refused() {
+    let populated = |kind: StoreKind, path: &Path| {
+        let mut engine =
+            engine_on(store::open(kind, path, Durability::Immediate).expect("creates"));
+        workload(&mut engine);
+    };
+    // redb: the data file emptied, then gone.
+    let path = fresh("truncated-redb");
+    populated(StoreKind::Redb, &path);
+    std::fs::write(&path, b"").expect("truncates");
+    let e = expect_err(store::open(StoreKind::Redb, &path, Durability::Immediate));
+    assert!(
+        matches!(&e, StoreError::Corrupt { message, .. } if message.contains("the data file is empty") && message.contains("truncated or deleted")),
+        "{e}"
+    );
+    std::fs::remove_file(&path).expect("deletes");
+    let e = expect_err(store::open(StoreKind::Redb, &path, Durability::Immediate));
+    assert!(e.to_string().contains("the data file is missing"), "{e}");
+    remove(&path);
+    // Both: the log removed from a store that exists.
+    for kind in [StoreKind::Sled, StoreKind::Redb] {
+        let path = fresh(&format!("no-log-{kind}"));
+        populated(kind, &path);
+        let log = match kind {
+            StoreKind::Sled => path.join("orchid-wal"),
+            StoreKind::Redb => store::redb::wal_path(&path),
+        };
+        std::fs::remove_file(&log).expect("removes the log");
+        let e = expect_err(store::open(kind, &path, Durability::Immediate));
+        assert!(
+            matches!(&e, StoreError::Corrupt { message, .. } if message.contains("write-ahead log") && message.contains(store::ACCEPT_MISSING_LOG_VAR)),
+            "{kind}: {e}"
+        );
+        remove(&path);
+    }
+}

@@ -104,6 +104,27 @@ pub enum StoreError {
     },
 }
 
+/// The environment variable that lets a store whose write-ahead log is
+/// missing open anyway (`1`): only for a store known to have been closed
+/// cleanly, whose log held nothing.
+pub const ACCEPT_MISSING_LOG_VAR: &str = "ORCHID_ACCEPT_MISSING_WAL";
+
+/// Refuses a store (it exists: its layout is written) whose write-ahead log
+/// is gone: the commands acknowledged since its last checkpoint would be
+/// lost without a word.
+pub(crate) fn check_log_present(store: &str, log: &Path) -> Result<(), StoreError> {
+    if log.exists() || std::env::var(ACCEPT_MISSING_LOG_VAR).is_ok_and(|v| v == "1") {
+        return Ok(());
+    }
+    Err(StoreError::Corrupt {
+        key: store.to_string(),
+        message: format!(
+            "its write-ahead log {} is missing: commands acknowledged since the last checkpoint would be lost; put the log back, or, if the store was closed cleanly, open it once with {ACCEPT_MISSING_LOG_VAR}=1",
+            log.display()
+        ),
+    })
+}
+
 /// How deep a stored record may nest (objects and arrays, the envelope
 /// included): below serde_json's reading limit of 128, so that whatever a
 /// store accepts it can read back.

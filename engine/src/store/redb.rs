@@ -152,6 +152,25 @@ impl RedbStore {
                 "it is a directory; a redb store is a single file".to_string(),
             ));
         }
+        // An empty or missing data file beside a write-ahead log: the store
+        // that was here was truncated or deleted. Creating a new one would
+        // lose it without a word.
+        let log = wal_path(path);
+        let data_len = path.metadata().map(|m| m.len()).ok();
+        if data_len.unwrap_or(0) == 0 && log.exists() {
+            return Err(StoreError::Corrupt {
+                key: shown,
+                message: format!(
+                    "the data file is {} but the store's write-ahead log {} is there: the store was truncated or deleted (remove the log too to create a new store here)",
+                    if data_len.is_some() {
+                        "empty"
+                    } else {
+                        "missing"
+                    },
+                    log.display()
+                ),
+            });
+        }
         let opened = std::panic::catch_unwind(|| Database::create(path));
         let db = match opened {
             Ok(Ok(db)) => db,
@@ -191,7 +210,10 @@ impl RedbStore {
             // A new (empty) database: create the layout (a log left by a
             // store that was deleted is not this one's).
             None => contain(|| {
+                // The log first: once the layout is written, the log exists
+                // (its absence means it was removed).
                 Wal::discard(&wal_path(path))?;
+                drop(Wal::open(&wal_path(path))?);
                 let txn = db.begin_write().map_err(|e| io("begin write", e))?;
                 {
                     let mut meta = txn.open_table(META).map_err(|e| io("create", e))?;
@@ -217,7 +239,7 @@ impl RedbStore {
                     expected: LAYOUT_VERSION,
                 });
             }
-            Some(Some(_)) => {}
+            Some(Some(_)) => super::check_log_present(&shown, &log)?,
         }
         let reserved = read(&db, |txn| {
             let meta = txn.open_table(META).map_err(|e| table_error("meta", e))?;

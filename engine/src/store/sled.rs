@@ -339,7 +339,9 @@ impl SledStore {
                         expected: LAYOUT_VERSION,
                     });
                 }
-                if !marked {
+                if marked {
+                    super::check_log_present(&shown, &path.join(WAL_FILE))?;
+                } else {
                     // A crash between creating the database and the marker.
                     write_marker(path).map_err(|e| io(&shown, e))?;
                 }
@@ -355,8 +357,11 @@ impl SledStore {
                 });
             }
             None if db.is_empty() => {
-                // A log left by a store that was deleted is not this one's.
+                // A log left by a store that was deleted is not this one's;
+                // the new log exists before the marker does (so a marked
+                // store without a log lost it).
                 Wal::discard(&path.join(WAL_FILE))?;
+                drop(Wal::open(&path.join(WAL_FILE))?);
                 let mut b = Batch::default();
                 b.insert(KEY_FORMAT, &LAYOUT_VERSION.to_be_bytes());
                 b.insert(KEY_COUNTER, &0u64.to_be_bytes());
