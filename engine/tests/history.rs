@@ -412,3 +412,31 @@ fn open_reads_buffered_message_heads_only() {
     assert_eq!(s.variables()["big"].as_str().map(str::len), Some(200_000));
     assert!(e.buffered_messages().expect("reads").is_empty());
 }
+
+/// Deleting an ended instance takes its place in the removal index with
+/// it: the cleanup finds nothing of it later.
+#[test]
+fn a_deleted_instance_leaves_nothing_for_the_cleanup() {
+    let clock = Arc::new(VirtualClock::new(1_700_000_000_000));
+    let mut e = engine(&clock, EngineOptions::default());
+    e.deploy("short.bpmn", &c7_with_ttl("1")).expect("deploys");
+    let gone = e.start("short", Map::new()).expect("starts");
+    let kept = e.start("short", Map::new()).expect("starts");
+    e.delete_instance(&gone).expect("deletes");
+    let left: Vec<String> = e
+        .store_mut()
+        .records("expire/")
+        .expect("reads")
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].ends_with(&format!("/{kept}")), "{left:?}");
+    assert_eq!(
+        e.remove_expired_history(1_700_000_000_000 + DAY)
+            .expect("cleans"),
+        1
+    );
+    assert!(e.store_mut().records("expire/").expect("reads").is_empty());
+    assert!(e.store_mut().records("ended/").expect("reads").is_empty());
+}

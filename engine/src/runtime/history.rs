@@ -31,8 +31,10 @@ use crate::store::RecordOp;
 pub(crate) const RUNNING_PREFIX: &str = "run/";
 pub(crate) const ENDED_PREFIX: &str = "ended/";
 /// Present once the store has `run/` and `ended/` records for every
-/// instance (value `1`), the wait records of every active one (`2`), and
-/// a head record beside every buffered message (`3`).
+/// instance (value `1`), the wait records of every active one (`2`), a
+/// head record beside every buffered message (`3`), and an `expire/`
+/// record for every ended instance with a time to live (`4`).
+pub(crate) const INDEX_VERSION: &[u8] = b"4";
 pub(crate) const INDEX_VERSION_KEY: &str = "index/version";
 
 fn running_key(id: &str) -> String {
@@ -41,6 +43,35 @@ fn running_key(id: &str) -> String {
 
 fn ended_key(ended_at: i64, id: &str) -> String {
     format!("{ENDED_PREFIX}{:020}/{id}", ended_at.max(0))
+}
+
+/// The removal index: `expire/<removal time, 20 digits>/<instance id>`,
+/// whose value is the instance's `ended/` key; the cleanup reads it in
+/// order and stops at the first not yet due.
+const EXPIRE_PREFIX: &str = "expire/";
+
+fn expire_key(removal_at: i64, id: &str) -> String {
+    format!("{EXPIRE_PREFIX}{:020}/{id}", removal_at.max(0))
+}
+
+/// The records of an ended instance: `ended/`, and `expire/` when it has a
+/// time to live.
+fn ended_records(id: &str, ended_at: i64, ttl: Option<i64>) -> Vec<RecordOp> {
+    let key = ended_key(ended_at, id);
+    let removal = ttl.map(|t| ended_at.saturating_add(t));
+    let mut out = vec![RecordOp::Put {
+        key: key.clone(),
+        value: removal
+            .map(|r| r.to_string().into_bytes())
+            .unwrap_or_default(),
+    }];
+    if let Some(r) = removal {
+        out.push(RecordOp::Put {
+            key: expire_key(r, id),
+            value: key.into_bytes(),
+        });
+    }
+    out
 }
 
 /// An ended instance, as history shows it.
@@ -125,61 +156,75 @@ impl Engine {
                 });
             }
             let ended_at = state.ended_at.unwrap_or(state.started_at);
-            let ttl = history_ttl.or(self.options.history_ttl);
-            out.push(RecordOp::Put {
-                key: ended_key(ended_at, &state.id),
-                value: ttl
-                    .map(|t| ended_at.saturating_add(t).to_string().into_bytes())
-                    .unwrap_or_default(),
-            });
+            out.extend(ended_records(
+                &state.id,
+                ended_at,
+                history_ttl.or(self.options.history_ttl),
+            ));
         }
         out
     }
 
     /// Writes the records a store written before they existed lacks, once
-    /// (`index/version` says which it has): `run/` and `ended/` (version 1)
-    /// for every instance, and the wait records (`runtime::waits`,
-    /// version 2) of every active one.
+    /// (`index/version` says which it has, see [`INDEX_VERSION_KEY`]).
     pub(super) fn index_lifecycle(&mut self) -> Result<(), EngineError> {
-        let version = self
+        let version: u32 = self
             .store
             .records(INDEX_VERSION_KEY)?
             .into_iter()
             .find(|(k, _)| k == INDEX_VERSION_KEY)
-            .map(|(_, v)| v);
-        let states = match version.as_deref() {
-            Some(b"3") => return Ok(()),
-            // Version 2 lacks only the buffered messages' heads.
-            Some(b"2") => Vec::new(),
+            .and_then(|(_, v)| std::str::from_utf8(&v).ok()?.parse().ok())
+            .unwrap_or(0);
+        if version.to_string().as_bytes() == INDEX_VERSION {
+            return Ok(());
+        }
+        let states = match version {
+            0 => self.store.instances()?,
             // Version 1 has the runtime set: only its wait records are new.
-            Some(b"1") => self.active_instances()?,
-            _ => self.store.instances()?,
+            1 => self.active_instances()?,
+            _ => Vec::new(),
         };
-        let mut ops = self.buffer_heads()?;
+        let mut ops = if version < 3 {
+            self.buffer_heads()?
+        } else {
+            Vec::new()
+        };
+        if (1..4).contains(&version) {
+            // The removal index of the ended instances already recorded.
+            for (key, value) in self.store.records(ENDED_PREFIX)? {
+                let removal = std::str::from_utf8(&value)
+                    .ok()
+                    .and_then(|v| v.parse::<i64>().ok());
+                if let (Some(r), Some((_, id))) = (removal, parse_ended(&key)) {
+                    ops.push(RecordOp::Put {
+                        key: expire_key(r, id),
+                        value: key.clone().into_bytes(),
+                    });
+                }
+            }
+        }
         for s in states {
             ops.extend(super::waits::wait_ops(
                 &Default::default(),
                 &super::waits::wait_keys(&s),
             ));
-            if version.is_some() {
-                // Its `run/` record is there already (versions 1 and 2).
+            if version > 0 {
+                // Its `run/` or `ended/` record is there already.
             } else if s.status == Status::Active {
                 ops.push(RecordOp::Put {
                     key: running_key(&s.id),
                     value: Vec::new(),
                 });
             } else {
-                let ended_at = s.ended_at.unwrap_or(s.started_at);
                 let ttl = self
                     .process_version(&s.process)
                     .and_then(|p| p.history_ttl)
                     .or(self.options.history_ttl);
-                ops.push(RecordOp::Put {
-                    key: ended_key(ended_at, &s.id),
-                    value: ttl
-                        .map(|t| ended_at.saturating_add(t).to_string().into_bytes())
-                        .unwrap_or_default(),
-                });
+                ops.extend(ended_records(
+                    &s.id,
+                    s.ended_at.unwrap_or(s.started_at),
+                    ttl,
+                ));
             }
             if ops.len() >= 10_000 {
                 self.store.write_records(&ops)?;
@@ -188,7 +233,7 @@ impl Engine {
         }
         ops.push(RecordOp::Put {
             key: INDEX_VERSION_KEY.to_string(),
-            value: b"3".to_vec(),
+            value: INDEX_VERSION.to_vec(),
         });
         self.store.write_records(&ops)?;
         Ok(())
@@ -280,37 +325,66 @@ impl Engine {
     }
 
     /// Removes the ended instances whose time to live has passed at `now`
-    /// (checkpoint, event log and history record); returns how many.
+    /// (checkpoint, event log and history records); returns how many. Reads
+    /// the removal index in order, so it costs what it removes.
     pub fn remove_expired_history(&mut self, now: i64) -> Result<usize, EngineError> {
         let mut removed = 0;
-        for (key, value) in self.store.records(ENDED_PREFIX)? {
-            let due = std::str::from_utf8(&value)
-                .ok()
-                .and_then(|v| v.parse::<i64>().ok());
-            if due.is_none_or(|d| d > now) {
-                continue;
+        loop {
+            let due = self.store.first_records(EXPIRE_PREFIX, 256)?;
+            let mut progressed = false;
+            for (key, value) in due {
+                let parsed = key[EXPIRE_PREFIX.len()..]
+                    .split_once('/')
+                    .and_then(|(t, id)| Some((t.parse::<i64>().ok()?, id.to_string())));
+                let Some((at, id)) = parsed else {
+                    return Err(EngineError::BadRecord {
+                        expected: "`expire/<20-digit time>/<instance id>`".into(),
+                        found: format!("`{key}`"),
+                        key,
+                    });
+                };
+                if at > now {
+                    return Ok(removed);
+                }
+                // The instance first: a crash in between leaves records
+                // whose instance is gone, which the next cleanup removes.
+                self.store.delete_instance(&id)?;
+                let mut ops = vec![RecordOp::Delete { key }];
+                if let Ok(ended) = String::from_utf8(value) {
+                    ops.push(RecordOp::Delete { key: ended });
+                }
+                self.store.write_records(&ops)?;
+                removed += 1;
+                progressed = true;
             }
-            let Some((_, id)) = parse_ended(&key) else {
-                continue;
-            };
-            // The instance first: a crash in between leaves a record whose
-            // instance is gone, which the next cleanup removes.
-            self.store.delete_instance(id)?;
-            self.store
-                .write_records(&[RecordOp::Delete { key: key.clone() }])?;
-            removed += 1;
+            if !progressed {
+                return Ok(removed);
+            }
         }
-        Ok(removed)
     }
 
     /// The `run/` or `ended/` record of an instance being deleted.
     pub(super) fn forget_lifecycle(&mut self, state: &InstanceState) -> Result<(), EngineError> {
-        let key = if state.status == Status::Active {
-            running_key(&state.id)
-        } else {
-            ended_key(state.ended_at.unwrap_or(state.started_at), &state.id)
-        };
-        self.store.write_records(&[RecordOp::Delete { key }])?;
+        if state.status == Status::Active {
+            self.store.write_records(&[RecordOp::Delete {
+                key: running_key(&state.id),
+            }])?;
+            return Ok(());
+        }
+        let key = ended_key(state.ended_at.unwrap_or(state.started_at), &state.id);
+        let removal = self
+            .store
+            .first_records(&key, 1)?
+            .into_iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, v)| std::str::from_utf8(&v).ok()?.parse::<i64>().ok());
+        let mut ops = vec![RecordOp::Delete { key }];
+        if let Some(r) = removal {
+            ops.push(RecordOp::Delete {
+                key: expire_key(r, &state.id),
+            });
+        }
+        self.store.write_records(&ops)?;
         Ok(())
     }
 }
