@@ -1295,6 +1295,7 @@ fn incident_list(db: &DbArgs, instance: Option<String>, json: bool) -> Result<Ex
                         "id": i.id,
                         "element": i.element,
                         "job": i.job,
+                        "kind": i.kind.as_str(),
                         "message": i.message,
                     })
                 })
@@ -1307,11 +1308,17 @@ fn incident_list(db: &DbArgs, instance: Option<String>, json: bool) -> Result<Ex
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:<10} {:<9} {:<24} MESSAGE",
-        "INSTANCE", "INCIDENT", "ELEMENT"
+        "{:<10} {:<9} {:<24} {:<16} MESSAGE",
+        "INSTANCE", "INCIDENT", "ELEMENT", "KIND"
     );
     for (inst, i) in &rows {
-        println!("{inst:<10} {:<9} {:<24} {}", i.id, i.element, i.message);
+        println!(
+            "{inst:<10} {:<9} {:<24} {:<16} {}",
+            i.id,
+            i.element,
+            i.kind.as_str(),
+            i.message
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -696,6 +696,8 @@ pub struct IncidentView {
     pub element: String,
     pub job: Option<JobId>,
     pub message: String,
+    /// What it is about (`failed-job`, `expression`, `condition`, …).
+    pub kind: crate::core::IncidentKind,
 }
 
 /// A job waiting for a worker.
@@ -760,6 +762,7 @@ impl Snapshot {
                     element: id(i.element),
                     job: i.job,
                     message: i.message.clone(),
+                    kind: i.kind(),
                 })
                 .collect(),
             jobs: state
@@ -816,6 +819,7 @@ impl Snapshot {
                 "id": i.id,
                 "element": i.element,
                 "job": i.job,
+                "kind": i.kind.as_str(),
                 "message": i.message,
             })).collect::<Vec<_>>(),
             "jobs": self.jobs.iter().map(|j| json!({

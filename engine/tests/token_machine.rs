@@ -1184,3 +1184,56 @@ fn unsupported_boundary_events_and_flows_into_one_are_refused() {
     let xml = BOUNDARY_XML.replace("BODY", timer).replace("EXTRA", "");
     engine.deploy("b.bpmn", &xml).expect("deploys");
 }
+
+/// Each incident says what it is about: a failed job, a condition, an
+/// input or output mapping, a call activity, or an expression.
+#[test]
+fn incidents_carry_their_kind() {
+    use engine::core::IncidentKind;
+    let kind_of = |r: &Run| {
+        let s = r.state();
+        assert_eq!(s.incidents.len(), 1, "{:?}", s.incidents);
+        s.incidents.values().next().unwrap().kind()
+    };
+    // A condition that holds for no flow.
+    let r = Run::start(
+        ProcessBuilder::new("P")
+            .start("s")
+            .exclusive("g")
+            .end("e")
+            .flow("s", "g")
+            .cond("g", "e", "= x > 1")
+            .build(),
+        json!({"x": 0}),
+    );
+    assert_eq!(kind_of(&r), IncidentKind::Condition);
+    // An output mapping that cannot be evaluated.
+    let r = Run::start(
+        ProcessBuilder::new("P")
+            .start("s")
+            .task("t")
+            .end("e")
+            .flow("s", "t")
+            .flow("t", "e")
+            .outputs("t", &[("y", "= for i in 1..100000000 return i")])
+            .build(),
+        json!({"x": 1}),
+    );
+    assert_eq!(kind_of(&r), IncidentKind::IoMapping);
+    // A job that failed with no retries left.
+    let mut r = Run::start(
+        ProcessBuilder::new("P")
+            .start("s")
+            .service("work", "work", 1)
+            .end("e")
+            .flow("s", "work")
+            .flow("work", "e")
+            .build(),
+        json!({}),
+    );
+    let job = *r.state().jobs.keys().next().expect("a job");
+    r.engine
+        .fail_job(&r.id, job, "down", None)
+        .expect("fails the job");
+    assert_eq!(kind_of(&r), IncidentKind::FailedJob);
+}

@@ -25,7 +25,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{Event, Processor, TokenId};
+use super::{Event, IncidentKind, Processor, TokenId};
 use crate::compile::{CallSpec, CallVariables, CalledProcess, MappingSource};
 use crate::expr::Vars;
 
@@ -36,7 +36,8 @@ pub(crate) fn activate(p: &mut Processor<'_, '_>, token: TokenId, spec: &CallSpe
             Ok(Value::String(s)) => s,
             Ok(other) => {
                 let found = crate::expr::kind_of(&other);
-                p.incident(
+                p.incident_of(
+                    IncidentKind::CallActivity,
                     token,
                     false,
                     format!("called process id: expected a string, found {found}"),
@@ -44,7 +45,12 @@ pub(crate) fn activate(p: &mut Processor<'_, '_>, token: TokenId, spec: &CallSpe
                 return;
             }
             Err(msg) => {
-                p.incident(token, false, format!("called process id: {msg}"));
+                p.incident_of(
+                    IncidentKind::CallActivity,
+                    token,
+                    false,
+                    format!("called process id: {msg}"),
+                );
                 return;
             }
         },
@@ -71,7 +77,12 @@ pub(crate) fn activate(p: &mut Processor<'_, '_>, token: TokenId, spec: &CallSpe
             }
             Err(msg) => {
                 let target = &m.target;
-                p.incident(token, false, format!("camunda:in `{target}`: {msg}"));
+                p.incident_of(
+                    IncidentKind::IoMapping,
+                    token,
+                    false,
+                    format!("camunda:in `{target}`: {msg}"),
+                );
                 return;
             }
         }

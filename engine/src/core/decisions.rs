@@ -14,7 +14,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{Processor, TokenId};
+use super::{IncidentKind, Processor, TokenId};
 use crate::compile::{CalledProcess, DecisionMapping, DecisionSpec};
 
 /// A decision's outcome: its value as DMN gives it, and the outputs of
@@ -46,7 +46,8 @@ pub(crate) fn evaluate(p: &mut Processor<'_, '_>, token: TokenId, spec: &Decisio
             Ok(Value::String(s)) => s,
             Ok(other) => {
                 let found = crate::expr::kind_of(&other);
-                p.incident(
+                p.incident_of(
+                    IncidentKind::Decision,
                     token,
                     false,
                     format!("decision id: expected a string, found {found}"),
@@ -54,13 +55,19 @@ pub(crate) fn evaluate(p: &mut Processor<'_, '_>, token: TokenId, spec: &Decisio
                 return;
             }
             Err(msg) => {
-                p.incident(token, false, format!("decision id: {msg}"));
+                p.incident_of(
+                    IncidentKind::Decision,
+                    token,
+                    false,
+                    format!("decision id: {msg}"),
+                );
                 return;
             }
         },
     };
     let Some(decisions) = p.ctx.decisions else {
-        p.incident(
+        p.incident_of(
+            IncidentKind::Decision,
             token,
             false,
             format!("decision `{id}`: expected a deployed DMN decision of that id, found no decisions deployed"),
@@ -71,14 +78,24 @@ pub(crate) fn evaluate(p: &mut Processor<'_, '_>, token: TokenId, spec: &Decisio
     let outcome = match decisions.evaluate(&id, spec.version, &input, p.ctx.now) {
         Ok(o) => o,
         Err(msg) => {
-            p.incident(token, false, format!("decision `{id}`: {msg}"));
+            p.incident_of(
+                IncidentKind::Decision,
+                token,
+                false,
+                format!("decision `{id}`: {msg}"),
+            );
             return;
         }
     };
     let value = match map_result(spec.mapping, outcome) {
         Ok(v) => v,
         Err(msg) => {
-            p.incident(token, false, format!("decision `{id}`: {msg}"));
+            p.incident_of(
+                IncidentKind::Decision,
+                token,
+                false,
+                format!("decision `{id}`: {msg}"),
+            );
             return;
         }
     };

@@ -36,7 +36,7 @@
 //!   incident at the gateway.
 
 use super::triggers::{self, VarsAt};
-use super::{Event, Processor, ScopeId, TokenId, TokenState};
+use super::{Event, IncidentKind, Processor, ScopeId, TokenId, TokenState};
 use crate::compile::{ElementIdx, ElementKind, FlowIdx};
 
 pub(crate) fn event_based(p: &mut Processor<'_, '_>, token: TokenId) {
@@ -89,7 +89,7 @@ fn split(p: &mut Processor<'_, '_>, token: TokenId, first_only: bool) {
             p.emit(Event::ElementCompleted { token, element });
             p.take(token, &flows);
         }
-        Err(msg) => p.incident(token, false, msg),
+        Err(msg) => p.incident_of(IncidentKind::Condition, token, false, msg),
     }
 }
 

@@ -506,6 +506,7 @@ impl Processor<'_, '_> {
                         job: Some(job),
                         on_leave: false,
                         message,
+                        kind: Some(IncidentKind::FailedJob),
                     });
                 }
             }
@@ -666,7 +667,7 @@ impl Processor<'_, '_> {
             Command::ChildFailed { token, message } => {
                 self.calling(token)?;
                 self.emit(Event::ChildEnded { token });
-                self.incident(token, false, message);
+                self.incident_of(IncidentKind::CallActivity, token, false, message);
             }
             Command::Cancel => self.cancel_instance(),
         }
@@ -720,7 +721,8 @@ impl Processor<'_, '_> {
         if error {
             let id = self.element_id_of(token);
             let detail = message.map(|m| format!(" ({m})")).unwrap_or_default();
-            self.incident(
+            self.incident_of(
+                IncidentKind::UnhandledError,
                 token,
                 false,
                 format!(
@@ -802,7 +804,8 @@ impl Processor<'_, '_> {
                         Work::Activate(t) | Work::Complete(t) | Work::Leave(t) => t,
                     };
                     let budget = self.ctx.step_budget;
-                    self.incident(
+                    self.incident_of(
+                        IncidentKind::StepBudget,
                         token,
                         false,
                         format!(
@@ -1088,7 +1091,25 @@ impl Processor<'_, '_> {
         containers::check_scope_complete(self, scope);
     }
 
+    /// An incident at `token`: an expression that failed (a condition,
+    /// when raised on the way out).
     pub(crate) fn incident(&mut self, token: TokenId, on_leave: bool, message: String) {
+        let kind = if on_leave {
+            IncidentKind::Condition
+        } else {
+            IncidentKind::Expression
+        };
+        self.incident_of(kind, token, on_leave, message);
+    }
+
+    /// An incident of `kind` at `token`.
+    pub(crate) fn incident_of(
+        &mut self,
+        kind: IncidentKind,
+        token: TokenId,
+        on_leave: bool,
+        message: String,
+    ) {
         let Some(element) = self.state.tokens.get(&token).map(|t| t.element) else {
             return;
         };
@@ -1100,6 +1121,7 @@ impl Processor<'_, '_> {
             job: None,
             on_leave,
             message,
+            kind: Some(kind),
         });
     }
 
@@ -1371,7 +1393,12 @@ impl Processor<'_, '_> {
                     self.emit(Event::TokenLocalScope { token, scope: None });
                     self.emit(Event::ScopeClosed { scope: local });
                     let target = m.target.clone();
-                    self.incident(token, false, format!("input mapping `{target}`: {msg}"));
+                    self.incident_of(
+                        IncidentKind::IoMapping,
+                        token,
+                        false,
+                        format!("input mapping `{target}`: {msg}"),
+                    );
                     return false;
                 }
             };
@@ -1452,7 +1479,12 @@ impl Processor<'_, '_> {
                     Ok(v) => v,
                     Err(msg) => {
                         let target = m.target.clone();
-                        self.incident(token, false, format!("output mapping `{target}`: {msg}"));
+                        self.incident_of(
+                            IncidentKind::IoMapping,
+                            token,
+                            false,
+                            format!("output mapping `{target}`: {msg}"),
+                        );
                         return false;
                     }
                 };

@@ -401,6 +401,67 @@ pub struct Incident {
     /// it retries the way out rather than the element's work.
     pub on_leave: bool,
     pub message: String,
+    /// What went wrong (absent in incidents recorded before kinds
+    /// existed: see [`Incident::kind`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<IncidentKind>,
+}
+
+/// What an incident is about (Camunda 7's incident types and Zeebe's error
+/// types, in one list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IncidentKind {
+    /// A job failed with no retries left (Camunda 7 `failedJob`, Zeebe
+    /// `JOB_NO_RETRIES`).
+    FailedJob,
+    /// An expression or script could not be evaluated (Zeebe
+    /// `EXTRACT_VALUE_ERROR`).
+    Expression,
+    /// A sequence flow or loop condition failed (Zeebe `CONDITION_ERROR`).
+    Condition,
+    /// An input or output mapping failed (Zeebe `IO_MAPPING_ERROR`).
+    IoMapping,
+    /// A BPMN error nothing caught (Zeebe `UNHANDLED_ERROR_EVENT`).
+    UnhandledError,
+    /// A call activity could not start or resolve its child (Zeebe
+    /// `CALLED_ELEMENT_ERROR`).
+    CallActivity,
+    /// A decision could not be evaluated (Zeebe
+    /// `DECISION_EVALUATION_ERROR`).
+    Decision,
+    /// One command ran past its step budget (a loop without a wait state).
+    StepBudget,
+}
+
+impl IncidentKind {
+    /// The kebab-case name (`failed-job`, `io-mapping`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentKind::FailedJob => "failed-job",
+            IncidentKind::Expression => "expression",
+            IncidentKind::Condition => "condition",
+            IncidentKind::IoMapping => "io-mapping",
+            IncidentKind::UnhandledError => "unhandled-error",
+            IncidentKind::CallActivity => "call-activity",
+            IncidentKind::Decision => "decision",
+            IncidentKind::StepBudget => "step-budget",
+        }
+    }
+}
+
+impl Incident {
+    /// Its kind; for an incident recorded before kinds existed, what its
+    /// job and place say (a failed job, a condition, else an expression).
+    pub fn kind(&self) -> IncidentKind {
+        self.kind.unwrap_or(if self.job.is_some() {
+            IncidentKind::FailedJob
+        } else if self.on_leave {
+            IncidentKind::Condition
+        } else {
+            IncidentKind::Expression
+        })
+    }
 }
 
 /// Everything that happens to an instance. Serialized in the store's log.
@@ -489,6 +550,8 @@ pub enum Event {
         job: Option<JobId>,
         on_leave: bool,
         message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kind: Option<IncidentKind>,
     },
     IncidentResolved {
         incident: IncidentId,
@@ -953,6 +1016,7 @@ impl InstanceState {
                 job,
                 on_leave,
                 message,
+                kind,
             } => {
                 self.saw_id(*incident);
                 self.incidents.insert(
@@ -963,6 +1027,7 @@ impl InstanceState {
                         job: *job,
                         on_leave: *on_leave,
                         message: message.clone(),
+                        kind: *kind,
                     },
                 );
                 if let Some(t) = self.tokens.get_mut(token) {
