@@ -568,7 +568,8 @@ fn a_store_open_elsewhere_is_an_error_not_a_second_writer() {
         let path = fresh(&format!("twice-{kind}"));
         let first = store::open(kind, &path, Durability::Immediate).expect("creates");
         let e = expect_err(store::open(kind, &path, Durability::Immediate));
-        assert!(matches!(e, StoreError::Io(_)), "{kind}: {e:?}");
+        assert!(matches!(e, StoreError::Locked { .. }), "{kind}: {e:?}");
+        assert!(e.to_string().contains("is open in another process"), "{e}");
         drop(first);
         drop(store::open(kind, &path, Durability::Immediate).expect("reopens"));
         remove(&path);

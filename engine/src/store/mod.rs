@@ -92,6 +92,11 @@ pub enum StoreError {
     },
     #[error("`{path}` is not an orchid-bpmn store: {message}")]
     NotAStore { path: String, message: String },
+    /// Another process holds the store (one process at a time).
+    #[error(
+        "`{path}` is open in another process: expected it free (stop the other `orchid-bpmn` command using it, or talk to it instead)"
+    )]
+    Locked { path: String },
     /// A record that could be written but never read back (the JSON reader
     /// stops at depth 128): refused, nothing written.
     #[error(

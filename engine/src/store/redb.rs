@@ -171,9 +171,22 @@ impl RedbStore {
                 ),
             });
         }
-        let opened = std::panic::catch_unwind(|| Database::create(path));
+        let open_once = || std::panic::catch_unwind(|| Database::create(path));
+        let mut opened = open_once();
+        // As for sled: a store just closed by this process (or one that
+        // another is closing) gets a moment before it counts as held.
+        let waited = std::time::Instant::now();
+        while matches!(opened, Ok(Err(DatabaseError::DatabaseAlreadyOpen)))
+            && waited.elapsed() < std::time::Duration::from_millis(500)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            opened = open_once();
+        }
         let db = match opened {
             Ok(Ok(db)) => db,
+            Ok(Err(DatabaseError::DatabaseAlreadyOpen)) => {
+                return Err(StoreError::Locked { path: shown });
+            }
             Ok(Err(DatabaseError::Storage(StorageError::Io(e))))
                 if e.kind() == std::io::ErrorKind::InvalidData =>
             {

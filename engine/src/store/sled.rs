@@ -314,6 +314,9 @@ impl SledStore {
                     ),
                 });
             }
+            Ok(Err(::sled::Error::Io(e))) if e.to_string().contains("could not acquire lock") => {
+                return Err(StoreError::Locked { path: shown });
+            }
             Ok(Err(e)) => return Err(io(&shown, e)),
             Err(_) => {
                 return Err(StoreError::Corrupt {
