@@ -173,7 +173,8 @@ impl Engine {
             .records(INDEX_VERSION_KEY)?
             .into_iter()
             .find(|(k, _)| k == INDEX_VERSION_KEY)
-            .and_then(|(_, v)| std::str::from_utf8(&v).ok()?.parse().ok())
+            .and_then(|(_, v)| decimal(&v))
+            .and_then(|v| u32::try_from(v).ok())
             .unwrap_or(0);
         if version.to_string().as_bytes() == INDEX_VERSION {
             return Ok(());
@@ -192,9 +193,7 @@ impl Engine {
         if (1..4).contains(&version) {
             // The removal index of the ended instances already recorded.
             for (key, value) in self.store.records(ENDED_PREFIX)? {
-                let removal = std::str::from_utf8(&value)
-                    .ok()
-                    .and_then(|v| v.parse::<i64>().ok());
+                let removal = decimal(&value);
                 if let (Some(r), Some((_, id))) = (removal, parse_ended(&key)) {
                     ops.push(RecordOp::Put {
                         key: expire_key(r, id),
@@ -299,9 +298,7 @@ impl Engine {
             let Some(s) = self.store.load(id)? else {
                 continue;
             };
-            let removal_at = std::str::from_utf8(&value)
-                .ok()
-                .and_then(|v| v.parse::<i64>().ok());
+            let removal_at = decimal(&value);
             let h = HistoricInstance {
                 id: s.id.clone(),
                 process: s.process.clone(),
@@ -377,7 +374,7 @@ impl Engine {
             .first_records(&key, 1)?
             .into_iter()
             .find(|(k, _)| *k == key)
-            .and_then(|(_, v)| std::str::from_utf8(&v).ok()?.parse::<i64>().ok());
+            .and_then(|(_, v)| decimal(&v));
         let mut ops = vec![RecordOp::Delete { key }];
         if let Some(r) = removal {
             ops.push(RecordOp::Delete {
@@ -387,6 +384,11 @@ impl Engine {
         self.store.write_records(&ops)?;
         Ok(())
     }
+}
+
+/// A record value holding a decimal number (a removal time, a version).
+fn decimal(value: &[u8]) -> Option<i64> {
+    std::str::from_utf8(value).ok()?.parse().ok()
 }
 
 /// (end time, instance id) of an `ended/` key.

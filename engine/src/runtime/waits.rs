@@ -63,6 +63,18 @@ fn message_part(name: &str, key: Option<&str>) -> String {
     }
 }
 
+/// The record of message subscription `id` of instance `me` (as [`inst`]
+/// writes it) of `process`.
+fn message_key(
+    me: &str,
+    process: &str,
+    id: SubscriptionId,
+    name: &str,
+    key: Option<&str>,
+) -> String {
+    format!("{}{}/{me}/{id:020}", message_part(name, key), enc(process))
+}
+
 /// The wait records of an instance as it is (none when it is not active).
 pub(super) fn wait_keys(state: &InstanceState) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
@@ -76,10 +88,12 @@ pub(super) fn wait_keys(state: &InstanceState) -> BTreeSet<String> {
     for (id, sub) in &state.subscriptions {
         match &sub.kind {
             SubscriptionKind::Message { name, key } => {
-                out.insert(format!(
-                    "{}{}/{me}/{id:020}",
-                    message_part(name, key.as_deref()),
-                    enc(&state.process.id)
+                out.insert(message_key(
+                    &me,
+                    &state.process.id,
+                    *id,
+                    name,
+                    key.as_deref(),
                 ));
             }
             SubscriptionKind::Signal { name } => {
@@ -119,11 +133,7 @@ pub(super) fn opened(
         .iter()
         .filter_map(|(id, sub)| match &sub.kind {
             SubscriptionKind::Message { name, key } => {
-                let k = format!(
-                    "{}{}/{me}/{id:020}",
-                    message_part(name, key.as_deref()),
-                    enc(&state.process.id)
-                );
+                let k = message_key(&me, &state.process.id, *id, name, key.as_deref());
                 (!before.contains(&k)).then(|| (*id, (name.clone(), key.clone())))
             }
             _ => None,

@@ -478,6 +478,14 @@ impl Pending {
         self.commits >= Self::MAX_COMMITS || self.bytes >= Self::MAX_BYTES
     }
 
+    /// Adds one command: its event record, checkpoint and record writes.
+    /// Returns whether the group is full.
+    pub fn add_commit(&mut self, c: WalCommit) -> bool {
+        let full = self.add(&c.instance, c.seq, c.events, c.checkpoint);
+        self.add_records(&c.records);
+        full
+    }
+
     /// Adds the record writes of the commit just added.
     pub fn add_records(&mut self, records: &[RecordOp]) {
         for r in records {

@@ -513,19 +513,12 @@ impl Store for RedbStore {
                 Ok(last_event_seq(&log, id)?.map_or(0, |s| s + 1))
             })?,
         };
-        if self.durability == Durability::Deferred {
-            let full = self.pending.add(id, seq, record, checkpoint);
-            self.pending.add_records(records);
-            if full {
-                self.write_pending(Durability::Deferred)?;
-            }
-            return Ok(());
-        }
-        // Logged and synced first; then the command joins the group of
-        // commits waiting for a transaction (as with Deferred durability):
-        // it is durable in the log, so redb's transaction per command (about
-        // ten pages written) is saved. The database never holds a command
-        // the log does not.
+        // Immediate: logged and synced first; Grouped: staged for the next
+        // `flush`, which writes and syncs the whole group at once. Then the
+        // command joins the group of commits waiting for a transaction
+        // (as with Deferred durability): it is durable in the log, so
+        // redb's transaction per command (about ten pages written) is
+        // saved. The database never holds a command the log does not.
         let c = WalCommit {
             instance: state.id.clone(),
             seq,
@@ -533,14 +526,12 @@ impl Store for RedbStore {
             checkpoint,
             records: records.to_vec(),
         };
-        // Grouped: staged for the next `flush`, which writes and syncs the
-        // whole group at once.
         let logged = match self.durability {
             Durability::Immediate => self.wal.append(&c)?,
-            _ => self.wal.stage(&c),
+            Durability::Grouped => self.wal.stage(&c),
+            Durability::Deferred => true,
         };
-        let full = self.pending.add(id, seq, c.events, c.checkpoint);
-        self.pending.add_records(&c.records);
+        let full = self.pending.add_commit(c);
         if !logged {
             // The log is full: the group, this command included, is written
             // in a durable transaction (which also persists every earlier

@@ -538,52 +538,37 @@ impl Store for SledStore {
             &state.id,
             &[&checkpoint, record.as_deref().unwrap_or_default()],
         )?;
-        match self.durability {
-            Durability::Immediate | Durability::Grouped => {
-                // Logged first (Immediate: written and synced now; Grouped:
-                // staged for the next `flush`), then the command joins the
-                // waiting group, applied to sled as one batch per group
-                // (`write_pending`, not synced: the log has it). One batch
-                // keeps a command whole in sled's own log too, so media
-                // damage (which sled reads as the end of its log) never
-                // splits it, and the batch costs one seal of sled's I/O
-                // buffer per group, not per command.
-                let c = WalCommit {
-                    instance: state.id.clone(),
-                    seq,
-                    events: record,
-                    checkpoint,
-                    records: records.to_vec(),
-                };
-                let logged = match self.durability {
-                    Durability::Immediate => self.wal.append(&c)?,
-                    _ => self.wal.stage(&c),
-                };
-                if !logged {
-                    // The log has no room: what it holds is synced, and
-                    // the group, this command included, is applied and
-                    // made durable by a checkpoint, which empties the log.
-                    self.wal.sync_staged()?;
-                    self.pending.add(&c.instance, c.seq, c.events, c.checkpoint);
-                    self.pending.add_records(&c.records);
-                    return self.checkpoint();
-                }
-                let full = self.pending.add(&c.instance, c.seq, c.events, c.checkpoint);
-                self.pending.add_records(&c.records);
-                if full {
-                    self.write_pending()?;
-                }
-                Ok(())
-            }
-            Durability::Deferred => {
-                let full = self.pending.add(&state.id, seq, record, checkpoint);
-                self.pending.add_records(records);
-                if full {
-                    self.write_pending()?;
-                }
-                Ok(())
-            }
+        let c = WalCommit {
+            instance: state.id.clone(),
+            seq,
+            events: record,
+            checkpoint,
+            records: records.to_vec(),
+        };
+        // Immediate and Grouped log the command first (Immediate: written
+        // and synced now; Grouped: staged for the next `flush`). Then it
+        // joins the waiting group, applied to sled as one batch per group
+        // (`write_pending`, not synced: the log has it). One batch keeps a
+        // command whole in sled's own log too, so media damage (which sled
+        // reads as the end of its log) never splits it, and the batch costs
+        // one seal of sled's I/O buffer per group, not per command.
+        let logged = match self.durability {
+            Durability::Immediate => self.wal.append(&c)?,
+            Durability::Grouped => self.wal.stage(&c),
+            Durability::Deferred => true,
+        };
+        let full = self.pending.add_commit(c);
+        if !logged {
+            // The log has no room: what it holds is synced, and the group,
+            // this command included, is applied and made durable by a
+            // checkpoint, which empties the log.
+            self.wal.sync_staged()?;
+            return self.checkpoint();
         }
+        if full {
+            self.write_pending()?;
+        }
+        Ok(())
     }
 
     fn events(&self, instance: &str) -> Result<Vec<Event>, StoreError> {
